@@ -1,0 +1,144 @@
+//! Stage 1: the cassette, a recorded stream of requests.
+//!
+//! A cassette is JSON Lines: one header line, then one [`Request`] per line, optionally
+//! gzip-compressed. It is always streamed, never loaded whole: [`Reader`] yields one
+//! request at a time and [`Writer`] appends one at a time. The format is documented in
+//! `docs/cassette.md`.
+
+mod reader;
+mod writer;
+
+pub use reader::{Reader, Truncation};
+pub use writer::Writer;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::path::PathBuf;
+
+/// The cassette format version this build reads and writes.
+pub const VERSION: u64 = 1;
+
+/// The first line of every cassette.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Format version; a reader refuses a version it does not know.
+    pub cutover: u64,
+    /// The domain whose operations the requests name (e.g. `conversations`).
+    pub domain: String,
+    /// Free-form provenance: source, sampling rate, recorder version, ...
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Map<String, Value>,
+}
+
+impl Header {
+    /// A version-1 header for `domain` with no metadata.
+    pub fn new(domain: impl Into<String>) -> Self {
+        Header {
+            cutover: VERSION,
+            domain: domain.into(),
+            meta: Map::new(),
+        }
+    }
+}
+
+/// Whether a request may change stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Read,
+    Write,
+}
+
+/// One recorded request against the repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Position in the recording; strictly increasing within a cassette.
+    pub seq: u64,
+    /// The aggregate the request touches, or `None` for a cross-aggregate request.
+    pub key: Option<String>,
+    /// Operation name, from the domain's vocabulary.
+    pub op: String,
+    pub kind: Kind,
+    /// Operation arguments, as the domain defines them.
+    pub args: Value,
+    /// The recorded clock (RFC 3339), handed to both targets so they agree on "now".
+    pub at: String,
+    /// The legacy outcome as recorded, if the recorder kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The legacy state of `key` after this write, as recorded, if the recorder kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+}
+
+/// What a repository answered: a value, or an error of a kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok(Value),
+    Error(ErrorOutcome),
+}
+
+/// A domain error. Errors compare by [`ErrorKind`]; messages differ between stores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorOutcome {
+    pub kind: ErrorKind,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+impl Outcome {
+    /// An error outcome of `kind` with a human message.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Outcome::Error(ErrorOutcome {
+            kind,
+            message: message.into(),
+        })
+    }
+}
+
+/// The shared error vocabulary that both repositories' errors are mapped onto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The addressed aggregate or element does not exist.
+    NotFound,
+    /// A uniqueness constraint was violated (duplicate id, ...).
+    Conflict,
+    /// The arguments were rejected.
+    Invalid,
+    /// A precondition such as an expected version did not hold.
+    PreconditionFailed,
+    /// The caller may not do this.
+    PermissionDenied,
+    /// The repository does not support the operation.
+    Unsupported,
+    /// The repository failed for a reason of its own (not an infrastructure failure).
+    Internal,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self).expect("unit variant serializes");
+        f.write_str(text.as_str().unwrap_or("?"))
+    }
+}
+
+/// A cassette that cannot be read, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum CassetteError {
+    #[error("cassette {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cassette {} line {line}{}: {what}", path.display(), column.map(|c| format!(" column {c}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        column: Option<u64>,
+        what: String,
+    },
+}

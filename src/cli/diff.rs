@@ -1,0 +1,78 @@
+//! `cutover diff`: compares two JSON documents and prints the divergences.
+
+use super::{Exit, Format};
+use anyhow::{Context, Result};
+use cutover::diff;
+use cutover::report::render;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The legacy (left) document.
+    left: PathBuf,
+    /// The candidate (right) document.
+    right: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<Exit> {
+    // The two documents are read and parsed on two threads.
+    let (left, right) = std::thread::scope(|s| {
+        let left = s.spawn(|| load(&args.left));
+        let right = load(&args.right);
+        (
+            left.join().expect("the parser thread does not panic"),
+            right,
+        )
+    });
+    let (left, right) = (left?, right?);
+    let found = diff::values(&left, &right);
+    match args.format {
+        Format::Json => {
+            let mut out = json!({ "equal": found.is_equal(), "divergences": found.divergences });
+            if found.omitted > 0 {
+                out["omitted"] = json!(found.omitted);
+            }
+            println!("{out}");
+        }
+        Format::Human if found.is_equal() => println!("equal"),
+        Format::Human => {
+            for d in &found.divergences {
+                print!("{}", render::divergence(d));
+            }
+            let n = found.divergences.len() as u64 + found.omitted;
+            let omitted = if found.omitted > 0 {
+                format!(" ({} not shown)", found.omitted)
+            } else {
+                String::new()
+            };
+            println!("\n{n} divergence(s){omitted}");
+        }
+    }
+    let exit = if found.is_equal() {
+        Exit::Equivalent
+    } else {
+        Exit::Divergent
+    };
+    // The documents may be large: the process is about to exit, so skip freeing them.
+    std::mem::forget((left, right));
+    Ok(exit)
+}
+
+fn load(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rfind(" at line ")
+            .map_or(message.as_str(), |i| &message[..i]);
+        anyhow::anyhow!(
+            "{} line {} column {}: {message}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}

@@ -1,0 +1,66 @@
+//! Command-line front end: argument parsing, exit codes, terminal output. The only part of
+//! cutover that knows about any of those.
+
+mod diff;
+mod progress;
+mod replay;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Golden-master differential testing for repository migrations.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay a cassette against a legacy and a candidate target and compare every outcome.
+    Replay(replay::Args),
+    /// Compare two JSON documents structurally.
+    Diff(diff::Args),
+}
+
+/// How a command reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// What a command concluded, as its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Equivalent (0).
+    Equivalent,
+    /// Divergent (1).
+    Divergent,
+    /// Could not establish equivalence or divergence (2), the reason already printed.
+    Inconclusive,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let outcome = match cli.command {
+        Command::Replay(args) => replay::run(args),
+        Command::Diff(args) => diff::run(args),
+    };
+    match outcome {
+        Ok(Exit::Equivalent) => ExitCode::SUCCESS,
+        Ok(Exit::Divergent) => ExitCode::from(1),
+        Ok(Exit::Inconclusive) => ExitCode::from(2),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `cutover replay`: replays a cassette on two targets, writes `OUT/results.jsonl` and
+//! `OUT/report.json`, prints the report.
+
+use super::progress::Progress;
+use super::{Exit, Format};
+use anyhow::{Context, Result};
+use cutover::cassette::Reader;
+use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
+use cutover::report::{self, Summary, Verdict};
+use cutover::target;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The cassette to replay (JSON Lines, optionally gzip).
+    cassette: PathBuf,
+    /// Directory for results.jsonl and report.json (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// The legacy target: `recorded` (answers from the cassette) or `memory[:latency=10ms]`.
+    #[arg(long, default_value = "recorded")]
+    legacy: String,
+    /// The candidate target, as for --legacy.
+    #[arg(long, default_value = "memory")]
+    candidate: String,
+    /// Requests in flight at once; requests for one key always run in order.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    concurrency: u64,
+    /// Per-call time limit, after which the request is inconclusive (e.g. 500ms, 30s).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+    /// Do not read back and compare the stored state after writes.
+    #[arg(long)]
+    no_state_check: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    target::parse_duration(text)
+        .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
+}
+
+pub fn run(args: Args) -> Result<Exit> {
+    let legacy = target::from_spec(&args.legacy).context("--legacy")?;
+    let candidate = target::from_spec(&args.candidate).context("--candidate")?;
+
+    // A first pass finds any malformed line before anything is replayed or written.
+    let total = count_requests(&args.cassette)?;
+    let cassette = Reader::open(&args.cassette)?;
+    let header = cassette.header().clone();
+
+    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let report_path = args.out.join("report.json");
+    match fs::remove_file(&report_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing the stale {}", report_path.display()));
+        }
+        _ => {}
+    }
+    let results_path = args.out.join("results.jsonl");
+    let mut results = JsonlSink::create(&results_path)
+        .with_context(|| format!("creating {}", results_path.display()))?;
+    let mut summary = Summary::new();
+    let mut progress = Progress::new(if args.format == Format::Human {
+        total
+    } else {
+        0
+    });
+
+    let options = ReplayOptions {
+        concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
+        timeout: args.timeout,
+        check_state: !args.no_state_check,
+        ..ReplayOptions::default()
+    };
+    let pair = Pair { legacy, candidate };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let run = runtime.block_on(replay::replay(
+        cassette,
+        &pair,
+        &options,
+        &mut [&mut results, &mut summary, &mut progress],
+    ));
+    progress.finish();
+    let run = run?;
+    results
+        .finish()
+        .with_context(|| format!("writing {}", results_path.display()))?;
+    if let Some(cut) = &run.truncation {
+        eprintln!(
+            "warning: cassette {} line {}: truncated last line ({} bytes) skipped",
+            args.cassette.display(),
+            cut.line,
+            cut.bytes
+        );
+    }
+
+    let path = args.cassette.display().to_string();
+    let report = summary.finish(
+        &header,
+        &path,
+        pair.legacy.name(),
+        pair.candidate.name(),
+        &run,
+    );
+    write_atomically(&report_path, &serde_json::to_vec_pretty(&report)?)?;
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Human => print!("{}", report::render::report(&report)),
+    }
+    Ok(match report.verdict {
+        Verdict::Equivalent => Exit::Equivalent,
+        Verdict::Divergent => Exit::Divergent,
+        Verdict::Inconclusive => {
+            eprintln!(
+                "error: {} requests inconclusive (infrastructure failures): equivalence not established",
+                report.totals.inconclusive
+            );
+            Exit::Inconclusive
+        }
+    })
+}
+
+fn count_requests(path: &Path) -> Result<u64> {
+    let mut reader = Reader::open(path)?;
+    let mut n = 0;
+    while reader.next_request()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("json.partial");
+    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,87 @@
+//! JSONPath of the value being compared, built as the diff descends.
+
+use std::fmt::Write;
+
+/// One step from a value to a child.
+#[derive(Debug, Clone)]
+pub(crate) enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+    Slice(usize, usize),
+}
+
+/// The steps from the root (`$`) to the current value.
+#[derive(Debug, Default)]
+pub(crate) struct PathBuf<'a> {
+    steps: Vec<Step<'a>>,
+}
+
+impl<'a> PathBuf<'a> {
+    pub fn push(&mut self, step: Step<'a>) {
+        self.steps.push(step);
+    }
+
+    pub fn pop(&mut self) {
+        self.steps.pop();
+    }
+
+    /// The normalized JSONPath (`$.name`, `$['odd key']`, `$[3]`, `$[2:5]`), with one more
+    /// step if `last` is given, without changing the buffer.
+    pub fn render_with(&self, last: Option<Step<'_>>) -> String {
+        let mut out = String::from("$");
+        for step in self.steps.iter().chain(last.as_ref()) {
+            match step {
+                Step::Key(k) if is_identifier(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                Step::Key(k) => {
+                    out.push_str("['");
+                    for c in k.chars() {
+                        match c {
+                            '\'' => out.push_str("\\'"),
+                            '\\' => out.push_str("\\\\"),
+                            c if c.is_control() => {
+                                let _ = write!(out, "\\u{:04x}", c as u32);
+                            }
+                            c => out.push(c),
+                        }
+                    }
+                    out.push_str("']");
+                }
+                Step::Index(i) => {
+                    let _ = write!(out, "[{i}]");
+                }
+                Step::Slice(a, b) => {
+                    let _ = write!(out, "[{a}:{b}]");
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_names_brackets_and_slices() {
+        let mut p = PathBuf::default();
+        p.push(Step::Key("messages"));
+        p.push(Step::Index(3));
+        p.push(Step::Key("read by"));
+        assert_eq!(p.render_with(None), "$.messages[3]['read by']");
+        p.pop();
+        assert_eq!(p.render_with(Some(Step::Slice(2, 4))), "$.messages[3][2:4]");
+        let mut q = PathBuf::default();
+        q.push(Step::Key("it's"));
+        assert_eq!(q.render_with(None), r"$['it\'s']");
+    }
+}

@@ -1,0 +1,68 @@
+//! Value equality and fingerprints that agree with the diff: numbers by value, object keys
+//! in any order.
+
+use super::number;
+use serde_json::Value;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+/// True when the diff would find no divergence between `left` and `right`.
+pub fn deep_eq(left: &Value, right: &Value) -> bool {
+    match (left, right) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(l), Value::Bool(r)) => l == r,
+        (Value::Number(l), Value::Number(r)) => number::equal(l.as_str(), r.as_str()),
+        (Value::String(l), Value::String(r)) => l == r,
+        (Value::Array(l), Value::Array(r)) => {
+            l.len() == r.len() && l.iter().zip(r).all(|(a, b)| deep_eq(a, b))
+        }
+        (Value::Object(l), Value::Object(r)) => {
+            l.len() == r.len()
+                && l.iter()
+                    .zip(r)
+                    .all(|((lk, lv), (rk, rv))| lk == rk && deep_eq(lv, rv))
+        }
+        _ => false,
+    }
+}
+
+/// A 64-bit hash under which values that are [`deep_eq`] collide. Callers confirm a
+/// match with [`deep_eq`] before relying on it.
+pub fn fingerprint(value: &Value) -> u64 {
+    let mut state = DefaultHasher::new();
+    feed(value, &mut state);
+    state.finish()
+}
+
+fn feed(value: &Value, state: &mut DefaultHasher) {
+    match value {
+        Value::Null => state.write_u8(0),
+        Value::Bool(b) => {
+            state.write_u8(1);
+            b.hash(state);
+        }
+        Value::Number(n) => {
+            state.write_u8(2);
+            number::hash(n.as_str(), state);
+        }
+        Value::String(s) => {
+            state.write_u8(3);
+            s.hash(state);
+        }
+        Value::Array(items) => {
+            state.write_u8(4);
+            state.write_usize(items.len());
+            for item in items {
+                feed(item, state);
+            }
+        }
+        Value::Object(map) => {
+            state.write_u8(5);
+            state.write_usize(map.len());
+            for (k, v) in map {
+                k.hash(state);
+                feed(v, state);
+            }
+        }
+    }
+}

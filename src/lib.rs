@@ -1,0 +1,26 @@
+//! cutover: a golden-master differential testing harness for repository migrations.
+//!
+//! Requests recorded from the legacy repository are replayed against the legacy and the
+//! candidate repository side by side; every pair of outcomes, and the stored state after
+//! every write, is diffed for behavioural equivalence, and what diverged is reported.
+//!
+//! # Layout
+//!
+//! The modules are the pipeline's stages, in the order a request passes through them:
+//!
+//! * [`cassette`]: the recorded requests, read and written as a stream of JSON lines.
+//! * [`target`]: the async [`target::Target`] trait both repositories sit behind, and the
+//!   built-in `memory` and `recorded` targets.
+//! * [`replay`]: runs a cassette against two targets: same-key requests in order, other keys
+//!   concurrently, keyless requests as barriers; emits one [`replay::RequestResult`] each.
+//! * [`diff`]: the structural, order-aware comparison of two values.
+//! * [`report`]: folds results into per-operation counts and latencies, and renders them.
+//!
+//! The command-line front end lives in the binary (`src/main.rs`, `src/cli/`); it is the
+//! only place that knows about exit codes and terminals.
+
+pub mod cassette;
+pub mod diff;
+pub mod replay;
+pub mod report;
+pub mod target;

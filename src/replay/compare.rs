@@ -1,0 +1,146 @@
+//! One request on both sides: execute concurrently, diff the outcomes, then read back and
+//! diff the stored state after a write.
+
+use super::result::{RequestResult, Side, StateCheck, Status};
+use super::ReplayOptions;
+use crate::cassette::{Kind, Request};
+use crate::diff::{self, Diff};
+use crate::target::{InfraError, Target};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The two targets under comparison.
+#[derive(Clone)]
+pub struct Pair {
+    pub legacy: Arc<dyn Target>,
+    pub candidate: Arc<dyn Target>,
+}
+
+/// Replays `request` (the `index`-th of the cassette) on both sides and compares.
+pub(super) async fn compare(
+    pair: &Pair,
+    index: u64,
+    request: &Request,
+    options: &ReplayOptions,
+) -> RequestResult {
+    let limit = options.timeout;
+    let ((legacy, l_time), (candidate, c_time)) = tokio::join!(
+        timed(limit, pair.legacy.execute(request)),
+        timed(limit, pair.candidate.execute(request)),
+    );
+    let mut found = Diff::default();
+    let mut inconclusive = false;
+    let mut l_side = side(l_time, &legacy, &mut inconclusive);
+    let mut c_side = side(c_time, &candidate, &mut inconclusive);
+    if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
+        found = diff::outcomes(l, c);
+    }
+
+    let mut state = None;
+    if let (Kind::Write, Some(key), true, false) = (
+        request.kind,
+        &request.key,
+        options.check_state,
+        inconclusive,
+    ) {
+        let ((l_state, _), (c_state, _)) = tokio::join!(
+            timed(limit, pair.legacy.dump(key)),
+            timed(limit, pair.candidate.dump(key)),
+        );
+        state = Some(match (l_state, c_state) {
+            (Ok(Some(l)), Ok(Some(c))) => {
+                let states = diff::states(&l, &c);
+                let check = if states.is_equal() {
+                    StateCheck::Equal
+                } else {
+                    StateCheck::Divergent
+                };
+                found.divergences.extend(states.divergences);
+                found.omitted += states.omitted;
+                check
+            }
+            (Err(l), _) => {
+                l_side.failure = Some(format!("reading state: {l}"));
+                inconclusive = true;
+                StateCheck::Inconclusive
+            }
+            (_, Err(c)) => {
+                c_side.failure = Some(format!("reading state: {c}"));
+                inconclusive = true;
+                StateCheck::Inconclusive
+            }
+            _ => StateCheck::Unchecked,
+        });
+    }
+
+    let status = if !found.is_equal() {
+        Status::Divergent
+    } else if inconclusive {
+        Status::Inconclusive
+    } else {
+        Status::Equal
+    };
+    if status != Status::Equal {
+        l_side.outcome = legacy.ok();
+        c_side.outcome = candidate.ok();
+    }
+    RequestResult {
+        index,
+        seq: request.seq,
+        key: request.key.clone(),
+        op: request.op.clone(),
+        kind: request.kind,
+        status,
+        legacy: l_side,
+        candidate: c_side,
+        divergences: found.divergences,
+        omitted: found.omitted,
+        state,
+    }
+}
+
+/// The result for a request whose comparison panicked inside a target.
+pub(super) fn panicked(index: u64, request: &Request, message: String) -> RequestResult {
+    let failure = Side {
+        failure: Some(format!("panicked: {message}")),
+        ..Side::default()
+    };
+    RequestResult {
+        index,
+        seq: request.seq,
+        key: request.key.clone(),
+        op: request.op.clone(),
+        kind: request.kind,
+        status: Status::Inconclusive,
+        legacy: failure.clone(),
+        candidate: failure,
+        divergences: Vec::new(),
+        omitted: 0,
+        state: None,
+    }
+}
+
+fn side<T>(took: Duration, result: &Result<T, InfraError>, inconclusive: &mut bool) -> Side {
+    let failure = result.as_ref().err().map(|e| {
+        *inconclusive = true;
+        e.to_string()
+    });
+    Side {
+        latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        outcome: None,
+        failure,
+    }
+}
+
+async fn timed<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, InfraError>>,
+) -> (Result<T, InfraError>, Duration) {
+    let start = Instant::now();
+    let result = match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(InfraError::Timeout(limit)),
+    };
+    (result, start.elapsed())
+}

@@ -1,0 +1,109 @@
+//! Stage 3: replay a cassette against two targets side by side.
+//!
+//! * Both sides of one request run at the same time, so a request costs the slower side.
+//! * Requests with the same key run in cassette order; different keys run concurrently, up
+//!   to [`ReplayOptions::concurrency`] requests at once.
+//! * A request without a key is a barrier: it waits for everything before it, and
+//!   everything after it waits for it.
+//! * After every write, the key's stored state is read back from both sides and compared.
+//! * Infrastructure failures make a request inconclusive; they never abort the replay.
+//!
+//! The cassette is read on its own thread and never held whole: at most
+//! [`ReplayOptions::window`] requests are in memory between reading and emitting. Results
+//! reach the [`Sink`]s in cassette order.
+
+mod compare;
+mod result;
+mod schedule;
+
+pub use compare::Pair;
+pub use result::{JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
+
+use crate::cassette::{CassetteError, Reader, Truncation};
+use crate::target::InfraError;
+use std::time::{Duration, Instant};
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// Requests in flight at once (each on both sides).
+    pub concurrency: usize,
+    /// How long one side may take for one call before the request is inconclusive.
+    pub timeout: Duration,
+    /// Read back and compare the stored state after every write.
+    pub check_state: bool,
+    /// Reset both targets before the first request.
+    pub reset: bool,
+    /// Requests read but not yet emitted, at most (bounds memory).
+    pub window: usize,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            concurrency: 16,
+            timeout: Duration::from_secs(30),
+            check_state: true,
+            reset: true,
+            window: 4096,
+        }
+    }
+}
+
+/// What a finished replay tells besides its results.
+#[derive(Debug, Clone)]
+pub struct ReplayRun {
+    pub requests: u64,
+    pub elapsed: Duration,
+    /// The truncated last line of the cassette, skipped.
+    pub truncation: Option<Truncation>,
+}
+
+/// A replay that could not be carried out. Divergences are results, never errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Cassette(#[from] CassetteError),
+    #[error("resetting the {side} target: {source}")]
+    Reset {
+        side: &'static str,
+        #[source]
+        source: InfraError,
+    },
+    #[error("writing results: {0}")]
+    Sink(#[from] std::io::Error),
+    #[error("replay options: {0}")]
+    Options(String),
+}
+
+/// Replays every request of `cassette` on both targets, handing each result to `sinks`.
+pub async fn replay(
+    cassette: Reader,
+    pair: &Pair,
+    options: &ReplayOptions,
+    sinks: &mut [&mut dyn Sink],
+) -> Result<ReplayRun, ReplayError> {
+    if options.concurrency == 0 || options.window == 0 {
+        return Err(ReplayError::Options(
+            "concurrency and window must be at least 1".into(),
+        ));
+    }
+    if options.reset {
+        let (l, c) = tokio::join!(pair.legacy.reset(), pair.candidate.reset());
+        l.map_err(|source| ReplayError::Reset {
+            side: "legacy",
+            source,
+        })?;
+        c.map_err(|source| ReplayError::Reset {
+            side: "candidate",
+            source,
+        })?;
+    }
+    let start = Instant::now();
+    let (requests, truncation) = schedule::run(cassette, pair, options, sinks).await?;
+    Ok(ReplayRun {
+        requests,
+        elapsed: start.elapsed(),
+        truncation,
+    })
+}

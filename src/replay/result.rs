@@ -1,0 +1,115 @@
+//! What the replay emits for each request, and where it goes.
+
+use crate::cassette::{Kind, Outcome};
+use crate::diff::Divergence;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The verdict on one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Both sides answered alike (and stored alike, after a write).
+    Equal,
+    /// At least one divergence.
+    Divergent,
+    /// A side could not be asked (refused, timeout, dropped): no verdict either way.
+    Inconclusive,
+}
+
+/// How the stored state after a write compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateCheck {
+    Equal,
+    Divergent,
+    /// A side cannot tell its state (e.g. a recording without states).
+    Unchecked,
+    /// Reading a side's state failed.
+    Inconclusive,
+}
+
+/// One side's answer to one request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// How long `execute` took, in microseconds.
+    pub latency_us: u64,
+    /// The outcome; kept in results only when the request was not equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The infrastructure failure, if this side could not be asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// The result of replaying one request on both sides: one line of `results.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestResult {
+    /// 0-based position of the request in the cassette.
+    pub index: u64,
+    pub seq: u64,
+    pub key: Option<String>,
+    pub op: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub legacy: Side,
+    pub candidate: Side,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub divergences: Vec<Divergence>,
+    /// Divergences found but not kept (see [`crate::diff::MAX_DIVERGENCES`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+    /// The state check after a write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateCheck>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Receives results in cassette order.
+pub trait Sink {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()>;
+}
+
+/// Streams results to a JSON Lines file, one whole line per result.
+pub struct JsonlSink {
+    path: PathBuf,
+    out: BufWriter<File>,
+    line: Vec<u8>,
+}
+
+impl JsonlSink {
+    /// Creates (or truncates) the file at `path`.
+    pub fn create(path: impl AsRef<Path>) -> std::io::Result<JsonlSink> {
+        let path = path.as_ref().to_path_buf();
+        let out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
+        Ok(JsonlSink {
+            path,
+            out,
+            line: Vec::with_capacity(1024),
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Sink for JsonlSink {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, result)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+}

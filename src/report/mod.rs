@@ -1,0 +1,263 @@
+//! Stage 5: the report. [`Summary`] is a [`Sink`] that folds request results into
+//! per-operation counts, latency percentiles and the first divergences of each
+//! (operation, class) group; [`Summary::finish`] turns it into a serializable [`Report`],
+//! which [`render`] writes for people.
+
+mod latency;
+pub mod render;
+
+pub use latency::{Latency, Percentiles};
+
+use crate::cassette::{Header, Kind, Truncation};
+use crate::diff::{Class, Divergence};
+use crate::replay::{ReplayRun, RequestResult, Sink, StateCheck, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The report format version.
+pub const REPORT_VERSION: u64 = 1;
+
+/// How many example divergences a report keeps per (operation, class).
+pub const EXAMPLES_PER_GROUP: usize = 3;
+
+/// The overall verdict of a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every request equal.
+    Equivalent,
+    /// At least one request divergent.
+    Divergent,
+    /// No divergence, but some requests could not be compared.
+    Inconclusive,
+}
+
+/// The summary of one replay: `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub cutover_report: u64,
+    pub verdict: Verdict,
+    pub cassette: CassetteInfo,
+    pub legacy: String,
+    pub candidate: String,
+    pub elapsed_ms: u64,
+    pub requests_per_second: f64,
+    pub totals: Counts,
+    pub operations: BTreeMap<String, Operation>,
+    pub examples: Vec<Example>,
+}
+
+/// Where the requests came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CassetteInfo {
+    pub path: String,
+    pub domain: String,
+    /// The truncated last line that was skipped, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated_line: Option<u64>,
+}
+
+/// Request counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub total: u64,
+    pub equal: u64,
+    pub divergent: u64,
+    pub inconclusive: u64,
+}
+
+impl Counts {
+    fn add(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Equal => self.equal += 1,
+            Status::Divergent => self.divergent += 1,
+            Status::Inconclusive => self.inconclusive += 1,
+        }
+    }
+}
+
+/// Everything about one operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    pub kind: Kind,
+    pub requests: Counts,
+    /// Divergent requests with at least one divergence of each class.
+    pub classes: BTreeMap<Class, u64>,
+    /// Writes whose stored state could not be checked (a side cannot tell its state).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub state_unchecked: u64,
+    pub latency_us: SideLatency,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Latency percentiles of both sides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SideLatency {
+    pub legacy: Percentiles,
+    pub candidate: Percentiles,
+}
+
+/// One divergence shown as an example of its group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub op: String,
+    pub class: Class,
+    pub seq: u64,
+    pub key: Option<String>,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Class>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Accumulates results into a report, in bounded memory.
+#[derive(Debug, Default)]
+pub struct Summary {
+    totals: Counts,
+    operations: BTreeMap<String, OpAccumulator>,
+    examples: BTreeMap<(String, Class), Vec<Example>>,
+}
+
+#[derive(Debug)]
+struct OpAccumulator {
+    kind: Kind,
+    counts: Counts,
+    classes: BTreeMap<Class, u64>,
+    state_unchecked: u64,
+    legacy: Latency,
+    candidate: Latency,
+}
+
+impl Summary {
+    pub fn new() -> Summary {
+        Summary::default()
+    }
+
+    /// Folds one result in.
+    pub fn add(&mut self, result: &RequestResult) {
+        self.totals.add(result.status);
+        let op = self
+            .operations
+            .entry(result.op.clone())
+            .or_insert_with(|| OpAccumulator {
+                kind: result.kind,
+                counts: Counts::default(),
+                classes: BTreeMap::new(),
+                state_unchecked: 0,
+                legacy: Latency::default(),
+                candidate: Latency::default(),
+            });
+        op.counts.add(result.status);
+        if result.state == Some(StateCheck::Unchecked) {
+            op.state_unchecked += 1;
+        }
+        if result.status != Status::Inconclusive {
+            op.legacy.record(result.legacy.latency_us);
+            op.candidate.record(result.candidate.latency_us);
+        }
+        let mut seen = [false; Class::ALL.len()];
+        for d in &result.divergences {
+            let slot = Class::ALL
+                .iter()
+                .position(|c| *c == d.class)
+                .expect("every class is listed");
+            if !std::mem::replace(&mut seen[slot], true) {
+                *op.classes.entry(d.class).or_default() += 1;
+            }
+            let group = self
+                .examples
+                .entry((result.op.clone(), d.class))
+                .or_default();
+            if group.len() < EXAMPLES_PER_GROUP {
+                group.push(example(result, d));
+            }
+        }
+    }
+
+    /// The report of a finished replay.
+    pub fn finish(
+        self,
+        header: &Header,
+        path: &str,
+        legacy: &str,
+        candidate: &str,
+        run: &ReplayRun,
+    ) -> Report {
+        let seconds = run.elapsed.as_secs_f64();
+        let verdict = if self.totals.divergent > 0 {
+            Verdict::Divergent
+        } else if self.totals.inconclusive > 0 {
+            Verdict::Inconclusive
+        } else {
+            Verdict::Equivalent
+        };
+        Report {
+            cutover_report: REPORT_VERSION,
+            verdict,
+            cassette: CassetteInfo {
+                path: path.to_string(),
+                domain: header.domain.clone(),
+                truncated_line: run.truncation.as_ref().map(|t: &Truncation| t.line),
+            },
+            legacy: legacy.to_string(),
+            candidate: candidate.to_string(),
+            elapsed_ms: u64::try_from(run.elapsed.as_millis()).unwrap_or(u64::MAX),
+            requests_per_second: if seconds > 0.0 {
+                run.requests as f64 / seconds
+            } else {
+                0.0
+            },
+            totals: self.totals,
+            operations: self
+                .operations
+                .into_iter()
+                .map(|(name, op)| {
+                    let latency = SideLatency {
+                        legacy: op.legacy.percentiles(),
+                        candidate: op.candidate.percentiles(),
+                    };
+                    let operation = Operation {
+                        kind: op.kind,
+                        requests: op.counts,
+                        classes: op.classes,
+                        state_unchecked: op.state_unchecked,
+                        latency_us: latency,
+                    };
+                    (name, operation)
+                })
+                .collect(),
+            examples: self.examples.into_values().flatten().collect(),
+        }
+    }
+}
+
+impl Sink for Summary {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        self.add(result);
+        Ok(())
+    }
+}
+
+fn example(result: &RequestResult, d: &Divergence) -> Example {
+    Example {
+        op: result.op.clone(),
+        class: d.class,
+        seq: result.seq,
+        key: result.key.clone(),
+        path: d.path.clone(),
+        left: d.left.clone(),
+        right: d.right.clone(),
+        detail: d.detail,
+        note: d.note.clone(),
+    }
+}

@@ -1,0 +1,216 @@
+//! Renders reports and divergences as plain text for people. Colour and terminals are the
+//! CLI's business; this module only writes text.
+
+use super::{Example, Report, Verdict};
+use crate::diff::{Class, Divergence};
+use serde_json::Value;
+use similar::{Algorithm, ChangeTag, TextDiff};
+use std::fmt::Write;
+use std::time::Duration;
+
+/// Context lines around a change in a rendered value diff.
+const CONTEXT: usize = 3;
+
+/// Rendered values longer than this many lines are cut.
+const MAX_LINES: usize = 40;
+
+/// The whole report: header, per-operation table, examples, verdict.
+pub fn report(report: &Report) -> String {
+    let mut out = String::new();
+    let t = &report.totals;
+    let _ = writeln!(
+        out,
+        "cassette {} (domain {}): legacy {} vs candidate {}",
+        report.cassette.path, report.cassette.domain, report.legacy, report.candidate
+    );
+    if let Some(line) = report.cassette.truncated_line {
+        let _ = writeln!(out, "warning: line {line} was truncated and skipped");
+    }
+    let _ = writeln!(
+        out,
+        "{} requests in {:.2} s ({:.0} requests/s): {} equal, {} divergent, {} inconclusive\n",
+        t.total,
+        report.elapsed_ms as f64 / 1000.0,
+        report.requests_per_second,
+        t.equal,
+        t.divergent,
+        t.inconclusive
+    );
+    let mut rows = vec![[
+        "operation".to_string(),
+        "kind".into(),
+        "total".into(),
+        "equal".into(),
+        "divergent".into(),
+        "inconcl.".into(),
+        "classes".into(),
+        "legacy p50/p95/p99 ms".into(),
+        "candidate p50/p95/p99 ms".into(),
+    ]];
+    for (name, op) in &report.operations {
+        let classes: Vec<String> = op.classes.iter().map(|(c, n)| format!("{c}:{n}")).collect();
+        let ms = |p: &super::Percentiles| {
+            format!("{}/{}/{}", millis(p.p50), millis(p.p95), millis(p.p99))
+        };
+        rows.push([
+            name.clone(),
+            format!("{:?}", op.kind).to_lowercase(),
+            op.requests.total.to_string(),
+            op.requests.equal.to_string(),
+            op.requests.divergent.to_string(),
+            op.requests.inconclusive.to_string(),
+            if classes.is_empty() {
+                "-".into()
+            } else {
+                classes.join(" ")
+            },
+            ms(&op.latency_us.legacy),
+            ms(&op.latency_us.candidate),
+        ]);
+    }
+    table(&mut out, &rows);
+    if !report.examples.is_empty() {
+        let _ = writeln!(out, "\nfirst divergences of each operation and class:");
+        for example in &report.examples {
+            out.push('\n');
+            out.push_str(&self::example(example));
+        }
+    }
+    let verdict = match report.verdict {
+        Verdict::Equivalent => "EQUIVALENT".to_string(),
+        Verdict::Divergent => format!("DIVERGENT: {} of {} requests", t.divergent, t.total),
+        Verdict::Inconclusive => format!(
+            "INCONCLUSIVE: {} of {} requests could not be compared",
+            t.inconclusive, t.total
+        ),
+    };
+    let _ = writeln!(out, "\n{verdict}");
+    out
+}
+
+/// One example divergence with its request.
+pub fn example(e: &Example) -> String {
+    let key = e.key.as_deref().unwrap_or("(no key)");
+    let mut head = format!(
+        "{} seq {} key {}: {} at {}",
+        e.op, e.seq, key, e.class, e.path
+    );
+    if let Some(detail) = e.detail {
+        let _ = write!(head, " ({detail})");
+    }
+    let d = Divergence {
+        path: e.path.clone(),
+        class: e.class,
+        left: e.left.clone(),
+        right: e.right.clone(),
+        detail: e.detail,
+        note: e.note.clone(),
+    };
+    format!("{head}\n{}", body(&d))
+}
+
+/// One divergence: its path and class, then what each side holds.
+pub fn divergence(d: &Divergence) -> String {
+    let mut head = format!("{} at {}", d.class, d.path);
+    if let Some(detail) = d.detail {
+        let _ = write!(head, " ({detail})");
+    }
+    format!("{head}\n{}", body(d))
+}
+
+fn body(d: &Divergence) -> String {
+    let mut out = String::new();
+    if let Some(note) = &d.note {
+        let _ = writeln!(out, "  {note}");
+    }
+    match (&d.left, &d.right) {
+        (Some(l), Some(r)) if d.class == Class::Ordering || is_compound(l) || is_compound(r) => {
+            out.push_str(&unified(&pretty(l), &pretty(r)));
+        }
+        (Some(l), Some(r)) => {
+            let _ = writeln!(out, "  legacy:    {}", compact(l));
+            let _ = writeln!(out, "  candidate: {}", compact(r));
+        }
+        (Some(l), None) => {
+            let _ = writeln!(out, "  legacy:    {}", compact(l));
+            let _ = writeln!(out, "  candidate: (absent)");
+        }
+        (None, Some(r)) => {
+            let _ = writeln!(out, "  legacy:    (absent)");
+            let _ = writeln!(out, "  candidate: {}", compact(r));
+        }
+        (None, None) => {}
+    }
+    out
+}
+
+/// A line diff of two texts, showing changed regions with context (legacy `-`, candidate `+`).
+pub fn unified(left: &str, right: &str) -> String {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .timeout(Duration::from_millis(500))
+        .diff_lines(left, right);
+    let mut out = String::new();
+    let mut lines = 0;
+    for (i, group) in diff.grouped_ops(CONTEXT).iter().enumerate() {
+        if i > 0 {
+            out.push_str("  ...\n");
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                if lines == MAX_LINES {
+                    out.push_str("  ... (cut)\n");
+                    return out;
+                }
+                let sign = match change.tag() {
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                    ChangeTag::Equal => ' ',
+                };
+                let _ = writeln!(out, "  {sign} {}", change.value().trim_end_matches('\n'));
+                lines += 1;
+            }
+        }
+    }
+    out
+}
+
+fn is_compound(v: &Value) -> bool {
+    matches!(v, Value::Array(_) | Value::Object(_))
+}
+
+fn pretty(v: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn compact(v: &Value) -> String {
+    const MAX: usize = 200;
+    let text = v.to_string();
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}... ({} bytes)", &text[..cut], text.len()),
+        None => text,
+    }
+}
+
+fn millis(us: u64) -> String {
+    format!("{:.1}", us as f64 / 1000.0)
+}
+
+fn table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+}
