@@ -11,8 +11,8 @@ use super::path::Step;
 use super::value::{deep_eq, fingerprint};
 use super::{Class, Differ};
 use serde_json::Value;
-use similar::{Algorithm, DiffTag};
-use std::collections::HashMap;
+use similar::{Algorithm, DiffOp, DiffTag};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// The longest one alignment may take before an approximate alignment is accepted.
@@ -65,8 +65,19 @@ fn is_permutation(left: &[Value], right: &[Value]) -> bool {
 fn align<'a>(d: &mut Differ<'a>, offset: usize, left: &'a [Value], right: &'a [Value]) {
     let lf: Vec<u64> = left.iter().map(fingerprint).collect();
     let rf: Vec<u64> = right.iter().map(fingerprint).collect();
-    let deadline = Instant::now() + ALIGN_BUDGET;
-    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &lf, &rf, Some(deadline));
+    let shared: HashSet<u64> = lf.iter().copied().collect();
+    let ops = if rf.iter().any(|f| shared.contains(f)) {
+        let deadline = Instant::now() + ALIGN_BUDGET;
+        similar::capture_diff_slices_deadline(Algorithm::Myers, &lf, &rf, Some(deadline))
+    } else {
+        // Nothing in common: one replacement, without the alignment's quadratic worst case.
+        vec![DiffOp::Replace {
+            old_index: 0,
+            old_len: left.len(),
+            new_index: 0,
+            new_len: right.len(),
+        }]
+    };
 
     let mut hunks = Vec::new();
     for op in &ops {

@@ -247,3 +247,170 @@ impl<'a> Differ<'a> {
         self.path.pop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(left: Value, right: Value) -> Divergence {
+        let diff = values(&left, &right);
+        assert_eq!(diff.divergences.len(), 1, "{:#?}", diff.divergences);
+        diff.divergences.into_iter().next().unwrap()
+    }
+
+    fn shape(d: &Divergence) -> (&str, Class) {
+        (d.path.as_str(), d.class)
+    }
+
+    #[test]
+    fn object_maps_iterate_in_key_order() {
+        // The merge in `Differ::object` and `deep_eq` rely on it; `preserve_order` on
+        // serde_json (enabled by any crate in the build) would break it.
+        let v: Value = serde_json::from_str(r#"{"b":1,"a":2}"#).unwrap();
+        assert_eq!(v.as_object().unwrap().keys().next().unwrap(), "a");
+    }
+
+    #[test]
+    fn equal_documents_have_no_divergence() {
+        let l = json!({"a": 1, "b": [1, 2, {"c": null}], "d": "x"});
+        let r: Value = serde_json::from_str(r#"{"d":"x","b":[1.0,2,{"c":null}],"a":1e0}"#).unwrap();
+        assert!(values(&l, &r).is_equal());
+    }
+
+    #[test]
+    fn each_class_at_its_path() {
+        assert_eq!(
+            shape(&one(json!({"a": 1}), json!({}))),
+            ("$.a", Class::Missing)
+        );
+        assert_eq!(
+            shape(&one(json!({"a": null}), json!({}))),
+            ("$.a", Class::Missing)
+        );
+        assert_eq!(
+            shape(&one(json!({}), json!({"b": 2}))),
+            ("$.b", Class::Extra)
+        );
+        assert_eq!(
+            shape(&one(json!({"a": 1}), json!({"a": 2}))),
+            ("$.a", Class::Value)
+        );
+        assert_eq!(
+            shape(&one(json!({"a": null}), json!({"a": 0}))),
+            ("$.a", Class::Value)
+        );
+        assert_eq!(
+            shape(&one(json!({"a": 1}), json!({"a": "1"}))),
+            ("$.a", Class::Type)
+        );
+        assert_eq!(
+            shape(&one(json!([1, 2, 3]), json!([1, 3, 2]))),
+            ("$[1:3]", Class::Ordering)
+        );
+        assert_eq!(
+            shape(&one(json!({"x y": [1]}), json!({"x y": [2]}))),
+            ("$['x y'][0]", Class::Value)
+        );
+    }
+
+    #[test]
+    fn missing_and_extra_carry_only_their_side() {
+        let d = one(json!({"a": 1}), json!({}));
+        assert_eq!((d.left, d.right), (Some(json!(1)), None));
+        let d = one(json!([]), json!([7]));
+        assert_eq!(
+            (d.path.as_str(), d.class, d.left, d.right),
+            ("$[0]", Class::Extra, None, Some(json!(7)))
+        );
+    }
+
+    #[test]
+    fn integers_compare_exactly_beyond_f64() {
+        let l: Value = serde_json::from_str("9007199254740993").unwrap();
+        let r: Value = serde_json::from_str("9007199254740992").unwrap();
+        assert_eq!(one(l, r).class, Class::Value);
+        let l: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+        let r: Value = serde_json::from_str("123456789012345678901234567890.0").unwrap();
+        assert!(values(&l, &r).is_equal());
+    }
+
+    #[test]
+    fn one_element_removed_from_the_middle_is_one_missing() {
+        let left: Vec<Value> = (0..1000)
+            .map(|i| json!({"id": i, "t": format!("m{i}")}))
+            .collect();
+        let mut right = left.clone();
+        right.remove(500);
+        let d = one(Value::Array(left), Value::Array(right));
+        assert_eq!(shape(&d), ("$[500]", Class::Missing));
+        assert_eq!(d.left, Some(json!({"id": 500, "t": "m500"})));
+    }
+
+    #[test]
+    fn a_swapped_pair_in_a_long_array_is_ordering() {
+        let left: Vec<Value> = (0..10_000).map(|i| json!(i)).collect();
+        let mut right = left.clone();
+        right.swap(4321, 4322);
+        let d = one(Value::Array(left), Value::Array(right));
+        assert_eq!(shape(&d), ("$[4321:4323]", Class::Ordering));
+        assert_eq!(
+            (d.left, d.right),
+            (Some(json!([4321, 4322])), Some(json!([4322, 4321])))
+        );
+    }
+
+    #[test]
+    fn an_element_changed_in_place_is_reported_inside_it() {
+        let l = json!({"m": [{"id": 1, "t": "a"}, {"id": 2, "t": "b"}, {"id": 3, "t": "c"}]});
+        let r = json!({"m": [{"id": 1, "t": "a"}, {"id": 2, "t": "B"}, {"id": 3, "t": "c"}]});
+        assert_eq!(shape(&one(l, r)), ("$.m[1].t", Class::Value));
+    }
+
+    #[test]
+    fn a_moved_element_among_other_changes_is_ordering_once() {
+        let l = json!([1, 2, 3, 4, 5, 6, 7, 8]);
+        let r = json!([2, 3, 4, 5, 6, 7, 1, 9]);
+        let diff = values(&l, &r);
+        let shapes: Vec<_> = diff.divergences.iter().map(shape).collect();
+        assert!(shapes.contains(&("$", Class::Ordering)), "{shapes:?}");
+        assert!(shapes.contains(&("$[7]", Class::Value)), "{shapes:?}");
+        assert_eq!(diff.divergences.len(), 2, "{shapes:?}");
+    }
+
+    #[test]
+    fn errors_compare_by_kind_not_message() {
+        use crate::cassette::ErrorKind;
+        let a = Outcome::error(ErrorKind::Conflict, "E11000 duplicate key");
+        let b = Outcome::error(
+            ErrorKind::Conflict,
+            "duplicate key value violates unique constraint",
+        );
+        assert!(outcomes(&a, &b).is_equal());
+        let c = Outcome::error(ErrorKind::Invalid, "bad");
+        assert_eq!(outcomes(&a, &c).divergences[0].class, Class::Error);
+        assert_eq!(
+            outcomes(&a, &Outcome::Ok(json!(1))).divergences[0].class,
+            Class::Error
+        );
+    }
+
+    #[test]
+    fn state_divergences_keep_their_structural_class() {
+        let diff = states(&json!({"a": 1, "b": 2}), &json!({"a": 1}));
+        let d = &diff.divergences[0];
+        assert_eq!(
+            (d.path.as_str(), d.class, d.detail),
+            ("$.b", Class::State, Some(Class::Missing))
+        );
+    }
+
+    #[test]
+    fn divergences_beyond_the_cap_are_counted() {
+        let l = Value::Array((0..5000).map(|i| json!({"v": i})).collect());
+        let r = Value::Array((0..5000).map(|i| json!({"v": i + 1_000_000})).collect());
+        let diff = values(&l, &r);
+        assert_eq!(diff.divergences.len(), MAX_DIVERGENCES);
+        assert_eq!(diff.omitted, 5000 - MAX_DIVERGENCES as u64);
+    }
+}

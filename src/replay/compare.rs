@@ -23,6 +23,7 @@ pub(super) async fn compare(
     index: u64,
     request: &Request,
     options: &ReplayOptions,
+    tainted_by: Option<u64>,
 ) -> RequestResult {
     let limit = options.timeout;
     let ((legacy, l_time), (candidate, c_time)) = tokio::join!(
@@ -74,9 +75,10 @@ pub(super) async fn compare(
         });
     }
 
-    let status = if !found.is_equal() {
+    let found_equal = found.is_equal();
+    let status = if !found_equal && tainted_by.is_none() {
         Status::Divergent
-    } else if inconclusive {
+    } else if inconclusive || !found_equal {
         Status::Inconclusive
     } else {
         Status::Equal
@@ -97,6 +99,7 @@ pub(super) async fn compare(
         divergences: found.divergences,
         omitted: found.omitted,
         state,
+        tainted_by: tainted_by.filter(|_| !found_equal),
     }
 }
 
@@ -118,6 +121,7 @@ pub(super) fn panicked(index: u64, request: &Request, message: String) -> Reques
         divergences: Vec::new(),
         omitted: 0,
         state: None,
+        tainted_by: None,
     }
 }
 

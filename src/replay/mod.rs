@@ -74,6 +74,8 @@ pub enum ReplayError {
     Sink(#[from] std::io::Error),
     #[error("replay options: {0}")]
     Options(String),
+    #[error("the cassette reader stopped: {0}")]
+    Reader(String),
 }
 
 /// Replays every request of `cassette` on both targets, handing each result to `sinks`.

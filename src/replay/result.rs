@@ -64,6 +64,11 @@ pub struct RequestResult {
     /// The state check after a write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<StateCheck>,
+    /// The seq of an earlier inconclusive write that left this key (or, for a keyless
+    /// request, some key) in an unknown state; set when that turned a divergence into
+    /// an inconclusive result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tainted_by: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -2,8 +2,8 @@
 //! bounds read-ahead, and emits results in cassette order.
 
 use super::compare::{self, Pair};
-use super::{ReplayError, ReplayOptions, RequestResult, Sink};
-use crate::cassette::{CassetteError, Reader, Request, Truncation};
+use super::{ReplayError, ReplayOptions, RequestResult, Sink, Status};
+use crate::cassette::{CassetteError, Kind, Reader, Request, Truncation};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -49,6 +49,141 @@ impl Reorder<'_, '_> {
     }
 }
 
+/// Keys whose stores may differ after an inconclusive write, with that write's seq.
+///
+/// A keyed request starts only after every earlier request for its key, and a keyless one
+/// after every earlier request, so the taint a request sees at its start is final.
+#[derive(Default)]
+struct Taint {
+    keys: HashMap<String, u64>,
+    /// The first inconclusive keyless write: it may have touched any key.
+    everything: Option<u64>,
+    /// The first inconclusive write of all, which a keyless request may read through.
+    first: Option<u64>,
+}
+
+impl Taint {
+    fn of(&self, key: Option<&str>) -> Option<u64> {
+        match key {
+            Some(key) => self.everything.or_else(|| self.keys.get(key).copied()),
+            None => self.first,
+        }
+    }
+
+    fn record(&mut self, result: &RequestResult) {
+        if result.kind != Kind::Write || result.status != Status::Inconclusive {
+            return;
+        }
+        self.first.get_or_insert(result.seq);
+        match &result.key {
+            Some(key) => {
+                self.keys.entry(key.clone()).or_insert(result.seq);
+            }
+            None => {
+                self.everything.get_or_insert(result.seq);
+            }
+        }
+    }
+}
+
+type Job = (Option<String>, RequestResult);
+
+/// Everything between reading a request and emitting its result.
+struct Scheduler<'p> {
+    pair: &'p Pair,
+    options: Arc<ReplayOptions>,
+    /// Keys with a request queued or in flight.
+    lanes: HashMap<String, Lane>,
+    /// Keys whose lane has a queued request and none in flight, in arrival order.
+    ready: VecDeque<String>,
+    /// A keyless request waiting for everything before it to finish.
+    barrier: Option<Pending>,
+    barrier_running: bool,
+    jobs: JoinSet<Job>,
+    in_flight: HashMap<Id, (Option<String>, Pending)>,
+    taint: Taint,
+}
+
+impl Scheduler<'_> {
+    /// Queues a request read from the cassette.
+    fn enqueue(&mut self, pending: Pending) {
+        match pending.request.key.clone() {
+            Some(key) => {
+                let lane = self.lanes.entry(key.clone()).or_default();
+                lane.queue.push_back(pending);
+                if !lane.running && lane.queue.len() == 1 {
+                    self.ready.push_back(key);
+                }
+            }
+            None => self.barrier = Some(pending),
+        }
+    }
+
+    /// Starts what may start: ready keys up to the concurrency, or a barrier alone.
+    fn start_ready(&mut self) {
+        while self.jobs.len() < self.options.concurrency {
+            let Some(key) = self.ready.pop_front() else {
+                break;
+            };
+            let lane = self.lanes.get_mut(&key).expect("a ready key has a lane");
+            let pending = lane.queue.pop_front().expect("a ready lane has a request");
+            lane.running = true;
+            self.start(Some(key), pending);
+        }
+        if !self.barrier_running && self.jobs.is_empty() && self.lanes.is_empty() {
+            if let Some(pending) = self.barrier.take() {
+                self.barrier_running = true;
+                self.start(None, pending);
+            }
+        }
+    }
+
+    fn start(&mut self, key: Option<String>, pending: Pending) {
+        let tainted_by = self.taint.of(key.as_deref());
+        let (pair, options) = (self.pair.clone(), Arc::clone(&self.options));
+        let (index, request, job_key) = (pending.index, Arc::clone(&pending.request), key.clone());
+        let handle = self.jobs.spawn(async move {
+            let result = compare::compare(&pair, index, &request, &options, tainted_by).await;
+            (job_key, result)
+        });
+        self.in_flight.insert(handle.id(), (key, pending));
+    }
+
+    /// Whether another request may be read now.
+    fn may_read(&self, unemitted: u64) -> bool {
+        self.barrier.is_none() && !self.barrier_running && unemitted < self.options.window as u64
+    }
+
+    /// Books a finished job and returns its result; a panic becomes an inconclusive result.
+    fn finish(&mut self, joined: Result<(Id, Job), tokio::task::JoinError>) -> RequestResult {
+        let (id, (key, result)) = match joined {
+            Ok(done) => done,
+            Err(error) => {
+                let id = error.id();
+                let (key, pending) = self.in_flight.get(&id).expect("every job is tracked");
+                let result =
+                    compare::panicked(pending.index, &pending.request, panic_message(error));
+                (id, (key.clone(), result))
+            }
+        };
+        self.in_flight.remove(&id);
+        self.taint.record(&result);
+        match key {
+            Some(key) => {
+                let lane = self.lanes.get_mut(&key).expect("a running key has a lane");
+                lane.running = false;
+                if lane.queue.is_empty() {
+                    self.lanes.remove(&key);
+                } else {
+                    self.ready.push_back(key);
+                }
+            }
+            None => self.barrier_running = false,
+        }
+        result
+    }
+}
+
 /// Runs the whole cassette; returns how many requests ran and the truncation, if any.
 pub(super) async fn run(
     cassette: Reader,
@@ -58,98 +193,39 @@ pub(super) async fn run(
 ) -> Result<(u64, Option<Truncation>), ReplayError> {
     let (tx, mut rx) = mpsc::channel(options.window.min(1024));
     let reader = std::thread::spawn(move || read_all(cassette, tx));
-    let shared = Arc::new(options.clone());
-
-    let mut lanes: HashMap<String, Lane> = HashMap::new();
-    let mut ready: VecDeque<String> = VecDeque::new();
-    let mut barrier: Option<Pending> = None;
-    let mut barrier_running = false;
-    let mut jobs = JoinSet::new();
-    let mut in_flight = HashMap::new();
+    let mut s = Scheduler {
+        pair,
+        options: Arc::new(options.clone()),
+        lanes: HashMap::new(),
+        ready: VecDeque::new(),
+        barrier: None,
+        barrier_running: false,
+        jobs: JoinSet::new(),
+        in_flight: HashMap::new(),
+        taint: Taint::default(),
+    };
     let mut out = Reorder {
         next: 0,
         held: BTreeMap::new(),
         sinks,
     };
-    let mut read = 0u64;
-    let mut eof = false;
-    let mut truncation = None;
-
-    type Jobs = JoinSet<(Option<String>, RequestResult)>;
-    type InFlight = HashMap<Id, (Option<String>, Pending)>;
-    let start =
-        |jobs: &mut Jobs, in_flight: &mut InFlight, key: Option<String>, pending: Pending| {
-            let (pair, options) = (pair.clone(), Arc::clone(&shared));
-            let request = Arc::clone(&pending.request);
-            let (index, job_key) = (pending.index, key.clone());
-            let handle = jobs.spawn(async move {
-                let result = compare::compare(&pair, index, &request, &options).await;
-                (job_key, result)
-            });
-            in_flight.insert(handle.id(), (key, pending));
-        };
+    let (mut read, mut eof, mut truncation) = (0u64, false, None);
 
     loop {
-        while jobs.len() < options.concurrency {
-            let Some(key) = ready.pop_front() else { break };
-            let lane = lanes.get_mut(&key).expect("a ready key has a lane");
-            let pending = lane.queue.pop_front().expect("a ready lane has a request");
-            lane.running = true;
-            start(&mut jobs, &mut in_flight, Some(key), pending);
-        }
-        if !barrier_running && jobs.is_empty() && lanes.is_empty() {
-            if let Some(pending) = barrier.take() {
-                barrier_running = true;
-                start(&mut jobs, &mut in_flight, None, pending);
-            }
-        }
-        let can_read = !eof
-            && barrier.is_none()
-            && !barrier_running
-            && read - out.next < options.window as u64;
-        if !can_read && jobs.is_empty() {
+        s.start_ready();
+        let can_read = !eof && s.may_read(read - out.next);
+        if !can_read && s.jobs.is_empty() {
             break;
         }
         tokio::select! {
-            joined = jobs.join_next_with_id(), if !jobs.is_empty() => {
-                let (id, key, result) = match joined.expect("jobs is not empty") {
-                    Ok((id, (key, result))) => (id, key, result),
-                    Err(error) => {
-                        let id = error.id();
-                        let (key, pending) = in_flight.get(&id).expect("every job is tracked");
-                        let message = panic_message(error);
-                        (id, key.clone(), compare::panicked(pending.index, &pending.request, message))
-                    }
-                };
-                in_flight.remove(&id);
-                match key {
-                    Some(key) => {
-                        let lane = lanes.get_mut(&key).expect("a running key has a lane");
-                        lane.running = false;
-                        if lane.queue.is_empty() {
-                            lanes.remove(&key);
-                        } else {
-                            ready.push_back(key);
-                        }
-                    }
-                    None => barrier_running = false,
-                }
+            joined = s.jobs.join_next_with_id(), if !s.jobs.is_empty() => {
+                let result = s.finish(joined.expect("jobs is not empty"));
                 out.push(result)?;
             }
             feed = rx.recv(), if can_read => match feed {
                 Some(Feed::Request(request)) => {
-                    let pending = Pending { index: read, request: Arc::new(request) };
+                    s.enqueue(Pending { index: read, request: Arc::new(request) });
                     read += 1;
-                    match pending.request.key.clone() {
-                        Some(key) => {
-                            let lane = lanes.entry(key.clone()).or_default();
-                            lane.queue.push_back(pending);
-                            if !lane.running && lane.queue.len() == 1 {
-                                ready.push_back(key);
-                            }
-                        }
-                        None => barrier = Some(pending),
-                    }
                 }
                 Some(Feed::End(cut)) => {
                     eof = true;
@@ -157,15 +233,16 @@ pub(super) async fn run(
                 }
                 Some(Feed::Error(error)) => return Err(error.into()),
                 None => {
-                    eof = true;
-                    if reader.is_finished() {
-                        return Err(ReplayError::Options("the cassette reader stopped unexpectedly".into()));
-                    }
+                    let why = match reader.join() {
+                        Err(panic) => panic.downcast_ref::<&str>().map_or("a panic".to_string(), |m| m.to_string()),
+                        Ok(()) => "no end of input".to_string(),
+                    };
+                    return Err(ReplayError::Reader(why));
                 }
             },
         }
     }
-    debug_assert!(out.held.is_empty() && lanes.is_empty() && barrier.is_none());
+    debug_assert!(out.held.is_empty() && s.lanes.is_empty() && s.barrier.is_none());
     Ok((out.next, truncation))
 }
 

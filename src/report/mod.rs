@@ -165,6 +165,9 @@ impl Summary {
             op.legacy.record(result.legacy.latency_us);
             op.candidate.record(result.candidate.latency_us);
         }
+        if result.status != Status::Divergent {
+            return;
+        }
         let mut seen = [false; Class::ALL.len()];
         for d in &result.divergences {
             let slot = Class::ALL

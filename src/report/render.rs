@@ -2,7 +2,7 @@
 //! CLI's business; this module only writes text.
 
 use super::{Example, Report, Verdict};
-use crate::diff::{Class, Divergence};
+use crate::diff::Divergence;
 use serde_json::Value;
 use similar::{Algorithm, ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -124,7 +124,10 @@ fn body(d: &Divergence) -> String {
         let _ = writeln!(out, "  {note}");
     }
     match (&d.left, &d.right) {
-        (Some(l), Some(r)) if d.class == Class::Ordering || is_compound(l) || is_compound(r) => {
+        (Some(Value::Array(l)), Some(Value::Array(r))) => {
+            out.push_str(&unified(&per_element(l), &per_element(r)));
+        }
+        (Some(l), Some(r)) if is_compound(l) || is_compound(r) => {
             out.push_str(&unified(&pretty(l), &pretty(r)));
         }
         (Some(l), Some(r)) => {
@@ -183,6 +186,11 @@ fn pretty(v: &Value) -> String {
     let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// One compact element per line, so that a moved element shows as one line.
+fn per_element(items: &[Value]) -> String {
+    items.iter().map(|v| compact(v) + "\n").collect()
 }
 
 fn compact(v: &Value) -> String {

@@ -1,0 +1,12 @@
+//! Integration tests, one binary. Each module tests one behaviour family:
+//!
+//! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
+//!   never a panic; a truncated last line is a warning and a skip.
+//! * `replay`: scheduling (per-key order, barriers, concurrency), divergence classes,
+//!   state checks and inconclusive requests, through the library.
+//! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
+
+mod cli;
+mod malformed;
+mod replay;
+mod util;

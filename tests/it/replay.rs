@@ -1,0 +1,387 @@
+//! Replay semantics through the library: ordering guarantees, divergence classes, state
+//! checks, inconclusive requests.
+
+use async_trait::async_trait;
+use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
+use cutover::diff::Class;
+use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Sink, Status};
+use cutover::report::{Report, Summary};
+use cutover::target::memory::{Memory, Workload};
+use cutover::target::recorded::Recorded;
+use cutover::target::{InfraError, Target};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Keeps every result.
+#[derive(Default)]
+struct Collect(Vec<RequestResult>);
+
+impl Sink for Collect {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        self.0.push(result.clone());
+        Ok(())
+    }
+}
+
+/// Writes a workload to a cassette file and opens it for reading.
+fn cassette(dir: &tempfile::TempDir, requests: impl Iterator<Item = Request>) -> Reader {
+    let path = dir.path().join("c.jsonl");
+    let mut writer = Writer::create(&path, &Header::new("kv")).unwrap();
+    for r in requests {
+        writer.write(&r).unwrap();
+    }
+    writer.finish().unwrap();
+    Reader::open(&path).unwrap()
+}
+
+async fn run(
+    requests: impl Iterator<Item = Request>,
+    legacy: Arc<dyn Target>,
+    candidate: Arc<dyn Target>,
+    options: ReplayOptions,
+) -> (Vec<RequestResult>, Report) {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = cassette(&dir, requests);
+    let header = reader.header().clone();
+    let pair = Pair { legacy, candidate };
+    let (mut all, mut summary) = (Collect::default(), Summary::new());
+    let run = replay::replay(reader, &pair, &options, &mut [&mut all, &mut summary])
+        .await
+        .unwrap();
+    let report = summary.finish(&header, "c.jsonl", "legacy", "candidate", &run);
+    (all.0, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_replays_equivalent_against_the_store_it_was_recorded_on() {
+    let workload = Workload::new(5000, 50, 3).scan_every(100);
+    let (results, report) = run(
+        workload,
+        Arc::new(Recorded::new()),
+        Arc::new(Memory::new()),
+        ReplayOptions::default(),
+    )
+    .await;
+    assert_eq!(report.totals.total, 5000);
+    assert_eq!(report.totals.equal, 5000, "{:#?}", report.examples);
+    let indexes: Vec<u64> = results.iter().map(|r| r.index).collect();
+    assert_eq!(
+        indexes,
+        (0..5000).collect::<Vec<_>>(),
+        "results come in cassette order"
+    );
+    let scans = &report.operations["scan"];
+    assert_eq!(scans.requests.total, 50);
+    assert!(results
+        .iter()
+        .filter(|r| r.kind == Kind::Write)
+        .all(|r| r.state.is_some()));
+}
+
+/// Wraps a memory store and watches how it is called.
+#[derive(Default)]
+struct Probe {
+    inner: Memory,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    barrier_broken: AtomicBool,
+    seen: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+#[async_trait]
+impl Target for Probe {
+    fn name(&self) -> &str {
+        "probe"
+    }
+    async fn reset(&self) -> Result<(), InfraError> {
+        self.inner.reset().await
+    }
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        match &request.key {
+            None if now != 1 => self.barrier_broken.store(true, Ordering::SeqCst),
+            None => {}
+            Some(key) => self
+                .seen
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_default()
+                .push(request.seq),
+        }
+        // Uneven delays, so that requests overtake each other where they may.
+        tokio::time::sleep(Duration::from_micros((request.seq * 7919) % 700)).await;
+        let outcome = self.inner.execute(request).await;
+        if request.key.is_none() && self.in_flight.load(Ordering::SeqCst) != 1 {
+            self.barrier_broken.store(true, Ordering::SeqCst);
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        self.inner.dump(key).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_key_requests_keep_order_and_keyless_requests_run_alone() {
+    let (legacy, candidate) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
+    let options = ReplayOptions {
+        concurrency: 8,
+        ..ReplayOptions::default()
+    };
+    let workload = Workload::new(2000, 12, 5).scan_every(50);
+    let (_, report) = run(workload, legacy.clone(), candidate.clone(), options).await;
+    assert_eq!(report.totals.equal, 2000);
+    for probe in [&legacy, &candidate] {
+        for (key, seqs) in probe.seen.lock().unwrap().iter() {
+            assert!(
+                seqs.windows(2).all(|w| w[0] < w[1]),
+                "key {key} ran out of order: {seqs:?}"
+            );
+        }
+        assert!(
+            !probe.barrier_broken.load(Ordering::SeqCst),
+            "a keyless request overlapped another"
+        );
+        let max = probe.max_in_flight.load(Ordering::SeqCst);
+        assert!((2..=8).contains(&max), "in flight at once: {max}");
+    }
+}
+
+/// A candidate with one planted defect.
+struct Faulty {
+    inner: Memory,
+    fault: Fault,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// `scan` returns its first two items swapped.
+    SwapScan,
+    /// `get` drops the `name` field.
+    DropName,
+    /// `insert` of an existing key answers `invalid` instead of `conflict`.
+    WrongErrorKind,
+    /// `put` answers right but stores the value without its tags.
+    LoseTagsOnPut,
+    /// Every call for key `k1` is refused.
+    RefuseK1,
+    /// Every call for key `k2` hangs.
+    HangK2,
+    /// Every call for key `k3` panics.
+    PanicK3,
+}
+
+#[async_trait]
+impl Target for Faulty {
+    fn name(&self) -> &str {
+        "faulty"
+    }
+    async fn reset(&self) -> Result<(), InfraError> {
+        self.inner.reset().await
+    }
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        let key = request.key.as_deref();
+        match (self.fault, request.op.as_str(), key) {
+            (Fault::RefuseK1, _, Some("k1")) => {
+                return Err(InfraError::Refused("127.0.0.1:1".into()))
+            }
+            (Fault::HangK2, _, Some("k2")) => tokio::time::sleep(Duration::from_secs(3600)).await,
+            (Fault::PanicK3, _, Some("k3")) => panic!("candidate bug on k3"),
+            (Fault::LoseTagsOnPut, "put", _) => {
+                let mut stored = request.clone();
+                stored.args["value"].as_object_mut().unwrap().remove("tags");
+                return self.inner.execute(&stored).await;
+            }
+            _ => {}
+        }
+        let mut outcome = self.inner.execute(request).await?;
+        match (self.fault, request.op.as_str(), &mut outcome) {
+            (Fault::SwapScan, "scan", Outcome::Ok(Value::Array(items))) if items.len() > 1 => {
+                items.swap(0, 1)
+            }
+            (Fault::DropName, "get", Outcome::Ok(Value::Object(map))) => {
+                map.remove("name");
+            }
+            (Fault::WrongErrorKind, "insert", Outcome::Error(e))
+                if e.kind == ErrorKind::Conflict =>
+            {
+                e.kind = ErrorKind::Invalid
+            }
+            _ => {}
+        }
+        Ok(outcome)
+    }
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        self.inner.dump(key).await
+    }
+}
+
+async fn against(fault: Fault, options: ReplayOptions) -> (Vec<RequestResult>, Report) {
+    let workload = Workload::new(600, 10, 11).scan_every(30);
+    let candidate = Arc::new(Faulty {
+        inner: Memory::new(),
+        fault,
+    });
+    run(workload, Arc::new(Memory::new()), candidate, options).await
+}
+
+#[tokio::test]
+async fn each_planted_defect_is_reported_with_its_class_on_its_operation() {
+    for (fault, op, class) in [
+        (Fault::SwapScan, "scan", Class::Ordering),
+        (Fault::DropName, "get", Class::Missing),
+        (Fault::WrongErrorKind, "insert", Class::Error),
+        (Fault::LoseTagsOnPut, "put", Class::State),
+    ] {
+        let (results, report) = against(fault, ReplayOptions::default()).await;
+        let classes = &report.operations[op].classes;
+        assert!(
+            classes.get(&class).copied().unwrap_or(0) > 0,
+            "{fault:?}: {classes:?}"
+        );
+        // A read defect shows on its operation alone; a stored-state defect also shows on
+        // the later reads of what it stored, which is the truth about it.
+        if class != Class::State {
+            let others: Vec<_> = report
+                .operations
+                .iter()
+                .filter(|(name, o)| *name != op && o.requests.divergent > 0)
+                .collect();
+            assert!(
+                others.is_empty(),
+                "{fault:?} shows only on {op}: {others:?}"
+            );
+        }
+        let first = results
+            .iter()
+            .find(|r| r.status == Status::Divergent)
+            .unwrap();
+        assert!(
+            first.legacy.outcome.is_some() && first.candidate.outcome.is_some(),
+            "outcomes are kept for a divergence"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_right_answer_over_wrong_stored_state_is_a_state_divergence() {
+    let (results, _) = against(Fault::LoseTagsOnPut, ReplayOptions::default()).await;
+    let put = results
+        .iter()
+        .find(|r| r.op == "put" && r.status == Status::Divergent)
+        .unwrap();
+    let d = &put.divergences[0];
+    assert_eq!(
+        (d.class, d.path.as_str(), d.detail),
+        (Class::State, "$.tags", Some(Class::Missing))
+    );
+    let (_, report) = against(
+        Fault::LoseTagsOnPut,
+        ReplayOptions {
+            check_state: false,
+            ..ReplayOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        report.operations["put"].requests.divergent, 0,
+        "without the state check the defect hides"
+    );
+}
+
+#[tokio::test]
+async fn infrastructure_failures_are_inconclusive_never_equal_or_divergent() {
+    let (results, report) = against(Fault::RefuseK1, ReplayOptions::default()).await;
+    let k1: Vec<_> = results
+        .iter()
+        .filter(|r| r.key.as_deref() == Some("k1"))
+        .collect();
+    assert!(!k1.is_empty());
+    assert!(k1.iter().all(|r| r.status == Status::Inconclusive));
+    assert!(k1[0]
+        .candidate
+        .failure
+        .as_deref()
+        .unwrap()
+        .contains("connection refused"));
+    // The refused writes leave k1 unknown on the candidate, so the scans that read
+    // through it cannot be blamed on the candidate either: inconclusive, naming the write.
+    assert_eq!(report.totals.divergent, 0, "{:#?}", report.examples);
+    let first_k1_write = k1.iter().find(|r| r.kind == Kind::Write).unwrap().seq;
+    let tainted: Vec<_> = results.iter().filter(|r| r.tainted_by.is_some()).collect();
+    assert!(
+        !tainted.is_empty()
+            && tainted
+                .iter()
+                .all(|r| r.key.is_none() && r.tainted_by == Some(first_k1_write))
+    );
+    assert_eq!(
+        report.totals.inconclusive,
+        (k1.len() + tainted.len()) as u64
+    );
+    assert_eq!(report.verdict, cutover::report::Verdict::Inconclusive);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_is_inconclusive_and_the_replay_goes_on() {
+    let options = ReplayOptions {
+        timeout: Duration::from_millis(20),
+        ..ReplayOptions::default()
+    };
+    let (results, report) = against(Fault::HangK2, options).await;
+    let k2: Vec<_> = results
+        .iter()
+        .filter(|r| r.key.as_deref() == Some("k2"))
+        .collect();
+    assert!(k2.iter().all(|r| r.status == Status::Inconclusive));
+    assert!(k2[0]
+        .candidate
+        .failure
+        .as_deref()
+        .unwrap()
+        .contains("timed out"));
+    assert_eq!(report.totals.total, 600);
+}
+
+#[tokio::test]
+async fn a_panicking_target_makes_its_request_inconclusive() {
+    let (results, report) = against(Fault::PanicK3, ReplayOptions::default()).await;
+    let k3: Vec<_> = results
+        .iter()
+        .filter(|r| r.key.as_deref() == Some("k3"))
+        .collect();
+    assert!(!k3.is_empty() && k3.iter().all(|r| r.status == Status::Inconclusive));
+    assert!(k3[0]
+        .candidate
+        .failure
+        .as_deref()
+        .unwrap()
+        .contains("candidate bug on k3"));
+    assert_eq!(report.totals.total, 600);
+}
+
+#[tokio::test]
+async fn a_request_without_a_recorded_outcome_is_inconclusive_against_a_recording() {
+    let mut requests: Vec<Request> = Workload::new(20, 3, 1).collect();
+    requests[5].outcome = None;
+    let (results, _) = run(
+        requests.into_iter(),
+        Arc::new(Recorded::new()),
+        Arc::new(Memory::new()),
+        ReplayOptions::default(),
+    )
+    .await;
+    assert_eq!(results[5].status, Status::Inconclusive);
+    assert!(results[5]
+        .legacy
+        .failure
+        .as_deref()
+        .unwrap()
+        .contains("no recorded outcome"));
+}

@@ -1,0 +1,33 @@
+//! Helpers shared by the integration tests.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// The `cutover` binary under test.
+pub fn cutover() -> Command {
+    Command::cargo_bin("cutover").expect("the cutover binary is built")
+}
+
+/// A fixture by name.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Writes `bytes` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write test file");
+    path
+}
+
+/// A valid header line.
+pub const HEADER: &str = "{\"cutover\":1,\"domain\":\"kv\"}\n";
+
+/// A valid recorded request line for key `k1`.
+pub fn get_line(seq: u64) -> String {
+    format!(
+        "{{\"seq\":{seq},\"key\":\"k1\",\"op\":\"get\",\"kind\":\"read\",\"args\":{{}},\"at\":\"2026-01-01T00:00:00Z\",\"outcome\":{{\"error\":{{\"kind\":\"not_found\"}}}}}}\n"
+    )
+}
