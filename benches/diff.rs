@@ -1,1 +1,77 @@
-fn main() {}
+//! Diff throughput on conversation-like documents of about 10 KB: equal pairs, and pairs
+//! with a few divergences (a changed field, a missing element, a moved element).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use serde_json::{json, Value};
+
+/// A conversation of `messages` messages, about 10 KB at 56.
+fn conversation(messages: usize) -> Value {
+    let participants: Vec<Value> = (0..8)
+        .map(|p| json!({"id": format!("u{p}"), "name": format!("Zoë {p}")}))
+        .collect();
+    let messages: Vec<Value> = (0..messages)
+        .map(|m| {
+            json!({
+                "id": format!("m{m}"),
+                "author": format!("u{}", m % 8),
+                "created_at": format!("2024-03-01T10:{:02}:00.123Z", m % 60),
+                "text": format!("message {m}: bonjour à tous"),
+                "read_by": (0..m % 5).map(|r| format!("u{r}")).collect::<Vec<_>>(),
+                "files": [{"index": 0, "name": "a.pdf", "size": 1234 + m}],
+            })
+        })
+        .collect();
+    json!({"id": "c1", "subject": "Relation A-B", "participants": participants, "messages": messages, "archived": false})
+}
+
+fn with_divergences(base: &Value) -> Value {
+    let mut v = base.clone();
+    let messages = v["messages"].as_array_mut().unwrap();
+    messages[3]["text"] = json!("edited");
+    messages.remove(10);
+    let moved = messages.remove(20);
+    messages.insert(25, moved);
+    v
+}
+
+fn bench(c: &mut Criterion) {
+    let left = conversation(56);
+    let size = serde_json::to_vec(&left).unwrap().len();
+    let equal = left.clone();
+    let divergent = with_divergences(&left);
+    assert!(cutover::diff::values(&left, &equal).is_equal());
+    assert_eq!(
+        cutover::diff::values(&left, &divergent).divergences.len(),
+        3
+    );
+
+    let mut group = c.benchmark_group(format!("diff_{}kb", size / 1000));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("equal_pair", |b| {
+        b.iter(|| cutover::diff::values(&left, &equal))
+    });
+    group.bench_function("divergent_pair", |b| {
+        b.iter(|| cutover::diff::values(&left, &divergent))
+    });
+    group.bench_function("parse_and_diff_equal_pair", |b| {
+        let (l, r) = (
+            serde_json::to_vec(&left).unwrap(),
+            serde_json::to_vec(&equal).unwrap(),
+        );
+        b.iter_batched(
+            || (l.clone(), r.clone()),
+            |(l, r)| {
+                let (l, r): (Value, Value) = (
+                    serde_json::from_slice(&l).unwrap(),
+                    serde_json::from_slice(&r).unwrap(),
+                );
+                cutover::diff::values(&l, &r)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
