@@ -63,11 +63,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let mut results = JsonlSink::create(&results_path)
         .with_context(|| format!("creating {}", results_path.display()))?;
     let mut summary = Summary::new();
-    let mut progress = Progress::new(if args.format == Format::Human {
-        total
-    } else {
-        0
-    });
+    let mut progress = Progress::new(total);
 
     let options = ReplayOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),

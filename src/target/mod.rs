@@ -1,0 +1,191 @@
+//! Stage 2: targets, the repositories under comparison.
+//!
+//! Both the legacy and the candidate repository sit behind [`Target`]. A target answers a
+//! request with an [`Outcome`] (a value, or a domain error of a kind) or fails with an
+//! [`InfraError`] when the store itself could not be reached: that makes the request
+//! inconclusive, never equal and never divergent.
+//!
+//! Built-in targets, chosen on the command line by a [`spec`](from_spec):
+//! * `memory`: an in-memory key-value store ([`memory::Memory`]), for tests and benchmarks.
+//! * `recorded`: answers from the cassette's recorded outcomes ([`recorded::Recorded`]).
+
+pub mod memory;
+pub mod recorded;
+
+use crate::cassette::{Outcome, Request};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A repository that requests are replayed against.
+///
+/// Requests for one key arrive one at a time and in cassette order; requests for other
+/// keys may arrive concurrently, so implementations must be safe to share.
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// A short name for reports (`memory`, `postgres`, ...).
+    fn name(&self) -> &str;
+
+    /// Empties the store (or restores its seed) before a replay.
+    async fn reset(&self) -> Result<(), InfraError>;
+
+    /// Executes one request.
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError>;
+
+    /// The canonical stored state of the aggregate `key`, `Ok(None)` if this target cannot
+    /// tell (then the state check is skipped and counted as unchecked).
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError>;
+}
+
+impl std::fmt::Debug for dyn Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Target({})", self.name())
+    }
+}
+
+/// A failure of the infrastructure, not of the repository's logic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InfraError {
+    #[error("connection refused: {0}")]
+    Refused(String),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("connection dropped: {0}")]
+    Disconnected(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A target spec that cannot be built into a target.
+#[derive(Debug, thiserror::Error)]
+#[error("target spec `{spec}`: {what}")]
+pub struct SpecError {
+    pub spec: String,
+    pub what: String,
+}
+
+/// A parsed target spec: `name` or `name:key=value,key=value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub name: String,
+    pub options: BTreeMap<String, String>,
+    text: String,
+}
+
+impl Spec {
+    /// Parses `name[:key=value,...]`.
+    pub fn parse(text: &str) -> Result<Spec, SpecError> {
+        let error = |what: String| SpecError {
+            spec: text.to_string(),
+            what,
+        };
+        let (name, rest) = text.split_once(':').unwrap_or((text, ""));
+        if name.is_empty() {
+            return Err(error("expected a target name".into()));
+        }
+        let mut options = BTreeMap::new();
+        for pair in rest.split(',').filter(|p| !p.is_empty()) {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| error(format!("expected key=value, found `{pair}`")))?;
+            if options.insert(k.to_string(), v.to_string()).is_some() {
+                return Err(error(format!("option `{k}` given twice")));
+            }
+        }
+        Ok(Spec {
+            name: name.to_string(),
+            options,
+            text: text.to_string(),
+        })
+    }
+
+    /// An error about this spec.
+    pub fn error(&self, what: impl Into<String>) -> SpecError {
+        SpecError {
+            spec: self.text.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// Fails on any option not in `known`, so a typo is never silently ignored.
+    pub fn expect_options(&self, known: &[&str]) -> Result<(), SpecError> {
+        match self.options.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) if known.is_empty() => {
+                Err(self.error(format!("`{k}`: this target takes no options")))
+            }
+            Some(k) => Err(self.error(format!(
+                "unknown option `{k}`; expected one of: {}",
+                known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// An option parsed as a duration such as `10ms`, `2s` or `500us`.
+    pub fn duration(&self, key: &str) -> Result<Option<Duration>, SpecError> {
+        let Some(text) = self.options.get(key) else {
+            return Ok(None);
+        };
+        parse_duration(text).map(Some).ok_or_else(|| {
+            self.error(format!(
+                "`{key}={text}`: expected a duration such as 10ms, 2s or 500us"
+            ))
+        })
+    }
+}
+
+/// Parses `500us`, `10ms` or `2s`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(Duration::from_micros(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        _ => None,
+    }
+}
+
+/// Builds a built-in target from its spec.
+pub fn from_spec(text: &str) -> Result<Arc<dyn Target>, SpecError> {
+    let spec = Spec::parse(text)?;
+    match spec.name.as_str() {
+        "memory" => Ok(Arc::new(memory::Memory::from_spec(&spec)?)),
+        "recorded" => {
+            spec.expect_options(&[])?;
+            Ok(Arc::new(recorded::Recorded::new()))
+        }
+        other => Err(spec.error(format!(
+            "unknown target `{other}`; expected memory or recorded"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_names_and_options() {
+        let spec = Spec::parse("memory:latency=10ms").unwrap();
+        assert_eq!(spec.name, "memory");
+        assert_eq!(
+            spec.duration("latency").unwrap(),
+            Some(Duration::from_millis(10))
+        );
+        assert!(Spec::parse(":x=1").is_err());
+        assert!(Spec::parse("memory:latency").is_err());
+        assert!(from_spec("memory:latncy=1ms")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option `latncy`"));
+        assert!(from_spec("memory:latency=ten").is_err());
+        assert!(from_spec("oracle")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown target"));
+    }
+}

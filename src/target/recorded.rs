@@ -1,0 +1,61 @@
+//! The `recorded` target: answers every request with the outcome recorded in the cassette,
+//! so that a candidate can be checked against a recording alone.
+//!
+//! After a write, [`Target::dump`] returns the state recorded with that write (the
+//! request's `state` field), or `None` when the recording has none. A request without a
+//! recorded outcome is inconclusive: there is nothing to compare against.
+
+use super::{InfraError, Target};
+use crate::cassette::{Kind, Outcome, Request};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The recorded-outcome target.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The state recorded with the latest write to each key, until it is read back.
+    states: Mutex<HashMap<String, Value>>,
+}
+
+impl Recorded {
+    pub fn new() -> Recorded {
+        Recorded::default()
+    }
+}
+
+#[async_trait]
+impl Target for Recorded {
+    fn name(&self) -> &str {
+        "recorded"
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        Ok(())
+    }
+
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        if request.kind == Kind::Write {
+            if let (Some(key), Some(state)) = (&request.key, &request.state) {
+                let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+                states.insert(key.clone(), state.clone());
+            }
+        }
+        request.outcome.clone().ok_or_else(|| {
+            InfraError::Other(format!("seq {} has no recorded outcome", request.seq))
+        })
+    }
+
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        Ok(self
+            .states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key))
+    }
+}
