@@ -44,13 +44,13 @@ pub fn report(report: &Report) -> String {
         "divergent".into(),
         "inconcl.".into(),
         "classes".into(),
-        "legacy p50/p95/p99 ms".into(),
-        "candidate p50/p95/p99 ms".into(),
+        "legacy p50/p95/p99".into(),
+        "candidate p50/p95/p99".into(),
     ]];
     for (name, op) in &report.operations {
         let classes: Vec<String> = op.classes.iter().map(|(c, n)| format!("{c}:{n}")).collect();
         let ms = |p: &super::Percentiles| {
-            format!("{}/{}/{}", millis(p.p50), millis(p.p95), millis(p.p99))
+            format!("{}/{}/{}", latency(p.p50), latency(p.p95), latency(p.p99))
         };
         rows.push([
             name.clone(),
@@ -202,8 +202,13 @@ fn compact(v: &Value) -> String {
     }
 }
 
-fn millis(us: u64) -> String {
-    format!("{:.1}", us as f64 / 1000.0)
+/// A latency for reading: microseconds below 1 ms, milliseconds above.
+fn latency(us: u64) -> String {
+    if us < 1000 {
+        format!("{us}µs")
+    } else {
+        format!("{:.1}ms", us as f64 / 1000.0)
+    }
 }
 
 fn table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
