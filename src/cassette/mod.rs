@@ -55,7 +55,9 @@ pub enum Kind {
 pub struct Request {
     /// Position in the recording; strictly increasing within a cassette.
     pub seq: u64,
-    /// The aggregate the request touches, or `None` for a cross-aggregate request.
+    /// The aggregate the request touches, or `None` for a cross-aggregate request. The
+    /// field is required: `null` must be written, a missing `key` is an error.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub key: Option<String>,
     /// Operation name, from the domain's vocabulary.
     pub op: String,

@@ -75,6 +75,7 @@ impl Reader {
                 input,
                 buf: Vec::with_capacity(4096),
                 number: 0,
+                cut: false,
             },
             header: Header::new(""),
             last_seq: None,
@@ -243,20 +244,30 @@ struct Lines {
     input: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
     number: u64,
+    /// The input ended early (a gzip stream cut short); nothing follows.
+    cut: bool,
 }
 
 impl Lines {
     /// The next line without its terminator; `None` at the end of input.
     fn next(&mut self, path: &Path) -> Result<Option<Line<'_>>, CassetteError> {
         self.buf.clear();
-        let n = self
-            .input
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|source| CassetteError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if n == 0 {
+        if self.cut {
+            return Ok(None);
+        }
+        match self.input.read_until(b'\n', &mut self.buf) {
+            Ok(_) => {}
+            // A compressed stream cut short (a recorder killed mid-write): what was read
+            // so far is the last, incomplete line.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => self.cut = true,
+            Err(source) => {
+                return Err(CassetteError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        }
+        if self.buf.is_empty() {
             return Ok(None);
         }
         self.number += 1;
@@ -268,6 +279,12 @@ impl Lines {
         match std::str::from_utf8(&self.buf[..end]) {
             Ok(text) => Ok(Some(Line {
                 text,
+                number: self.number,
+                complete,
+            })),
+            // A last line cut inside a multi-byte character: incomplete, not invalid.
+            Err(e) if !complete && e.error_len().is_none() => Ok(Some(Line {
+                text: std::str::from_utf8(&self.buf[..e.valid_up_to()]).expect("valid up to here"),
                 number: self.number,
                 complete,
             })),

@@ -35,20 +35,19 @@ pub fn run(args: Args) -> Result<Exit> {
             if found.omitted > 0 {
                 out["omitted"] = json!(found.omitted);
             }
-            println!("{out}");
+            super::print(&format!("{out}\n"))?;
         }
-        Format::Human if found.is_equal() => println!("equal"),
+        Format::Human if found.is_equal() => super::print("equal\n")?,
         Format::Human => {
-            for d in &found.divergences {
-                print!("{}", render::divergence(d));
-            }
+            let mut text: String = found.divergences.iter().map(render::divergence).collect();
             let n = found.divergences.len() as u64 + found.omitted;
             let omitted = if found.omitted > 0 {
                 format!(" ({} not shown)", found.omitted)
             } else {
                 String::new()
             };
-            println!("\n{n} divergence(s){omitted}");
+            text.push_str(&format!("\n{n} divergence(s){omitted}\n"));
+            super::print(&text)?;
         }
     }
     let exit = if found.is_equal() {

@@ -42,6 +42,16 @@ pub enum Exit {
     Inconclusive,
 }
 
+/// Prints to stdout. A reader that has gone (`cutover ... | head`) is not an error: the
+/// verdict still decides the exit code.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

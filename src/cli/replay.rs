@@ -105,8 +105,8 @@ pub fn run(args: Args) -> Result<Exit> {
     );
     write_atomically(&report_path, &serde_json::to_vec_pretty(&report)?)?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Human => print!("{}", report::render::report(&report)),
+        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Human => super::print(&report::render::report(&report))?,
     }
     Ok(match report.verdict {
         Verdict::Equivalent => Exit::Equivalent,
@@ -130,8 +130,14 @@ fn count_requests(path: &Path) -> Result<u64> {
     Ok(n)
 }
 
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:
+/// a reader sees the whole file or none.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("json.partial");
-    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    use std::io::Write;
+    let tmp = path.with_extension(format!("json.{}.partial", std::process::id()));
+    let mut file = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }

@@ -188,31 +188,27 @@ impl<'a> Differ<'a> {
     }
 
     fn object(&mut self, left: &'a Map<String, Value>, right: &'a Map<String, Value>) {
-        // Both maps iterate in key order, so one merge pass pairs the keys.
-        let mut l = left.iter().peekable();
-        let mut r = right.iter().peekable();
-        loop {
-            let order = match (l.peek(), r.peek()) {
-                (None, None) => break,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some((lk, _)), Some((rk, _))) => lk.cmp(rk),
-            };
-            match order {
-                std::cmp::Ordering::Equal => {
-                    let ((key, lv), (_, rv)) = (l.next().unwrap(), r.next().unwrap());
+        // Keys in sorted order, whatever order the maps keep (serde_json's `preserve_order`
+        // may be on in a build), so that divergences come out in a stable order.
+        let mut keys: Vec<&'a String> = left
+            .keys()
+            .chain(right.keys().filter(|k| !left.contains_key(*k)))
+            .collect();
+        keys.sort_unstable();
+        for key in keys {
+            match (left.get(key), right.get(key)) {
+                (Some(lv), Some(rv)) => {
                     self.path.push(Step::Key(key));
                     self.value(lv, rv);
                     self.path.pop();
                 }
-                std::cmp::Ordering::Less => {
-                    let (key, lv) = l.next().unwrap();
-                    self.report(Class::Missing, Some(Step::Key(key)), Some(lv), None, None);
+                (Some(lv), None) => {
+                    self.report(Class::Missing, Some(Step::Key(key)), Some(lv), None, None)
                 }
-                std::cmp::Ordering::Greater => {
-                    let (key, rv) = r.next().unwrap();
-                    self.report(Class::Extra, Some(Step::Key(key)), None, Some(rv), None);
+                (None, Some(rv)) => {
+                    self.report(Class::Extra, Some(Step::Key(key)), None, Some(rv), None)
                 }
+                (None, None) => unreachable!("every key comes from one of the maps"),
             }
         }
     }
@@ -264,11 +260,27 @@ mod tests {
     }
 
     #[test]
-    fn object_maps_iterate_in_key_order() {
-        // The merge in `Differ::object` and `deep_eq` rely on it; `preserve_order` on
-        // serde_json (enabled by any crate in the build) would break it.
-        let v: Value = serde_json::from_str(r#"{"b":1,"a":2}"#).unwrap();
-        assert_eq!(v.as_object().unwrap().keys().next().unwrap(), "a");
+    fn key_order_never_matters() {
+        // serde_json's `preserve_order` is on in this build (through bson): maps keep
+        // insertion order, and the diff must not depend on it.
+        let l: Value = serde_json::from_str(r#"{"b":1,"a":2,"c":{"y":1,"x":2}}"#).unwrap();
+        let r: Value = serde_json::from_str(r#"{"c":{"x":2,"y":1},"a":2,"b":1}"#).unwrap();
+        assert!(values(&l, &r).is_equal());
+        assert!(deep_eq(&l, &r));
+        assert_eq!(fingerprint(&l), fingerprint(&r));
+        let r: Value = serde_json::from_str(r#"{"z":0,"c":{"x":2},"a":3}"#).unwrap();
+        let paths: Vec<_> = values(&l, &r)
+            .divergences
+            .into_iter()
+            .map(|d| (d.path, d.class))
+            .collect();
+        let expected = [
+            ("$.a", Class::Value),
+            ("$.b", Class::Missing),
+            ("$.c.y", Class::Missing),
+            ("$.z", Class::Extra),
+        ];
+        assert_eq!(paths, expected.map(|(p, c)| (p.to_string(), c)));
     }
 
     #[test]

@@ -17,12 +17,13 @@ struct Canonical<'a> {
     lead: usize,
     trail: usize,
     /// Power of ten of the last kept digit.
-    exponent: i64,
+    exponent: i128,
 }
 
 impl<'a> Canonical<'a> {
-    /// Parses a number that serde_json has already validated against the JSON grammar.
-    fn parse(text: &'a str) -> Canonical<'a> {
+    /// Parses a number that serde_json has already validated against the JSON grammar;
+    /// `None` for an exponent too large to compute with (see [`equal`]).
+    fn parse(text: &'a str) -> Option<Canonical<'a>> {
         let bytes = text.as_bytes();
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
@@ -35,7 +36,7 @@ impl<'a> Canonical<'a> {
             Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
             None => (mantissa, &b""[..]),
         };
-        let written_exp = parse_exponent(exp_text);
+        let written_exp = parse_exponent(exp_text)?;
         let digits = || int.iter().chain(frac.iter());
         let total = int.len() + frac.len();
         let lead = digits().take_while(|d| **d == b'0').count();
@@ -44,18 +45,16 @@ impl<'a> Canonical<'a> {
         } else {
             digits().rev().take_while(|d| **d == b'0').count()
         };
-        let exponent = written_exp
-            .saturating_sub(frac.len() as i64)
-            .saturating_add(trail as i64);
+        let exponent = written_exp - frac.len() as i128 + trail as i128;
         let zero = lead == total;
-        Canonical {
+        Some(Canonical {
             negative: negative && !zero,
             int,
             frac,
             lead,
             trail,
             exponent: if zero { 0 } else { exponent },
-        }
+        })
     }
 
     fn digits(&self) -> impl Iterator<Item = u8> + '_ {
@@ -73,20 +72,22 @@ impl<'a> Canonical<'a> {
     }
 }
 
-fn parse_exponent(text: &[u8]) -> i64 {
+/// The written exponent, `None` past 30 digits (no real value has one; such numbers
+/// compare by their text instead, so no two distinct ones can ever read as equal).
+fn parse_exponent(text: &[u8]) -> Option<i128> {
     let (negative, digits) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    let magnitude = digits.iter().fold(0i64, |acc, d| {
-        acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-    });
-    if negative {
-        -magnitude
-    } else {
-        magnitude
+    let digits = &digits[digits.iter().take_while(|d| **d == b'0').count()..];
+    if digits.len() > 30 {
+        return None;
     }
+    let magnitude = digits
+        .iter()
+        .fold(0i128, |acc, d| acc * 10 + i128::from(d - b'0'));
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// Whether two JSON number texts denote the same value.
@@ -94,16 +95,23 @@ pub fn equal(left: &str, right: &str) -> bool {
     if left == right {
         return true;
     }
-    let (l, r) = (Canonical::parse(left), Canonical::parse(right));
-    l.negative == r.negative
-        && l.exponent == r.exponent
-        && l.len() == r.len()
-        && l.digits().eq(r.digits())
+    match (Canonical::parse(left), Canonical::parse(right)) {
+        (Some(l), Some(r)) => {
+            l.negative == r.negative
+                && l.exponent == r.exponent
+                && l.len() == r.len()
+                && l.digits().eq(r.digits())
+        }
+        _ => false,
+    }
 }
 
 /// Feeds the value of a JSON number text to `state`, so that equal numbers hash alike.
 pub fn hash<H: Hasher>(text: &str, state: &mut H) {
-    let c = Canonical::parse(text);
+    let Some(c) = Canonical::parse(text) else {
+        text.hash(state);
+        return;
+    };
     c.negative.hash(state);
     c.exponent.hash(state);
     c.len().hash(state);
@@ -144,6 +152,12 @@ mod tests {
             ("9007199254740993", "9007199254740992"),
             ("18446744073709551617", "18446744073709551616"),
             ("1e400", "1e401"),
+            ("1e99999999999999999999", "1e99999999999999999998"),
+            ("1e9223372036854775807", "10e9223372036854775807"),
+            (
+                "1e999999999999999999999999999999999",
+                "1e999999999999999999999999999999998",
+            ),
         ] {
             assert!(!equal(a, b), "{a} != {b}");
         }

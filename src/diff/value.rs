@@ -1,5 +1,5 @@
 //! Value equality and fingerprints that agree with the diff: numbers by value, object keys
-//! in any order.
+//! in any order (never relying on the order a map keeps).
 
 use super::number;
 use serde_json::Value;
@@ -19,8 +19,7 @@ pub fn deep_eq(left: &Value, right: &Value) -> bool {
         (Value::Object(l), Value::Object(r)) => {
             l.len() == r.len()
                 && l.iter()
-                    .zip(r)
-                    .all(|((lk, lv), (rk, rv))| lk == rk && deep_eq(lv, rv))
+                    .all(|(k, lv)| r.get(k).is_some_and(|rv| deep_eq(lv, rv)))
         }
         _ => false,
     }
@@ -57,12 +56,16 @@ fn feed(value: &Value, state: &mut DefaultHasher) {
             }
         }
         Value::Object(map) => {
+            // Order-independent: the entries' own hashes, summed.
             state.write_u8(5);
             state.write_usize(map.len());
-            for (k, v) in map {
-                k.hash(state);
-                feed(v, state);
-            }
+            let sum = map.iter().fold(0u64, |acc, (k, v)| {
+                let mut entry = DefaultHasher::new();
+                k.hash(&mut entry);
+                feed(v, &mut entry);
+                acc.wrapping_add(entry.finish())
+            });
+            state.write_u64(sum);
         }
     }
 }

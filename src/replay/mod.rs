@@ -9,8 +9,8 @@
 //! * Infrastructure failures make a request inconclusive; they never abort the replay.
 //!
 //! The cassette is read on its own thread and never held whole: at most
-//! [`ReplayOptions::window`] requests are in memory between reading and emitting. Results
-//! reach the [`Sink`]s in cassette order.
+//! [`ReplayOptions::window`] requests are in memory between reading and emitting, plus a
+//! read-ahead of 16 parsed requests. Results reach the [`Sink`]s in cassette order.
 
 mod compare;
 mod result;

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::{Id, JoinSet};
 
+/// Requests the reader thread may have parsed ahead of the window.
+const READ_AHEAD: usize = 16;
+
 /// What the reader thread sends.
 enum Feed {
-    Request(Request),
+    Request(Arc<Request>),
     End(Option<Truncation>),
     Error(CassetteError),
 }
@@ -191,7 +194,7 @@ pub(super) async fn run(
     options: &ReplayOptions,
     sinks: &mut [&mut dyn Sink],
 ) -> Result<(u64, Option<Truncation>), ReplayError> {
-    let (tx, mut rx) = mpsc::channel(options.window.min(1024));
+    let (tx, mut rx) = mpsc::channel(READ_AHEAD);
     let reader = std::thread::spawn(move || read_all(cassette, tx));
     let mut s = Scheduler {
         pair,
@@ -224,7 +227,7 @@ pub(super) async fn run(
             }
             feed = rx.recv(), if can_read => match feed {
                 Some(Feed::Request(request)) => {
-                    s.enqueue(Pending { index: read, request: Arc::new(request) });
+                    s.enqueue(Pending { index: read, request });
                     read += 1;
                 }
                 Some(Feed::End(cut)) => {
@@ -234,7 +237,11 @@ pub(super) async fn run(
                 Some(Feed::Error(error)) => return Err(error.into()),
                 None => {
                     let why = match reader.join() {
-                        Err(panic) => panic.downcast_ref::<&str>().map_or("a panic".to_string(), |m| m.to_string()),
+                        Err(panic) => panic
+                            .downcast_ref::<&str>()
+                            .map(|m| m.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic".to_string()),
                         Ok(()) => "no end of input".to_string(),
                     };
                     return Err(ReplayError::Reader(why));
@@ -250,7 +257,7 @@ pub(super) async fn run(
 fn read_all(mut cassette: Reader, tx: mpsc::Sender<Feed>) {
     loop {
         let feed = match cassette.next_request() {
-            Ok(Some(request)) => Feed::Request(request),
+            Ok(Some(request)) => Feed::Request(Arc::new(request)),
             Ok(None) => Feed::End(cassette.truncation().cloned()),
             Err(error) => Feed::Error(error),
         };

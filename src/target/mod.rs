@@ -9,6 +9,7 @@
 //! * `memory`: an in-memory key-value store ([`memory::Memory`]), for tests and benchmarks.
 //! * `recorded`: answers from the cassette's recorded outcomes ([`recorded::Recorded`]).
 
+pub mod conversations;
 pub mod memory;
 pub mod recorded;
 

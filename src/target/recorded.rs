@@ -40,11 +40,13 @@ impl Target for Recorded {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        if request.kind == Kind::Write {
-            if let (Some(key), Some(state)) = (&request.key, &request.state) {
-                let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
-                states.insert(key.clone(), state.clone());
-            }
+        if let Some(key) = &request.key {
+            // Only the state of this write is kept: at most one per key, never a stale one.
+            let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+            match (&request.state, request.kind) {
+                (Some(state), Kind::Write) => states.insert(key.clone(), state.clone()),
+                _ => states.remove(key),
+            };
         }
         request.outcome.clone().ok_or_else(|| {
             InfraError::Other(format!("seq {} has no recorded outcome", request.seq))

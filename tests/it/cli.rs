@@ -195,3 +195,24 @@ fn diff_prints_every_class_in_the_documented_shape() {
         (Some(0), json!({"equal": true, "divergences": []}))
     );
 }
+
+#[test]
+fn a_closed_stdout_does_not_change_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+        .arg("replay")
+        .arg(fixture("kv-divergent.jsonl"))
+        .args(["--out", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -155,6 +155,71 @@ fn truncated_last_line_is_a_warning_and_a_skip() {
 }
 
 #[test]
+fn a_last_line_cut_inside_a_character_is_truncated_not_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = get_line(2).replace("k1", "Zoë");
+    let at = cut.find('ë').unwrap() + 1;
+    let mut bytes = format!("{HEADER}{}", get_line(1)).into_bytes();
+    bytes.extend_from_slice(&cut.as_bytes()[..at]);
+    let path = write(dir.path(), "cut-utf8.jsonl", bytes);
+    let out = dir.path().join("out");
+    let output = cutover()
+        .args([
+            "replay",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("line 3: truncated last line"), "{stderr}");
+}
+
+#[test]
+fn a_cut_gzip_cassette_is_read_up_to_the_cut_with_a_warning() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(HEADER.as_bytes()).unwrap();
+    for seq in 1..=2000 {
+        encoder.write_all(get_line(seq).as_bytes()).unwrap();
+    }
+    let whole = encoder.finish().unwrap();
+    let path = write(dir.path(), "cut.jsonl.gz", &whole[..whole.len() * 2 / 3]);
+    let out = dir.path().join("out");
+    let output = cutover()
+        .args([
+            "replay",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("truncated last line"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let total = report["totals"]["total"].as_u64().unwrap();
+    assert!(total > 100 && total < 2000, "{total}");
+    assert_eq!(report["cassette"]["truncated_line"], total + 2);
+}
+
+#[test]
+fn a_missing_key_field_is_an_error_not_a_null_key() {
+    let text = format!("{HEADER}{}", get_line(1).replace("\"key\":\"k1\",", ""));
+    check_rejected(
+        "nokey.jsonl",
+        text.as_bytes(),
+        &["line 2", "missing field `key`"],
+    );
+}
+
+#[test]
 fn a_complete_last_line_without_newline_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let last = get_line(2);

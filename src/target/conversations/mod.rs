@@ -1,0 +1,103 @@
+//! The reference domain: a conversations repository migrated from MongoDB (legacy) to
+//! PostgreSQL (new), as in a real migration of a messaging service.
+//!
+//! * [`model`]: the canonical document both repositories return.
+//! * [`ops`]: the 15 writes and 21 reads, parsed and validated once for both sides.
+//! * [`mongo`]: the legacy repository, one `conversations` collection with embedded arrays.
+//! * [`postgres`]: the new repository over a normalized schema (`migrations/`), whose
+//!   queries rebuild the legacy documents in the legacy order.
+//! * [`generate`]: a seeded generator of realistic conversations and traffic.
+//!
+//! Both repositories implement [`Repository`]; [`DomainTarget`] puts one behind the
+//! harness's [`Target`] trait. To test a faulty variant, wrap a repository in another
+//! [`Repository`], or give [`postgres::Postgres`] other [`postgres::Queries`].
+
+pub mod generate;
+pub mod model;
+pub mod mongo;
+pub mod ops;
+pub mod postgres;
+
+use crate::cassette::{ErrorKind, Outcome, Request};
+use crate::target::{InfraError, Target};
+use async_trait::async_trait;
+use model::Conversation;
+use ops::Command;
+use serde_json::Value;
+
+/// Why a repository call failed: a domain error (an outcome to compare) or an
+/// infrastructure failure (an inconclusive request).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    Domain(ErrorKind, String),
+    Infra(InfraError),
+}
+
+impl Failure {
+    pub fn not_found(what: impl std::fmt::Display) -> Failure {
+        Failure::Domain(ErrorKind::NotFound, format!("{what} not found"))
+    }
+
+    pub fn conflict(what: impl Into<String>) -> Failure {
+        Failure::Domain(ErrorKind::Conflict, what.into())
+    }
+
+    pub fn invalid(what: impl Into<String>) -> Failure {
+        Failure::Domain(ErrorKind::Invalid, what.into())
+    }
+}
+
+/// A conversations repository.
+#[async_trait]
+pub trait Repository: Send + Sync {
+    /// `mongodb`, `postgres`, ...
+    fn name(&self) -> &str;
+
+    /// Empties the store.
+    async fn reset(&self) -> Result<(), Failure>;
+
+    /// Carries out one command; the value is the operation's answer.
+    async fn run(&self, command: &Command) -> Result<Value, Failure>;
+
+    /// The conversation as stored, for the state check after writes.
+    async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure>;
+}
+
+/// Puts a [`Repository`] behind [`Target`].
+pub struct DomainTarget<R>(pub R);
+
+#[async_trait]
+impl<R: Repository> Target for DomainTarget<R> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        self.0.reset().await.map_err(|f| match f {
+            Failure::Infra(e) => e,
+            Failure::Domain(kind, m) => InfraError::Other(format!("reset failed: {kind}: {m}")),
+        })
+    }
+
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        let command = match ops::parse(request) {
+            Ok(command) => command,
+            Err(why) => return Ok(Outcome::error(ErrorKind::Invalid, why)),
+        };
+        match self.0.run(&command).await {
+            Ok(value) => Ok(Outcome::Ok(value)),
+            Err(Failure::Domain(kind, message)) => Ok(Outcome::error(kind, message)),
+            Err(Failure::Infra(e)) => Err(e),
+        }
+    }
+
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        match self.0.find(key).await {
+            Ok(found) => Ok(Some(serde_json::to_value(found).unwrap_or(Value::Null))),
+            Err(Failure::Infra(e)) => Err(e),
+            Err(Failure::Domain(kind, m)) => {
+                Err(InfraError::Other(format!("reading state: {kind}: {m}")))
+            }
+        }
+    }
+}

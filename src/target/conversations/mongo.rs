@@ -1,0 +1,675 @@
+//! The legacy repository: one MongoDB `conversations` collection, each conversation one
+//! document with its participants and messages embedded (and, in each message, its read
+//! receipts, temporary attachments and stored files).
+//!
+//! Written the way the legacy service is: load the aggregate, check it in code, then send
+//! a targeted update (`$push`, `$pull`, positional and `arrayFilters` updates). Documents
+//! are stored as they came (an absent optional field stays absent); reads map them to the
+//! canonical [`Conversation`], where absent and null read alike.
+
+use super::model::{format_time, Conversation, Message};
+use super::ops::{Command, Operation};
+use super::{Failure, Repository};
+use crate::target::InfraError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Bson, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Client, Collection, IndexModel};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Field names whose strings are stored as BSON dates.
+const DATE_FIELDS: [&str; 3] = ["created_at", "joined_at", "edited_at"];
+
+/// The MongoDB conversations repository.
+pub struct Mongo {
+    conversations: Collection<Document>,
+}
+
+impl Mongo {
+    /// Connects to `uri` and uses database `database`.
+    pub async fn connect(uri: &str, database: &str) -> Result<Mongo, Failure> {
+        let client = Client::with_uri_str(uri).await.map_err(failure)?;
+        Ok(Mongo {
+            conversations: client.database(database).collection("conversations"),
+        })
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Conversation>, Failure> {
+        let found = self
+            .conversations
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(failure)?;
+        found.map(to_conversation).transpose()
+    }
+
+    async fn existing(&self, id: &str) -> Result<Conversation, Failure> {
+        self.load(id)
+            .await?
+            .ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+    }
+
+    async fn find_many(
+        &self,
+        filter: Document,
+        sort: Document,
+    ) -> Result<Vec<Conversation>, Failure> {
+        let cursor = self
+            .conversations
+            .find(filter)
+            .sort(sort)
+            .await
+            .map_err(failure)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
+        docs.into_iter().map(to_conversation).collect()
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        update: Document,
+        filters: Option<Vec<Document>>,
+    ) -> Result<(), Failure> {
+        let action = self.conversations.update_one(doc! { "_id": id }, update);
+        let result = match filters {
+            Some(f) => action.array_filters(f).await,
+            None => action.await,
+        }
+        .map_err(failure)?;
+        if result.matched_count == 0 {
+            return Err(Failure::not_found(format!("conversation {id}")));
+        }
+        Ok(())
+    }
+
+    async fn write(&self, c: &Command) -> Result<Value, Failure> {
+        let id = c.id();
+        let at = date(c.at);
+        match &c.op {
+            Operation::CreateConversation(new) => {
+                let mut stored = to_bson_document(&new.raw)?;
+                stored.remove("id");
+                stored.insert("_id", id);
+                self.conversations
+                    .insert_one(stored)
+                    .await
+                    .map_err(failure)?;
+                Ok(to_json(&self.existing(id).await?))
+            }
+            Operation::AddParticipant(p) => {
+                let conv = self.existing(id).await?;
+                if participant(&conv, &p.identity_id).is_some() {
+                    return Err(Failure::conflict(format!(
+                        "{} already takes part",
+                        p.identity_id
+                    )));
+                }
+                let added = doc! { "identity_id": &p.identity_id, "name": &p.name, "role": &p.role, "joined_at": at };
+                self.update(id, doc! { "$push": { "participants": added } }, None)
+                    .await?;
+                let conv = self.existing(id).await?;
+                Ok(to_json(
+                    participant(&conv, &p.identity_id).expect("just added"),
+                ))
+            }
+            Operation::RemoveParticipant(p) => {
+                let conv = self.existing(id).await?;
+                participant(&conv, &p.identity_id)
+                    .ok_or_else(|| Failure::not_found(format!("participant {}", p.identity_id)))?;
+                let pull = doc! { "$pull": { "participants": { "identity_id": &p.identity_id } } };
+                self.update(id, pull, None).await?;
+                Ok(Value::Null)
+            }
+            Operation::SetRole(p) => {
+                let conv = self.existing(id).await?;
+                participant(&conv, &p.identity_id)
+                    .ok_or_else(|| Failure::not_found(format!("participant {}", p.identity_id)))?;
+                let filter = doc! { "_id": id, "participants.identity_id": &p.identity_id };
+                let set = doc! { "$set": { "participants.$.role": &p.role } };
+                self.conversations
+                    .update_one(filter, set)
+                    .await
+                    .map_err(failure)?;
+                Ok(Value::Null)
+            }
+            Operation::PostMessage(m) => {
+                let conv = self.existing(id).await?;
+                if participant(&conv, &m.author_id).is_none() {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        m.author_id
+                    )));
+                }
+                if message(&conv, &m.message_id).is_some() {
+                    return Err(Failure::conflict(format!(
+                        "message {} exists",
+                        m.message_id
+                    )));
+                }
+                // As the legacy service pushed them: no edited_at, no attachment arrays yet.
+                let posted = doc! {
+                    "id": &m.message_id, "author_id": &m.author_id, "text": &m.text,
+                    "created_at": at, "deleted": false, "read_by": [],
+                };
+                self.update(id, doc! { "$push": { "messages": posted } }, None)
+                    .await?;
+                self.message_json(id, &m.message_id).await
+            }
+            Operation::EditMessage(e) => {
+                let found = self.live_message(id, &e.message_id).await?;
+                let set = doc! { "$set": { "messages.$[m].text": &e.text, "messages.$[m].edited_at": at } };
+                self.update(id, set, Some(vec![doc! { "m.id": &found.id }]))
+                    .await?;
+                self.message_json(id, &e.message_id).await
+            }
+            Operation::DeleteMessage(d) => {
+                let conv = self.existing(id).await?;
+                message(&conv, &d.message_id)
+                    .ok_or_else(|| Failure::not_found(format!("message {}", d.message_id)))?;
+                let set = doc! { "$set": {
+                    "messages.$[m].text": Bson::Null, "messages.$[m].deleted": true, "messages.$[m].temp_attachments": [],
+                } };
+                self.update(id, set, Some(vec![doc! { "m.id": &d.message_id }]))
+                    .await?;
+                Ok(Value::Null)
+            }
+            Operation::MarkRead(r) => {
+                let conv = self.existing(id).await?;
+                message(&conv, &r.message_id)
+                    .ok_or_else(|| Failure::not_found(format!("message {}", r.message_id)))?;
+                if participant(&conv, &r.identity_id).is_none() {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        r.identity_id
+                    )));
+                }
+                let add = doc! { "$addToSet": { "messages.$[m].read_by": &r.identity_id } };
+                self.update(id, add, Some(vec![doc! { "m.id": &r.message_id }]))
+                    .await?;
+                Ok(Value::Null)
+            }
+            Operation::MarkAllRead(p) => {
+                let conv = self.existing(id).await?;
+                if participant(&conv, &p.identity_id).is_none() {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        p.identity_id
+                    )));
+                }
+                let marked = conv
+                    .messages
+                    .iter()
+                    .filter(|m| is_unread(m, &p.identity_id))
+                    .count();
+                let add = doc! { "$addToSet": { "messages.$[m].read_by": &p.identity_id } };
+                let filter =
+                    doc! { "m.deleted": { "$ne": true }, "m.author_id": { "$ne": &p.identity_id } };
+                self.update(id, add, Some(vec![filter])).await?;
+                Ok(json!({ "marked": marked }))
+            }
+            Operation::Attach(a) => {
+                let found = self.live_message(id, &a.message_id).await?;
+                let used = found
+                    .temp_attachments
+                    .iter()
+                    .map(|t| t.index)
+                    .chain(found.stored_files.iter().map(|f| f.index));
+                let index = used.max().map_or(0, |i| i + 1);
+                let attachment =
+                    doc! { "index": index as i64, "name": &a.name, "size": a.size as i64 };
+                let push = doc! { "$push": { "messages.$[m].temp_attachments": attachment } };
+                self.update(id, push, Some(vec![doc! { "m.id": &a.message_id }]))
+                    .await?;
+                Ok(json!({ "index": index, "name": a.name, "size": a.size }))
+            }
+            Operation::PromoteAttachment(p) => {
+                let found = self.live_message(id, &p.message_id).await?;
+                let temp = found
+                    .temp_attachments
+                    .iter()
+                    .find(|t| t.index == p.index)
+                    .ok_or_else(|| {
+                        Failure::not_found(format!(
+                            "attachment {} of message {}",
+                            p.index, p.message_id
+                        ))
+                    })?;
+                let file = doc! { "index": p.index as i64, "name": &temp.name, "size": temp.size as i64, "storage_key": &p.storage_key };
+                let update = doc! {
+                    "$pull": { "messages.$[m].temp_attachments": { "index": p.index as i64 } },
+                    "$push": { "messages.$[m].stored_files": { "$each": [file], "$sort": { "index": 1 } } },
+                };
+                self.update(id, update, Some(vec![doc! { "m.id": &p.message_id }]))
+                    .await?;
+                Ok(
+                    json!({ "index": p.index, "name": temp.name, "size": temp.size, "storage_key": p.storage_key }),
+                )
+            }
+            Operation::Rename(r) => {
+                let subject = r
+                    .subject
+                    .as_ref()
+                    .map_or(Bson::Null, |s| Bson::String(s.clone()));
+                self.update(id, doc! { "$set": { "subject": subject } }, None)
+                    .await?;
+                Ok(Value::Null)
+            }
+            Operation::Archive | Operation::Unarchive => {
+                let archived = matches!(c.op, Operation::Archive);
+                self.update(id, doc! { "$set": { "archived": archived } }, None)
+                    .await?;
+                Ok(Value::Null)
+            }
+            Operation::DeleteConversation => {
+                let result = self
+                    .conversations
+                    .delete_one(doc! { "_id": id })
+                    .await
+                    .map_err(failure)?;
+                if result.deleted_count == 0 {
+                    return Err(Failure::not_found(format!("conversation {id}")));
+                }
+                Ok(Value::Null)
+            }
+            _ => unreachable!("reads are answered by `read`"),
+        }
+    }
+
+    async fn live_message(&self, id: &str, message_id: &str) -> Result<Message, Failure> {
+        let conv = self.existing(id).await?;
+        let found = message(&conv, message_id)
+            .ok_or_else(|| Failure::not_found(format!("message {message_id}")))?;
+        if found.deleted {
+            return Err(Failure::invalid(format!("message {message_id} is deleted")));
+        }
+        Ok(found.clone())
+    }
+
+    async fn message_json(&self, id: &str, message_id: &str) -> Result<Value, Failure> {
+        let conv = self.existing(id).await?;
+        message(&conv, message_id)
+            .map(to_json)
+            .ok_or_else(|| Failure::not_found(format!("message {message_id}")))
+    }
+
+    async fn read(&self, c: &Command) -> Result<Value, Failure> {
+        let id = c.id();
+        match &c.op {
+            Operation::FindById => Ok(to_json(&self.existing(id).await?)),
+            Operation::Exists => {
+                let n = self
+                    .conversations
+                    .count_documents(doc! { "_id": id })
+                    .await
+                    .map_err(failure)?;
+                Ok(json!(n > 0))
+            }
+            Operation::ListParticipants => Ok(to_json(&self.existing(id).await?.participants)),
+            Operation::CountMessages => {
+                let conv = self.existing(id).await?;
+                Ok(json!(conv.messages.iter().filter(|m| !m.deleted).count()))
+            }
+            Operation::MessagesPage(p) => {
+                let projection =
+                    doc! { "messages": { "$slice": [p.offset as i64, p.limit as i64] } };
+                let found = self
+                    .conversations
+                    .find_one(doc! { "_id": id })
+                    .projection(projection)
+                    .await
+                    .map_err(failure)?;
+                let conv = to_conversation(
+                    found.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?,
+                )?;
+                Ok(to_json(&conv.messages))
+            }
+            Operation::LastMessage => {
+                let conv = self.existing(id).await?;
+                let last = conv.messages.iter().rev().find(|m| !m.deleted);
+                last.map(to_json)
+                    .ok_or_else(|| Failure::not_found(format!("a message in {id}")))
+            }
+            Operation::MessageById(m) => {
+                let conv = self.existing(id).await?;
+                message(&conv, &m.message_id)
+                    .map(to_json)
+                    .ok_or_else(|| Failure::not_found(format!("message {}", m.message_id)))
+            }
+            Operation::UnreadCounts => {
+                let conv = self.existing(id).await?;
+                let counts: Vec<Value> = conv
+                    .participants
+                    .iter()
+                    .map(|p| {
+                        let n = conv
+                            .messages
+                            .iter()
+                            .filter(|m| is_unread(m, &p.identity_id))
+                            .count();
+                        json!({ "identity_id": p.identity_id, "unread": n })
+                    })
+                    .collect();
+                Ok(Value::Array(counts))
+            }
+            Operation::HasUnread(p) => {
+                let conv = self.existing(id).await?;
+                if participant(&conv, &p.identity_id).is_none() {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        p.identity_id
+                    )));
+                }
+                Ok(json!(conv
+                    .messages
+                    .iter()
+                    .any(|m| is_unread(m, &p.identity_id))))
+            }
+            Operation::ReadReceipts(m) => {
+                let conv = self.existing(id).await?;
+                let found = message(&conv, &m.message_id)
+                    .ok_or_else(|| Failure::not_found(format!("message {}", m.message_id)))?;
+                Ok(to_json(&found.read_by))
+            }
+            Operation::StoredFiles | Operation::TempAttachments => {
+                let conv = self.existing(id).await?;
+                let stored = matches!(c.op, Operation::StoredFiles);
+                let mut out = Vec::new();
+                for m in &conv.messages {
+                    let items: Vec<Value> = if stored {
+                        m.stored_files.iter().map(to_json).collect()
+                    } else {
+                        m.temp_attachments.iter().map(to_json).collect()
+                    };
+                    for mut item in items {
+                        item["message_id"] = json!(m.id);
+                        out.push(item);
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Operation::FindByIds(ids) => {
+                let found = self
+                    .find_many(doc! { "_id": { "$in": &ids.ids } }, doc! {})
+                    .await?;
+                let mut by_id: HashMap<String, Conversation> =
+                    found.into_iter().map(|c| (c.id.clone(), c)).collect();
+                // In the order asked for, each conversation once.
+                let ordered: Vec<Value> = ids
+                    .ids
+                    .iter()
+                    .filter_map(|i| by_id.remove(i))
+                    .map(|c| to_json(&c))
+                    .collect();
+                Ok(Value::Array(ordered))
+            }
+            Operation::FindByDateRange(r) => {
+                let (from, to) = (parse(&r.from)?, parse(&r.to)?);
+                let filter = doc! { "created_at": { "$gte": date(from), "$lte": date(to) } };
+                let found = self
+                    .find_many(filter, doc! { "created_at": 1, "_id": 1 })
+                    .await?;
+                Ok(to_json(&found))
+            }
+            Operation::FindByParticipant(p) => {
+                let filter = doc! { "participants.identity_id": &p.identity_id };
+                let found = self
+                    .find_many(filter, doc! { "created_at": -1, "_id": 1 })
+                    .await?;
+                Ok(to_json(&found))
+            }
+            Operation::FindByRelation(r) => {
+                let (a, b) = if r.project_a <= r.project_b {
+                    (&r.project_a, &r.project_b)
+                } else {
+                    (&r.project_b, &r.project_a)
+                };
+                let filter =
+                    doc! { "kind": "relation", "relation.project_a": a, "relation.project_b": b };
+                let found = self.conversations.find_one(filter).await.map_err(failure)?;
+                let found = found.ok_or_else(|| Failure::not_found(format!("relation {a}/{b}")))?;
+                Ok(to_json(&to_conversation(found)?))
+            }
+            Operation::ConversationsOfProject(p) => {
+                let filter = doc! { "$or": [{ "relation.project_a": &p.project }, { "relation.project_b": &p.project }] };
+                let found = self.find_many(filter, doc! { "_id": 1 }).await?;
+                Ok(json!(found.iter().map(|c| &c.id).collect::<Vec<_>>()))
+            }
+            Operation::SearchMessages(s) => {
+                let pipeline = [
+                    doc! { "$unwind": { "path": "$messages", "includeArrayIndex": "position" } },
+                    doc! { "$match": {
+                        "messages.deleted": { "$ne": true },
+                        "messages.text": { "$regex": regex_escape(&s.text), "$options": "i" },
+                    } },
+                    doc! { "$sort": { "messages.created_at": 1, "_id": 1, "position": 1 } },
+                    doc! { "$limit": s.limit as i64 },
+                    doc! { "$project": { "_id": 0, "conversation_id": "$_id", "message_id": "$messages.id" } },
+                ];
+                let cursor = self
+                    .conversations
+                    .aggregate(pipeline)
+                    .await
+                    .map_err(failure)?;
+                let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
+                let hits: Vec<Value> = docs
+                    .iter()
+                    .map(|d| json!({ "conversation_id": d.get_str("conversation_id").unwrap_or_default(), "message_id": d.get_str("message_id").unwrap_or_default() }))
+                    .collect();
+                Ok(Value::Array(hits))
+            }
+            Operation::UnreadTotal(p) => {
+                let found = self
+                    .find_many(doc! { "participants.identity_id": &p.identity_id }, doc! {})
+                    .await?;
+                let total: usize = found
+                    .iter()
+                    .map(|c| {
+                        c.messages
+                            .iter()
+                            .filter(|m| is_unread(m, &p.identity_id))
+                            .count()
+                    })
+                    .sum();
+                Ok(json!(total))
+            }
+            Operation::CountConversations => {
+                let n = self
+                    .conversations
+                    .count_documents(doc! {})
+                    .await
+                    .map_err(failure)?;
+                Ok(json!(n))
+            }
+            Operation::FindArchived(l) => {
+                let cursor = self
+                    .conversations
+                    .find(doc! { "archived": true })
+                    .sort(doc! { "_id": 1 })
+                    .limit(l.limit as i64)
+                    .projection(doc! { "_id": 1 })
+                    .await
+                    .map_err(failure)?;
+                let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
+                Ok(json!(docs
+                    .iter()
+                    .filter_map(|d| d.get_str("_id").ok())
+                    .collect::<Vec<_>>()))
+            }
+            _ => self.write(c).await,
+        }
+    }
+}
+
+#[async_trait]
+impl Repository for Mongo {
+    fn name(&self) -> &str {
+        "mongodb"
+    }
+
+    async fn reset(&self) -> Result<(), Failure> {
+        self.conversations.drop().await.map_err(failure)?;
+        let relation = IndexModel::builder()
+            .keys(doc! { "relation.project_a": 1, "relation.project_b": 1 })
+            .options(
+                IndexOptions::builder()
+                    .unique(true)
+                    .partial_filter_expression(doc! { "kind": "relation" })
+                    .build(),
+            )
+            .build();
+        self.conversations
+            .create_index(relation)
+            .await
+            .map_err(failure)?;
+        let by_participant = IndexModel::builder()
+            .keys(doc! { "participants.identity_id": 1 })
+            .build();
+        self.conversations
+            .create_index(by_participant)
+            .await
+            .map_err(failure)?;
+        Ok(())
+    }
+
+    async fn run(&self, command: &Command) -> Result<Value, Failure> {
+        self.read(command).await
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
+        self.load(id).await
+    }
+}
+
+fn participant<'c>(
+    conv: &'c Conversation,
+    identity: &str,
+) -> Option<&'c super::model::Participant> {
+    conv.participants.iter().find(|p| p.identity_id == identity)
+}
+
+fn message<'c>(conv: &'c Conversation, id: &str) -> Option<&'c Message> {
+    conv.messages.iter().find(|m| m.id == id)
+}
+
+/// Unread by `identity`: not deleted, written by someone else, not read by them.
+pub(crate) fn is_unread(m: &Message, identity: &str) -> bool {
+    !m.deleted && m.author_id != identity && !m.read_by.iter().any(|r| r == identity)
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+    serde_json::to_value(value).expect("the model serializes")
+}
+
+fn date(t: DateTime<Utc>) -> bson::DateTime {
+    bson::DateTime::from_millis(t.timestamp_millis())
+}
+
+fn parse(text: &str) -> Result<DateTime<Utc>, Failure> {
+    super::model::parse_time(text).map_err(Failure::invalid)
+}
+
+/// A stored document as the canonical conversation.
+fn to_conversation(mut stored: Document) -> Result<Conversation, Failure> {
+    if let Some(id) = stored.remove("_id") {
+        stored.insert("id", id);
+    }
+    let json = bson_to_json(Bson::Document(stored));
+    serde_json::from_value(json).map_err(|e| {
+        Failure::Domain(
+            crate::cassette::ErrorKind::Internal,
+            format!("unreadable document: {e}"),
+        )
+    })
+}
+
+/// BSON to JSON: dates become canonical timestamps, numbers stay numbers.
+fn bson_to_json(value: Bson) -> Value {
+    match value {
+        Bson::Null | Bson::Undefined => Value::Null,
+        Bson::Boolean(b) => Value::Bool(b),
+        Bson::Int32(n) => json!(n),
+        Bson::Int64(n) => json!(n),
+        Bson::Double(f) => json!(f),
+        Bson::String(s) => Value::String(s),
+        Bson::DateTime(d) => match DateTime::from_timestamp_millis(d.timestamp_millis()) {
+            Some(t) => Value::String(format_time(t)),
+            None => Value::String(d.to_string()),
+        },
+        Bson::Array(items) => Value::Array(items.into_iter().map(bson_to_json).collect()),
+        Bson::Document(d) => Value::Object(
+            d.into_iter()
+                .map(|(k, v)| (k, bson_to_json(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        Bson::ObjectId(o) => Value::String(o.to_hex()),
+        other => Value::String(other.to_string()),
+    }
+}
+
+/// A JSON document as BSON, with the timestamp fields as dates.
+fn to_bson_document(value: &Value) -> Result<Document, Failure> {
+    match json_to_bson(value, None)? {
+        Bson::Document(d) => Ok(d),
+        _ => Err(Failure::invalid("a conversation is an object")),
+    }
+}
+
+fn json_to_bson(value: &Value, field: Option<&str>) -> Result<Bson, Failure> {
+    Ok(match value {
+        Value::Null => Bson::Null,
+        Value::Bool(b) => Bson::Boolean(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Bson::Int64(i),
+            (None, Some(f)) => Bson::Double(f),
+            _ => return Err(Failure::invalid(format!("number {n} does not fit"))),
+        },
+        Value::String(s) if field.is_some_and(|f| DATE_FIELDS.contains(&f)) => {
+            Bson::DateTime(date(parse(s)?))
+        }
+        Value::String(s) => Bson::String(s.clone()),
+        Value::Array(items) => Bson::Array(
+            items
+                .iter()
+                .map(|v| json_to_bson(v, None))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => {
+            let mut d = Document::new();
+            for (k, v) in map {
+                d.insert(k.clone(), json_to_bson(v, Some(k))?);
+            }
+            Bson::Document(d)
+        }
+    })
+}
+
+/// Escapes a literal for a regular expression.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Maps driver errors: a duplicate key is `conflict`; an unreachable or dropped server is an
+/// infrastructure failure; anything else is the repository's own `internal` error.
+fn failure(e: mongodb::error::Error) -> Failure {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000 => {
+            Failure::conflict(w.message.clone())
+        }
+        ErrorKind::Io(_) => Failure::Infra(InfraError::Disconnected(e.to_string())),
+        ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. } => {
+            Failure::Infra(InfraError::Refused(e.to_string()))
+        }
+        _ => Failure::Domain(crate::cassette::ErrorKind::Internal, e.to_string()),
+    }
+}

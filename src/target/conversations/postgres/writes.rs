@@ -1,0 +1,447 @@
+//! The writes of the PostgreSQL repository. Each runs in one transaction that first locks
+//! the conversation row (`SELECT ... FOR UPDATE`), then checks in the legacy order (the
+//! conversation, then the participant or message, then the rest), so both repositories
+//! raise the same error kinds.
+
+use super::{failure, Postgres};
+use crate::target::conversations::model::{parse_time, Conversation};
+use crate::target::conversations::ops::{Command, Operation};
+use crate::target::conversations::Failure;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sqlx::{PgConnection, Postgres as Pg, Transaction};
+
+impl Postgres {
+    pub(super) async fn write(&self, c: &Command) -> Result<Value, Failure> {
+        let id = c.id();
+        let at = c.at;
+        let mut tx = self.pool.begin().await.map_err(failure)?;
+        let answer = match &c.op {
+            Operation::CreateConversation(new) => {
+                insert_conversation(&mut tx, &new.conversation).await?;
+                tx.commit().await.map_err(failure)?;
+                return self
+                    .document(id)
+                    .await?
+                    .ok_or_else(|| Failure::not_found(format!("conversation {id}")));
+            }
+            Operation::AddParticipant(p) => {
+                lock(&mut tx, id).await?;
+                if takes_part(&mut tx, id, &p.identity_id).await? {
+                    return Err(Failure::conflict(format!(
+                        "{} already takes part",
+                        p.identity_id
+                    )));
+                }
+                join(&mut tx, id, &p.identity_id, &p.name, &p.role, at).await?;
+                let name: String =
+                    sqlx::query_scalar("SELECT name FROM participant WHERE identity_id = $1")
+                        .bind(&p.identity_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(failure)?;
+                json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": crate::target::conversations::model::format_time(at) })
+            }
+            Operation::RemoveParticipant(p) => {
+                lock(&mut tx, id).await?;
+                let removed = sqlx::query("DELETE FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2")
+                    .bind(id)
+                    .bind(&p.identity_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                if removed.rows_affected() == 0 {
+                    return Err(Failure::not_found(format!("participant {}", p.identity_id)));
+                }
+                Value::Null
+            }
+            Operation::SetRole(p) => {
+                lock(&mut tx, id).await?;
+                let set = sqlx::query("UPDATE conversations_participants SET role = $3 WHERE conversation_id = $1 AND participant_id = $2")
+                    .bind(id)
+                    .bind(&p.identity_id)
+                    .bind(&p.role)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                if set.rows_affected() == 0 {
+                    return Err(Failure::not_found(format!("participant {}", p.identity_id)));
+                }
+                Value::Null
+            }
+            Operation::PostMessage(m) => {
+                lock(&mut tx, id).await?;
+                if !takes_part(&mut tx, id, &m.author_id).await? {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        m.author_id
+                    )));
+                }
+                sqlx::query("INSERT INTO message (conversation_id, id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(&m.message_id)
+                    .bind(&m.author_id)
+                    .bind(&m.text)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match failure(e) {
+                        Failure::Domain(crate::cassette::ErrorKind::Conflict, _) => {
+                            Failure::conflict(format!("message {} exists", m.message_id))
+                        }
+                        other => other,
+                    })?;
+                tx.commit().await.map_err(failure)?;
+                return self.message(id, &m.message_id).await;
+            }
+            Operation::EditMessage(e) => {
+                lock(&mut tx, id).await?;
+                live_message(&mut tx, id, &e.message_id).await?;
+                sqlx::query("UPDATE message SET text = $3, edited_at = $4 WHERE conversation_id = $1 AND id = $2")
+                    .bind(id)
+                    .bind(&e.message_id)
+                    .bind(&e.text)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                tx.commit().await.map_err(failure)?;
+                return self.message(id, &e.message_id).await;
+            }
+            Operation::DeleteMessage(d) => {
+                lock(&mut tx, id).await?;
+                let deleted = sqlx::query("UPDATE message SET text = NULL, deleted = true WHERE conversation_id = $1 AND id = $2")
+                    .bind(id)
+                    .bind(&d.message_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                if deleted.rows_affected() == 0 {
+                    return Err(Failure::not_found(format!("message {}", d.message_id)));
+                }
+                sqlx::query(
+                    "DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2",
+                )
+                .bind(id)
+                .bind(&d.message_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(failure)?;
+                Value::Null
+            }
+            Operation::MarkRead(r) => {
+                lock(&mut tx, id).await?;
+                message_state(&mut tx, id, &r.message_id).await?;
+                if !takes_part(&mut tx, id, &r.identity_id).await? {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        r.identity_id
+                    )));
+                }
+                sqlx::query(
+                    "INSERT INTO message_read_by (conversation_id, message_id, participant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(&r.message_id)
+                .bind(&r.identity_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(failure)?;
+                Value::Null
+            }
+            Operation::MarkAllRead(p) => {
+                lock(&mut tx, id).await?;
+                if !takes_part(&mut tx, id, &p.identity_id).await? {
+                    return Err(Failure::invalid(format!(
+                        "{} does not take part",
+                        p.identity_id
+                    )));
+                }
+                let marked = sqlx::query(&format!(
+                    "INSERT INTO message_read_by (conversation_id, message_id, participant_id)
+                     SELECT m.conversation_id, m.id, $2 FROM message m
+                     WHERE m.conversation_id = $1 AND NOT m.deleted AND m.author_id <> $2
+                     ORDER BY {}
+                     ON CONFLICT DO NOTHING",
+                    self.queries.messages_order
+                ))
+                .bind(id)
+                .bind(&p.identity_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(failure)?;
+                json!({ "marked": marked.rows_affected() })
+            }
+            Operation::Attach(a) => {
+                lock(&mut tx, id).await?;
+                live_message(&mut tx, id, &a.message_id).await?;
+                let index: i32 = sqlx::query_scalar(
+                    "SELECT COALESCE(max(index) + 1, 0) FROM (
+                        SELECT index FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2
+                        UNION ALL SELECT index FROM stored_file WHERE conversation_id = $1 AND message_id = $2) used",
+                )
+                .bind(id)
+                .bind(&a.message_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(failure)?;
+                sqlx::query("INSERT INTO temp_attachment (conversation_id, message_id, index, name, size) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(&a.message_id)
+                    .bind(index)
+                    .bind(&a.name)
+                    .bind(a.size as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                json!({ "index": index, "name": a.name, "size": a.size })
+            }
+            Operation::PromoteAttachment(p) => {
+                lock(&mut tx, id).await?;
+                live_message(&mut tx, id, &p.message_id).await?;
+                let temp: Option<(String, i64)> = sqlx::query_as(
+                    "DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2 AND index = $3 RETURNING name, size",
+                )
+                .bind(id)
+                .bind(&p.message_id)
+                .bind(p.index as i32)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failure)?;
+                let (name, size) = temp.ok_or_else(|| {
+                    Failure::not_found(format!(
+                        "attachment {} of message {}",
+                        p.index, p.message_id
+                    ))
+                })?;
+                sqlx::query(
+                    "INSERT INTO stored_file (conversation_id, message_id, index, name, size, storage_key) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(&p.message_id)
+                .bind(p.index as i32)
+                .bind(&name)
+                .bind(size)
+                .bind(&p.storage_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(failure)?;
+                json!({ "index": p.index, "name": name, "size": size, "storage_key": p.storage_key })
+            }
+            Operation::Rename(r) => {
+                update_conversation(
+                    &mut tx,
+                    id,
+                    "UPDATE conversation SET subject = $2 WHERE id = $1",
+                    Some(r.subject.clone()),
+                )
+                .await?;
+                Value::Null
+            }
+            Operation::Archive => {
+                update_conversation(
+                    &mut tx,
+                    id,
+                    "UPDATE conversation SET archived = true WHERE id = $1",
+                    None,
+                )
+                .await?;
+                Value::Null
+            }
+            Operation::Unarchive => {
+                update_conversation(
+                    &mut tx,
+                    id,
+                    "UPDATE conversation SET archived = false WHERE id = $1",
+                    None,
+                )
+                .await?;
+                Value::Null
+            }
+            Operation::DeleteConversation => {
+                update_conversation(&mut tx, id, "DELETE FROM conversation WHERE id = $1", None)
+                    .await?;
+                Value::Null
+            }
+            _ => unreachable!("reads are answered by `read`"),
+        };
+        tx.commit().await.map_err(failure)?;
+        Ok(answer)
+    }
+}
+
+type Tx = Transaction<'static, Pg>;
+
+/// Locks the conversation row, or fails with `not_found`.
+async fn lock(tx: &mut Tx, id: &str) -> Result<(), Failure> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(failure)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+}
+
+async fn update_conversation(
+    tx: &mut Tx,
+    id: &str,
+    sql: &str,
+    text: Option<Option<String>>,
+) -> Result<(), Failure> {
+    let mut query = sqlx::query(sql).bind(id);
+    if let Some(text) = text {
+        query = query.bind(text);
+    }
+    let done = query.execute(&mut **tx).await.map_err(failure)?;
+    if done.rows_affected() == 0 {
+        return Err(Failure::not_found(format!("conversation {id}")));
+    }
+    Ok(())
+}
+
+async fn takes_part(tx: &mut Tx, id: &str, identity: &str) -> Result<bool, Failure> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2)")
+        .bind(id)
+        .bind(identity)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(failure)
+}
+
+/// Whether the message is deleted, or `not_found`.
+async fn message_state(tx: &mut Tx, id: &str, message_id: &str) -> Result<bool, Failure> {
+    let deleted: Option<bool> =
+        sqlx::query_scalar("SELECT deleted FROM message WHERE conversation_id = $1 AND id = $2")
+            .bind(id)
+            .bind(message_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(failure)?;
+    deleted.ok_or_else(|| Failure::not_found(format!("message {message_id}")))
+}
+
+/// Fails with `not_found` for a missing message and `invalid` for a deleted one.
+async fn live_message(tx: &mut Tx, id: &str, message_id: &str) -> Result<(), Failure> {
+    if message_state(tx, id, message_id).await? {
+        return Err(Failure::invalid(format!("message {message_id} is deleted")));
+    }
+    Ok(())
+}
+
+async fn join(
+    tx: &mut PgConnection,
+    id: &str,
+    identity: &str,
+    name: &str,
+    role: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Failure> {
+    sqlx::query(
+        "INSERT INTO participant (identity_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(identity)
+    .bind(name)
+    .execute(&mut *tx)
+    .await
+    .map_err(failure)?;
+    sqlx::query("INSERT INTO conversations_participants (conversation_id, participant_id, role, joined_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(identity)
+        .bind(role)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+    Ok(())
+}
+
+fn time(text: &str) -> Result<DateTime<Utc>, Failure> {
+    parse_time(text).map_err(Failure::invalid)
+}
+
+/// Saves a whole conversation, its arrays in their order.
+async fn insert_conversation(tx: &mut Tx, c: &Conversation) -> Result<(), Failure> {
+    let (a, b) = match &c.relation {
+        Some(r) => (Some(&r.project_a), Some(&r.project_b)),
+        None => (None, None),
+    };
+    sqlx::query("INSERT INTO conversation (id, kind, project_a, project_b, subject, created_at, archived) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&c.id)
+        .bind(c.kind.as_str())
+        .bind(a)
+        .bind(b)
+        .bind(&c.subject)
+        .bind(time(&c.created_at)?)
+        .bind(c.archived)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+    for p in &c.participants {
+        join(
+            tx,
+            &c.id,
+            &p.identity_id,
+            &p.name,
+            &p.role,
+            time(&p.joined_at)?,
+        )
+        .await?;
+    }
+    for m in &c.messages {
+        let edited = m.edited_at.as_deref().map(time).transpose()?;
+        sqlx::query(
+            "INSERT INTO message (conversation_id, id, author_id, text, created_at, edited_at, deleted) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.id)
+        .bind(&m.id)
+        .bind(&m.author_id)
+        .bind(&m.text)
+        .bind(time(&m.created_at)?)
+        .bind(edited)
+        .bind(m.deleted)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+        if !m.read_by.is_empty() {
+            sqlx::query(
+                "INSERT INTO message_read_by (conversation_id, message_id, participant_id)
+                 SELECT $1, $2, r FROM unnest($3::text[]) WITH ORDINALITY AS u(r, n) ORDER BY n",
+            )
+            .bind(&c.id)
+            .bind(&m.id)
+            .bind(&m.read_by)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+        }
+        for t in &m.temp_attachments {
+            sqlx::query("INSERT INTO temp_attachment (conversation_id, message_id, index, name, size) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&c.id)
+                .bind(&m.id)
+                .bind(t.index as i32)
+                .bind(&t.name)
+                .bind(t.size as i64)
+                .execute(&mut **tx)
+                .await
+                .map_err(failure)?;
+        }
+        for f in &m.stored_files {
+            sqlx::query(
+                "INSERT INTO stored_file (conversation_id, message_id, index, name, size, storage_key) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&c.id)
+            .bind(&m.id)
+            .bind(f.index as i32)
+            .bind(&f.name)
+            .bind(f.size as i64)
+            .bind(&f.storage_key)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+        }
+    }
+    Ok(())
+}
