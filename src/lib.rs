@@ -23,4 +23,5 @@ pub mod cassette;
 pub mod diff;
 pub mod replay;
 pub mod report;
+pub mod services;
 pub mod target;

@@ -1,7 +1,9 @@
 //! Command-line front end: argument parsing, exit codes, terminal output. The only part of
 //! cutover that knows about any of those.
 
+mod demo;
 mod diff;
+mod generate;
 mod progress;
 mod replay;
 
@@ -22,6 +24,10 @@ enum Command {
     Replay(replay::Args),
     /// Compare two JSON documents structurally.
     Diff(diff::Args),
+    /// The reference migration: replay conversations on MongoDB (legacy) and PostgreSQL (new).
+    Demo(demo::Args),
+    /// Write a synthetic conversations cassette.
+    Generate(generate::Args),
 }
 
 /// How a command reports.
@@ -63,6 +69,8 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Replay(args) => replay::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Generate(args) => generate::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -45,57 +45,81 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 pub fn run(args: Args) -> Result<Exit> {
     let legacy = target::from_spec(&args.legacy).context("--legacy")?;
     let candidate = target::from_spec(&args.candidate).context("--candidate")?;
-
-    // A first pass finds any malformed line before anything is replayed or written.
-    let total = count_requests(&args.cassette)?;
-    let cassette = Reader::open(&args.cassette)?;
-    let header = cassette.header().clone();
-
-    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let report_path = args.out.join("report.json");
-    match fs::remove_file(&report_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("removing the stale {}", report_path.display()));
-        }
-        _ => {}
-    }
-    let results_path = args.out.join("results.jsonl");
-    let mut results = JsonlSink::create(&results_path)
-        .with_context(|| format!("creating {}", results_path.display()))?;
-    let mut summary = Summary::new();
-    let mut progress = Progress::new(total);
-
     let options = ReplayOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout: args.timeout,
         check_state: !args.no_state_check,
         ..ReplayOptions::default()
     };
-    let pair = Pair { legacy, candidate };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let run = runtime.block_on(replay::replay(
-        cassette,
+    let pair = Pair { legacy, candidate };
+    runtime.block_on(replay_to(
+        &args.cassette,
         &pair,
         &options,
+        &args.out,
+        args.format,
+    ))
+}
+
+/// Replays `cassette` on `pair`, writes `OUT/results.jsonl` and `OUT/report.json`, prints
+/// the report, and returns the verdict as an exit.
+pub async fn replay_to(
+    cassette_path: &Path,
+    pair: &Pair,
+    options: &ReplayOptions,
+    out: &Path,
+    format: Format,
+) -> Result<Exit> {
+    // A first pass finds any malformed line before anything is replayed or written.
+    let total = count_requests(cassette_path)?;
+    let cassette = Reader::open(cassette_path)?;
+    let header = cassette.header().clone();
+
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    // The outputs of an earlier run go first: what stands in OUT is this run's, or nothing.
+    let report_path = out.join("report.json");
+    let results_path = out.join("results.jsonl");
+    for stale in [&report_path, &results_path] {
+        match fs::remove_file(stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing the stale {}", stale.display()));
+            }
+            _ => {}
+        }
+    }
+    // Results stream to a `.partial` file, renamed when the replay has run to its end.
+    let partial = out.join("results.jsonl.partial");
+    let mut results =
+        JsonlSink::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let mut summary = Summary::new();
+    let mut progress = Progress::new(total);
+    let run = replay::replay(
+        cassette,
+        pair,
+        options,
         &mut [&mut results, &mut summary, &mut progress],
-    ));
+    )
+    .await;
     progress.finish();
     let run = run?;
     results
         .finish()
+        .with_context(|| format!("writing {}", partial.display()))?;
+    fs::rename(&partial, &results_path)
         .with_context(|| format!("writing {}", results_path.display()))?;
     if let Some(cut) = &run.truncation {
         eprintln!(
             "warning: cassette {} line {}: truncated last line ({} bytes) skipped",
-            args.cassette.display(),
+            cassette_path.display(),
             cut.line,
             cut.bytes
         );
     }
 
-    let path = args.cassette.display().to_string();
+    let path = cassette_path.display().to_string();
     let report = summary.finish(
         &header,
         &path,
@@ -104,7 +128,7 @@ pub fn run(args: Args) -> Result<Exit> {
         &run,
     );
     write_atomically(&report_path, &serde_json::to_vec_pretty(&report)?)?;
-    match args.format {
+    match format {
         Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
         Format::Human => super::print(&report::render::report(&report))?,
     }

@@ -83,7 +83,7 @@ pub(super) async fn compare(
     } else {
         Status::Equal
     };
-    if status != Status::Equal {
+    if status != Status::Equal || options.keep_outcomes {
         l_side.outcome = legacy.ok();
         c_side.outcome = candidate.ok();
     }

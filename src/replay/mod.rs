@@ -13,10 +13,12 @@
 //! read-ahead of 16 parsed requests. Results reach the [`Sink`]s in cassette order.
 
 mod compare;
+mod record;
 mod result;
 mod schedule;
 
 pub use compare::Pair;
+pub use record::record;
 pub use result::{JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
 
 use crate::cassette::{CassetteError, Reader, Truncation};
@@ -36,6 +38,8 @@ pub struct ReplayOptions {
     pub reset: bool,
     /// Requests read but not yet emitted, at most (bounds memory).
     pub window: usize,
+    /// Keep both outcomes in every result, not only in those that are not equal.
+    pub keep_outcomes: bool,
 }
 
 impl Default for ReplayOptions {
@@ -46,6 +50,7 @@ impl Default for ReplayOptions {
             check_state: true,
             reset: true,
             window: 4096,
+            keep_outcomes: false,
         }
     }
 }
@@ -76,6 +81,8 @@ pub enum ReplayError {
     Options(String),
     #[error("the cassette reader stopped: {0}")]
     Reader(String),
+    #[error("recording: {0}")]
+    Recording(String),
 }
 
 /// Replays every request of `cassette` on both targets, handing each result to `sinks`.

@@ -12,6 +12,7 @@
 //!
 //! Spec options: `latency=10ms` delays every request (not the state read-back).
 
+use super::rng::Rng;
 use super::{InfraError, Spec, SpecError, Target};
 use crate::cassette::{ErrorKind, Kind, Outcome, Request};
 use async_trait::async_trait;
@@ -148,7 +149,7 @@ impl Target for Memory {
 /// keyless `scan` every `scan_every` requests. Used by tests, benchmarks and the demo.
 pub struct Workload {
     store: Memory,
-    rng: u64,
+    rng: Rng,
     keys: u64,
     scan_every: u64,
     next_seq: u64,
@@ -160,7 +161,7 @@ impl Workload {
     pub fn new(requests: u64, keys: u64, seed: u64) -> Workload {
         Workload {
             store: Memory::new(),
-            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            rng: Rng::new(seed),
             keys: keys.max(1),
             scan_every: 1000,
             next_seq: 1,
@@ -174,13 +175,8 @@ impl Workload {
         self
     }
 
-    /// splitmix64: small, fast and good enough to vary a workload.
     fn next_u64(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.rng.next_u64()
     }
 }
 
@@ -195,7 +191,7 @@ impl Iterator for Workload {
         let seq = self.next_seq;
         self.next_seq += 1;
         let at = format!("2026-01-01T00:00:00.{:06}Z", seq % 1_000_000);
-        let (op, kind, key, args) = if self.scan_every > 0 && seq % self.scan_every == 0 {
+        let (op, kind, key, args) = if self.scan_every > 0 && seq.is_multiple_of(self.scan_every) {
             let prefix = ["k", "k1", "k2"][(self.next_u64() % 3) as usize];
             (
                 "scan",

@@ -12,6 +12,7 @@
 pub mod conversations;
 pub mod memory;
 pub mod recorded;
+pub mod rng;
 
 use crate::cassette::{Outcome, Request};
 use async_trait::async_trait;

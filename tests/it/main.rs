@@ -5,8 +5,11 @@
 //! * `replay`: scheduling (per-key order, barriers, concurrency), divergence classes,
 //!   state checks and inconclusive requests, through the library.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
+//! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
+//!   the planted candidate defects it must catch.
 
 mod cli;
+mod conversations;
 mod malformed;
 mod replay;
 mod util;

@@ -1,0 +1,36 @@
+//! Recording: runs a cassette's requests on one target (the legacy) and writes them again
+//! with the outcome and, after each write, the stored state of its key. The result replays
+//! against the `recorded` target, so a candidate can be checked without the legacy store.
+
+use super::ReplayError;
+use crate::cassette::{CassetteError, Kind, Reader, Writer};
+use crate::target::Target;
+
+/// Records every request of `cassette` on `target` into `out`, in cassette order, one at a
+/// time. An infrastructure failure stops the recording: a recording with holes would be
+/// compared against as if it were the truth.
+pub async fn record(
+    mut cassette: Reader,
+    target: &dyn Target,
+    out: &mut Writer,
+) -> Result<u64, ReplayError> {
+    target.reset().await.map_err(|source| ReplayError::Reset {
+        side: "recorded",
+        source,
+    })?;
+    let mut n = 0;
+    while let Some(mut request) = cassette.next_request()? {
+        let failed = |e: crate::target::InfraError| {
+            ReplayError::Recording(format!("seq {}: {e}", request.seq))
+        };
+        request.outcome = Some(target.execute(&request).await.map_err(failed)?);
+        request.state = match (&request.key, request.kind) {
+            (Some(key), Kind::Write) => target.dump(key).await.map_err(failed)?,
+            _ => None,
+        };
+        out.write(&request)
+            .map_err(|e: CassetteError| ReplayError::Cassette(e))?;
+        n += 1;
+    }
+    Ok(n)
+}

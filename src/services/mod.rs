@@ -1,0 +1,143 @@
+//! The real servers the reference domain runs on, started by the project itself.
+//!
+//! * PostgreSQL ([`postgres`]): `DATABASE_URL`, else the server on 127.0.0.1:5432, else a
+//!   throwaway cluster made with the installed binaries.
+//! * A MongoDB-wire server ([`mongo`]): `MONGODB_URI`, else SecantusDB (pinned, installed
+//!   into a virtualenv under the build directory) started on a free port.
+//!
+//! Every user gets fresh, uniquely named databases, dropped when they go out of scope. A
+//! missing binary is an error that names what to install, never a silent skip.
+
+pub mod mongo;
+pub mod postgres;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A server that could not be found, installed or started.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ServiceError(pub String);
+
+impl ServiceError {
+    pub(crate) fn new(what: impl Into<String>) -> ServiceError {
+        ServiceError(what.into())
+    }
+}
+
+/// A database name no other run on this machine uses: `cutover_<pid>_<time>_<n>`.
+pub fn unique_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "cutover_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Where the project keeps what it installs: `$CARGO_TARGET_DIR` or `target/` of the crate.
+pub fn build_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> Result<u16, ServiceError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| ServiceError::new(format!("finding a free port: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| ServiceError::new(format!("finding a free port: {e}")))
+}
+
+/// A child process that is killed when this value is dropped, or when this process dies.
+pub struct ChildGuard {
+    child: std::process::Child,
+    what: String,
+}
+
+impl ChildGuard {
+    /// Spawns `command`; the child gets SIGKILL if the spawning thread's process dies.
+    pub fn spawn(
+        mut command: std::process::Command,
+        what: impl Into<String>,
+    ) -> Result<ChildGuard, ServiceError> {
+        use std::os::unix::process::CommandExt;
+        let what = what.into();
+        // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| ServiceError::new(format!("starting {what}: {e}")))?;
+        Ok(ChildGuard { child, what })
+    }
+
+    /// Fails if the child has already exited, with its status.
+    pub fn check_running(&mut self) -> Result<(), ServiceError> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Err(ServiceError::new(format!("{} exited: {status}", self.what))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `127.0.0.1:port` accepts connections, up to `seconds`.
+pub(crate) async fn wait_for_port(
+    port: u16,
+    seconds: u64,
+    child: &mut ChildGuard,
+) -> Result<(), ServiceError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        child.check_running()?;
+        if std::time::Instant::now() > deadline {
+            return Err(ServiceError::new(format!(
+                "{} did not accept connections on port {port} within {seconds} s",
+                child.what
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `work` to completion on a runtime of its own, on its own thread: for cleanup in
+/// `Drop`, which cannot await.
+pub(crate) fn block_on_side<F>(work: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let _ = std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(work);
+        }
+    })
+    .join();
+}

@@ -1,0 +1,445 @@
+//! The reference domain on real servers: MongoDB wire (SecantusDB, or `MONGODB_URI`) as the
+//! legacy store, PostgreSQL as the new one. The servers start here, or the test fails with
+//! what is missing: nothing is skipped.
+
+use async_trait::async_trait;
+use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
+use cutover::diff::Class;
+use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Sink, Status};
+use cutover::report::{Report, Summary};
+use cutover::target::conversations::generate;
+use cutover::target::conversations::ops::{self, Command, Operation, READS, WRITES};
+use cutover::target::conversations::postgres::{Postgres, Queries};
+use cutover::target::conversations::setup::Servers;
+use cutover::target::conversations::{model::Conversation, DomainTarget, Failure, Repository};
+use cutover::target::recorded::Recorded;
+use cutover::target::Target;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Keeps every result.
+#[derive(Default)]
+struct Collect(Vec<RequestResult>);
+
+impl Sink for Collect {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        self.0.push(result.clone());
+        Ok(())
+    }
+}
+
+async fn replay(
+    cassette: &Path,
+    legacy: Arc<dyn Target>,
+    candidate: Arc<dyn Target>,
+    keep: bool,
+) -> (Vec<RequestResult>, Report) {
+    let reader = Reader::open(cassette).unwrap();
+    let header = reader.header().clone();
+    let pair = Pair { legacy, candidate };
+    let options = ReplayOptions {
+        keep_outcomes: keep,
+        ..ReplayOptions::default()
+    };
+    let (mut all, mut summary) = (Collect::default(), Summary::new());
+    let run = replay::replay(reader, &pair, &options, &mut [&mut all, &mut summary])
+        .await
+        .unwrap();
+    let report = summary.finish(
+        &header,
+        "test",
+        pair.legacy.name(),
+        pair.candidate.name(),
+        &run,
+    );
+    (all.0, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixture_replays_equivalent_between_mongodb_and_postgres() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let pair = servers.pair().await.unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conversations-100.jsonl");
+    let (results, report) =
+        replay(&fixture, pair.legacy.clone(), pair.candidate.clone(), true).await;
+    assert_eq!(report.totals.divergent, 0, "{:#?}", report.examples);
+    assert_eq!(report.totals.inconclusive, 0);
+    assert_eq!(report.totals.equal, report.totals.total);
+    for op in WRITES.iter().chain(READS.iter()) {
+        assert!(
+            report.operations.contains_key(*op),
+            "the fixture exercises {op}"
+        );
+    }
+    // The equality is not vacuous: the legacy answered with data and with every error
+    // kind that real clients provoke.
+    let legacy: Vec<&Outcome> = results
+        .iter()
+        .map(|r| r.legacy.outcome.as_ref().unwrap())
+        .collect();
+    for kind in [ErrorKind::NotFound, ErrorKind::Conflict, ErrorKind::Invalid] {
+        assert!(
+            legacy
+                .iter()
+                .any(|o| matches!(o, Outcome::Error(e) if e.kind == kind)),
+            "some {kind}"
+        );
+    }
+    let documents = results
+        .iter()
+        .filter(|r| r.op == "find_by_id")
+        .filter(|r| matches!(&r.legacy.outcome, Some(Outcome::Ok(Value::Object(_)))))
+        .count();
+    assert!(documents > 50, "{documents} documents found by id");
+    let writes_checked = results
+        .iter()
+        .filter(|r| r.kind == Kind::Write && r.state == Some(replay::StateCheck::Equal))
+        .count();
+    assert!(
+        writes_checked > 1000,
+        "{writes_checked} writes had their stored state compared"
+    );
+}
+
+/// A candidate with a defect that lives outside the SQL.
+struct Faulty {
+    inner: Postgres,
+    fault: Fault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    /// Null fields are left out of every answer.
+    DropNulls,
+    /// Timestamps are stored at whole seconds.
+    TruncateToSeconds,
+    /// A duplicate is reported as an internal error.
+    ConflictAsInternal,
+    /// `rename` answers right but stores the subject in capitals.
+    ShoutingRename,
+}
+
+#[async_trait]
+impl Repository for Faulty {
+    fn name(&self) -> &str {
+        "faulty postgres"
+    }
+    async fn reset(&self) -> Result<(), Failure> {
+        self.inner.reset().await
+    }
+    async fn run(&self, command: &Command) -> Result<Value, Failure> {
+        let mut command = command.clone();
+        match (self.fault, &mut command.op) {
+            (Fault::TruncateToSeconds, _) => {
+                command.at = chrono::DateTime::from_timestamp(command.at.timestamp(), 0).unwrap();
+            }
+            (Fault::ShoutingRename, Operation::Rename(r)) => {
+                r.subject = r.subject.as_ref().map(|s| s.to_uppercase())
+            }
+            _ => {}
+        }
+        let answer = self.inner.run(&command).await;
+        match (self.fault, answer) {
+            (Fault::DropNulls, Ok(value)) => Ok(drop_nulls(value)),
+            (Fault::ConflictAsInternal, Err(Failure::Domain(ErrorKind::Conflict, m))) => {
+                Err(Failure::Domain(ErrorKind::Internal, m))
+            }
+            (_, answer) => answer,
+        }
+    }
+    async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
+        self.inner.find(id).await
+    }
+}
+
+fn drop_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, drop_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(drop_nulls).collect()),
+        other => other,
+    }
+}
+
+/// Requests that make each defect show, appended to generated traffic: messages posted at the
+/// same millisecond in an order their ids do not follow, an edit, a search in other case,
+/// attachments promoted against index order, a duplicate save, a rename.
+fn defect_probes(first_seq: u64) -> Vec<Request> {
+    let conversation = json!({ "conversation": {
+        "id": "c-probe", "kind": "group", "subject": null, "created_at": "2025-06-01T10:00:00.000Z",
+        "participants": [
+            { "identity_id": "x001", "name": "Ana Ødegaard", "role": "admin", "joined_at": "2025-06-01T10:00:00.000Z" },
+            { "identity_id": "x002", "name": "Bo 山田", "role": "member", "joined_at": "2025-06-01T10:00:00.000Z" }
+        ],
+        "messages": []
+    } });
+    let same_instant = "2025-06-01T10:05:00.123Z";
+    let steps: Vec<(Option<&str>, &str, Kind, Value, &str)> = vec![
+        (
+            Some("c-probe"),
+            "create_conversation",
+            Kind::Write,
+            conversation.clone(),
+            "2025-06-01T10:00:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "post_message",
+            Kind::Write,
+            json!({"message_id": "m-zz", "author_id": "x001", "text": "first"}),
+            same_instant,
+        ),
+        (
+            Some("c-probe"),
+            "post_message",
+            Kind::Write,
+            json!({"message_id": "m-aa", "author_id": "x002", "text": "second"}),
+            same_instant,
+        ),
+        (
+            Some("c-probe"),
+            "post_message",
+            Kind::Write,
+            json!({"message_id": "m-mm", "author_id": "x001", "text": "the budget is signed"}),
+            same_instant,
+        ),
+        (
+            Some("c-probe"),
+            "edit_message",
+            Kind::Write,
+            json!({"message_id": "m-zz", "text": "first, edited"}),
+            "2025-06-01T10:06:00.456Z",
+        ),
+        (
+            Some("c-probe"),
+            "messages_page",
+            Kind::Read,
+            json!({"offset": 0, "limit": 10}),
+            "2025-06-01T10:07:00.000Z",
+        ),
+        (
+            None,
+            "search_messages",
+            Kind::Read,
+            json!({"text": "BUDGET", "limit": 1000}),
+            "2025-06-01T10:08:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "attach",
+            Kind::Write,
+            json!({"message_id": "m-aa", "name": "a.pdf", "size": 10}),
+            "2025-06-01T10:09:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "attach",
+            Kind::Write,
+            json!({"message_id": "m-aa", "name": "b.pdf", "size": 20}),
+            "2025-06-01T10:09:01.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "promote_attachment",
+            Kind::Write,
+            json!({"message_id": "m-aa", "index": 1, "storage_key": "k1"}),
+            "2025-06-01T10:10:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "promote_attachment",
+            Kind::Write,
+            json!({"message_id": "m-aa", "index": 0, "storage_key": "k0"}),
+            "2025-06-01T10:10:01.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "stored_files",
+            Kind::Read,
+            json!({}),
+            "2025-06-01T10:11:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "create_conversation",
+            Kind::Write,
+            conversation,
+            "2025-06-01T10:12:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "rename",
+            Kind::Write,
+            json!({"subject": "Quarterly plan"}),
+            "2025-06-01T10:13:00.000Z",
+        ),
+        (
+            Some("c-probe"),
+            "find_by_id",
+            Kind::Read,
+            json!({}),
+            "2025-06-01T10:14:00.000Z",
+        ),
+    ];
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, op, kind, args, at))| Request {
+            seq: first_seq + i as u64,
+            key: key.map(String::from),
+            op: op.into(),
+            kind,
+            args,
+            at: at.into(),
+            outcome: None,
+            state: None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_planted_candidate_defect_is_reported_with_its_class_on_its_operation() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let dir = tempfile::tempdir().unwrap();
+
+    // Traffic: generated conversations, then the probes; recorded once on the legacy store.
+    let mut requests = generate::cassette(12, 3);
+    let next = requests.len() as u64 + 1;
+    requests.extend(defect_probes(next));
+    for r in &requests {
+        assert!(
+            ops::parse(r).is_ok(),
+            "seq {} parses: {:?}",
+            r.seq,
+            ops::parse(r)
+        );
+    }
+    let plain = dir.path().join("traffic.jsonl");
+    let mut w = Writer::create(&plain, &Header::new("conversations")).unwrap();
+    requests.iter().for_each(|r| w.write(r).unwrap());
+    w.finish().unwrap();
+    let recorded = dir.path().join("recorded.jsonl");
+    let (legacy, _mongo_db) = servers.legacy().await.unwrap();
+    let mut w = Writer::create(&recorded, &Header::new("conversations")).unwrap();
+    replay::record(Reader::open(&plain).unwrap(), &DomainTarget(legacy), &mut w)
+        .await
+        .unwrap();
+    w.finish().unwrap();
+
+    // The correct candidate agrees with the recording: the defects below are all that differ.
+    let (good, _db) = servers.candidate(Queries::default()).await.unwrap();
+    let (_, report) = replay(
+        &recorded,
+        Arc::new(Recorded::new()),
+        Arc::new(DomainTarget(good)),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (report.totals.divergent, report.totals.inconclusive),
+        (0, 0),
+        "{:#?}",
+        report.examples
+    );
+
+    let sql = |edit: fn(&mut Queries)| {
+        let mut q = Queries::default();
+        edit(&mut q);
+        q
+    };
+    let cases: Vec<(&str, Queries, Option<Fault>, &str, Class)> = vec![
+        (
+            "missing tie-break in ORDER BY",
+            sql(|q| q.messages_order = "m.created_at".into()),
+            None,
+            "messages_page",
+            Class::Ordering,
+        ),
+        (
+            "null fields dropped",
+            Queries::default(),
+            Some(Fault::DropNulls),
+            "find_by_id",
+            Class::Missing,
+        ),
+        (
+            "timestamps truncated to seconds",
+            Queries::default(),
+            Some(Fault::TruncateToSeconds),
+            "post_message",
+            Class::Value,
+        ),
+        (
+            "wrong error kind on a duplicate",
+            Queries::default(),
+            Some(Fault::ConflictAsInternal),
+            "create_conversation",
+            Class::Error,
+        ),
+        (
+            "right answer, wrong stored state",
+            Queries::default(),
+            Some(Fault::ShoutingRename),
+            "rename",
+            Class::State,
+        ),
+        (
+            "off-by-one paging",
+            sql(|q| q.page = "OFFSET $2 + 1 LIMIT $3".into()),
+            None,
+            "messages_page",
+            Class::Missing,
+        ),
+        (
+            "case-sensitive search",
+            sql(|q| q.search_match = r"m.text LIKE $1 ESCAPE '\'".into()),
+            None,
+            "search_messages",
+            Class::Missing,
+        ),
+        (
+            "stored files out of index order",
+            sql(|q| q.files_order = "f.id".into()),
+            None,
+            "stored_files",
+            Class::Ordering,
+        ),
+    ];
+    for (defect, queries, fault, op, class) in cases {
+        let (repo, _db) = servers.candidate(queries).await.unwrap();
+        let candidate: Arc<dyn Target> = match fault {
+            Some(fault) => Arc::new(DomainTarget(Faulty { inner: repo, fault })),
+            None => Arc::new(DomainTarget(repo)),
+        };
+        let (results, report) =
+            replay(&recorded, Arc::new(Recorded::new()), candidate, false).await;
+        let found = report
+            .operations
+            .get(op)
+            .and_then(|o| o.classes.get(&class))
+            .copied()
+            .unwrap_or(0);
+        assert!(
+            found > 0,
+            "{defect}: expected {class} on {op}; report: {:#?}",
+            report
+                .operations
+                .iter()
+                .filter(|(_, o)| o.requests.divergent > 0)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            results.iter().all(|r| r.status != Status::Inconclusive),
+            "{defect}: nothing inconclusive"
+        );
+    }
+}
