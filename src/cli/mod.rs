@@ -6,6 +6,7 @@ mod diff;
 mod generate;
 mod progress;
 mod replay;
+mod sample;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Demo(demo::Args),
     /// Write a synthetic conversations cassette.
     Generate(generate::Args),
+    /// Export conversations sampled from a live legacy MongoDB into a cassette.
+    Sample(sample::Args),
 }
 
 /// How a command reports.
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Sample(args) => sample::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -44,6 +44,8 @@ pub struct Report {
     pub elapsed_ms: u64,
     pub requests_per_second: f64,
     pub totals: Counts,
+    /// Latency of each side over every compared request.
+    pub latency_us: SideLatency,
     pub operations: BTreeMap<String, Operation>,
     pub examples: Vec<Example>,
 }
@@ -124,6 +126,8 @@ pub struct Example {
 #[derive(Debug, Default)]
 pub struct Summary {
     totals: Counts,
+    legacy: Latency,
+    candidate: Latency,
     operations: BTreeMap<String, OpAccumulator>,
     examples: BTreeMap<(String, Class), Vec<Example>>,
 }
@@ -164,6 +168,8 @@ impl Summary {
         if result.status != Status::Inconclusive {
             op.legacy.record(result.legacy.latency_us);
             op.candidate.record(result.candidate.latency_us);
+            self.legacy.record(result.legacy.latency_us);
+            self.candidate.record(result.candidate.latency_us);
         }
         if result.status != Status::Divergent {
             return;
@@ -221,6 +227,10 @@ impl Summary {
                 0.0
             },
             totals: self.totals,
+            latency_us: SideLatency {
+                legacy: self.legacy.percentiles(),
+                candidate: self.candidate.percentiles(),
+            },
             operations: self
                 .operations
                 .into_iter()

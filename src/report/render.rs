@@ -28,13 +28,22 @@ pub fn report(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "{} requests in {:.2} s ({:.0} requests/s): {} equal, {} divergent, {} inconclusive\n",
+        "{} requests in {:.2} s ({:.0} requests/s): {} equal, {} divergent, {} inconclusive",
         t.total,
         report.elapsed_ms as f64 / 1000.0,
         report.requests_per_second,
         t.equal,
         t.divergent,
         t.inconclusive
+    );
+    let (l, c) = (&report.latency_us.legacy, &report.latency_us.candidate);
+    let _ = writeln!(
+        out,
+        "latency p50/p99: legacy {}/{}, candidate {}/{}\n",
+        latency(l.p50),
+        latency(l.p99),
+        latency(c.p50),
+        latency(c.p99)
     );
     let mut rows = vec![[
         "operation".to_string(),

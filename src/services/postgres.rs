@@ -18,12 +18,14 @@ pub struct PostgresServer {
 
 /// A throwaway cluster: its server process and its data directory.
 struct Cluster {
-    _server: ChildGuard,
+    server: Option<ChildGuard>,
     dir: PathBuf,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // The server stops first, then its directory goes.
+        drop(self.server.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -131,7 +133,7 @@ impl PostgresServer {
             admin,
             source: format!("a throwaway cluster on port {port}"),
             _cluster: Some(Cluster {
-                _server: server,
+                server: Some(server),
                 dir,
             }),
         })

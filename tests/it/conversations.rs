@@ -443,3 +443,87 @@ async fn each_planted_candidate_defect_is_reported_with_its_class_on_its_operati
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sample_of_a_live_store_is_deterministic_and_replays_equivalent() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let dir = tempfile::tempdir().unwrap();
+    // A "production" store: generated traffic applied to the legacy repository.
+    let traffic = dir.path().join("traffic.jsonl");
+    let mut w = Writer::create(&traffic, &Header::new("conversations")).unwrap();
+    generate::cassette(15, 21)
+        .iter()
+        .for_each(|r| w.write(r).unwrap());
+    w.finish().unwrap();
+    let (production, _db) = servers.legacy().await.unwrap();
+    let production = DomainTarget(production);
+    let mut sink = Writer::create(
+        dir.path().join("ignored.jsonl"),
+        &Header::new("conversations"),
+    )
+    .unwrap();
+    replay::record(Reader::open(&traffic).unwrap(), &production, &mut sink)
+        .await
+        .unwrap();
+
+    let first = cutover::target::conversations::sample::sample(&production.0, 6, 5)
+        .await
+        .unwrap();
+    let again = cutover::target::conversations::sample::sample(&production.0, 6, 5)
+        .await
+        .unwrap();
+    let other = cutover::target::conversations::sample::sample(&production.0, 6, 6)
+        .await
+        .unwrap();
+    assert_eq!(first, again, "same seed, same sample");
+    let seeds = |rs: &[Request]| {
+        rs.iter()
+            .filter(|r| r.op == "create_conversation")
+            .map(|r| r.key.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seeds(&first).len(), 6);
+    assert_ne!(seeds(&first), seeds(&other), "another seed, another sample");
+
+    let sampled = dir.path().join("sample.jsonl");
+    let mut w = Writer::create(&sampled, &Header::new("conversations")).unwrap();
+    first.iter().for_each(|r| w.write(r).unwrap());
+    w.finish().unwrap();
+    let pair = servers.pair().await.unwrap();
+    let (_, report) = replay(&sampled, pair.legacy.clone(), pair.candidate.clone(), false).await;
+    assert_eq!(
+        (report.totals.divergent, report.totals.inconclusive),
+        (0, 0),
+        "{:#?}",
+        report.examples
+    );
+    assert!(report.totals.total > 60, "{} requests", report.totals.total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throwaway_postgres_cluster_starts_from_the_installed_binaries() {
+    let server = cutover::services::postgres::PostgresServer::throwaway()
+        .await
+        .expect("initdb and postgres are installed");
+    assert!(server.source().starts_with("a throwaway cluster"));
+    let db = server.fresh_database().await.unwrap();
+    let repo = Postgres::connect(&db.url()).await.unwrap();
+    let target = DomainTarget(repo);
+    let save = Request {
+        seq: 1,
+        key: Some("c1".into()),
+        op: "create_conversation".into(),
+        kind: Kind::Write,
+        args: json!({"conversation": {"id": "c1", "kind": "group", "created_at": "2024-01-01T00:00:00.000Z"}}),
+        at: "2024-01-01T00:00:00.000Z".into(),
+        outcome: None,
+        state: None,
+    };
+    let saved = target.execute(&save).await.unwrap();
+    assert!(
+        matches!(saved, Outcome::Ok(Value::Object(ref d)) if d["id"] == "c1" && d["subject"].is_null()),
+        "{saved:?}"
+    );
+}

@@ -17,6 +17,7 @@ pub mod model;
 pub mod mongo;
 pub mod ops;
 pub mod postgres;
+pub mod sample;
 pub mod setup;
 
 use crate::cassette::{ErrorKind, Outcome, Request};

@@ -37,6 +37,38 @@ impl Mongo {
         })
     }
 
+    /// Every conversation id, in id order (for sampling).
+    pub async fn ids(&self) -> Result<Vec<String>, Failure> {
+        let cursor = self
+            .conversations
+            .find(doc! {})
+            .projection(doc! { "_id": 1 })
+            .sort(doc! { "_id": 1 })
+            .await
+            .map_err(failure)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok().map(String::from))
+            .collect())
+    }
+
+    /// A conversation document as stored (absent fields absent), in the shape
+    /// `create_conversation` takes.
+    pub async fn stored(&self, id: &str) -> Result<Option<Value>, Failure> {
+        let found = self
+            .conversations
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(failure)?;
+        Ok(found.map(|mut d| {
+            if let Some(id) = d.remove("_id") {
+                d.insert("id", id);
+            }
+            bson_to_json(Bson::Document(d))
+        }))
+    }
+
     async fn load(&self, id: &str) -> Result<Option<Conversation>, Failure> {
         let found = self
             .conversations
