@@ -88,18 +88,13 @@ pub(super) async fn compare(
         c_side.outcome = candidate.ok();
     }
     RequestResult {
-        index,
-        seq: request.seq,
-        key: request.key.clone(),
-        op: request.op.clone(),
-        kind: request.kind,
-        status,
         legacy: l_side,
         candidate: c_side,
         divergences: found.divergences,
         omitted: found.omitted,
         state,
         tainted_by: tainted_by.filter(|_| !found_equal),
+        ..RequestResult::of(index, request, status)
     }
 }
 
@@ -110,18 +105,9 @@ pub(super) fn panicked(index: u64, request: &Request, message: String) -> Reques
         ..Side::default()
     };
     RequestResult {
-        index,
-        seq: request.seq,
-        key: request.key.clone(),
-        op: request.op.clone(),
-        kind: request.kind,
-        status: Status::Inconclusive,
         legacy: failure.clone(),
         candidate: failure,
-        divergences: Vec::new(),
-        omitted: 0,
-        state: None,
-        tainted_by: None,
+        ..RequestResult::of(index, request, Status::Inconclusive)
     }
 }
 

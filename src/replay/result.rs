@@ -1,6 +1,6 @@
 //! What the replay emits for each request, and where it goes.
 
-use crate::cassette::{Kind, Outcome};
+use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::Divergence;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -73,6 +73,26 @@ pub struct RequestResult {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+impl RequestResult {
+    /// The result for the `index`-th request of a cassette, before anything is known of it.
+    pub fn of(index: u64, request: &Request, status: Status) -> RequestResult {
+        RequestResult {
+            index,
+            seq: request.seq,
+            key: request.key.clone(),
+            op: request.op.clone(),
+            kind: request.kind,
+            status,
+            legacy: Side::default(),
+            candidate: Side::default(),
+            divergences: Vec::new(),
+            omitted: 0,
+            state: None,
+            tainted_by: None,
+        }
+    }
 }
 
 /// Receives results in cassette order.

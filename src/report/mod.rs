@@ -12,7 +12,6 @@ use crate::cassette::{Header, Kind, Truncation};
 use crate::diff::{Class, Divergence};
 use crate::replay::{ReplayRun, RequestResult, Sink, StateCheck, Status};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The report format version.
@@ -104,22 +103,13 @@ pub struct SideLatency {
     pub candidate: Percentiles,
 }
 
-/// One divergence shown as an example of its group.
+/// One divergence shown as an example of its group, with the request it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
     pub op: String,
-    pub class: Class,
     pub seq: u64,
     pub key: Option<String>,
-    pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub left: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub right: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<Class>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub divergence: Divergence,
 }
 
 /// Accumulates results into a report, in bounded memory.
@@ -264,13 +254,8 @@ impl Sink for Summary {
 fn example(result: &RequestResult, d: &Divergence) -> Example {
     Example {
         op: result.op.clone(),
-        class: d.class,
         seq: result.seq,
         key: result.key.clone(),
-        path: d.path.clone(),
-        left: d.left.clone(),
-        right: d.right.clone(),
-        detail: d.detail,
-        note: d.note.clone(),
+        divergence: d.clone(),
     }
 }

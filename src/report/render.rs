@@ -100,22 +100,13 @@ pub fn report(report: &Report) -> String {
 /// One example divergence with its request.
 pub fn example(e: &Example) -> String {
     let key = e.key.as_deref().unwrap_or("(no key)");
-    let mut head = format!(
-        "{} seq {} key {}: {} at {}",
-        e.op, e.seq, key, e.class, e.path
-    );
-    if let Some(detail) = e.detail {
-        let _ = write!(head, " ({detail})");
-    }
-    let d = Divergence {
-        path: e.path.clone(),
-        class: e.class,
-        left: e.left.clone(),
-        right: e.right.clone(),
-        detail: e.detail,
-        note: e.note.clone(),
-    };
-    format!("{head}\n{}", body(&d))
+    format!(
+        "{} seq {} key {}: {}",
+        e.op,
+        e.seq,
+        key,
+        divergence(&e.divergence)
+    )
 }
 
 /// One divergence: its path and class, then what each side holds.

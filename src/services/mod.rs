@@ -125,6 +125,25 @@ pub(crate) async fn wait_for_port(
     }
 }
 
+/// Runs an installer or setup command to completion; the error names `what` and ends with
+/// the command's last lines of stderr.
+pub(crate) fn run(command: &mut std::process::Command, what: &str) -> Result<(), ServiceError> {
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| ServiceError::new(format!("{what}: {e}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+    Err(ServiceError::new(format!(
+        "{what}: {}\n{tail}",
+        output.status
+    )))
+}
+
 /// Runs `work` to completion on a runtime of its own, on its own thread: for cleanup in
 /// `Drop`, which cannot await.
 pub(crate) fn block_on_side<F>(work: F)

@@ -5,7 +5,7 @@
 //! virtualenv under the build directory (`target/secantusdb/`), under a file lock so that
 //! concurrent test processes install it once, and started with `--storage-path :memory:`.
 
-use super::{build_dir, free_port, unique_name, wait_for_port, ChildGuard, ServiceError};
+use super::{build_dir, free_port, run, unique_name, wait_for_port, ChildGuard, ServiceError};
 use std::fs::{self, File};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -134,25 +134,4 @@ pub fn install_secantusdb() -> Result<PathBuf, ServiceError> {
     File::create(&marker)
         .map_err(|e| ServiceError::new(format!("writing {}: {e}", marker.display())))?;
     Ok(venv)
-}
-
-fn run(command: &mut Command, what: &str) -> Result<(), ServiceError> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| ServiceError::new(format!("{what}: {e}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    Err(ServiceError::new(format!(
-        "{what}: {}\n{}",
-        output.status,
-        tail(&stderr)
-    )))
-}
-
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
 }

@@ -2,7 +2,7 @@
 //! made with the installed binaries (`initdb`, `postgres`), run as the `postgres` user when
 //! this process is root.
 
-use super::{build_dir, free_port, unique_name, wait_for_port, ChildGuard, ServiceError};
+use super::{build_dir, free_port, run, unique_name, wait_for_port, ChildGuard, ServiceError};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use std::path::{Path, PathBuf};
@@ -235,21 +235,5 @@ fn as_postgres(as_root: bool, program: &Path) -> Command {
         c
     } else {
         Command::new(program)
-    }
-}
-
-fn run(command: &mut Command, what: &str) -> Result<(), ServiceError> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| ServiceError::new(format!("{what}: {e}")))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(ServiceError::new(format!(
-            "{what}: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )))
     }
 }

@@ -55,7 +55,7 @@ fn the_planted_divergences_are_found_with_class_operation_and_path() {
         .map(|e| {
             (
                 e["op"].as_str().unwrap().into(),
-                e["path"].as_str().unwrap().into(),
+                e["divergence"]["path"].as_str().unwrap().into(),
             )
         })
         .collect();
