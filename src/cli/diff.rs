@@ -3,6 +3,7 @@
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::diff;
+use cutover::normalize::{Part, Rules};
 use cutover::report::render;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,12 @@ pub struct Args {
     right: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// A rules file (TOML) applied to both documents first.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The operation whose rules apply, besides the global ones.
+    #[arg(long, default_value = "")]
+    op: String,
 }
 
 pub fn run(args: Args) -> Result<Exit> {
@@ -27,13 +34,22 @@ pub fn run(args: Args) -> Result<Exit> {
             right,
         )
     });
-    let (left, right) = (left?, right?);
-    let found = diff::values(&left, &right);
+    let (mut left, mut right) = (left?, right?);
+    let rules = args.rules.as_ref().map(Rules::load).transpose()?;
+    let mut from_rules = Vec::new();
+    if let Some(rules) = &rules {
+        from_rules = rules.apply(&args.op, Part::Outcome, false, &mut left, &mut right);
+    }
+    let mut found = diff::values(&left, &right);
+    found.divergences.extend(from_rules);
     match args.format {
         Format::Json => {
             let mut out = json!({ "equal": found.is_equal(), "divergences": found.divergences });
             if found.omitted > 0 {
                 out["omitted"] = json!(found.omitted);
+            }
+            if let Some(rules) = &rules {
+                out["rules"] = json!(rules.usage());
             }
             super::print(&format!("{out}\n"))?;
         }

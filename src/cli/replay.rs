@@ -5,6 +5,7 @@ use super::progress::Progress;
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
+use cutover::normalize::Rules;
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
 use cutover::report::{self, Summary, Verdict};
 use cutover::target;
@@ -33,6 +34,9 @@ pub struct Args {
     /// Do not read back and compare the stored state after writes.
     #[arg(long)]
     no_state_check: bool,
+    /// A rules file (TOML) of declared, counted normalizations.
+    #[arg(long)]
+    rules: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -49,6 +53,12 @@ pub fn run(args: Args) -> Result<Exit> {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout: args.timeout,
         check_state: !args.no_state_check,
+        rules: args
+            .rules
+            .as_ref()
+            .map(Rules::load)
+            .transpose()?
+            .map(std::sync::Arc::new),
         ..ReplayOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -120,13 +130,16 @@ pub async fn replay_to(
     }
 
     let path = cassette_path.display().to_string();
-    let report = summary.finish(
+    let mut report = summary.finish(
         &header,
         &path,
         pair.legacy.name(),
         pair.candidate.name(),
         &run,
     );
+    if let Some(rules) = &options.rules {
+        report.rules = rules.usage();
+    }
     write_atomically(&report_path, &serde_json::to_vec_pretty(&report)?)?;
     match format {
         Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,

@@ -11,6 +11,7 @@ pub mod number;
 mod path;
 mod value;
 
+pub use path::JsonPath;
 pub use value::{deep_eq, fingerprint};
 
 use crate::cassette::Outcome;

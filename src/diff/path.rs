@@ -31,24 +31,7 @@ impl<'a> PathBuf<'a> {
         let mut out = String::from("$");
         for step in self.steps.iter().chain(last.as_ref()) {
             match step {
-                Step::Key(k) if is_identifier(k) => {
-                    out.push('.');
-                    out.push_str(k);
-                }
-                Step::Key(k) => {
-                    out.push_str("['");
-                    for c in k.chars() {
-                        match c {
-                            '\'' => out.push_str("\\'"),
-                            '\\' => out.push_str("\\\\"),
-                            c if c.is_control() => {
-                                let _ = write!(out, "\\u{:04x}", c as u32);
-                            }
-                            c => out.push(c),
-                        }
-                    }
-                    out.push_str("']");
-                }
+                Step::Key(k) => push_key(&mut out, k),
                 Step::Index(i) => {
                     let _ = write!(out, "[{i}]");
                 }
@@ -58,6 +41,53 @@ impl<'a> PathBuf<'a> {
             }
         }
         out
+    }
+}
+
+/// Appends `.key`, or `['key']` where the key is not an identifier.
+fn push_key(out: &mut String, key: &str) {
+    if is_identifier(key) {
+        out.push('.');
+        out.push_str(key);
+        return;
+    }
+    out.push_str("['");
+    for c in key.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str("']");
+}
+
+/// An owned JSONPath built step by step, rendered like the diff's paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPath(String);
+
+impl Default for JsonPath {
+    fn default() -> Self {
+        JsonPath("$".into())
+    }
+}
+
+impl JsonPath {
+    pub fn key(&mut self, key: &str) {
+        push_key(&mut self.0, key);
+    }
+
+    pub fn index(&mut self, index: usize) {
+        let _ = write!(self.0, "[{index}]");
+    }
+}
+
+impl std::fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

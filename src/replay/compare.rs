@@ -3,8 +3,9 @@
 
 use super::result::{RequestResult, Side, StateCheck, Status};
 use super::ReplayOptions;
-use crate::cassette::{Kind, Request};
+use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::{self, Diff};
+use crate::normalize::Part;
 use crate::target::{InfraError, Target};
 use std::future::Future;
 use std::sync::Arc;
@@ -35,7 +36,17 @@ pub(super) async fn compare(
     let mut l_side = side(l_time, &legacy, &mut inconclusive);
     let mut c_side = side(c_time, &candidate, &mut inconclusive);
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
-        found = diff::outcomes(l, c);
+        found = match (&options.rules, l, c) {
+            (Some(rules), Outcome::Ok(l), Outcome::Ok(c)) => {
+                let (mut l, mut c) = (l.clone(), c.clone());
+                let learn = request.kind == Kind::Write;
+                let from_rules = rules.apply(&request.op, Part::Outcome, learn, &mut l, &mut c);
+                let mut found = diff::values(&l, &c);
+                found.divergences.extend(from_rules);
+                found
+            }
+            _ => diff::outcomes(l, c),
+        };
     }
 
     let mut state = None;
@@ -50,8 +61,19 @@ pub(super) async fn compare(
             timed(limit, pair.candidate.dump(key)),
         );
         state = Some(match (l_state, c_state) {
-            (Ok(Some(l)), Ok(Some(c))) => {
-                let states = diff::states(&l, &c);
+            (Ok(Some(mut l)), Ok(Some(mut c))) => {
+                let from_rules = match &options.rules {
+                    Some(rules) => rules.apply(&request.op, Part::State, false, &mut l, &mut c),
+                    None => Vec::new(),
+                };
+                let mut states = diff::states(&l, &c);
+                states
+                    .divergences
+                    .extend(from_rules.into_iter().map(|mut d| {
+                        d.detail = Some(d.class);
+                        d.class = diff::Class::State;
+                        d
+                    }));
                 let check = if states.is_equal() {
                     StateCheck::Equal
                 } else {

@@ -40,6 +40,8 @@ pub struct ReplayOptions {
     pub window: usize,
     /// Keep both outcomes in every result, not only in those that are not equal.
     pub keep_outcomes: bool,
+    /// Normalization rules applied to both sides before every comparison.
+    pub rules: Option<std::sync::Arc<crate::normalize::Rules>>,
 }
 
 impl Default for ReplayOptions {
@@ -51,6 +53,7 @@ impl Default for ReplayOptions {
             reset: true,
             window: 4096,
             keep_outcomes: false,
+            rules: None,
         }
     }
 }

@@ -10,12 +10,17 @@ pub use latency::{Latency, Percentiles};
 
 use crate::cassette::{Header, Kind, Truncation};
 use crate::diff::{Class, Divergence};
+use crate::normalize::suggest::{self, Suggestion};
+use crate::normalize::RuleUsage;
 use crate::replay::{ReplayRun, RequestResult, Sink, StateCheck, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The report format version.
 pub const REPORT_VERSION: u64 = 1;
+
+/// How many (operation, path pattern, class) groups a report tracks for suggested rules.
+pub const MAX_GROUPS: usize = 1000;
 
 /// How many example divergences a report keeps per (operation, class).
 pub const EXAMPLES_PER_GROUP: usize = 3;
@@ -47,6 +52,13 @@ pub struct Report {
     pub latency_us: SideLatency,
     pub operations: BTreeMap<String, Operation>,
     pub examples: Vec<Example>,
+    /// Every normalization rule with how many values it changed; `fired: 0` is unused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleUsage>,
+    /// Divergences grouped by (operation, path pattern, class), each with the rule that
+    /// would accept it: for review, never applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggested_rules: Vec<Suggestion>,
 }
 
 /// Where the requests came from.
@@ -116,6 +128,7 @@ pub struct Example {
 #[derive(Debug, Default)]
 pub struct Summary {
     totals: Counts,
+    groups: BTreeMap<(String, String, Class), (u64, Divergence)>,
     legacy: Latency,
     candidate: Latency,
     operations: BTreeMap<String, OpAccumulator>,
@@ -172,6 +185,15 @@ impl Summary {
                 .expect("every class is listed");
             if !std::mem::replace(&mut seen[slot], true) {
                 *op.classes.entry(d.class).or_default() += 1;
+            }
+            let key = (result.op.clone(), suggest::pattern(&d.path), d.class);
+            let room = self.groups.len() < MAX_GROUPS;
+            match self.groups.get_mut(&key) {
+                Some(group) => group.0 += 1,
+                None if room => {
+                    self.groups.insert(key, (1, d.clone()));
+                }
+                None => {}
             }
             let group = self
                 .examples
@@ -240,6 +262,18 @@ impl Summary {
                 })
                 .collect(),
             examples: self.examples.into_values().flatten().collect(),
+            rules: Vec::new(),
+            suggested_rules: self
+                .groups
+                .into_iter()
+                .map(|((op, path, class), (count, example))| Suggestion {
+                    rule: suggest::rule(&op, &path, &example),
+                    op,
+                    path,
+                    class,
+                    count,
+                })
+                .collect(),
         }
     }
 }

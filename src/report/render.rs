@@ -85,6 +85,31 @@ pub fn report(report: &Report) -> String {
             out.push_str(&self::example(example));
         }
     }
+    if !report.rules.is_empty() {
+        let _ = writeln!(out, "\nrules (values changed):");
+        for r in &report.rules {
+            let unused = if r.fired == 0 { "  UNUSED" } else { "" };
+            let _ = writeln!(
+                out,
+                "  line {:>3}  {:>8}  {}{unused}",
+                r.line, r.fired, r.rule
+            );
+        }
+    }
+    if !report.suggested_rules.is_empty() {
+        let _ = writeln!(out, "\nsuggested rules (for review; none is applied):");
+        for s in &report.suggested_rules {
+            let _ = writeln!(
+                out,
+                "\n# {} divergence(s): {} at {} on {}\n{}",
+                s.count,
+                s.class,
+                s.path,
+                s.op,
+                s.rule.trim_end()
+            );
+        }
+    }
     let verdict = match report.verdict {
         Verdict::Equivalent => "EQUIVALENT".to_string(),
         Verdict::Divergent => format!("DIVERGENT: {} of {} requests", t.divergent, t.total),

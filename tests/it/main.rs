@@ -4,6 +4,7 @@
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `replay`: scheduling (per-key order, barriers, concurrency), divergence classes,
 //!   state checks and inconclusive requests, through the library.
+//! * `rules`: normalization rules, their counts and errors, and suggested rules.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
@@ -12,4 +13,5 @@ mod cli;
 mod conversations;
 mod malformed;
 mod replay;
+mod rules;
 mod util;

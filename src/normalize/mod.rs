@@ -1,0 +1,175 @@
+//! Stage 3½: normalization, by declared rules, of both sides before they are diffed.
+//!
+//! Two stores never return byte-identical data; a rules file says, reviewably, which
+//! differences are representation and not behaviour. Rules are TOML, global or for one
+//! operation, and address values by JSONPath (RFC 9535, `serde_json_path`):
+//!
+//! ```toml
+//! [[rule]]
+//! op = "find_by_id"                  # optional: only this operation
+//! path = "$.messages[*].created_at"
+//! precision = "ms"                   # exactly one action per rule
+//! reason = "MongoDB keeps milliseconds"
+//! ```
+//!
+//! Actions: `ignore`, `unordered` (a multiset), `sorted_by = ["key", ...]` (any order that
+//! respects the key passes; one that breaks it is `ordering`), `precision = "s"|"ms"|"us"`,
+//! `null_equals_missing`, `tolerance = 0.001`, `id_map` (identifiers learned from write
+//! outcomes and translated in later answers; a mapping that is not one-to-one is itself a
+//! divergence). `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule
+//! touches. Every rule counts the values it changed, and the report lists rules that never
+//! fired, so that a rule hiding everything is visible.
+
+mod apply;
+mod parse;
+pub mod suggest;
+
+pub use parse::RulesError;
+
+use crate::diff::Divergence;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json_path::JsonPath;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Which comparison a value belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The answer to a request.
+    Outcome,
+    /// The stored state read back after a write.
+    State,
+}
+
+/// What a rule does to the values it matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Ignore,
+    Unordered,
+    SortedBy(Vec<String>),
+    Precision(Precision),
+    NullEqualsMissing,
+    Tolerance(f64),
+    IdMap,
+}
+
+/// A timestamp precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Precision {
+    #[serde(rename = "s")]
+    Seconds,
+    #[serde(rename = "ms")]
+    Millis,
+    #[serde(rename = "us")]
+    Micros,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub op: Option<String>,
+    pub path_text: String,
+    path: JsonPath,
+    pub action: Action,
+    pub outcome: bool,
+    pub state: bool,
+    /// 1-based line of the rule in its file.
+    pub line: usize,
+    pub reason: Option<String>,
+    fired: AtomicU64,
+}
+
+impl Rule {
+    fn applies(&self, op: &str, part: Part) -> bool {
+        self.op.as_deref().is_none_or(|o| o == op)
+            && match part {
+                Part::Outcome => self.outcome,
+                Part::State => self.state,
+            }
+    }
+
+    /// The rule in the rules-file syntax, on one line.
+    pub fn describe(&self) -> String {
+        let action = match &self.action {
+            Action::Ignore => "ignore".to_string(),
+            Action::Unordered => "unordered".to_string(),
+            Action::SortedBy(keys) => format!("sorted_by {keys:?}"),
+            Action::Precision(p) => {
+                format!("precision {}", serde_json::to_value(p).unwrap_or_default())
+            }
+            Action::NullEqualsMissing => "null_equals_missing".to_string(),
+            Action::Tolerance(t) => format!("tolerance {t}"),
+            Action::IdMap => "id_map".to_string(),
+        };
+        match &self.op {
+            Some(op) => format!("{op} {} {action}", self.path_text),
+            None => format!("{} {action} (global)", self.path_text),
+        }
+    }
+}
+
+/// A rules file, compiled, with the counts of what each rule changed.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+    /// Learned identifiers: legacy → candidate, and candidate → legacy.
+    ids: Mutex<(HashMap<String, Value>, HashMap<String, Value>)>,
+}
+
+/// How much a rule was used in a run: `report.json`'s `rules`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleUsage {
+    pub line: usize,
+    pub rule: String,
+    /// Values the rule changed (or checked, for `sorted_by`).
+    pub fired: u64,
+}
+
+impl Rules {
+    /// Reads and compiles a rules file; errors name the file, line and column.
+    pub fn load(path: impl AsRef<Path>) -> Result<Rules, RulesError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RulesError::Io(path.display().to_string(), e))?;
+        parse::parse(&text, &path.display().to_string())
+    }
+
+    /// Compiles rules from TOML text; `name` names it in errors.
+    pub fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
+        parse::parse(text, name)
+    }
+
+    /// Applies every rule for `op` to both sides; returns the divergences the rules find
+    /// themselves (a broken sort key, an identifier mapping that is not one-to-one).
+    /// `learn` says whether identifiers may be learned here (the outcome of a write).
+    pub fn apply(
+        &self,
+        op: &str,
+        part: Part,
+        learn: bool,
+        left: &mut Value,
+        right: &mut Value,
+    ) -> Vec<Divergence> {
+        let mut found = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.applies(op, part)) {
+            let n = apply::apply(self, rule, learn, left, right, &mut found);
+            rule.fired.fetch_add(n, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Each rule with how often it fired, in file order.
+    pub fn usage(&self) -> Vec<RuleUsage> {
+        self.rules
+            .iter()
+            .map(|r| RuleUsage {
+                line: r.line,
+                rule: r.describe(),
+                fired: r.fired.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,136 @@
+//! Reading a rules file: TOML, one `[[rule]]` table per rule, errors with line and column.
+
+use super::{Action, Precision, Rule, Rules};
+use serde::Deserialize;
+use serde_json_path::JsonPath;
+use std::sync::atomic::AtomicU64;
+
+/// A rules file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("rules {0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("rules {file} line {line} column {column}: {what}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        what: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    rule: Vec<toml::Spanned<Spec>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    op: Option<String>,
+    path: toml::Spanned<String>,
+    on: Option<String>,
+    reason: Option<String>,
+    ignore: Option<bool>,
+    unordered: Option<bool>,
+    sorted_by: Option<Vec<String>>,
+    precision: Option<Precision>,
+    null_equals_missing: Option<bool>,
+    tolerance: Option<f64>,
+    id_map: Option<bool>,
+}
+
+pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
+    let at = |offset: usize, what: String| {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        RulesError::Invalid {
+            file: name.to_string(),
+            line,
+            column,
+            what,
+        }
+    };
+    let file: File = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        at(offset, e.message().to_string())
+    })?;
+    let mut rules = Vec::new();
+    for spanned in file.rule {
+        let start = spanned.span().start;
+        let spec = spanned.into_inner();
+        let path_at = spec.path.span().start;
+        let path_text = spec.path.into_inner();
+        let path = JsonPath::parse(&path_text).map_err(|e| {
+            at(
+                path_at,
+                format!("`{path_text}` is not a JSONPath: {}", e.message()),
+            )
+        })?;
+        let mut actions = Vec::new();
+        if spec.ignore == Some(true) {
+            actions.push(Action::Ignore);
+        }
+        if spec.unordered == Some(true) {
+            actions.push(Action::Unordered);
+        }
+        if let Some(keys) = spec.sorted_by {
+            if keys.is_empty() {
+                return Err(at(start, "sorted_by needs at least one key".into()));
+            }
+            actions.push(Action::SortedBy(keys));
+        }
+        if let Some(p) = spec.precision {
+            actions.push(Action::Precision(p));
+        }
+        if spec.null_equals_missing == Some(true) {
+            actions.push(Action::NullEqualsMissing);
+        }
+        if let Some(t) = spec.tolerance {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(at(
+                    start,
+                    format!("tolerance {t} is not a finite number at least 0"),
+                ));
+            }
+            actions.push(Action::Tolerance(t));
+        }
+        if spec.id_map == Some(true) {
+            actions.push(Action::IdMap);
+        }
+        let action = match actions.len() {
+            1 => actions.remove(0),
+            0 => return Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance or id_map".into())),
+            _ => return Err(at(start, "a rule has exactly one action; split it into several rules".into())),
+        };
+        let (outcome, state) = match spec.on.as_deref() {
+            None | Some("both") => (true, true),
+            Some("outcome") => (true, false),
+            Some("state") => (false, true),
+            Some(other) => {
+                return Err(at(
+                    start,
+                    format!("on = \"{other}\": expected outcome, state or both"),
+                ))
+            }
+        };
+        rules.push(Rule {
+            op: spec.op,
+            path_text,
+            path,
+            action,
+            outcome,
+            state,
+            line: text[..start.min(text.len())].matches('\n').count() + 1,
+            reason: spec.reason,
+            fired: AtomicU64::new(0),
+        });
+    }
+    Ok(Rules {
+        rules,
+        ..Rules::default()
+    })
+}
