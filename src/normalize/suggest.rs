@@ -14,8 +14,9 @@ pub struct Suggestion {
     pub class: Class,
     /// Divergences in the group.
     pub count: u64,
-    /// The rule, as TOML.
-    pub rule: String,
+    /// The rule, as TOML; none for a difference no normalization may accept (errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The path with array indices and slices generalized to `[*]`; quoted keys stay as
@@ -44,9 +45,13 @@ pub fn pattern(path: &str) -> String {
     out
 }
 
-/// The rule that would accept divergences like `example` at `path` of `op`.
-pub fn rule(op: &str, path: &str, example: &Divergence) -> String {
+/// The rule that would accept divergences like `example` at `path` of `op`; none for an
+/// error against a value or another error kind, which is behaviour, never representation.
+pub fn rule(op: &str, path: &str, example: &Divergence) -> Option<String> {
     let class = example.detail.unwrap_or(example.class);
+    if class == Class::Error {
+        return None;
+    }
     let timestamp = |v: &Option<Value>| {
         v.as_ref()
             .and_then(Value::as_str)
@@ -85,11 +90,11 @@ pub fn rule(op: &str, path: &str, example: &Divergence) -> String {
     } else {
         ""
     };
-    format!(
+    Some(format!(
         "[[rule]]\nop = {}\npath = {}{on}\n{action}\n",
         toml_string(op),
         toml_string(&path)
-    )
+    ))
 }
 
 fn toml_string(s: &str) -> String {

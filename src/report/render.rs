@@ -99,14 +99,14 @@ pub fn report(report: &Report) -> String {
     if !report.suggested_rules.is_empty() {
         let _ = writeln!(out, "\nsuggested rules (for review; none is applied):");
         for s in &report.suggested_rules {
+            let rule = s.rule.as_deref().map_or(
+                "# no rule accepts this: it is behaviour (fix the candidate, or accept it in the gate's policy)",
+                str::trim_end,
+            );
             let _ = writeln!(
                 out,
-                "\n# {} divergence(s): {} at {} on {}\n{}",
-                s.count,
-                s.class,
-                s.path,
-                s.op,
-                s.rule.trim_end()
+                "\n# {} divergence(s): {} at {} on {}\n{rule}",
+                s.count, s.class, s.path, s.op
             );
         }
     }

@@ -236,17 +236,22 @@ fn replay_with_rules_counts_them_and_suggests_rules_for_the_rest() {
     assert_eq!(report["totals"]["divergent"], 3);
     assert!(report["rules"][0]["fired"].as_u64().unwrap() > 0);
     assert_eq!(report["rules"][1]["fired"], 0, "the unused rule shows");
-    let suggested: Vec<&str> = report["suggested_rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["rule"].as_str().unwrap())
-        .collect();
-    assert!(
+    let suggested = report["suggested_rules"].as_array().unwrap();
+    let rule_for = |op: &str| {
         suggested
             .iter()
-            .any(|r| r.contains("op = \"get\"") && r.contains("path = \"$.name\"")),
+            .find(|s| s["op"] == op)
+            .map(|s| s["rule"].clone())
+    };
+    let get = rule_for("get").unwrap();
+    assert!(
+        get.as_str().unwrap().contains("path = \"$.name\""),
         "{suggested:?}"
+    );
+    assert_eq!(
+        rule_for("insert"),
+        Some(Value::Null),
+        "no rule accepts an error kind: {suggested:?}"
     );
 
     let bad = write(dir.path(), "bad.toml", "[[rule]]\npath = \"$\"\n");
