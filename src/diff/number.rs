@@ -106,6 +106,47 @@ pub fn equal(left: &str, right: &str) -> bool {
     }
 }
 
+/// A decimal number text (JSON grammar, or `1.5E+3` as other systems write it) in plain,
+/// canonical notation: no exponent, no superfluous zeros (`"1.50E+3"` is `"1500"`, `"-0"` is
+/// `"0"`). `None` if the text is not such a number, or its exponent is out of range.
+pub fn plain_decimal(text: &str) -> Option<String> {
+    let valid = text
+        .trim_start_matches('-')
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    if !valid {
+        return None;
+    }
+    let c = Canonical::parse(text)?;
+    let digits: String = c.digits().map(char::from).collect();
+    if digits.is_empty() {
+        return Some("0".into());
+    }
+    if c.exponent.unsigned_abs() > 100_000 {
+        return None;
+    }
+    let sign = if c.negative { "-" } else { "" };
+    let exp = c.exponent as i64;
+    Some(if exp >= 0 {
+        format!("{sign}{digits}{}", "0".repeat(exp as usize))
+    } else {
+        let point = digits.len() as i64 + exp;
+        if point > 0 {
+            format!(
+                "{sign}{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+        }
+    })
+}
+
 /// Feeds the value of a JSON number text to `state`, so that equal numbers hash alike.
 pub fn hash<H: Hasher>(text: &str, state: &mut H) {
     let Some(c) = Canonical::parse(text) else {
@@ -161,6 +202,25 @@ mod tests {
         ] {
             assert!(!equal(a, b), "{a} != {b}");
         }
+    }
+
+    #[test]
+    fn plain_decimals_are_canonical() {
+        for (text, plain) in [
+            ("1.50E+3", "1500"),
+            ("-0", "0"),
+            ("0.000", "0"),
+            ("-1.23E-4", "-0.000123"),
+            (
+                "123456789012345678901234567890.5000",
+                "123456789012345678901234567890.5",
+            ),
+            ("12e-1", "1.2"),
+        ] {
+            assert_eq!(plain_decimal(text).as_deref(), Some(plain), "{text}");
+        }
+        assert_eq!(plain_decimal("NaN"), None);
+        assert_eq!(plain_decimal("1e999999"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod memory;
 pub mod recorded;
 pub mod rng;
+pub mod value;
 
 use crate::cassette::{Outcome, Request};
 use async_trait::async_trait;

@@ -4,6 +4,7 @@
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `replay`: scheduling (per-key order, barriers, concurrency), divergence classes,
 //!   state checks and inconclusive requests, through the library.
+//! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
@@ -15,3 +16,4 @@ mod malformed;
 mod replay;
 mod rules;
 mod util;
+mod values;
