@@ -44,6 +44,14 @@ pub fn run(args: Args) -> Result<Exit> {
             legacy: pair.legacy.clone(),
             candidate: pair.candidate.clone(),
         };
-        super::replay::replay_to(&args.cassette, &targets, &options, &args.out, args.format).await
+        super::replay::replay_to(
+            &args.cassette,
+            &targets,
+            &options,
+            &args.out,
+            args.format,
+            Vec::new(),
+        )
+        .await
     })
 }

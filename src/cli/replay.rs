@@ -5,6 +5,7 @@ use super::progress::Progress;
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
+use cutover::normalize::suggest::Suggestion;
 use cutover::normalize::Rules;
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
 use cutover::report::{self, Summary, Verdict};
@@ -37,6 +38,10 @@ pub struct Args {
     /// A rules file (TOML) of declared, counted normalizations.
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Replay the legacy against a second instance of itself this many times first; what
+    /// differs there (generated ids, clocks) is noise, not divergence.
+    #[arg(long, default_value_t = 0)]
+    noise_runs: u32,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -64,6 +69,18 @@ pub fn run(args: Args) -> Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let noise = runtime.block_on(noise_runs(&args, &options))?;
+    let options = ReplayOptions {
+        noise: (!noise.is_empty()).then(|| {
+            std::sync::Arc::new(
+                noise
+                    .iter()
+                    .map(|s| (s.op.clone(), s.path.clone()))
+                    .collect(),
+            )
+        }),
+        ..options
+    };
     let pair = Pair { legacy, candidate };
     runtime.block_on(replay_to(
         &args.cassette,
@@ -71,7 +88,36 @@ pub fn run(args: Args) -> Result<Exit> {
         &options,
         &args.out,
         args.format,
+        noise,
     ))
+}
+
+/// Replays the legacy against a fresh instance of itself `--noise-runs` times and returns
+/// every (operation, path pattern, class) that differed, with counts.
+async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggestion>> {
+    let mut groups: std::collections::BTreeMap<(String, String, String), Suggestion> =
+        Default::default();
+    for _ in 0..args.noise_runs {
+        let pair = Pair {
+            legacy: target::from_spec(&args.legacy).context("--legacy")?,
+            candidate: target::from_spec(&args.legacy).context("--legacy")?,
+        };
+        let cassette = Reader::open(&args.cassette)?;
+        let header = cassette.header().clone();
+        let mut summary = Summary::new();
+        let run = replay::replay(cassette, &pair, options, &mut [&mut summary]).await?;
+        let report = summary.finish(&header, "", "legacy", "legacy", &run);
+        for s in report.suggested_rules {
+            let key = (s.op.clone(), s.path.clone(), s.class.to_string());
+            match groups.get_mut(&key) {
+                Some(known) => known.count += s.count,
+                None => {
+                    groups.insert(key, s);
+                }
+            }
+        }
+    }
+    Ok(groups.into_values().collect())
 }
 
 /// Replays `cassette` on `pair`, writes `OUT/results.jsonl` and `OUT/report.json`, prints
@@ -82,6 +128,7 @@ pub async fn replay_to(
     options: &ReplayOptions,
     out: &Path,
     format: Format,
+    noise: Vec<Suggestion>,
 ) -> Result<Exit> {
     // A first pass finds any malformed line before anything is replayed or written.
     let total = count_requests(cassette_path)?;
@@ -140,6 +187,7 @@ pub async fn replay_to(
     if let Some(rules) = &options.rules {
         report.rules = rules.usage();
     }
+    report.noise = noise;
     write_atomically(&report_path, &serde_json::to_vec_pretty(&report)?)?;
     match format {
         Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,

@@ -97,6 +97,17 @@ pub(super) async fn compare(
         });
     }
 
+    let mut noise = 0;
+    if let Some(known) = &options.noise {
+        found.divergences.retain(|d| {
+            let is_noise = known.contains(&(
+                request.op.clone(),
+                crate::normalize::suggest::pattern(&d.path),
+            ));
+            noise += u64::from(is_noise);
+            !is_noise
+        });
+    }
     let found_equal = found.is_equal();
     let status = if !found_equal && tainted_by.is_none() {
         Status::Divergent
@@ -116,6 +127,7 @@ pub(super) async fn compare(
         omitted: found.omitted,
         state,
         tainted_by: tainted_by.filter(|_| !found_equal),
+        noise,
         ..RequestResult::of(index, request, status)
     }
 }

@@ -42,6 +42,9 @@ pub struct ReplayOptions {
     pub keep_outcomes: bool,
     /// Normalization rules applied to both sides before every comparison.
     pub rules: Option<std::sync::Arc<crate::normalize::Rules>>,
+    /// (operation, path pattern) pairs that differ between two runs of the legacy itself:
+    /// differences there are noise, counted apart and never divergences.
+    pub noise: Option<std::sync::Arc<std::collections::HashSet<(String, String)>>>,
 }
 
 impl Default for ReplayOptions {
@@ -54,6 +57,7 @@ impl Default for ReplayOptions {
             window: 4096,
             keep_outcomes: false,
             rules: None,
+            noise: None,
         }
     }
 }

@@ -69,6 +69,9 @@ pub struct RequestResult {
     /// an inconclusive result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tainted_by: Option<u64>,
+    /// Differences at paths known to be noise (see `ReplayOptions::noise`), not counted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub noise: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -91,6 +94,7 @@ impl RequestResult {
             omitted: 0,
             state: None,
             tainted_by: None,
+            noise: 0,
         }
     }
 }

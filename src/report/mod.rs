@@ -59,6 +59,10 @@ pub struct Report {
     /// would accept it: for review, never applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggested_rules: Vec<Suggestion>,
+    /// What differed between runs of the legacy against itself (`--noise-runs`): noise,
+    /// with the rules that would accept it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise: Vec<Suggestion>,
 }
 
 /// Where the requests came from.
@@ -101,6 +105,9 @@ pub struct Operation {
     /// Writes whose stored state could not be checked (a side cannot tell its state).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub state_unchecked: u64,
+    /// Differences at noise paths, not counted as divergences.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub noise: u64,
     pub latency_us: SideLatency,
 }
 
@@ -141,6 +148,7 @@ struct OpAccumulator {
     counts: Counts,
     classes: BTreeMap<Class, u64>,
     state_unchecked: u64,
+    noise: u64,
     legacy: Latency,
     candidate: Latency,
 }
@@ -161,6 +169,7 @@ impl Summary {
                 counts: Counts::default(),
                 classes: BTreeMap::new(),
                 state_unchecked: 0,
+                noise: 0,
                 legacy: Latency::default(),
                 candidate: Latency::default(),
             });
@@ -168,6 +177,7 @@ impl Summary {
         if result.state == Some(StateCheck::Unchecked) {
             op.state_unchecked += 1;
         }
+        op.noise += result.noise;
         if result.status != Status::Inconclusive {
             op.legacy.record(result.legacy.latency_us);
             op.candidate.record(result.candidate.latency_us);
@@ -256,6 +266,7 @@ impl Summary {
                         requests: op.counts,
                         classes: op.classes,
                         state_unchecked: op.state_unchecked,
+                        noise: op.noise,
                         latency_us: latency,
                     };
                     (name, operation)
@@ -263,6 +274,7 @@ impl Summary {
                 .collect(),
             examples: self.examples.into_values().flatten().collect(),
             rules: Vec::new(),
+            noise: Vec::new(),
             suggested_rules: self
                 .groups
                 .into_iter()

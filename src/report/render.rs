@@ -96,6 +96,24 @@ pub fn report(report: &Report) -> String {
             );
         }
     }
+    if !report.noise.is_empty() {
+        let _ = writeln!(out, "\nnoise: paths that differ between runs of the legacy itself (not counted as divergences):");
+        for s in &report.noise {
+            let _ = writeln!(
+                out,
+                "\n# {} {} on {} ({} in the noise runs)",
+                s.class, s.path, s.op, s.count
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                s.rule
+                    .as_deref()
+                    .unwrap_or("# no rule accepts this")
+                    .trim_end()
+            );
+        }
+    }
     if !report.suggested_rules.is_empty() {
         let _ = writeln!(out, "\nsuggested rules (for review; none is applied):");
         for s in &report.suggested_rules {

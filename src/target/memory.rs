@@ -9,6 +9,7 @@
 //! | `insert` | write | required | `{"value": V}`                       | `null`, or `conflict`           |
 //! | `delete` | write | required | `{}`                                 | `null`, or `not_found`          |
 //! | `scan`   | read  | null     | `{"prefix"?: S, "limit"?: N}`        | `[{"key": K, "value": V}, ...]` in key order |
+//! | `stamp`  | write | required | `{"value": V}`                       | `{"id": generated, "at": now, "value": V}`, also stored: a generated id and a clock, which differ between any two runs |
 //!
 //! Spec options: `latency=10ms` delays every request (not the state read-back).
 
@@ -18,6 +19,7 @@ use crate::cassette::{ErrorKind, Kind, Outcome, Request};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -26,19 +28,24 @@ use std::time::Duration;
 pub struct Memory {
     data: Mutex<BTreeMap<String, Value>>,
     latency: Option<Duration>,
+    /// Distinguishes the ids this store generates from another store's.
+    salt: u64,
 }
 
 impl Memory {
     /// An empty store answering without delay.
     pub fn new() -> Memory {
-        Memory::default()
+        Memory {
+            salt: STAMPS.fetch_add(1, Ordering::Relaxed) << 32,
+            ..Memory::default()
+        }
     }
 
     /// An empty store that waits `latency` before answering each request.
     pub fn with_latency(latency: Duration) -> Memory {
         Memory {
             latency: Some(latency),
-            ..Memory::default()
+            ..Memory::new()
         }
     }
 
@@ -46,7 +53,7 @@ impl Memory {
         spec.expect_options(&["latency"])?;
         Ok(Memory {
             latency: spec.duration("latency")?,
-            ..Memory::default()
+            ..Memory::new()
         })
     }
 
@@ -87,14 +94,28 @@ impl Memory {
                 Some(_) => Outcome::Ok(Value::Null),
                 None => Outcome::error(ErrorKind::NotFound, format!("no value at {key}")),
             },
+            ("stamp", Some(key)) => {
+                // A generated id and the wall clock: what differs between two runs.
+                let id = format!(
+                    "{:016x}",
+                    STAMPS.fetch_add(1, Ordering::Relaxed) ^ std::process::id() as u64 ^ self.salt
+                );
+                let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let stamped = json!({ "id": id, "at": at, "value": request.args.get("value").cloned().unwrap_or(Value::Null) });
+                data.insert(key.to_string(), stamped.clone());
+                Outcome::Ok(stamped)
+            }
             (op, _) => Outcome::error(ErrorKind::Unsupported, format!("unknown operation `{op}`")),
         }
     }
 }
 
 fn is_keyed(op: &str) -> bool {
-    matches!(op, "get" | "put" | "insert" | "delete")
+    matches!(op, "get" | "put" | "insert" | "delete" | "stamp")
 }
+
+/// Stamps issued in this process, so that two stores never issue the same id.
+static STAMPS: AtomicU64 = AtomicU64::new(0);
 
 fn scan(data: &BTreeMap<String, Value>, args: &Value) -> Outcome {
     let prefix = match args.get("prefix") {

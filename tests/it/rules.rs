@@ -306,3 +306,83 @@ fn diff_with_rules_reports_their_use() {
     assert_eq!(out["rules"][0]["fired"], 1);
     assert_eq!(out["rules"][1]["fired"], 1);
 }
+
+#[test]
+fn noise_runs_find_generated_ids_and_clocks_and_keep_them_out_of_the_divergences() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("{\"cutover\":1,\"domain\":\"kv\"}\n");
+    for seq in 1..=20 {
+        let (op, kind) = if seq % 2 == 1 {
+            ("stamp", "write")
+        } else {
+            ("get", "read")
+        };
+        text.push_str(&format!(
+            "{{\"seq\":{seq},\"key\":\"k{}\",\"op\":\"{op}\",\"kind\":\"{kind}\",\"args\":{{\"value\":{seq}}},\"at\":\"2026-01-01T00:00:00Z\"}}\n",
+            seq % 3
+        ));
+    }
+    let cassette = write(dir.path(), "stamps.jsonl", text);
+    let run = |noise_runs: &str| {
+        let output = cutover()
+            .arg("replay")
+            .arg(&cassette)
+            .args([
+                "--legacy",
+                "memory",
+                "--candidate",
+                "memory",
+                "--format",
+                "json",
+                "--noise-runs",
+                noise_runs,
+            ])
+            .args([
+                "--out",
+                dir.path()
+                    .join(format!("out{noise_runs}"))
+                    .to_str()
+                    .unwrap(),
+            ])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        )
+    };
+    let (code, plain) = run("0");
+    assert_eq!(
+        code,
+        Some(1),
+        "without noise runs, generated ids and clocks diverge"
+    );
+    assert_eq!(plain["operations"]["stamp"]["requests"]["divergent"], 10);
+
+    let (code, report) = run("2");
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["totals"]["divergent"], 0);
+    assert!(report["operations"]["stamp"]["noise"].as_u64().unwrap() >= 20);
+    assert!(report["operations"]["get"]["noise"].as_u64().unwrap() > 0);
+    let noise: Vec<(String, String)> = report["noise"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["op"].as_str().unwrap().to_string(),
+                s["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [("stamp", "$.id"), ("stamp", "$.at"), ("get", "$.id")] {
+        assert!(
+            noise.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {noise:?}"
+        );
+    }
+    assert!(report["noise"][0]["rule"]
+        .as_str()
+        .unwrap()
+        .starts_with("[[rule]]"));
+}
