@@ -1,6 +1,6 @@
 //! What each action does to the values its path matches.
 
-use super::{Action, Precision, Rule, Rules};
+use super::{walk, Action, Precision, Rule, Rules};
 use crate::diff::{deep_eq, fingerprint, Class, Divergence};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -16,6 +16,40 @@ enum Seg {
 
 /// Applies one rule to both sides; returns how many values it changed.
 pub(super) fn apply(
+    rules: &Rules,
+    rule: &Rule,
+    learn: bool,
+    left: &mut Value,
+    right: &mut Value,
+    found: &mut Vec<Divergence>,
+) -> u64 {
+    match (&rule.action, &rule.simple) {
+        (Action::Ignore, Some(segs)) => {
+            walk::remove_where(left, segs, &|_| true) + walk::remove_where(right, segs, &|_| true)
+        }
+        (Action::NullEqualsMissing, Some(segs)) => {
+            walk::remove_where(left, segs, &Value::is_null)
+                + walk::remove_where(right, segs, &Value::is_null)
+        }
+        (Action::Precision(p), Some(segs)) => {
+            walk_each(left, segs, |v| truncate(v, *p)) + walk_each(right, segs, |v| truncate(v, *p))
+        }
+        (Action::Unordered, Some(segs)) => {
+            walk_each(left, segs, |v| sort(v, &[])) + walk_each(right, segs, |v| sort(v, &[]))
+        }
+        _ => apply_located(rules, rule, learn, left, right, found),
+    }
+}
+
+/// Runs `change` on every value the simple path selects; counts the values it changed.
+fn walk_each(value: &mut Value, segs: &[walk::Seg], change: impl Fn(&mut Value) -> bool) -> u64 {
+    let mut n = 0;
+    walk::each_mut(value, segs, &mut |v| n += u64::from(change(v)));
+    n
+}
+
+/// The general path: the crate's located query, then edits by location.
+fn apply_located(
     rules: &Rules,
     rule: &Rule,
     learn: bool,
@@ -197,7 +231,7 @@ fn remove_where(rule: &Rule, value: &mut Value, keep_out: impl Fn(&Value) -> boo
         };
         match (get_mut(value, parent), last) {
             (Some(Value::Object(map)), Seg::Key(k)) => {
-                n += u64::from(map.remove(k.as_str()).is_some())
+                n += u64::from(map.shift_remove(k.as_str()).is_some())
             }
             (Some(Value::Array(items)), Seg::Index(i)) if *i < items.len() => {
                 items.remove(*i);
@@ -214,6 +248,11 @@ fn truncate(value: &mut Value, precision: Precision) -> bool {
     let Value::String(text) = value else {
         return false;
     };
+    if let Some(canonical) = truncate_utc_text(text, precision) {
+        let changed = *text != canonical;
+        *text = canonical;
+        return changed;
+    }
     let Ok(t) = DateTime::parse_from_rfc3339(text) else {
         return false;
     };
@@ -231,6 +270,42 @@ fn truncate(value: &mut Value, precision: Precision) -> bool {
     let changed = *text != canonical;
     *text = canonical;
     changed
+}
+
+/// The fast path of [`truncate`]: `YYYY-MM-DDTHH:MM:SS[.fraction]Z` cut (or padded) to the
+/// precision's digits, exactly as the formatter would write it; `None` for any other shape.
+fn truncate_utc_text(text: &str, precision: Precision) -> Option<String> {
+    let b = text.as_bytes();
+    let shape = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[b.len() - 1] == b'Z'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    let fraction = match &text[19..text.len() - 1] {
+        "" => "",
+        f if f.starts_with('.') && f.len() > 1 && f[1..].bytes().all(|c| c.is_ascii_digit()) => {
+            &f[1..]
+        }
+        _ => return None,
+    };
+    let digits = match precision {
+        Precision::Seconds => return Some(format!("{}Z", &text[..19])),
+        Precision::Millis => 3,
+        Precision::Micros => 6,
+    };
+    let mut kept: String = fraction.chars().take(digits).collect();
+    while kept.len() < digits {
+        kept.push('0');
+    }
+    Some(format!("{}.{kept}Z", &text[..19]))
 }
 
 /// Sorts an array by `keys`, then by content (so ties line up on both sides).

@@ -23,6 +23,7 @@
 mod apply;
 mod parse;
 pub mod suggest;
+mod walk;
 
 pub use parse::RulesError;
 
@@ -73,6 +74,8 @@ pub struct Rule {
     pub op: Option<String>,
     pub path_text: String,
     path: JsonPath,
+    /// The path's steps when it is simple enough for the in-place walk.
+    simple: Option<Vec<walk::Seg>>,
     pub action: Action,
     pub outcome: bool,
     pub state: bool,

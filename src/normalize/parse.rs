@@ -119,6 +119,7 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
         };
         rules.push(Rule {
             op: spec.op,
+            simple: super::walk::compile(&path_text),
             path_text,
             path,
             action,

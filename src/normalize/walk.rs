@@ -1,0 +1,216 @@
+//! A fast path for the simple JSONPaths most rules use (`$.a`, `['a b']`, `[3]`, `[*]`, `.*`,
+//! `..name`, `..*`): the value is edited in place in one walk, with no list of locations.
+//! Every path is still parsed and validated by `serde_json_path`; a path outside this
+//! grammar (filters, slices, unions) takes the crate's located query instead.
+
+use serde_json::Value;
+
+/// One step of a simple path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Seg {
+    Name(String),
+    Index(usize),
+    Wild,
+    /// `..name` (`Some`) or `..*` (`None`): at any depth below.
+    Descend(Option<String>),
+}
+
+/// The steps of `path` if it is simple, `None` otherwise.
+pub(super) fn compile(path: &str) -> Option<Vec<Seg>> {
+    let mut rest = path.strip_prefix('$')?;
+    let mut segs = Vec::new();
+    let ident = |s: &str| -> usize {
+        s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len())
+    };
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("..") {
+            if let Some(r) = r.strip_prefix('*') {
+                segs.push(Seg::Descend(None));
+                rest = r;
+            } else {
+                let n = ident(r);
+                if n == 0 {
+                    return None;
+                }
+                segs.push(Seg::Descend(Some(r[..n].to_string())));
+                rest = &r[n..];
+            }
+        } else if let Some(r) = rest.strip_prefix('.') {
+            if let Some(r) = r.strip_prefix('*') {
+                segs.push(Seg::Wild);
+                rest = r;
+            } else {
+                let n = ident(r);
+                if n == 0 {
+                    return None;
+                }
+                segs.push(Seg::Name(r[..n].to_string()));
+                rest = &r[n..];
+            }
+        } else if let Some(r) = rest.strip_prefix("[*]") {
+            segs.push(Seg::Wild);
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find('\'')?;
+            let name = &r[..end];
+            if name.contains('\\') {
+                return None;
+            }
+            segs.push(Seg::Name(name.to_string()));
+            rest = r[end..].strip_prefix("']")?;
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let index: usize = r[..end].parse().ok()?;
+            segs.push(Seg::Index(index));
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+/// Calls `f` on every value `segs` selects.
+pub(super) fn each_mut(value: &mut Value, segs: &[Seg], f: &mut dyn FnMut(&mut Value)) {
+    let Some((first, rest)) = segs.split_first() else {
+        f(value);
+        return;
+    };
+    match first {
+        Seg::Name(k) => {
+            if let Some(child) = value.get_mut(k.as_str()) {
+                each_mut(child, rest, f);
+            }
+        }
+        Seg::Index(i) => {
+            if let Some(child) = value.get_mut(*i) {
+                each_mut(child, rest, f);
+            }
+        }
+        Seg::Wild => children(value, &mut |c| each_mut(c, rest, f)),
+        Seg::Descend(name) => {
+            let here = match name {
+                Some(n) => vec![Seg::Name(n.clone())],
+                None => vec![Seg::Wild],
+            };
+            let mut steps = here;
+            steps.extend_from_slice(rest);
+            each_mut(value, &steps, f);
+            children(value, &mut |c| each_mut(c, segs, f));
+        }
+    }
+}
+
+/// Removes every value `segs` selects for which `gone` holds; returns how many.
+pub(super) fn remove_where(value: &mut Value, segs: &[Seg], gone: &dyn Fn(&Value) -> bool) -> u64 {
+    match segs {
+        [] => {
+            // The whole value: it becomes null on both sides alike.
+            if gone(value) && !value.is_null() {
+                *value = Value::Null;
+                1
+            } else {
+                0
+            }
+        }
+        [last] => remove_child(value, last, gone, segs),
+        [first, rest @ ..] => match first {
+            Seg::Name(k) => value
+                .get_mut(k.as_str())
+                .map_or(0, |c| remove_where(c, rest, gone)),
+            Seg::Index(i) => value.get_mut(*i).map_or(0, |c| remove_where(c, rest, gone)),
+            Seg::Wild => {
+                let mut n = 0;
+                children(value, &mut |c| n += remove_where(c, rest, gone));
+                n
+            }
+            Seg::Descend(name) => {
+                let step = name.as_ref().map_or(Seg::Wild, |n| Seg::Name(n.clone()));
+                let mut steps = vec![step];
+                steps.extend_from_slice(rest);
+                let mut n = remove_where(value, &steps, gone);
+                children(value, &mut |c| n += remove_where(c, segs, gone));
+                n
+            }
+        },
+    }
+}
+
+/// Removes the children of `parent` that `last` selects.
+fn remove_child(
+    parent: &mut Value,
+    last: &Seg,
+    gone: &dyn Fn(&Value) -> bool,
+    segs: &[Seg],
+) -> u64 {
+    match (last, parent) {
+        (Seg::Name(k), Value::Object(map)) => {
+            if map.get(k.as_str()).is_some_and(gone) {
+                map.shift_remove(k.as_str());
+                1
+            } else {
+                0
+            }
+        }
+        (Seg::Index(i), Value::Array(items)) => {
+            if items.get(*i).is_some_and(gone) {
+                items.remove(*i);
+                1
+            } else {
+                0
+            }
+        }
+        (Seg::Wild, Value::Object(map)) => {
+            let before = map.len();
+            map.retain(|_, v| !gone(v));
+            (before - map.len()) as u64
+        }
+        (Seg::Wild, Value::Array(items)) => {
+            let before = items.len();
+            items.retain(|v| !gone(v));
+            (before - items.len()) as u64
+        }
+        (Seg::Descend(name), parent) => {
+            let step = name.as_ref().map_or(Seg::Wild, |n| Seg::Name(n.clone()));
+            let mut n = remove_child(parent, &step, gone, segs);
+            children(parent, &mut |c| n += remove_where(c, segs, gone));
+            n
+        }
+        _ => 0,
+    }
+}
+
+fn children(value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    match value {
+        Value::Object(map) => map.values_mut().for_each(f),
+        Value::Array(items) => items.iter_mut().for_each(f),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_paths_compile_and_others_do_not() {
+        assert_eq!(
+            compile("$.a['b c'][2][*]"),
+            Some(vec![
+                Seg::Name("a".into()),
+                Seg::Name("b c".into()),
+                Seg::Index(2),
+                Seg::Wild
+            ])
+        );
+        assert_eq!(
+            compile("$..id.*"),
+            Some(vec![Seg::Descend(Some("id".into())), Seg::Wild])
+        );
+        assert_eq!(compile("$"), Some(vec![]));
+        for complex in ["$.a[?@.b]", "$.a[1:3]", "$.a[0,1]", "$['a\\'b']", "$[-1]"] {
+            assert_eq!(compile(complex), None, "{complex}");
+        }
+    }
+}
