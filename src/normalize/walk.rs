@@ -145,21 +145,13 @@ fn remove_child(
     segs: &[Seg],
 ) -> u64 {
     match (last, parent) {
-        (Seg::Name(k), Value::Object(map)) => {
-            if map.get(k.as_str()).is_some_and(gone) {
-                map.shift_remove(k.as_str());
-                1
-            } else {
-                0
-            }
+        (Seg::Name(k), Value::Object(map)) if map.get(k.as_str()).is_some_and(gone) => {
+            map.shift_remove(k.as_str());
+            1
         }
-        (Seg::Index(i), Value::Array(items)) => {
-            if items.get(*i).is_some_and(gone) {
-                items.remove(*i);
-                1
-            } else {
-                0
-            }
+        (Seg::Index(i), Value::Array(items)) if items.get(*i).is_some_and(gone) => {
+            items.remove(*i);
+            1
         }
         (Seg::Wild, Value::Object(map)) => {
             let before = map.len();
