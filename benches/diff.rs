@@ -37,6 +37,10 @@ fn with_divergences(base: &Value) -> Value {
     v
 }
 
+/// The allocator the `cutover` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let left = conversation(56);
     let size = serde_json::to_vec(&left).unwrap().len();
