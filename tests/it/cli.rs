@@ -5,17 +5,13 @@ use serde_json::{json, Value};
 
 fn replay_json(cassette: &str, extra: &[&str]) -> (Option<i32>, Value, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let output = cutover()
-        .arg("replay")
-        .arg(fixture(cassette))
-        .args(["--out", dir.path().to_str().unwrap(), "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&output.stderr));
-    });
-    (output.status.code(), report, dir)
+    let done = crate::util::replay(&fixture(cassette), dir.path(), extra);
+    assert!(
+        !done.report.is_null(),
+        "a report on stdout: {}",
+        done.stderr
+    );
+    (done.code, done.report, dir)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Malformed input: every case is a located error and exit 2 (or, for a truncated last
 //! line, a warning and a skip), never a panic and never a partial report.
 
-use crate::util::{cutover, get_line, write, HEADER};
+use crate::util::{cutover, get_line, replay, write, Replayed, HEADER};
 
 /// Replays `bytes` as a cassette; expects exit 2, every `expected` fragment in stderr, and
 /// nothing written to the output directory.
@@ -135,21 +135,13 @@ fn truncated_last_line_is_a_warning_and_a_skip() {
     );
     let path = write(dir.path(), "cut.jsonl", text);
     let out = dir.path().join("out");
-    let output = cutover()
-        .args([
-            "replay",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let Replayed {
+        code,
+        report,
+        stderr,
+    } = replay(&path, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("line 4: truncated last line"), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["totals"]["total"], 2);
     assert_eq!(report["cassette"]["truncated_line"], 4);
 }
@@ -189,21 +181,13 @@ fn a_cut_gzip_cassette_is_read_up_to_the_cut_with_a_warning() {
     let whole = encoder.finish().unwrap();
     let path = write(dir.path(), "cut.jsonl.gz", &whole[..whole.len() * 2 / 3]);
     let out = dir.path().join("out");
-    let output = cutover()
-        .args([
-            "replay",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let Replayed {
+        code,
+        report,
+        stderr,
+    } = replay(&path, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("truncated last line"), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let total = report["totals"]["total"].as_u64().unwrap();
     assert!(total > 100 && total < 2000, "{total}");
     assert_eq!(report["cassette"]["truncated_line"], total + 2);

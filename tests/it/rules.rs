@@ -1,7 +1,7 @@
 //! Normalization rules: each action, op scoping, counts, unused rules, located errors, and
 //! the CLI's `--rules`.
 
-use crate::util::{cutover, fixture, write};
+use crate::util::{cutover, fixture, replay, write};
 use cutover::diff::{self, Class};
 use cutover::normalize::{Part, Rules};
 use serde_json::{json, Value};
@@ -209,26 +209,14 @@ fn bad_rules_files_are_located() {
 fn replay_with_rules_counts_them_and_suggests_rules_for_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let rules = write(dir.path(), "rules.toml", "[[rule]]\nop = \"scan\"\npath = \"$\"\nunordered = true\n\n[[rule]]\npath = \"$.unused\"\nignore = true\n");
-    let output = cutover()
-        .arg("replay")
-        .arg(fixture("kv-divergent.jsonl"))
-        .args([
-            "--out",
-            dir.path().join("out").to_str().unwrap(),
-            "--format",
-            "json",
-            "--rules",
-            rules.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let rules_arg = ["--rules", rules.to_str().unwrap()];
+    let done = replay(
+        &fixture("kv-divergent.jsonl"),
+        &dir.path().join("out"),
+        &rules_arg,
     );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    let report = done.report;
     assert_eq!(
         report["operations"]["scan"]["requests"]["divergent"], 0,
         "the scan ordering is accepted"
@@ -324,32 +312,20 @@ fn noise_runs_find_generated_ids_and_clocks_and_keep_them_out_of_the_divergences
     }
     let cassette = write(dir.path(), "stamps.jsonl", text);
     let run = |noise_runs: &str| {
-        let output = cutover()
-            .arg("replay")
-            .arg(&cassette)
-            .args([
-                "--legacy",
-                "memory",
-                "--candidate",
-                "memory",
-                "--format",
-                "json",
-                "--noise-runs",
-                noise_runs,
-            ])
-            .args([
-                "--out",
-                dir.path()
-                    .join(format!("out{noise_runs}"))
-                    .to_str()
-                    .unwrap(),
-            ])
-            .output()
-            .unwrap();
-        (
-            output.status.code(),
-            serde_json::from_slice::<Value>(&output.stdout).unwrap(),
-        )
+        let args = [
+            "--legacy",
+            "memory",
+            "--candidate",
+            "memory",
+            "--noise-runs",
+            noise_runs,
+        ];
+        let done = replay(
+            &cassette,
+            &dir.path().join(format!("out{noise_runs}")),
+            &args,
+        );
+        (done.code, done.report)
     };
     let (code, plain) = run("0");
     assert_eq!(

@@ -31,3 +31,27 @@ pub fn get_line(seq: u64) -> String {
         "{{\"seq\":{seq},\"key\":\"k1\",\"op\":\"get\",\"kind\":\"read\",\"args\":{{}},\"at\":\"2026-01-01T00:00:00Z\",\"outcome\":{{\"error\":{{\"kind\":\"not_found\"}}}}}}\n"
     )
 }
+
+/// What `cutover replay --format json` did: its exit code, its report (if it printed one)
+/// and its stderr.
+pub struct Replayed {
+    pub code: Option<i32>,
+    pub report: serde_json::Value,
+    pub stderr: String,
+}
+
+/// Runs `cutover replay CASSETTE --out OUT --format json EXTRA...`.
+pub fn replay(cassette: &Path, out: &Path, extra: &[&str]) -> Replayed {
+    let output = cutover()
+        .arg("replay")
+        .arg(cassette)
+        .args(["--out", out.to_str().unwrap(), "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("cutover runs");
+    Replayed {
+        code: output.status.code(),
+        report: serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
