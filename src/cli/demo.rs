@@ -16,6 +16,9 @@ pub struct Args {
     /// Directory for results.jsonl and report.json.
     #[arg(long, default_value = "target/demo")]
     out: PathBuf,
+    /// The declared representation differences between the two repositories.
+    #[arg(long, default_value = "fixtures/conversations.rules.toml")]
+    rules: PathBuf,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -24,6 +27,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Exit> {
+    let rules = std::sync::Arc::new(cutover::normalize::Rules::load(&args.rules)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -38,6 +42,7 @@ pub fn run(args: Args) -> Result<Exit> {
         let pair = servers.pair().await?;
         let options = ReplayOptions {
             concurrency: args.concurrency.max(1),
+            rules: Some(rules),
             ..ReplayOptions::default()
         };
         let targets = Pair {

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::Class;
+use cutover::normalize::Rules;
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Sink, Status};
 use cutover::report::{Report, Summary};
 use cutover::target::conversations::generate;
@@ -29,30 +30,48 @@ impl Sink for Collect {
     }
 }
 
+/// The representation differences the two repositories declare.
+fn domain_rules() -> Arc<Rules> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conversations.rules.toml");
+    Arc::new(Rules::load(path).unwrap())
+}
+
+/// Replays with the domain's rules.
 async fn replay(
     cassette: &Path,
     legacy: Arc<dyn Target>,
     candidate: Arc<dyn Target>,
     keep: bool,
 ) -> (Vec<RequestResult>, Report) {
-    let reader = Reader::open(cassette).unwrap();
-    let header = reader.header().clone();
-    let pair = Pair { legacy, candidate };
     let options = ReplayOptions {
         keep_outcomes: keep,
+        rules: Some(domain_rules()),
         ..ReplayOptions::default()
     };
+    replay_with(cassette, Pair { legacy, candidate }, &options).await
+}
+
+async fn replay_with(
+    cassette: &Path,
+    pair: Pair,
+    options: &ReplayOptions,
+) -> (Vec<RequestResult>, Report) {
+    let reader = Reader::open(cassette).unwrap();
+    let header = reader.header().clone();
     let (mut all, mut summary) = (Collect::default(), Summary::new());
-    let run = replay::replay(reader, &pair, &options, &mut [&mut all, &mut summary])
+    let run = replay::replay(reader, &pair, options, &mut [&mut all, &mut summary])
         .await
         .unwrap();
-    let report = summary.finish(
+    let mut report = summary.finish(
         &header,
         "test",
         pair.legacy.name(),
         pair.candidate.name(),
         &run,
     );
+    if let Some(rules) = &options.rules {
+        report.rules = rules.usage();
+    }
     (all.0, report)
 }
 
@@ -102,6 +121,59 @@ async fn the_fixture_replays_equivalent_between_mongodb_and_postgres() {
         writes_checked > 1000,
         "{writes_checked} writes had their stored state compared"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixture_needs_exactly_its_declared_timestamp_rules() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conversations-100.jsonl");
+
+    // Without rules, the stores' timestamp representations differ, and nothing else does.
+    let pair = servers.pair().await.unwrap();
+    let (_, bare) = replay_with(
+        &fixture,
+        Pair {
+            legacy: pair.legacy.clone(),
+            candidate: pair.candidate.clone(),
+        },
+        &ReplayOptions::default(),
+    )
+    .await;
+    assert!(
+        bare.totals.divergent > 1000,
+        "{} divergent",
+        bare.totals.divergent
+    );
+    assert_eq!(bare.totals.inconclusive, 0);
+    for (op, o) in &bare.operations {
+        for class in o.classes.keys() {
+            assert!(
+                matches!(class, Class::Value | Class::State),
+                "{op}: only timestamp values and the state holding them differ, not {class}"
+            );
+        }
+    }
+    for example in &bare.examples {
+        let path = &example.divergence.path;
+        assert!(
+            ["created_at", "joined_at", "edited_at"]
+                .iter()
+                .any(|field| path.contains(field)),
+            "{} diverges at {path}",
+            example.op
+        );
+    }
+
+    // With them: equivalent, and every rule fired.
+    let pair = servers.pair().await.unwrap();
+    let (_, ruled) = replay(&fixture, pair.legacy.clone(), pair.candidate.clone(), false).await;
+    assert_eq!(ruled.totals.divergent, 0, "{:#?}", ruled.examples);
+    assert_eq!(ruled.rules.len(), 3);
+    for rule in &ruled.rules {
+        assert!(rule.fired > 0, "{} fired", rule.rule);
+    }
 }
 
 /// A candidate with a defect that lives outside the SQL.

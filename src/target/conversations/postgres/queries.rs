@@ -35,7 +35,7 @@ impl Queries {
         format!(
             r#"json_build_object(
                 'id', m.id, 'author_id', m.author_id, 'text', m.text,
-                'created_at', iso_ms(m.created_at), 'edited_at', iso_ms(m.edited_at), 'deleted', m.deleted,
+                'created_at', iso_us(m.created_at), 'edited_at', iso_us(m.edited_at), 'deleted', m.deleted,
                 'read_by', COALESCE((SELECT json_agg(r.participant_id ORDER BY r.position) FROM message_read_by r
                     WHERE r.conversation_id = m.conversation_id AND r.message_id = m.id), '[]'::json),
                 'temp_attachments', COALESCE((SELECT json_agg(json_build_object('index', t.index, 'name', t.name, 'size', t.size) ORDER BY t.index)
@@ -53,9 +53,9 @@ impl Queries {
             r#"SELECT json_build_object(
                 'id', c.id, 'kind', c.kind,
                 'relation', CASE WHEN c.kind = 'relation' THEN json_build_object('project_a', c.project_a, 'project_b', c.project_b) END,
-                'subject', c.subject, 'created_at', iso_ms(c.created_at), 'archived', c.archived,
+                'subject', c.subject, 'created_at', iso_us(c.created_at), 'archived', c.archived,
                 'participants', COALESCE((SELECT json_agg(json_build_object('identity_id', p.identity_id, 'name', p.name,
-                        'role', cp.role, 'joined_at', iso_ms(cp.joined_at)) ORDER BY cp.position)
+                        'role', cp.role, 'joined_at', iso_us(cp.joined_at)) ORDER BY cp.position)
                     FROM conversations_participants cp JOIN participant p ON p.identity_id = cp.participant_id
                     WHERE cp.conversation_id = c.id), '[]'::json),
                 'messages', COALESCE((SELECT json_agg({message} ORDER BY {order})

@@ -21,7 +21,7 @@ impl Postgres {
                 self.must_exist(id).await?;
                 self.json_rows(
                     "SELECT json_build_object('identity_id', p.identity_id, 'name', p.name, 'role', cp.role,
-                        'joined_at', iso_ms(cp.joined_at))::text
+                        'joined_at', iso_us(cp.joined_at))::text
                      FROM conversations_participants cp JOIN participant p ON p.identity_id = cp.participant_id
                      WHERE cp.conversation_id = $1 ORDER BY cp.position",
                     id,

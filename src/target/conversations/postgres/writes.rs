@@ -40,7 +40,7 @@ impl Postgres {
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(failure)?;
-                json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": crate::target::conversations::model::format_time(at) })
+                json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": iso_us(at) })
             }
             Operation::RemoveParticipant(p) => {
                 lock(&mut tx, id).await?;
@@ -358,8 +358,18 @@ async fn join(
     Ok(())
 }
 
+/// A timestamp from a request, kept at the microseconds PostgreSQL stores (the shared
+/// validation runs first, so the text is known to parse).
 fn time(text: &str) -> Result<DateTime<Utc>, Failure> {
-    parse_time(text).map_err(Failure::invalid)
+    parse_time(text).map_err(Failure::invalid)?;
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Failure::invalid(e.to_string()))
+}
+
+/// A timestamp as the `iso_us` SQL function writes it.
+fn iso_us(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
 /// Saves a whole conversation, its arrays in their order.
