@@ -7,21 +7,43 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use cutover::normalize::{Part, Rules};
 use serde_json::{json, Value};
 
-/// A conversation of `messages` messages, about 10 KB at 56.
-fn conversation(messages: usize) -> Value {
+/// How a store writes the same conversation.
+#[derive(Clone, Copy, PartialEq)]
+enum Store {
+    /// Milliseconds and `Z`; read receipts in reading order; never-edited messages have no
+    /// `edited_at`.
+    Legacy,
+    /// Microseconds and `+00:00`; read receipts in another order; `edited_at` is null.
+    Candidate,
+}
+
+/// A conversation of `messages` messages, about 10 KB at 56, as `store` returns it.
+fn conversation(messages: usize, store: Store) -> Value {
     let participants: Vec<Value> = (0..8)
         .map(|p| json!({"id": format!("u{p}"), "name": format!("Zoë {p}")}))
         .collect();
     let messages: Vec<Value> = (0..messages)
         .map(|m| {
-            json!({
+            let mut read_by: Vec<String> = (0..m % 5).map(|r| format!("u{r}")).collect();
+            let created_at = match store {
+                Store::Legacy => format!("2024-03-01T10:{:02}:00.123Z", m % 60),
+                Store::Candidate => {
+                    read_by.reverse();
+                    format!("2024-03-01T10:{:02}:00.123000+00:00", m % 60)
+                }
+            };
+            let mut message = json!({
                 "id": format!("m{m}"),
                 "author": format!("u{}", m % 8),
-                "created_at": format!("2024-03-01T10:{:02}:00.123Z", m % 60),
+                "created_at": created_at,
                 "text": format!("message {m}: bonjour à tous"),
-                "read_by": (0..m % 5).map(|r| format!("u{r}")).collect::<Vec<_>>(),
+                "read_by": read_by,
                 "files": [{"index": 0, "name": "a.pdf", "size": 1234 + m}],
-            })
+            });
+            if store == Store::Candidate {
+                message["edited_at"] = Value::Null;
+            }
+            message
         })
         .collect();
     json!({"id": "c1", "subject": "Relation A-B", "participants": participants, "messages": messages, "archived": false})
@@ -42,7 +64,8 @@ fn with_divergences(base: &Value) -> Value {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
-    let left = conversation(56);
+    // The plain diff: one store's documents against themselves.
+    let left = conversation(56, Store::Legacy);
     let size = serde_json::to_vec(&left).unwrap().len();
     let equal = left.clone();
     let divergent = with_divergences(&left);
@@ -79,12 +102,28 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // With rules, as a replay applies them: timestamps at milliseconds, read receipts as a
-    // multiset, null and missing alike.
+    // Across stores, with rules, as a replay applies them: the candidate's documents need
+    // every rule (timestamps at milliseconds, read receipts as a multiset, null and missing
+    // alike) before they equal the legacy's.
     let rules = Rules::parse(RULES, "bench.toml").unwrap();
+    let candidate = conversation(56, Store::Candidate);
+    let candidate_divergent = with_divergences(&candidate);
+    assert!(!cutover::diff::values(&left, &candidate).is_equal());
+    let normalized = |right: &Value| {
+        let (mut l, mut r) = (left.clone(), right.clone());
+        let extra = rules.apply("find_by_id", Part::Outcome, false, &mut l, &mut r);
+        assert!(extra.is_empty());
+        cutover::diff::values(&l, &r).divergences.len()
+    };
+    assert_eq!(normalized(&candidate), 0);
+    assert_eq!(normalized(&candidate_divergent), 3);
+
     let mut group = c.benchmark_group("normalize_and_diff_10kb");
     group.throughput(Throughput::Elements(1));
-    for (name, right) in [("equal_pair", &equal), ("divergent_pair", &divergent)] {
+    for (name, right) in [
+        ("equal_pair", &candidate),
+        ("divergent_pair", &candidate_divergent),
+    ] {
         group.bench_function(name, |b| {
             b.iter_batched(
                 || (left.clone(), right.clone()),
@@ -93,7 +132,9 @@ fn bench(c: &mut Criterion) {
                     // The documents are returned, so that freeing them stays out of the timing.
                     (cutover::diff::values(&l, &r), extra, l, r)
                 },
-                BatchSize::SmallInput,
+                // One fresh copy just before each run, as a replay compares outcomes it has
+                // just parsed and copied (large batches would measure cache misses instead).
+                BatchSize::PerIteration,
             )
         });
         group.bench_function(format!("text_diff_baseline_{name}"), |b| {

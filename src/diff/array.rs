@@ -39,36 +39,44 @@ pub(super) fn diff<'a>(d: &mut Differ<'a>, left: &'a [Value], right: &'a [Value]
     if l_mid.is_empty() && r_mid.is_empty() {
         return;
     }
-    if l_mid.len() == r_mid.len() && is_permutation(l_mid, r_mid) {
+    // Each element is hashed once, for both the permutation test and the alignment.
+    let lf: Vec<u64> = l_mid.iter().map(fingerprint).collect();
+    let rf: Vec<u64> = r_mid.iter().map(fingerprint).collect();
+    if l_mid.len() == r_mid.len() && is_permutation(l_mid, r_mid, &lf, &rf) {
         let slice = Step::Slice(prefix, prefix + l_mid.len());
         let (l, r) = (Value::Array(l_mid.to_vec()), Value::Array(r_mid.to_vec()));
         d.report(Class::Ordering, Some(slice), Some(&l), Some(&r), None);
         return;
     }
-    align(d, prefix, l_mid, r_mid);
+    align(d, prefix, (l_mid, &lf), (r_mid, &rf));
 }
 
-/// True when `right` holds the same elements as `left`, in any order.
-fn is_permutation(left: &[Value], right: &[Value]) -> bool {
-    let sorted = |items: &[Value]| {
-        let mut keyed: Vec<(u64, usize)> = items.iter().map(fingerprint).zip(0..).collect();
+/// True when `right` holds the same elements as `left`, in any order; `lf` and `rf` are
+/// their fingerprints.
+fn is_permutation(left: &[Value], right: &[Value], lf: &[u64], rf: &[u64]) -> bool {
+    let sorted = |prints: &[u64]| {
+        let mut keyed: Vec<(u64, usize)> = prints.iter().copied().zip(0..).collect();
         keyed.sort_unstable();
         keyed
     };
-    let (l, r) = (sorted(left), sorted(right));
+    let (l, r) = (sorted(lf), sorted(rf));
     l.iter()
         .zip(&r)
         .all(|(a, b)| a.0 == b.0 && deep_eq(&left[a.1], &right[b.1]))
 }
 
-/// Aligns two slices that differ at both ends; `offset` is their index in the arrays.
-fn align<'a>(d: &mut Differ<'a>, offset: usize, left: &'a [Value], right: &'a [Value]) {
-    let lf: Vec<u64> = left.iter().map(fingerprint).collect();
-    let rf: Vec<u64> = right.iter().map(fingerprint).collect();
+/// Aligns two slices (with their fingerprints) that differ at both ends; `offset` is their
+/// index in the arrays.
+fn align<'a>(
+    d: &mut Differ<'a>,
+    offset: usize,
+    (left, lf): (&'a [Value], &[u64]),
+    (right, rf): (&'a [Value], &[u64]),
+) {
     let shared: HashSet<u64> = lf.iter().copied().collect();
     let ops = if rf.iter().any(|f| shared.contains(f)) {
         let deadline = Instant::now() + ALIGN_BUDGET;
-        similar::capture_diff_slices_deadline(Algorithm::Myers, &lf, &rf, Some(deadline))
+        similar::capture_diff_slices_deadline(Algorithm::Myers, lf, rf, Some(deadline))
     } else {
         // Nothing in common: one replacement, without the alignment's quadratic worst case.
         vec![DiffOp::Replace {
@@ -94,7 +102,7 @@ fn align<'a>(d: &mut Differ<'a>, offset: usize, left: &'a [Value], right: &'a [V
         }
     }
 
-    let moved = pair_moved(left, right, &lf, &rf, &hunks);
+    let moved = pair_moved(left, right, lf, rf, &hunks);
     for (l_range, r_range) in hunks {
         let deleted: Vec<usize> = l_range.filter(|i| !moved.left[*i]).collect();
         let inserted: Vec<usize> = r_range.filter(|j| !moved.right[*j]).collect();

@@ -190,7 +190,16 @@ impl<'a> Differ<'a> {
 
     fn object(&mut self, left: &'a Map<String, Value>, right: &'a Map<String, Value>) {
         // In the left document's order, then the keys only the right has: stable for given
-        // inputs, whatever order the maps keep, and with one lookup per key.
+        // inputs, whatever order the maps keep, and with one lookup per key, or none when
+        // both sides list the same keys in the same order.
+        if left.len() == right.len() && left.keys().eq(right.keys()) {
+            for ((key, lv), rv) in left.iter().zip(right.values()) {
+                self.path.push(Step::Key(key));
+                self.value(lv, rv);
+                self.path.pop();
+            }
+            return;
+        }
         for (key, lv) in left {
             match right.get(key) {
                 Some(rv) => {

@@ -2,9 +2,13 @@
 //! in any order (never relying on the order a map keeps).
 
 use super::number;
+use foldhash::fast::FixedState;
 use serde_json::Value;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+
+/// A fixed seed: fingerprints, and so the order `unordered` sorts into, are the same in
+/// every run.
+const SEED: FixedState = FixedState::with_seed(0x0063_7574_6f76_6572);
 
 /// True when the diff would find no divergence between `left` and `right`.
 pub fn deep_eq(left: &Value, right: &Value) -> bool {
@@ -17,9 +21,22 @@ pub fn deep_eq(left: &Value, right: &Value) -> bool {
             l.len() == r.len() && l.iter().zip(r).all(|(a, b)| deep_eq(a, b))
         }
         (Value::Object(l), Value::Object(r)) => {
-            l.len() == r.len()
-                && l.iter()
-                    .all(|(k, lv)| r.get(k).is_some_and(|rv| deep_eq(lv, rv)))
+            if l.len() != r.len() {
+                return false;
+            }
+            // Both sides usually list their keys in one order: walk them together, and look
+            // keys up only once the orders part.
+            for ((lk, lv), (rk, rv)) in l.iter().zip(r) {
+                if lk != rk {
+                    return l
+                        .iter()
+                        .all(|(k, lv)| r.get(k).is_some_and(|rv| deep_eq(lv, rv)));
+                }
+                if !deep_eq(lv, rv) {
+                    return false;
+                }
+            }
+            true
         }
         _ => false,
     }
@@ -28,12 +45,12 @@ pub fn deep_eq(left: &Value, right: &Value) -> bool {
 /// A 64-bit hash under which values that are [`deep_eq`] collide. Callers confirm a
 /// match with [`deep_eq`] before relying on it.
 pub fn fingerprint(value: &Value) -> u64 {
-    let mut state = DefaultHasher::new();
+    let mut state = SEED.build_hasher();
     feed(value, &mut state);
     state.finish()
 }
 
-fn feed(value: &Value, state: &mut DefaultHasher) {
+fn feed(value: &Value, state: &mut impl Hasher) {
     match value {
         Value::Null => state.write_u8(0),
         Value::Bool(b) => {
@@ -60,7 +77,7 @@ fn feed(value: &Value, state: &mut DefaultHasher) {
             state.write_u8(5);
             state.write_usize(map.len());
             let sum = map.iter().fold(0u64, |acc, (k, v)| {
-                let mut entry = DefaultHasher::new();
+                let mut entry = SEED.build_hasher();
                 k.hash(&mut entry);
                 feed(v, &mut entry);
                 acc.wrapping_add(entry.finish())

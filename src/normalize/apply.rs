@@ -248,33 +248,35 @@ fn truncate(value: &mut Value, precision: Precision) -> bool {
     let Value::String(text) = value else {
         return false;
     };
-    if let Some(canonical) = truncate_utc_text(text, precision) {
-        let changed = *text != canonical;
-        *text = canonical;
+    if let Some(changed) = truncate_utc_text(text, precision) {
         return changed;
     }
-    let Ok(t) = DateTime::parse_from_rfc3339(text) else {
+    let Some(canonical) = truncate_parsed(text, precision) else {
         return false;
     };
-    let t = t.with_timezone(&Utc);
+    let changed = *text != canonical;
+    *text = canonical;
+    changed
+}
+
+/// The general path of [`truncate`]: any RFC 3339 timestamp, through `chrono`.
+fn truncate_parsed(text: &str, precision: Precision) -> Option<String> {
+    let t = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
     let nanos = t.timestamp_subsec_nanos();
     let (kept, format) = match precision {
         Precision::Seconds => (0, SecondsFormat::Secs),
         Precision::Millis => (nanos / 1_000_000 * 1_000_000, SecondsFormat::Millis),
         Precision::Micros => (nanos / 1_000 * 1_000, SecondsFormat::Micros),
     };
-    let Some(cut) = DateTime::from_timestamp(t.timestamp(), kept) else {
-        return false;
-    };
-    let canonical = cut.to_rfc3339_opts(format, true);
-    let changed = *text != canonical;
-    *text = canonical;
-    changed
+    let cut = DateTime::from_timestamp(t.timestamp(), kept)?;
+    Some(cut.to_rfc3339_opts(format, true))
 }
 
-/// The fast path of [`truncate`]: `YYYY-MM-DDTHH:MM:SS[.fraction]Z` cut (or padded) to the
-/// precision's digits, exactly as the formatter would write it; `None` for any other shape.
-fn truncate_utc_text(text: &str, precision: Precision) -> Option<String> {
+/// The fast path of [`truncate`], in place: `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC (`Z`,
+/// `+00:00` or `-00:00`), cut or padded to the precision's digits and ended with `Z`,
+/// exactly as the formatter would write it. `None` for any other shape, else whether the
+/// text changed.
+fn truncate_utc_text(text: &mut String, precision: Precision) -> Option<bool> {
     let b = text.as_bytes();
     let shape = b.len() >= 20
         && b[4] == b'-'
@@ -282,49 +284,79 @@ fn truncate_utc_text(text: &str, precision: Precision) -> Option<String> {
         && b[10] == b'T'
         && b[13] == b':'
         && b[16] == b':'
-        && b[b.len() - 1] == b'Z'
         && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
             .iter()
             .all(|&i| b[i].is_ascii_digit());
     if !shape {
         return None;
     }
-    let fraction = match &text[19..text.len() - 1] {
-        "" => "",
-        f if f.starts_with('.') && f.len() > 1 && f[1..].bytes().all(|c| c.is_ascii_digit()) => {
-            &f[1..]
+    let zulu = b[b.len() - 1] == b'Z';
+    let end = if zulu {
+        b.len() - 1
+    } else if b.ends_with(b"+00:00") || b.ends_with(b"-00:00") {
+        b.len() - 6
+    } else {
+        return None;
+    };
+    let fraction = match b.get(19..end)? {
+        [] => 0,
+        [b'.', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
+            digits.len()
         }
         _ => return None,
     };
     let digits = match precision {
-        Precision::Seconds => return Some(format!("{}Z", &text[..19])),
+        Precision::Seconds => 0,
         Precision::Millis => 3,
         Precision::Micros => 6,
     };
-    let mut kept: String = fraction.chars().take(digits).collect();
-    while kept.len() < digits {
-        kept.push('0');
+    if zulu && fraction == digits {
+        return Some(false);
     }
-    Some(format!("{}.{kept}Z", &text[..19]))
+    // Drop the zone, cut or pad the fraction, end with `Z`.
+    text.truncate(end);
+    if digits == 0 {
+        text.truncate(19);
+    } else if fraction == 0 {
+        text.push('.');
+    }
+    if fraction > digits {
+        text.truncate(20 + digits);
+    } else {
+        text.extend(std::iter::repeat_n('0', digits - fraction));
+    }
+    text.push('Z');
+    Some(true)
 }
 
-/// Sorts an array by `keys`, then by content (so ties line up on both sides).
+/// Sorts an array by `keys`, then by content (so ties line up on both sides); true when
+/// the order changed. Arrays already in that order are left untouched.
 fn sort(value: &mut Value, keys: &[String]) -> bool {
     let Value::Array(items) = value else {
         return false;
     };
-    let before: Vec<u64> = items.iter().map(fingerprint).collect();
-    let mut keyed: Vec<(Value, u64)> = items
-        .drain(..)
-        .map(|v| {
-            let f = fingerprint(&v);
-            (v, f)
-        })
-        .collect();
-    keyed.sort_by(|(a, fa), (b, fb)| by_keys(a, b, keys).then(fa.cmp(fb)));
-    let after: Vec<u64> = keyed.iter().map(|(_, f)| *f).collect();
-    items.extend(keyed.into_iter().map(|(v, _)| v));
-    before != after
+    // Strings, booleans and nulls: ordered by content directly (the common `unordered`
+    // list of ids or tags), without hashing.
+    if items
+        .iter()
+        .all(|v| matches!(v, Value::String(_) | Value::Bool(_) | Value::Null))
+    {
+        let order = |a: &Value, b: &Value| compare(Some(a), Some(b));
+        if items.is_sorted_by(|a, b| order(a, b) != Ordering::Greater) {
+            return false;
+        }
+        items.sort_by(order);
+        return true;
+    }
+    let order =
+        |(fa, a): &(u64, Value), (fb, b): &(u64, Value)| by_keys(a, b, keys).then(fa.cmp(fb));
+    let mut keyed: Vec<(u64, Value)> = items.drain(..).map(|v| (fingerprint(&v), v)).collect();
+    let sorted = keyed.is_sorted_by(|a, b| order(a, b) != Ordering::Greater);
+    if !sorted {
+        keyed.sort_by(order);
+    }
+    items.extend(keyed.into_iter().map(|(_, v)| v));
+    !sorted
 }
 
 fn by_keys(a: &Value, b: &Value, keys: &[String]) -> Ordering {
@@ -369,4 +401,40 @@ fn render(loc: &[Seg]) -> String {
         }
     }
     path.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_in_place_truncation_writes_what_the_formatter_writes() {
+        for text in [
+            "2024-03-01T10:00:00Z",
+            "2024-03-01T10:00:00.1Z",
+            "2024-03-01T10:00:00.123Z",
+            "2024-03-01T10:00:00.123456789Z",
+            "2024-03-01T10:00:00.815000+00:00",
+            "2024-03-01T10:00:00-00:00",
+            "1969-12-31T23:59:59.999999+00:00",
+        ] {
+            for precision in [Precision::Seconds, Precision::Millis, Precision::Micros] {
+                let slow = truncate_parsed(text, precision).unwrap();
+                let mut fast = text.to_string();
+                let changed = truncate_utc_text(&mut fast, precision);
+                assert_eq!(fast, slow, "{text} at {precision:?}");
+                assert_eq!(changed, Some(text != slow), "{text} at {precision:?}");
+            }
+        }
+        for other in [
+            "2024-03-01T10:00:00+01:00",
+            "2024-03-01T10:00:00.Z",
+            "yesterday",
+        ] {
+            assert_eq!(
+                truncate_utc_text(&mut other.to_string(), Precision::Millis),
+                None
+            );
+        }
+    }
 }

@@ -79,7 +79,7 @@ pub(super) fn each_mut(value: &mut Value, segs: &[Seg], f: &mut dyn FnMut(&mut V
     };
     match first {
         Seg::Name(k) => {
-            if let Some(child) = value.get_mut(k.as_str()) {
+            if let Some(child) = member(value, k) {
                 each_mut(child, rest, f);
             }
         }
@@ -116,9 +116,7 @@ pub(super) fn remove_where(value: &mut Value, segs: &[Seg], gone: &dyn Fn(&Value
         }
         [last] => remove_child(value, last, gone, segs),
         [first, rest @ ..] => match first {
-            Seg::Name(k) => value
-                .get_mut(k.as_str())
-                .map_or(0, |c| remove_where(c, rest, gone)),
+            Seg::Name(k) => member(value, k).map_or(0, |c| remove_where(c, rest, gone)),
             Seg::Index(i) => value.get_mut(*i).map_or(0, |c| remove_where(c, rest, gone)),
             Seg::Wild => {
                 let mut n = 0;
@@ -154,9 +152,22 @@ fn remove_child(
             1
         }
         (Seg::Wild, Value::Object(map)) => {
-            let before = map.len();
-            map.retain(|_, v| !gone(v));
-            (before - map.len()) as u64
+            // Removing rebuilds the map's index: one key (the usual case) is taken out
+            // alone, and a map with nothing to remove is not touched.
+            let mut doomed = map.iter().filter(|(_, v)| gone(v)).map(|(k, _)| k);
+            match (doomed.next(), doomed.next()) {
+                (None, _) => 0,
+                (Some(key), None) => {
+                    let key = key.clone();
+                    map.shift_remove(key.as_str());
+                    1
+                }
+                _ => {
+                    let before = map.len();
+                    map.retain(|_, v| !gone(v));
+                    (before - map.len()) as u64
+                }
+            }
         }
         (Seg::Wild, Value::Array(items)) => {
             let before = items.len();
@@ -171,6 +182,18 @@ fn remove_child(
         }
         _ => 0,
     }
+}
+
+/// The member `key` of an object. Documents' objects are mostly small, and comparing a
+/// few keys is cheaper than hashing one: small objects are scanned.
+fn member<'v>(value: &'v mut Value, key: &str) -> Option<&'v mut Value> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    if map.len() <= 8 {
+        return map.iter_mut().find_map(|(k, v)| (k == key).then_some(v));
+    }
+    map.get_mut(key)
 }
 
 fn children(value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
