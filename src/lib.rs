@@ -26,3 +26,4 @@ pub mod replay;
 pub mod report;
 pub mod services;
 pub mod target;
+pub mod testing;

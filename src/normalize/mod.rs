@@ -164,6 +164,14 @@ impl Rules {
         found
     }
 
+    /// Applies the rules that need only one side (ignore, unordered, sorted_by, precision,
+    /// null_equals_missing) to `value`, as redactions: what a golden master stores.
+    /// `tolerance` and `id_map` compare two sides and leave a single value alone.
+    pub fn redact(&self, op: &str, part: Part, value: &mut Value) {
+        let mut other = Value::Null;
+        self.apply(op, part, false, value, &mut other);
+    }
+
     /// Each rule with how often it fired, in file order.
     pub fn usage(&self) -> Vec<RuleUsage> {
         self.rules

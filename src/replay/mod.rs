@@ -18,7 +18,7 @@ mod result;
 mod schedule;
 
 pub use compare::Pair;
-pub use record::record;
+pub use record::{record, record_each};
 pub use result::{JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
 
 use crate::cassette::{CassetteError, Reader, Truncation};

@@ -3,16 +3,29 @@
 //! against the `recorded` target, so a candidate can be checked without the legacy store.
 
 use super::ReplayError;
-use crate::cassette::{CassetteError, Kind, Reader, Writer};
+use crate::cassette::{CassetteError, Kind, Reader, Request, Writer};
 use crate::target::Target;
 
 /// Records every request of `cassette` on `target` into `out`, in cassette order, one at a
 /// time. An infrastructure failure stops the recording: a recording with holes would be
 /// compared against as if it were the truth.
 pub async fn record(
-    mut cassette: Reader,
+    cassette: Reader,
     target: &dyn Target,
     out: &mut Writer,
+) -> Result<u64, ReplayError> {
+    record_each(cassette, target, |request| {
+        out.write(&request)
+            .map_err(|e: CassetteError| ReplayError::Cassette(e))
+    })
+    .await
+}
+
+/// [`record`], handing each recorded request to `each` instead of a writer.
+pub async fn record_each(
+    mut cassette: Reader,
+    target: &dyn Target,
+    mut each: impl FnMut(Request) -> Result<(), ReplayError>,
 ) -> Result<u64, ReplayError> {
     target.reset().await.map_err(|source| ReplayError::Reset {
         side: "recorded",
@@ -28,8 +41,7 @@ pub async fn record(
             (Some(key), Kind::Write) => target.dump(key).await.map_err(failed)?,
             _ => None,
         };
-        out.write(&request)
-            .map_err(|e: CassetteError| ReplayError::Cassette(e))?;
+        each(request)?;
         n += 1;
     }
     Ok(n)

@@ -9,9 +9,11 @@
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
 mod cli;
 mod conversations;
+mod golden;
 mod malformed;
 mod replay;
 mod rules;
