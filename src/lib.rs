@@ -25,5 +25,6 @@ pub mod normalize;
 pub mod replay;
 pub mod report;
 pub mod services;
+pub mod shrink;
 pub mod target;
 pub mod testing;

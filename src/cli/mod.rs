@@ -7,6 +7,7 @@ mod generate;
 mod progress;
 mod replay;
 mod sample;
+mod shrink;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Generate(generate::Args),
     /// Export conversations sampled from a live legacy MongoDB into a cassette.
     Sample(sample::Args),
+    /// Reduce a cassette that shows a divergence to a minimal one that still shows it.
+    Shrink(shrink::Args),
 }
 
 /// How a command reports.
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Shrink(args) => shrink::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
 mod cli;
@@ -17,5 +18,6 @@ mod golden;
 mod malformed;
 mod replay;
 mod rules;
+mod shrink;
 mod util;
 mod values;

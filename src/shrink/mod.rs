@@ -1,0 +1,244 @@
+//! Shrinking: reduces a cassette that shows a divergence to a minimal one that still shows
+//! the same divergence (same operation, path pattern and class).
+//!
+//! Delta debugging (Zeller's ddmin) over the request log: chunks of the kept requests, and
+//! their complements, are tried in turn; a try that still diverges is kept and the search
+//! goes on from it. Every try is closed under history: it keeps every earlier write to the
+//! keys its requests touch (a keyless request touches every key), so a kept read still sees
+//! the state it was recorded against. Each try is one replay on reset targets.
+
+use crate::cassette::{Header, Kind, Reader, Request};
+use crate::diff::Class;
+use crate::normalize::suggest::pattern;
+use crate::replay::{self, Pair, ReplayError, ReplayOptions, RequestResult, Sink};
+use std::collections::HashSet;
+use std::fmt;
+
+/// The divergence a shrink keeps: an operation, a path pattern (`$.messages[*].text`) and a
+/// class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub op: String,
+    pub pattern: String,
+    pub class: Class,
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} at {}", self.op, self.class, self.pattern)
+    }
+}
+
+/// A finished shrink.
+#[derive(Debug)]
+pub struct Shrunk {
+    /// The minimal requests, in cassette order, as they were recorded.
+    pub requests: Vec<Request>,
+    pub signature: Signature,
+    /// Replays run, the first (whole cassette) included.
+    pub replays: u64,
+}
+
+/// Why a cassette could not be shrunk.
+#[derive(Debug, thiserror::Error)]
+pub enum ShrinkError {
+    #[error("{0}")]
+    Replay(#[from] ReplayError),
+    #[error("the cassette shows no divergence: nothing to shrink")]
+    NothingDiverges,
+    #[error("the cassette does not show the divergence {0}")]
+    NotShown(Signature),
+}
+
+/// Shrinks `requests` (all of a cassette with `header`) to a minimal set that still shows
+/// `signature`, or the first divergence of the whole cassette when `signature` is `None`.
+pub async fn shrink(
+    header: &Header,
+    requests: Vec<Request>,
+    pair: &Pair,
+    options: &ReplayOptions,
+    signature: Option<Signature>,
+) -> Result<Shrunk, ShrinkError> {
+    let mut run = Runner {
+        header,
+        requests: &requests,
+        pair,
+        options: ReplayOptions {
+            reset: true,
+            ..options.clone()
+        },
+        replays: 0,
+        last_divergent: Vec::new(),
+    };
+    let all: Vec<usize> = (0..requests.len()).collect();
+    let first = run.divergences(&all).await?;
+    let signature = match signature {
+        Some(s) => s,
+        None => first
+            .into_iter()
+            .next()
+            .ok_or(ShrinkError::NothingDiverges)?,
+    };
+    if !run.shows(&all, &signature).await? {
+        return Err(ShrinkError::NotShown(signature));
+    }
+
+    // The divergent requests alone (with their history) first: often already minimal.
+    let mut kept = all;
+    let divergent: Vec<usize> = run.last_divergent.clone();
+    let seed = run.close(&divergent);
+    if seed.len() < kept.len() && run.shows(&seed, &signature).await? {
+        kept = seed;
+    }
+    let mut n = 2usize;
+    while kept.len() >= 2 {
+        let chunks = split(&kept, n);
+        let mut reduced = false;
+        for i in 0..chunks.len() {
+            let chunk = run.close(&chunks[i]);
+            let complement: Vec<usize> = chunks
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, c)| c.iter().copied())
+                .collect();
+            let complement = run.close(&complement);
+            for attempt in [chunk, complement] {
+                if attempt.len() < kept.len() && run.shows(&attempt, &signature).await? {
+                    kept = attempt;
+                    reduced = true;
+                    break;
+                }
+            }
+            if reduced {
+                break;
+            }
+        }
+        if reduced {
+            n = n.saturating_sub(1).max(2);
+        } else if n >= kept.len() {
+            break;
+        } else {
+            n = (n * 2).min(kept.len());
+        }
+    }
+    Ok(Shrunk {
+        requests: kept.iter().map(|&i| requests[i].clone()).collect(),
+        signature,
+        replays: run.replays,
+    })
+}
+
+/// `items` in `n` nearly equal consecutive chunks.
+fn split(items: &[usize], n: usize) -> Vec<Vec<usize>> {
+    let n = n.min(items.len()).max(1);
+    let (size, extra) = (items.len() / n, items.len() % n);
+    let mut chunks = Vec::with_capacity(n);
+    let mut at = 0;
+    for i in 0..n {
+        let len = size + usize::from(i < extra);
+        chunks.push(items[at..at + len].to_vec());
+        at += len;
+    }
+    chunks
+}
+
+struct Runner<'a> {
+    header: &'a Header,
+    requests: &'a [Request],
+    pair: &'a Pair,
+    options: ReplayOptions,
+    replays: u64,
+    /// Indexes (into `requests`) of the requests that diverged in the last replay.
+    last_divergent: Vec<usize>,
+}
+
+impl Runner<'_> {
+    /// `subset` with every earlier write to the keys its requests touch.
+    fn close(&self, subset: &[usize]) -> Vec<usize> {
+        let mut keep: HashSet<usize> = subset.iter().copied().collect();
+        let Some(&last) = subset.iter().max() else {
+            return Vec::new();
+        };
+        let keyless = subset.iter().any(|&i| self.requests[i].key.is_none());
+        let keys: HashSet<&str> = subset
+            .iter()
+            .filter_map(|&i| self.requests[i].key.as_deref())
+            .collect();
+        // A write is history when a kept request after it touches its key.
+        for (i, r) in self.requests[..last].iter().enumerate() {
+            if r.kind != Kind::Write || keep.contains(&i) {
+                continue;
+            }
+            let before_a_user = subset.iter().any(|&j| {
+                j > i && (self.requests[j].key.is_none() || self.requests[j].key == r.key)
+            });
+            let touches = keyless || r.key.as_deref().is_some_and(|k| keys.contains(k));
+            if touches && before_a_user {
+                keep.insert(i);
+            }
+        }
+        let mut kept: Vec<usize> = keep.into_iter().collect();
+        kept.sort_unstable();
+        kept
+    }
+
+    /// Replays `subset` and returns its divergences' signatures, in cassette order.
+    async fn divergences(&mut self, subset: &[usize]) -> Result<Vec<Signature>, ShrinkError> {
+        let mut text = serde_json::to_string(self.header).expect("a header serializes") + "\n";
+        for &i in subset {
+            text += &serde_json::to_string(&self.requests[i]).expect("a request serializes");
+            text.push('\n');
+        }
+        let reader = Reader::from_read("shrink", std::io::Cursor::new(text.into_bytes()))
+            .map_err(ReplayError::Cassette)?;
+        let mut found = Found::default();
+        replay::replay(reader, self.pair, &self.options, &mut [&mut found]).await?;
+        self.replays += 1;
+        self.last_divergent = found.indexes.iter().map(|&k| subset[k]).collect();
+        Ok(found.signatures)
+    }
+
+    async fn shows(&mut self, subset: &[usize], wanted: &Signature) -> Result<bool, ShrinkError> {
+        Ok(self.divergences(subset).await?.contains(wanted))
+    }
+}
+
+/// Collects the signatures of divergent results.
+#[derive(Default)]
+struct Found {
+    signatures: Vec<Signature>,
+    /// Positions (in the replayed subset) of divergent results.
+    indexes: Vec<usize>,
+}
+
+impl Sink for Found {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        if result.status == replay::Status::Divergent {
+            self.indexes.push(result.index as usize);
+            for d in &result.divergences {
+                self.signatures.push(Signature {
+                    op: result.op.clone(),
+                    pattern: pattern(&d.path),
+                    class: d.class,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_items_in_order() {
+        let items: Vec<usize> = (0..7).collect();
+        assert_eq!(
+            split(&items, 3),
+            vec![vec![0, 1, 2], vec![3, 4], vec![5, 6]]
+        );
+        assert_eq!(split(&items, 10).len(), 7);
+    }
+}
