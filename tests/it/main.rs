@@ -10,10 +10,12 @@
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
+//! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
 mod cli;
 mod conversations;
+mod generated;
 mod golden;
 mod malformed;
 mod replay;

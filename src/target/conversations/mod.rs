@@ -19,6 +19,7 @@ pub mod ops;
 pub mod postgres;
 pub mod sample;
 pub mod setup;
+pub mod strategy;
 
 use crate::cassette::{ErrorKind, Outcome, Request};
 use crate::target::{InfraError, Target};
