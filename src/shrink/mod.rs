@@ -68,50 +68,64 @@ pub async fn shrink(
             ..options.clone()
         },
         replays: 0,
-        last_divergent: Vec::new(),
+        wanted: None,
     };
     let all: Vec<usize> = (0..requests.len()).collect();
-    let first = run.divergences(&all).await?;
+    let found = run.divergences(&all).await?;
     let signature = match signature {
         Some(s) => s,
-        None => first
-            .into_iter()
-            .next()
+        None => found
+            .first()
+            .map(|(_, s)| s.clone())
             .ok_or(ShrinkError::NothingDiverges)?,
     };
-    if !run.shows(&all, &signature).await? {
+    // The first request that shows it, with its history: often already minimal.
+    let Some(first) = found.iter().find(|(_, s)| *s == signature).map(|(i, _)| *i) else {
         return Err(ShrinkError::NotShown(signature));
-    }
+    };
+    run.wanted = Some(signature.clone());
+    let seed = run.close(&[first]);
+    let start = if seed.len() < all.len() && run.shows(&seed).await? {
+        seed
+    } else {
+        all
+    };
+    let kept = ddmin(&mut run, start).await?;
+    Ok(Shrunk {
+        requests: kept.iter().map(|&i| requests[i].clone()).collect(),
+        signature,
+        replays: run.replays,
+    })
+}
 
-    // The divergent requests alone (with their history) first: often already minimal.
-    let mut kept = all;
-    let divergent: Vec<usize> = run.last_divergent.clone();
-    let seed = run.close(&divergent);
-    if seed.len() < kept.len() && run.shows(&seed, &signature).await? {
-        kept = seed;
-    }
+/// What delta debugging needs of a replay: the history closure, and whether a subset still
+/// shows the divergence.
+trait Probe {
+    fn close(&self, subset: &[usize]) -> Vec<usize>;
+    async fn shows(&mut self, subset: &[usize]) -> Result<bool, ShrinkError>;
+}
+
+/// Zeller's ddmin from `kept` (which shows the divergence): tries each of `n` chunks, then
+/// each complement, each closed under history; keeps the first smaller try that still
+/// shows it, and refines `n` until no chunk of one request can go.
+async fn ddmin(probe: &mut impl Probe, mut kept: Vec<usize>) -> Result<Vec<usize>, ShrinkError> {
     let mut n = 2usize;
     while kept.len() >= 2 {
         let chunks = split(&kept, n);
         let mut reduced = false;
-        for i in 0..chunks.len() {
-            let chunk = run.close(&chunks[i]);
+        'tries: for i in 0..chunks.len() {
             let complement: Vec<usize> = chunks
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)
                 .flat_map(|(_, c)| c.iter().copied())
                 .collect();
-            let complement = run.close(&complement);
-            for attempt in [chunk, complement] {
-                if attempt.len() < kept.len() && run.shows(&attempt, &signature).await? {
+            for attempt in [probe.close(&chunks[i]), probe.close(&complement)] {
+                if attempt.len() < kept.len() && probe.shows(&attempt).await? {
                     kept = attempt;
                     reduced = true;
-                    break;
+                    break 'tries;
                 }
-            }
-            if reduced {
-                break;
             }
         }
         if reduced {
@@ -122,11 +136,7 @@ pub async fn shrink(
             n = (n * 2).min(kept.len());
         }
     }
-    Ok(Shrunk {
-        requests: kept.iter().map(|&i| requests[i].clone()).collect(),
-        signature,
-        replays: run.replays,
-    })
+    Ok(kept)
 }
 
 /// `items` in `n` nearly equal consecutive chunks.
@@ -149,11 +159,11 @@ struct Runner<'a> {
     pair: &'a Pair,
     options: ReplayOptions,
     replays: u64,
-    /// Indexes (into `requests`) of the requests that diverged in the last replay.
-    last_divergent: Vec<usize>,
+    /// The divergence a try must show.
+    wanted: Option<Signature>,
 }
 
-impl Runner<'_> {
+impl Probe for Runner<'_> {
     /// `subset` with every earlier write to the keys its requests touch.
     fn close(&self, subset: &[usize]) -> Vec<usize> {
         let mut keep: HashSet<usize> = subset.iter().copied().collect();
@@ -183,8 +193,19 @@ impl Runner<'_> {
         kept
     }
 
-    /// Replays `subset` and returns its divergences' signatures, in cassette order.
-    async fn divergences(&mut self, subset: &[usize]) -> Result<Vec<Signature>, ShrinkError> {
+    async fn shows(&mut self, subset: &[usize]) -> Result<bool, ShrinkError> {
+        let found = self.divergences(subset).await?;
+        Ok(found.iter().any(|(_, s)| Some(s) == self.wanted.as_ref()))
+    }
+}
+
+impl Runner<'_> {
+    /// Replays `subset`; returns each divergence's signature with the index (into the
+    /// cassette) of its request, in cassette order.
+    async fn divergences(
+        &mut self,
+        subset: &[usize],
+    ) -> Result<Vec<(usize, Signature)>, ShrinkError> {
         let mut text = serde_json::to_string(self.header).expect("a header serializes") + "\n";
         for &i in subset {
             text += &serde_json::to_string(&self.requests[i]).expect("a request serializes");
@@ -195,33 +216,26 @@ impl Runner<'_> {
         let mut found = Found::default();
         replay::replay(reader, self.pair, &self.options, &mut [&mut found]).await?;
         self.replays += 1;
-        self.last_divergent = found.indexes.iter().map(|&k| subset[k]).collect();
-        Ok(found.signatures)
-    }
-
-    async fn shows(&mut self, subset: &[usize], wanted: &Signature) -> Result<bool, ShrinkError> {
-        Ok(self.divergences(subset).await?.contains(wanted))
+        Ok(found.0.into_iter().map(|(k, s)| (subset[k], s)).collect())
     }
 }
 
-/// Collects the signatures of divergent results.
+/// Collects the signatures of divergent results, with their position in the replay.
 #[derive(Default)]
-struct Found {
-    signatures: Vec<Signature>,
-    /// Positions (in the replayed subset) of divergent results.
-    indexes: Vec<usize>,
-}
+struct Found(Vec<(usize, Signature)>);
 
 impl Sink for Found {
     fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
         if result.status == replay::Status::Divergent {
-            self.indexes.push(result.index as usize);
             for d in &result.divergences {
-                self.signatures.push(Signature {
-                    op: result.op.clone(),
-                    pattern: pattern(&d.path),
-                    class: d.class,
-                });
+                self.0.push((
+                    result.index as usize,
+                    Signature {
+                        op: result.op.clone(),
+                        pattern: pattern(&d.path),
+                        class: d.class,
+                    },
+                ));
             }
         }
         Ok(())
@@ -240,5 +254,34 @@ mod tests {
             vec![vec![0, 1, 2], vec![3, 4], vec![5, 6]]
         );
         assert_eq!(split(&items, 10).len(), 7);
+    }
+
+    /// A divergence that needs requests 3 and 11 together (with 1, the history of 3's key).
+    struct Interplay {
+        tries: u64,
+    }
+
+    impl Probe for Interplay {
+        fn close(&self, subset: &[usize]) -> Vec<usize> {
+            let mut kept: Vec<usize> = subset.to_vec();
+            if subset.contains(&3) && !subset.contains(&1) {
+                kept.push(1);
+                kept.sort_unstable();
+            }
+            kept
+        }
+        async fn shows(&mut self, subset: &[usize]) -> Result<bool, ShrinkError> {
+            self.tries += 1;
+            Ok(subset.contains(&3) && subset.contains(&11))
+        }
+    }
+
+    #[test]
+    fn ddmin_finds_the_requests_that_diverge_together_with_their_history() {
+        let mut probe = Interplay { tries: 0 };
+        let all: Vec<usize> = (0..20).collect();
+        let kept = futures::executor::block_on(ddmin(&mut probe, all)).unwrap();
+        assert_eq!(kept, vec![1, 3, 11]);
+        assert!(probe.tries < 100, "{} tries", probe.tries);
     }
 }
