@@ -11,7 +11,7 @@ use crate::cassette::{Kind, Outcome, Reader, Request};
 use crate::diff::{self, Class, Divergence};
 use crate::normalize::{Part, Rules};
 use crate::replay::{self, ReplayRun, RequestResult, Status};
-use crate::report::{render, Report, Summary};
+use crate::report::{Report, Summary};
 use crate::target::Target;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -153,7 +153,7 @@ impl GoldenMaster {
                     }
                     _ => "",
                 },
-                render::report(&report)
+                super::failure(&report)
             ),
         }
     }

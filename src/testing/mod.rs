@@ -104,7 +104,17 @@ pub fn assert_equivalent(report: &Report) {
         panic!(
             "the candidate is not equivalent to the legacy ({:?})\n\n{}",
             report.verdict,
-            render::report(report)
+            failure(report)
         );
     }
+}
+
+/// The report as a failed test shows it: only the operations that did not pass, then the
+/// first divergences of each group, the rules' counts and the suggested rules.
+pub fn failure(report: &Report) -> String {
+    let mut shown = report.clone();
+    shown
+        .operations
+        .retain(|_, o| o.requests.divergent > 0 || o.requests.inconclusive > 0);
+    render::report(&shown)
 }

@@ -97,6 +97,15 @@ async fn a_changed_candidate_fails_the_golden_master_with_a_readable_report() {
     assert!(message.contains("messages_page"), "{message}");
     assert!(message.contains("missing"), "{message}");
     assert!(message.contains("cargo insta review"), "{message}");
+    println!("{message}");
+    // For review: insta leaves the candidate's version beside the snapshot, except in CI.
+    let in_ci = match std::env::var("CI").ok().as_deref() {
+        Some("false" | "0" | "") => false,
+        None => std::env::var_os("TF_BUILD").is_some(),
+        Some(_) => true,
+    };
+    let pending = dir.path().join("conversations-golden.snap.new");
+    assert_eq!(pending.exists(), !in_ci, "a .snap.new for `cargo insta review`");
     // Grouped and cut, not every document in full.
     assert!(
         message.lines().count() < 400,
