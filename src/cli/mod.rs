@@ -3,6 +3,7 @@
 
 mod demo;
 mod diff;
+mod gate;
 mod generate;
 mod progress;
 mod replay;
@@ -34,6 +35,8 @@ enum Command {
     Sample(sample::Args),
     /// Reduce a cassette that shows a divergence to a minimal one that still shows it.
     Shrink(shrink::Args),
+    /// Judge a replay's report by a policy: APPROVED (0) or REJECTED (1), with every reason.
+    Gate(gate::Args),
 }
 
 /// How a command reports.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Shrink(args) => shrink::run(args),
+        Command::Gate(args) => gate::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

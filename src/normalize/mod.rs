@@ -25,7 +25,7 @@ mod parse;
 pub mod suggest;
 mod walk;
 
-pub use parse::RulesError;
+pub use parse::{line_column, RulesError};
 
 use crate::diff::Divergence;
 use serde::{Deserialize, Serialize};

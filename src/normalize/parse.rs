@@ -42,11 +42,17 @@ struct Spec {
     id_map: Option<bool>,
 }
 
+/// The 1-based line and column (in bytes) of `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
 pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
     let at = |offset: usize, what: String| {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        let (line, column) = line_column(text, offset);
         RulesError::Invalid {
             file: name.to_string(),
             line,

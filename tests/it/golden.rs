@@ -105,7 +105,11 @@ async fn a_changed_candidate_fails_the_golden_master_with_a_readable_report() {
         Some(_) => true,
     };
     let pending = dir.path().join("conversations-golden.snap.new");
-    assert_eq!(pending.exists(), !in_ci, "a .snap.new for `cargo insta review`");
+    assert_eq!(
+        pending.exists(),
+        !in_ci,
+        "a .snap.new for `cargo insta review`"
+    );
     // Grouped and cut, not every document in full.
     assert!(
         message.lines().count() < 400,

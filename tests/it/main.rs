@@ -10,11 +10,13 @@
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
+//! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
 mod cli;
 mod conversations;
+mod gate;
 mod generated;
 mod golden;
 mod malformed;

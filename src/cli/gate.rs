@@ -1,0 +1,86 @@
+//! `cutover gate`: judges a replay's output (`report.json` and `results.jsonl`) by a policy;
+//! APPROVED exits 0, REJECTED exits 1.
+
+use super::{Exit, Format};
+use anyhow::{bail, Context, Result};
+use cutover::gate::{self, GateVerdict, Policy};
+use cutover::replay::{RequestResult, Status};
+use cutover::report::Report;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A replay's output directory, or its report.json (results.jsonl must sit beside it).
+    report: PathBuf,
+    /// The policy file (TOML).
+    #[arg(long)]
+    policy: PathBuf,
+    /// Judge as on this date (YYYY-MM-DD), for accepted differences' expiry; default today (UTC).
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<Exit> {
+    let policy = Policy::load(&args.policy)?;
+    let (report, divergent) = load(&args.report)?;
+    let today = args
+        .today
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let decision = gate::evaluate(&report, &divergent, &policy, today);
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&decision)? + "\n",
+        Format::Human => gate::render(&decision),
+    };
+    super::print(&text)?;
+    Ok(match decision.verdict {
+        GateVerdict::Approved => Exit::Equivalent,
+        GateVerdict::Rejected => Exit::Divergent,
+    })
+}
+
+/// A replay's report and its divergent results (all the gate needs of them), read from a
+/// directory or a report.json with results.jsonl beside it.
+pub fn load(path: &Path) -> Result<(Report, Vec<RequestResult>)> {
+    let (report_path, dir) = if path.is_dir() {
+        (path.join("report.json"), path.to_path_buf())
+    } else {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        (path.to_path_buf(), dir)
+    };
+    let text = std::fs::read_to_string(&report_path)
+        .with_context(|| format!("reading {}", report_path.display()))?;
+    let report: Report = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a cutover report", report_path.display()))?;
+    let results_path = dir.join("results.jsonl");
+    let file = std::fs::File::open(&results_path).with_context(|| {
+        format!(
+            "reading {} (the gate needs every result beside the report)",
+            results_path.display()
+        )
+    })?;
+    let mut divergent = Vec::new();
+    let mut seen = 0u64;
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", results_path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result: RequestResult = serde_json::from_str(&line)
+            .with_context(|| format!("{} line {}: not a result", results_path.display(), n + 1))?;
+        seen += 1;
+        if result.status == Status::Divergent {
+            divergent.push(result);
+        }
+    }
+    if seen != report.totals.total {
+        bail!(
+            "{} holds {seen} results but the report counts {} requests: they are not from one replay",
+            results_path.display(),
+            report.totals.total
+        );
+    }
+    Ok((report, divergent))
+}

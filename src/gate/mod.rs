@@ -1,0 +1,353 @@
+//! Stage 6: the gate. A policy turns a replay's report (and its per-request results) into
+//! APPROVED or REJECTED, with every reason.
+//!
+//! Clauses, per operation: the required equivalence (writes must be equivalent unless the
+//! policy says otherwise; reads may allow a divergence rate, judged on the Wilson upper
+//! bound, not the point estimate), a minimum number of requests and the coverage of every
+//! operation the policy lists, a maximum inconclusive rate, a latency budget relative to the
+//! legacy. Accepted differences (operation, path pattern, class) turn matching divergent
+//! requests into accepted ones until they expire; an expired one rejects, and one that
+//! matched nothing is reported as stale.
+
+mod policy;
+pub mod stats;
+
+pub use policy::{Accepted, OpPolicy, Policy, PolicyError};
+
+use crate::cassette::Kind;
+use crate::diff::Class;
+use crate::normalize::suggest::pattern;
+use crate::replay::{RequestResult, Status};
+use crate::report::Report;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The gate's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum GateVerdict {
+    Approved,
+    Rejected,
+}
+
+/// Which clause of the policy a reason comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clause {
+    Coverage,
+    MinRequests,
+    Divergence,
+    Inconclusive,
+    Latency,
+    Expired,
+}
+
+/// One reason to reject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    pub clause: Clause,
+    pub message: String,
+}
+
+/// One operation against the policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpCheck {
+    pub op: String,
+    pub kind: Kind,
+    pub total: u64,
+    /// Requests compared (total less inconclusive).
+    pub compared: u64,
+    /// Divergent requests that no accepted difference covers.
+    pub divergent: u64,
+    /// Divergent requests whose every divergence is an accepted difference.
+    pub accepted: u64,
+    pub divergence_rate: f64,
+    /// The Wilson upper bound of the divergence rate at the policy's confidence.
+    pub divergence_upper: f64,
+    pub max_divergence_rate: f64,
+    pub inconclusive: u64,
+    pub inconclusive_rate: f64,
+    pub max_inconclusive_rate: f64,
+    pub legacy_p99_us: u64,
+    pub candidate_p99_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p99_ratio: Option<f64>,
+    pub passed: bool,
+}
+
+/// How an accepted difference was used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedUse {
+    pub op: String,
+    pub path: String,
+    pub class: Class,
+    pub reason: String,
+    pub owner: String,
+    pub expires: NaiveDate,
+    pub line: usize,
+    /// Divergences it matched.
+    pub matched: u64,
+    pub expired: bool,
+    /// Matched nothing: the difference is gone, or the entry is wrong.
+    pub stale: bool,
+}
+
+/// The gate's decision with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: GateVerdict,
+    pub reasons: Vec<Reason>,
+    pub operations: Vec<OpCheck>,
+    pub accepted: Vec<AcceptedUse>,
+    pub confidence: f64,
+    pub today: NaiveDate,
+}
+
+/// Judges `report` and its `results` (every request's result, as `results.jsonl` holds
+/// them) by `policy` on the date `today`.
+pub fn evaluate<'r>(
+    report: &Report,
+    results: impl IntoIterator<Item = &'r RequestResult>,
+    policy: &Policy,
+    today: NaiveDate,
+) -> Decision {
+    let mut uses: Vec<AcceptedUse> = policy
+        .accept
+        .iter()
+        .map(|a| AcceptedUse {
+            op: a.op.clone(),
+            path: a.path.clone(),
+            class: a.class,
+            reason: a.reason.clone(),
+            owner: a.owner.clone(),
+            expires: a.expires,
+            line: a.line,
+            matched: 0,
+            expired: a.expires < today,
+            stale: false,
+        })
+        .collect();
+
+    // Divergent requests whose every divergence an active accepted difference covers.
+    let mut accepted: BTreeMap<String, u64> = BTreeMap::new();
+    for result in results {
+        if result.status != Status::Divergent || result.divergences.is_empty() {
+            continue;
+        }
+        let mut all_covered = true;
+        for d in &result.divergences {
+            let shape = pattern(&d.path);
+            let mut covered = false;
+            for u in uses.iter_mut() {
+                if u.op == result.op && u.class == d.class && (u.path == shape || u.path == d.path)
+                {
+                    u.matched += 1;
+                    covered |= !u.expired;
+                }
+            }
+            all_covered &= covered;
+        }
+        if all_covered && result.omitted == 0 {
+            *accepted.entry(result.op.clone()).or_default() += 1;
+        }
+    }
+
+    let mut reasons = Vec::new();
+    for op in &policy.operations {
+        if !report.operations.contains_key(op) {
+            reasons.push(Reason {
+                op: Some(op.clone()),
+                clause: Clause::Coverage,
+                message: format!("{op} was never exercised"),
+            });
+        }
+    }
+    let mut operations = Vec::new();
+    for (op, o) in &report.operations {
+        let c = o.requests;
+        let compared = c.total - c.inconclusive;
+        let ok_by_acceptance = accepted.get(op.as_str()).copied().unwrap_or(0);
+        let divergent = c.divergent.saturating_sub(ok_by_acceptance);
+        let rate = |k: u64, n: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let max_rate = policy.max_divergence_rate(op, o.kind);
+        let upper = stats::wilson_upper(divergent, compared, policy.confidence);
+        let mut check = OpCheck {
+            op: op.clone(),
+            kind: o.kind,
+            total: c.total,
+            compared,
+            divergent,
+            accepted: ok_by_acceptance,
+            divergence_rate: rate(divergent, compared),
+            divergence_upper: upper,
+            max_divergence_rate: max_rate,
+            inconclusive: c.inconclusive,
+            inconclusive_rate: rate(c.inconclusive, c.total),
+            max_inconclusive_rate: policy.max_inconclusive_rate(op),
+            legacy_p99_us: o.latency_us.legacy.p99,
+            candidate_p99_us: o.latency_us.candidate.p99,
+            latency_p99_ratio: None,
+            passed: true,
+        };
+        let mut reject = |clause: Clause, message: String| {
+            reasons.push(Reason {
+                op: Some(op.clone()),
+                clause,
+                message,
+            })
+        };
+        let min = policy.min_requests(op);
+        if c.total < min {
+            check.passed = false;
+            reject(
+                Clause::MinRequests,
+                format!(
+                    "{op}: {} requests, the policy needs at least {min}",
+                    c.total
+                ),
+            );
+        }
+        let within = if max_rate == 0.0 {
+            divergent == 0
+        } else {
+            upper <= max_rate
+        };
+        if !within {
+            check.passed = false;
+            reject(
+                Clause::Divergence,
+                if max_rate == 0.0 {
+                    format!("{op}: {divergent} of {compared} requests diverge; the policy requires equivalence")
+                } else {
+                    format!(
+                        "{op}: divergence rate {:.4} (upper bound {:.4} at {:.0}%) exceeds {max_rate}",
+                        check.divergence_rate,
+                        upper,
+                        policy.confidence * 100.0
+                    )
+                },
+            );
+        }
+        if check.inconclusive_rate > check.max_inconclusive_rate {
+            check.passed = false;
+            reject(
+                Clause::Inconclusive,
+                format!(
+                    "{op}: {} of {} requests inconclusive ({:.4}), at most {} allowed",
+                    c.inconclusive, c.total, check.inconclusive_rate, check.max_inconclusive_rate
+                ),
+            );
+        }
+        if let Some(budget) = policy.latency_p99_ratio(op) {
+            if check.legacy_p99_us > 0 {
+                let ratio = check.candidate_p99_us as f64 / check.legacy_p99_us as f64;
+                check.latency_p99_ratio = Some(ratio);
+                if ratio > budget {
+                    check.passed = false;
+                    reject(
+                        Clause::Latency,
+                        format!(
+                            "{op}: candidate p99 {} µs is {ratio:.2} x the legacy's {} µs, budget {budget} x",
+                            check.candidate_p99_us, check.legacy_p99_us
+                        ),
+                    );
+                }
+            }
+        }
+        operations.push(check);
+    }
+    for u in &mut uses {
+        u.stale = u.matched == 0;
+        if u.expired {
+            reasons.push(Reason {
+                op: Some(u.op.clone()),
+                clause: Clause::Expired,
+                message: format!(
+                    "the accepted difference {} {} at {} (policy line {}, owner {}) expired on {}",
+                    u.op, u.class, u.path, u.line, u.owner, u.expires
+                ),
+            });
+        }
+    }
+    Decision {
+        verdict: if reasons.is_empty() {
+            GateVerdict::Approved
+        } else {
+            GateVerdict::Rejected
+        },
+        reasons,
+        operations,
+        accepted: uses,
+        confidence: policy.confidence,
+        today,
+    }
+}
+
+/// The decision as text for a terminal.
+pub fn render(decision: &Decision) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<26}{:<7}{:>7}{:>10}{:>9}{:>10}{:>10}{:>9}{:>10}  ok",
+        "operation", "kind", "total", "divergent", "accepted", "rate", "upper", "allowed", "p99 x",
+    );
+    for c in &decision.operations {
+        let _ = writeln!(
+            out,
+            "{:<26}{:<7}{:>7}{:>10}{:>9}{:>10.4}{:>10.4}{:>9}{:>10}  {}",
+            c.op,
+            match c.kind {
+                Kind::Read => "read",
+                Kind::Write => "write",
+            },
+            c.total,
+            c.divergent,
+            c.accepted,
+            c.divergence_rate,
+            c.divergence_upper,
+            c.max_divergence_rate,
+            c.latency_p99_ratio
+                .map_or("-".into(), |r| format!("{r:.2}")),
+            if c.passed { "yes" } else { "NO" }
+        );
+    }
+    if !decision.accepted.is_empty() {
+        let _ = writeln!(out, "\naccepted differences:");
+        for u in &decision.accepted {
+            let state = if u.expired {
+                "EXPIRED"
+            } else if u.stale {
+                "stale (matched nothing)"
+            } else {
+                "active"
+            };
+            let _ = writeln!(
+                out,
+                "  line {:>3}  {} {} at {}: {} matched, {state}, until {} ({}: {})",
+                u.line, u.op, u.class, u.path, u.matched, u.expires, u.owner, u.reason
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nrates judged on the Wilson upper bound at {:.0}%; date {}",
+        decision.confidence * 100.0,
+        decision.today
+    );
+    match decision.verdict {
+        GateVerdict::Approved => {
+            let _ = writeln!(out, "\nAPPROVED");
+        }
+        GateVerdict::Rejected => {
+            let _ = writeln!(out, "\nREJECTED:");
+            for r in &decision.reasons {
+                let _ = writeln!(out, "  - {}", r.message);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,265 @@
+//! The cutover policy: TOML, errors with line and column.
+//!
+//! ```toml
+//! [gate]
+//! operations = ["get", "put", "scan"]   # the domain's operations: each must be exercised
+//! min_requests = 20                     # per operation
+//! max_inconclusive_rate = 0.01
+//! latency_p99_ratio = 1.5               # candidate p99 <= 1.5 x legacy p99, per operation
+//! read_max_divergence_rate = 0.0        # writes: 0 unless an [op.NAME] says otherwise
+//! confidence = 0.95                     # Wilson upper bound for rates above 0
+//!
+//! [op.scan]
+//! max_divergence_rate = 0.01
+//! min_requests = 5
+//! latency_p99_ratio = 3.0
+//!
+//! [[accept]]
+//! op = "scan"
+//! path = "$[*].tags"                    # a path pattern, as in suggested rules
+//! class = "ordering"
+//! reason = "tags were never ordered"
+//! owner = "ana@example.com"
+//! expires = 2027-03-31
+//! ```
+
+use crate::cassette::Kind;
+use crate::diff::Class;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A policy file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("policy {0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("policy {file} line {line} column {column}: {what}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        what: String,
+    },
+}
+
+/// A parsed policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub operations: Vec<String>,
+    pub min_requests: u64,
+    pub max_inconclusive_rate: f64,
+    pub latency_p99_ratio: Option<f64>,
+    pub read_max_divergence_rate: f64,
+    pub confidence: f64,
+    pub ops: BTreeMap<String, OpPolicy>,
+    pub accept: Vec<Accepted>,
+}
+
+/// What one operation may override.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpPolicy {
+    pub max_divergence_rate: Option<f64>,
+    pub min_requests: Option<u64>,
+    pub max_inconclusive_rate: Option<f64>,
+    pub latency_p99_ratio: Option<f64>,
+}
+
+/// A known difference accepted for a while, by someone, for a reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub op: String,
+    pub path: String,
+    pub class: Class,
+    pub reason: String,
+    pub owner: String,
+    pub expires: chrono::NaiveDate,
+    /// Line in the policy file.
+    pub line: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    gate: Option<Gate>,
+    #[serde(default)]
+    op: BTreeMap<String, OpPolicy>,
+    #[serde(default)]
+    accept: Vec<toml::Spanned<AcceptSpec>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Gate {
+    #[serde(default)]
+    operations: Vec<String>,
+    min_requests: Option<u64>,
+    max_inconclusive_rate: Option<f64>,
+    latency_p99_ratio: Option<f64>,
+    read_max_divergence_rate: Option<f64>,
+    confidence: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptSpec {
+    op: String,
+    path: String,
+    class: Class,
+    reason: String,
+    owner: String,
+    expires: toml::value::Datetime,
+}
+
+impl Policy {
+    /// Reads a policy file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PolicyError::Io(path.display().to_string(), e))?;
+        Policy::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses policy text; `name` names it in errors.
+    pub fn parse(text: &str, name: &str) -> Result<Policy, PolicyError> {
+        let at = |offset: usize, what: String| {
+            let (line, column) = crate::normalize::line_column(text, offset);
+            PolicyError::Invalid {
+                file: name.to_string(),
+                line,
+                column,
+                what,
+            }
+        };
+        let file: File = toml::from_str(text)
+            .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        let gate = file.gate.unwrap_or_default();
+        // Where `key` is written in `[section]`, for errors about its value.
+        let key_at = |section: &str, key: &str| {
+            let from = text.find(&format!("[{section}]")).unwrap_or(0);
+            text[from..].find(key).map_or(from, |i| from + i)
+        };
+        let rate = |section: &str, key: &str, r: Option<f64>, default: f64| match r {
+            Some(r) if !(0.0..=1.0).contains(&r) => Err(at(
+                key_at(section, key),
+                format!("{key} = {r}: a rate is between 0 and 1"),
+            )),
+            r => Ok(r.unwrap_or(default)),
+        };
+        let ratio = |section: &str, r: Option<f64>| match r {
+            Some(r) if !(r.is_finite() && r > 0.0) => Err(at(
+                key_at(section, "latency_p99_ratio"),
+                format!("latency_p99_ratio = {r}: expected a factor above 0"),
+            )),
+            _ => Ok(()),
+        };
+        let confidence = gate.confidence.unwrap_or(0.95);
+        if !(0.5..1.0).contains(&confidence) {
+            return Err(at(
+                key_at("gate", "confidence"),
+                format!("confidence = {confidence}: expected at least 0.5 and below 1"),
+            ));
+        }
+        for (op, o) in &file.op {
+            let section = format!("op.{op}");
+            rate(&section, "max_divergence_rate", o.max_divergence_rate, 0.0)?;
+            rate(
+                &section,
+                "max_inconclusive_rate",
+                o.max_inconclusive_rate,
+                0.0,
+            )?;
+            ratio(&section, o.latency_p99_ratio)?;
+        }
+        ratio("gate", gate.latency_p99_ratio)?;
+        let mut accept = Vec::new();
+        for spanned in file.accept {
+            let start = spanned.span().start;
+            let spec = spanned.into_inner();
+            let expires = match spec.expires.date {
+                Some(d) if spec.expires.time.is_none() => {
+                    chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+                }
+                _ => None,
+            }
+            .ok_or_else(|| at(start, "expires: expected a date such as 2027-03-31".into()))?;
+            if !spec.path.starts_with('$') {
+                return Err(at(
+                    start,
+                    format!(
+                        "path `{}`: expected a path pattern starting with $",
+                        spec.path
+                    ),
+                ));
+            }
+            if spec.reason.trim().is_empty() || spec.owner.trim().is_empty() {
+                return Err(at(
+                    start,
+                    "an accepted difference needs a reason and an owner".into(),
+                ));
+            }
+            accept.push(Accepted {
+                op: spec.op,
+                path: spec.path,
+                class: spec.class,
+                reason: spec.reason,
+                owner: spec.owner,
+                expires,
+                line: crate::normalize::line_column(text, start).0,
+            });
+        }
+        Ok(Policy {
+            operations: gate.operations,
+            min_requests: gate.min_requests.unwrap_or(1),
+            max_inconclusive_rate: rate(
+                "gate",
+                "max_inconclusive_rate",
+                gate.max_inconclusive_rate,
+                0.0,
+            )?,
+            latency_p99_ratio: gate.latency_p99_ratio,
+            read_max_divergence_rate: rate(
+                "gate",
+                "read_max_divergence_rate",
+                gate.read_max_divergence_rate,
+                0.0,
+            )?,
+            confidence,
+            ops: file.op,
+            accept,
+        })
+    }
+
+    /// The divergence rate `op` may show: its own, else 0 for writes and the read default.
+    pub fn max_divergence_rate(&self, op: &str, kind: Kind) -> f64 {
+        self.ops
+            .get(op)
+            .and_then(|o| o.max_divergence_rate)
+            .unwrap_or(match kind {
+                Kind::Write => 0.0,
+                Kind::Read => self.read_max_divergence_rate,
+            })
+    }
+
+    pub fn min_requests(&self, op: &str) -> u64 {
+        self.ops
+            .get(op)
+            .and_then(|o| o.min_requests)
+            .unwrap_or(self.min_requests)
+    }
+
+    pub fn max_inconclusive_rate(&self, op: &str) -> f64 {
+        self.ops
+            .get(op)
+            .and_then(|o| o.max_inconclusive_rate)
+            .unwrap_or(self.max_inconclusive_rate)
+    }
+
+    pub fn latency_p99_ratio(&self, op: &str) -> Option<f64> {
+        self.ops
+            .get(op)
+            .and_then(|o| o.latency_p99_ratio)
+            .or(self.latency_p99_ratio)
+    }
+}
