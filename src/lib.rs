@@ -21,6 +21,7 @@
 
 pub mod cassette;
 pub mod diff;
+pub mod digest;
 pub mod gate;
 pub mod normalize;
 pub mod replay;

@@ -22,6 +22,9 @@ pub struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// Replay only shard i of n (see `replay --shard`).
+    #[arg(long)]
+    shard: Option<cutover::replay::shard::Shard>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -43,6 +46,7 @@ pub fn run(args: Args) -> Result<Exit> {
         let options = ReplayOptions {
             concurrency: args.concurrency.max(1),
             rules: Some(rules),
+            shard: args.shard,
             ..ReplayOptions::default()
         };
         let targets = Pair {

@@ -5,6 +5,7 @@ mod demo;
 mod diff;
 mod gate;
 mod generate;
+mod merge;
 mod progress;
 mod replay;
 mod sample;
@@ -37,6 +38,8 @@ enum Command {
     Shrink(shrink::Args),
     /// Judge a replay's report by a policy: APPROVED (0) or REJECTED (1), with every reason.
     Gate(gate::Args),
+    /// Fold the outputs of a sharded replay (`replay --shard i/n`) into one.
+    Merge(merge::Args),
 }
 
 /// How a command reports.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Sample(args) => sample::run(args),
         Command::Shrink(args) => shrink::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Merge(args) => merge::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -5,10 +5,12 @@ use super::progress::Progress;
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
+use cutover::digest::FileRef;
 use cutover::normalize::suggest::Suggestion;
 use cutover::normalize::Rules;
+use cutover::replay::shard::{Role, Shard};
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
-use cutover::report::{self, Summary, Verdict};
+use cutover::report::{self, Inputs, Summary, Verdict};
 use cutover::target;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -42,6 +44,10 @@ pub struct Args {
     /// differs there (generated ids, clocks) is noise, not divergence.
     #[arg(long, default_value_t = 0)]
     noise_runs: u32,
+    /// Replay only the keys of shard i of n (e.g. 2/4); shard 1 also answers the keyless
+    /// requests. `cutover merge` folds the shards' outputs into one.
+    #[arg(long)]
+    shard: Option<Shard>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -64,6 +70,7 @@ pub fn run(args: Args) -> Result<Exit> {
             .map(Rules::load)
             .transpose()?
             .map(std::sync::Arc::new),
+        shard: args.shard,
         ..ReplayOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -130,8 +137,13 @@ pub async fn replay_to(
     format: Format,
     noise: Vec<Suggestion>,
 ) -> Result<Exit> {
-    // A first pass finds any malformed line before anything is replayed or written.
-    let total = count_requests(cassette_path)?;
+    // A first pass finds any malformed line before anything is replayed or written, and
+    // counts what this run (or shard) will report.
+    let (total, keyless_until) = count_requests(cassette_path, options.shard)?;
+    let options = &ReplayOptions {
+        shard: options.shard.map(|s| Shard { keyless_until, ..s }),
+        ..options.clone()
+    };
     let cassette = Reader::open(cassette_path)?;
     let header = cassette.header().clone();
 
@@ -188,10 +200,23 @@ pub async fn replay_to(
         report.rules = rules.usage();
     }
     report.noise = noise;
-    write_atomically(&report_path, &serde_json::to_vec_pretty(&report)?)?;
+    report.inputs = Some(Inputs {
+        cassette: FileRef::of(cassette_path)
+            .with_context(|| format!("hashing {}", cassette_path.display()))?,
+        rules: options.rules.as_ref().and_then(|r| r.source.clone()),
+        tool: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    report.shards = options.shard.iter().map(|s| s.to_string()).collect();
+    publish(&report, &report_path, format)
+}
+
+/// Writes `report` to `path` atomically, prints it, and turns its verdict into the exit
+/// code.
+pub(super) fn publish(report: &report::Report, path: &Path, format: Format) -> Result<Exit> {
+    write_atomically(path, &serde_json::to_vec_pretty(report)?)?;
     match format {
-        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
-        Format::Human => super::print(&report::render::report(&report))?,
+        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(report)?))?,
+        Format::Human => super::print(&report::render::report(report))?,
     }
     Ok(match report.verdict {
         Verdict::Equivalent => Exit::Equivalent,
@@ -206,13 +231,19 @@ pub async fn replay_to(
     })
 }
 
-fn count_requests(path: &Path) -> Result<u64> {
+/// The requests `shard` reports (all without one), and the seq of the last keyless request.
+fn count_requests(path: &Path, shard: Option<Shard>) -> Result<(u64, Option<u64>)> {
     let mut reader = Reader::open(path)?;
-    let mut n = 0;
-    while reader.next_request()?.is_some() {
-        n += 1;
+    let (mut n, mut keyless_until) = (0, None);
+    while let Some(request) = reader.next_request()? {
+        if request.key.is_none() {
+            keyless_until = Some(request.seq);
+        }
+        if shard.is_none_or(|s| s.role(&request) == Role::Own) {
+            n += 1;
+        }
     }
-    Ok(n)
+    Ok((n, keyless_until))
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:

@@ -118,6 +118,8 @@ impl Rule {
 #[derive(Debug, Default)]
 pub struct Rules {
     pub rules: Vec<Rule>,
+    /// The file the rules were read from, with its hash.
+    pub source: Option<crate::digest::FileRef>,
     /// Learned identifiers: legacy → candidate, and candidate → legacy.
     ids: Mutex<(HashMap<String, Value>, HashMap<String, Value>)>,
 }
@@ -137,7 +139,12 @@ impl Rules {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| RulesError::Io(path.display().to_string(), e))?;
-        parse::parse(&text, &path.display().to_string())
+        let mut rules = parse::parse(&text, &path.display().to_string())?;
+        rules.source = Some(crate::digest::FileRef {
+            path: path.display().to_string(),
+            sha256: crate::digest::bytes(text.as_bytes()),
+        });
+        Ok(rules)
     }
 
     /// Compiles rules from TOML text; `name` names it in errors.

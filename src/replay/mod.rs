@@ -16,6 +16,7 @@ mod compare;
 mod record;
 mod result;
 mod schedule;
+pub mod shard;
 
 pub use compare::Pair;
 pub use record::{record, record_each};
@@ -45,6 +46,8 @@ pub struct ReplayOptions {
     /// (operation, path pattern) pairs that differ between two runs of the legacy itself:
     /// differences there are noise, counted apart and never divergences.
     pub noise: Option<std::sync::Arc<std::collections::HashSet<(String, String)>>>,
+    /// Replay only this shard's keys (see [`shard`]).
+    pub shard: Option<shard::Shard>,
 }
 
 impl Default for ReplayOptions {
@@ -58,6 +61,7 @@ impl Default for ReplayOptions {
             keep_outcomes: false,
             rules: None,
             noise: None,
+            shard: None,
         }
     }
 }

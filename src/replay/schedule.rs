@@ -2,9 +2,10 @@
 //! bounds read-ahead, and emits results in cassette order.
 
 use super::compare::{self, Pair};
+use super::shard::Role;
 use super::{ReplayError, ReplayOptions, RequestResult, Sink, Status};
 use crate::cassette::{CassetteError, Kind, Reader, Request, Truncation};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::{Id, JoinSet};
@@ -23,6 +24,8 @@ enum Feed {
 struct Pending {
     index: u64,
     request: Arc<Request>,
+    /// Run for another request's sake, not compared or reported (see `shard`).
+    context: bool,
 }
 
 /// The queued requests of one key; `running` while one of them is in flight.
@@ -37,14 +40,20 @@ struct Reorder<'s, 'a> {
     next: u64,
     held: BTreeMap<u64, RequestResult>,
     sinks: &'s mut [&'a mut dyn Sink],
+    /// Requests run only for the state others read (another shard's writes): not emitted.
+    context: HashSet<u64>,
+    emitted: u64,
 }
 
 impl Reorder<'_, '_> {
     fn push(&mut self, result: RequestResult) -> std::io::Result<()> {
         self.held.insert(result.index, result);
         while let Some(result) = self.held.remove(&self.next) {
-            for sink in self.sinks.iter_mut() {
-                sink.accept(&result)?;
+            if !self.context.remove(&self.next) {
+                for sink in self.sinks.iter_mut() {
+                    sink.accept(&result)?;
+                }
+                self.emitted += 1;
             }
             self.next += 1;
         }
@@ -145,8 +154,10 @@ impl Scheduler<'_> {
         let tainted_by = self.taint.of(key.as_deref());
         let (pair, options) = (self.pair.clone(), Arc::clone(&self.options));
         let (index, request, job_key) = (pending.index, Arc::clone(&pending.request), key.clone());
+        let context = pending.context;
         let handle = self.jobs.spawn(async move {
-            let result = compare::compare(&pair, index, &request, &options, tainted_by).await;
+            let result =
+                compare::compare(&pair, index, &request, &options, tainted_by, context).await;
             (job_key, result)
         });
         self.in_flight.insert(handle.id(), (key, pending));
@@ -211,6 +222,8 @@ pub(super) async fn run(
         next: 0,
         held: BTreeMap::new(),
         sinks,
+        context: HashSet::new(),
+        emitted: 0,
     };
     let (mut read, mut eof, mut truncation) = (0u64, false, None);
 
@@ -227,7 +240,12 @@ pub(super) async fn run(
             }
             feed = rx.recv(), if can_read => match feed {
                 Some(Feed::Request(request)) => {
-                    s.enqueue(Pending { index: read, request });
+                    let context = match options.shard.map_or(Role::Own, |shard| shard.role(&request)) {
+                        Role::Skip => continue,
+                        Role::Context => out.context.insert(read),
+                        Role::Own => false,
+                    };
+                    s.enqueue(Pending { index: read, request, context });
                     read += 1;
                 }
                 Some(Feed::End(cut)) => {
@@ -250,7 +268,7 @@ pub(super) async fn run(
         }
     }
     debug_assert!(out.held.is_empty() && s.lanes.is_empty() && s.barrier.is_none());
-    Ok((out.next, truncation))
+    Ok((out.emitted, truncation))
 }
 
 /// Reads the cassette on its own thread, stopping early if the replay has gone.

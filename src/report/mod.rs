@@ -4,12 +4,14 @@
 //! which [`render`] writes for people.
 
 mod latency;
+pub mod merge;
 pub mod render;
 
 pub use latency::{Latency, Percentiles};
 
 use crate::cassette::{Header, Kind, Truncation};
 use crate::diff::{Class, Divergence};
+use crate::digest::FileRef;
 use crate::normalize::suggest::{self, Suggestion};
 use crate::normalize::RuleUsage;
 use crate::replay::{ReplayRun, RequestResult, Sink, StateCheck, Status};
@@ -63,6 +65,22 @@ pub struct Report {
     /// with the rules that would accept it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub noise: Vec<Suggestion>,
+    /// The inputs' hashes: the cassette and the rules file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Inputs>,
+    /// The shard this report covers (`2/4`), or the shards merged into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<String>,
+}
+
+/// What a report was made from, by content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub cassette: FileRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<FileRef>,
+    /// The version of cutover that replayed.
+    pub tool: String,
 }
 
 /// Where the requests came from.
@@ -275,6 +293,8 @@ impl Summary {
             examples: self.examples.into_values().flatten().collect(),
             rules: Vec::new(),
             noise: Vec::new(),
+            inputs: None,
+            shards: Vec::new(),
             suggested_rules: self
                 .groups
                 .into_iter()

@@ -9,6 +9,7 @@
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `shard`: sharded replays merged equal one run.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
@@ -22,6 +23,7 @@ mod golden;
 mod malformed;
 mod replay;
 mod rules;
+mod shard;
 mod shrink;
 mod util;
 mod values;

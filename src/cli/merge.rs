@@ -1,0 +1,22 @@
+//! `cutover merge`: folds the outputs of a sharded replay into the output of one run.
+
+use super::{Exit, Format};
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shards' output directories (each with report.json and results.jsonl).
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Directory for the merged results.jsonl and report.json.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<Exit> {
+    let report = cutover::report::merge::merge(&args.shards, &args.out)?;
+    super::replay::publish(&report, &args.out.join("report.json"), args.format)
+}

@@ -1,0 +1,111 @@
+//! Sharding a replay across machines: `--shard i/n` replays the keys whose hash falls in
+//! shard `i` of `n`; each shard is an ordinary CI job, and `cutover merge` folds their
+//! results into the report of one run.
+//!
+//! A key's shard is the first 8 bytes of the SHA-256 of the key, big-endian, modulo `n`, plus
+//! one: stable across machines, versions and runs. Keyless requests read across keys, so
+//! shard 1 owns them, and to answer them against the full state it also runs, without
+//! reporting them, the other shards' writes that come before its last keyless request.
+
+use crate::cassette::{Kind, Request};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+/// One shard of `count`, numbered from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+    /// The seq of the cassette's last keyless request, if it has any: shard 1 runs the
+    /// other shards' writes up to there.
+    pub keyless_until: Option<u64>,
+}
+
+/// What a shard does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Replayed and reported.
+    Own,
+    /// Replayed for the state a keyless request reads, not reported.
+    Context,
+    /// Left to another shard.
+    Skip,
+}
+
+impl Shard {
+    /// The shard (1..=count) that owns `key`.
+    pub fn of_key(key: &str, count: u32) -> u32 {
+        let digest = Sha256::digest(key.as_bytes());
+        let head = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        (head % u64::from(count)) as u32 + 1
+    }
+
+    pub fn role(&self, request: &Request) -> Role {
+        match &request.key {
+            None if self.index == 1 => Role::Own,
+            None => Role::Skip,
+            Some(key) if Shard::of_key(key, self.count) == self.index => Role::Own,
+            Some(_)
+                if self.index == 1
+                    && request.kind == Kind::Write
+                    && self.keyless_until.is_some_and(|last| request.seq < last) =>
+            {
+                Role::Context
+            }
+            Some(_) => Role::Skip,
+        }
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
+        match parsed {
+            Some((index, count)) if count >= 1 && (1..=count).contains(&index) => Ok(Shard {
+                index,
+                count,
+                keyless_until: None,
+            }),
+            _ => Err(format!("`{text}`: expected i/n with 1 <= i <= n, e.g. 2/4")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_spread_over_the_shards_stably() {
+        let mut counts = [0u32; 4];
+        for k in 0..4000 {
+            counts[Shard::of_key(&format!("k{k}"), 4) as usize - 1] += 1;
+        }
+        assert!(counts.iter().all(|c| (900..1100).contains(c)), "{counts:?}");
+        // Fixed forever: a key's shard never depends on the machine or the version.
+        assert_eq!(
+            Shard::of_key("c-8c4513ff", 4),
+            Shard::of_key("c-8c4513ff", 4)
+        );
+        assert_eq!(Shard::of_key("anything", 1), 1);
+    }
+
+    #[test]
+    fn shard_specs_parse_or_say_what_is_expected() {
+        assert_eq!("2/4".parse::<Shard>().unwrap().to_string(), "2/4");
+        for bad in ["0/4", "5/4", "1/0", "2", "a/b"] {
+            assert!(bad.parse::<Shard>().unwrap_err().contains("i/n"), "{bad}");
+        }
+    }
+}

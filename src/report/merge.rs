@@ -1,0 +1,227 @@
+//! Merging the outputs of a sharded replay (`report.json` and `results.jsonl` per shard)
+//! into the output of one run: the results in cassette order, and the report folded from
+//! them again, so counts, classes, examples and latency percentiles are exactly those of an
+//! unsharded replay of the same cassette.
+
+use super::{Report, Summary};
+use crate::cassette::Header;
+use crate::replay::{ReplayRun, RequestResult, Sink};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Lines, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why shard outputs cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} line {line}: {what}")]
+    Invalid {
+        path: String,
+        line: usize,
+        what: String,
+    },
+    #[error("the shards do not make one replay: {0}")]
+    Mismatch(String),
+}
+
+/// One shard's output being read.
+struct Input {
+    dir: PathBuf,
+    lines: Lines<BufReader<File>>,
+    line: usize,
+    next: Option<RequestResult>,
+}
+
+impl Input {
+    fn advance(&mut self) -> Result<(), MergeError> {
+        self.next = None;
+        for text in self.lines.by_ref() {
+            self.line += 1;
+            let text = text.map_err(|source| MergeError::Io {
+                path: self.dir.join("results.jsonl").display().to_string(),
+                source,
+            })?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            let result = serde_json::from_str(&text).map_err(|e| MergeError::Invalid {
+                path: self.dir.join("results.jsonl").display().to_string(),
+                line: self.line,
+                what: format!("not a result: {e}"),
+            })?;
+            self.next = Some(result);
+            break;
+        }
+        Ok(())
+    }
+}
+
+fn read_report(dir: &Path) -> Result<Report, MergeError> {
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| MergeError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| MergeError::Invalid {
+        path: path.display().to_string(),
+        line: e.line(),
+        what: format!("not a cutover report: {e}"),
+    })
+}
+
+/// Merges the shard outputs in `dirs` into `out` (`results.jsonl`) and returns the merged
+/// report; `out/report.json` is the caller's to write.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
+    let reports: Vec<Report> = dirs
+        .iter()
+        .map(|d| read_report(d))
+        .collect::<Result<_, _>>()?;
+    check(dirs, &reports)?;
+
+    let mut inputs = Vec::new();
+    for dir in dirs {
+        let path = dir.join("results.jsonl");
+        let file = File::open(&path).map_err(|source| MergeError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut input = Input {
+            dir: dir.clone(),
+            lines: BufReader::new(file).lines(),
+            line: 0,
+            next: None,
+        };
+        input.advance()?;
+        inputs.push(input);
+    }
+    std::fs::create_dir_all(out).map_err(|source| MergeError::Io {
+        path: out.display().to_string(),
+        source,
+    })?;
+    let partial = out.join("results.jsonl.partial");
+    let io = |source| MergeError::Io {
+        path: partial.display().to_string(),
+        source,
+    };
+    let mut writer = BufWriter::new(File::create(&partial).map_err(io)?);
+    let mut summary = Summary::new();
+    let mut index = 0u64;
+    let mut last_seq = None;
+    // The smallest seq among the shards' next results, until every shard is read.
+    while let Some(i) = (0..inputs.len())
+        .filter(|&i| inputs[i].next.is_some())
+        .min_by_key(|&i| inputs[i].next.as_ref().map(|r| r.seq))
+    {
+        let mut result = inputs[i].next.take().expect("a next result");
+        if last_seq >= Some(result.seq) {
+            return Err(MergeError::Mismatch(format!(
+                "seq {} appears in more than one shard, or out of order in {}",
+                result.seq,
+                inputs[i].dir.display()
+            )));
+        }
+        last_seq = Some(result.seq);
+        result.index = index;
+        index += 1;
+        summary.accept(&result).map_err(io)?;
+        serde_json::to_writer(&mut writer, &result).map_err(|e| io(e.into()))?;
+        writer.write_all(b"\n").map_err(io)?;
+        inputs[i].advance()?;
+    }
+    writer.flush().map_err(io)?;
+    drop(writer);
+    std::fs::rename(&partial, out.join("results.jsonl")).map_err(io)?;
+
+    let first = &reports[0];
+    let run = ReplayRun {
+        requests: index,
+        elapsed: Duration::from_millis(reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0)),
+        truncation: None,
+    };
+    let mut merged = summary.finish(
+        &Header::new(first.cassette.domain.clone()),
+        &first.cassette.path,
+        &first.legacy,
+        &first.candidate,
+        &run,
+    );
+    merged.cassette.truncated_line = reports.iter().find_map(|r| r.cassette.truncated_line);
+    merged.rules = first.rules.clone();
+    for (n, rule) in merged.rules.iter_mut().enumerate() {
+        rule.fired = reports.iter().map(|r| r.rules[n].fired).sum();
+    }
+    let mut noise: BTreeMap<(String, String, String), crate::normalize::suggest::Suggestion> =
+        BTreeMap::new();
+    for s in reports.iter().flat_map(|r| r.noise.iter()) {
+        noise
+            .entry((s.op.clone(), s.path.clone(), s.class.to_string()))
+            .and_modify(|e| e.count += s.count)
+            .or_insert_with(|| s.clone());
+    }
+    merged.noise = noise.into_values().collect();
+    merged.inputs = first.inputs.clone();
+    let mut shards: Vec<String> = reports.iter().flat_map(|r| r.shards.clone()).collect();
+    shards.sort_by_key(|s| s.split('/').next().and_then(|i| i.parse::<u32>().ok()));
+    merged.shards = shards;
+    Ok(merged)
+}
+
+/// The shards must be of one cassette, rules and pair of targets, and cover `1..=n` once.
+fn check(dirs: &[PathBuf], reports: &[Report]) -> Result<(), MergeError> {
+    let Some(first) = reports.first() else {
+        return Err(MergeError::Mismatch("no shard given".into()));
+    };
+    let mut seen: Vec<(u32, u32)> = Vec::new();
+    for (dir, r) in dirs.iter().zip(reports) {
+        let same_inputs = match (&r.inputs, &first.inputs) {
+            (Some(a), Some(b)) => a.cassette.sha256 == b.cassette.sha256 && a.rules == b.rules,
+            _ => false,
+        };
+        if !same_inputs {
+            return Err(MergeError::Mismatch(format!(
+                "{} was not replayed from the same cassette and rules (by hash) as {}",
+                dir.display(),
+                dirs[0].display()
+            )));
+        }
+        if (&r.legacy, &r.candidate) != (&first.legacy, &first.candidate)
+            || r.rules.len() != first.rules.len()
+        {
+            return Err(MergeError::Mismatch(format!(
+                "{} compared other targets or rules than {}",
+                dir.display(),
+                dirs[0].display()
+            )));
+        }
+        if r.shards.is_empty() {
+            return Err(MergeError::Mismatch(format!(
+                "{} is not a shard (replay with --shard i/n)",
+                dir.display()
+            )));
+        }
+        for s in &r.shards {
+            let parsed: crate::replay::shard::Shard = s
+                .parse()
+                .map_err(|e: String| MergeError::Mismatch(format!("{}: {e}", dir.display())))?;
+            seen.push((parsed.index, parsed.count));
+        }
+    }
+    let count = seen[0].1;
+    seen.sort_unstable();
+    let expected: Vec<(u32, u32)> = (1..=count).map(|i| (i, count)).collect();
+    if seen != expected {
+        let got: Vec<String> = seen.iter().map(|(i, n)| format!("{i}/{n}")).collect();
+        return Err(MergeError::Mismatch(format!(
+            "shards {} do not cover 1/{count} to {count}/{count} exactly once",
+            got.join(", ")
+        )));
+    }
+    Ok(())
+}
