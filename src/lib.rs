@@ -24,6 +24,7 @@ pub mod diff;
 pub mod digest;
 pub mod gate;
 pub mod normalize;
+pub mod publish;
 pub mod replay;
 pub mod report;
 pub mod services;

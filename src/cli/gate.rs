@@ -19,17 +19,26 @@ pub struct Args {
     /// Judge as on this date (YYYY-MM-DD), for accepted differences' expiry; default today (UTC).
     #[arg(long)]
     today: Option<chrono::NaiveDate>,
+    /// Also write the evidence bundle (the inputs' hashes, copies, the decision and its
+    /// documents) into this directory, which must not exist.
+    #[arg(long)]
+    evidence: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
 
 pub fn run(args: Args) -> Result<Exit> {
     let policy = Policy::load(&args.policy)?;
-    let (report, divergent) = load(&args.report)?;
+    let (dir, report, divergent) = load(&args.report)?;
     let today = args
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let decision = gate::evaluate(&report, &divergent, &policy, today);
+    if let Some(out) = &args.evidence {
+        cutover::publish::evidence::write(out, &dir, &report, &decision, &args.policy)
+            .with_context(|| format!("writing the evidence bundle {}", out.display()))?;
+        eprintln!("evidence bundle written to {}", out.display());
+    }
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&decision)? + "\n",
         Format::Human => gate::render(&decision),
@@ -41,9 +50,9 @@ pub fn run(args: Args) -> Result<Exit> {
     })
 }
 
-/// A replay's report and its divergent results (all the gate needs of them), read from a
-/// directory or a report.json with results.jsonl beside it.
-pub fn load(path: &Path) -> Result<(Report, Vec<RequestResult>)> {
+/// A replay's output directory, its report and its divergent results (all the gate needs
+/// of them), from a directory or a report.json with results.jsonl beside it.
+pub fn load(path: &Path) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
     let (report_path, dir) = if path.is_dir() {
         (path.join("report.json"), path.to_path_buf())
     } else {
@@ -82,5 +91,5 @@ pub fn load(path: &Path) -> Result<(Report, Vec<RequestResult>)> {
             report.totals.total
         );
     }
-    Ok((report, divergent))
+    Ok((dir, report, divergent))
 }

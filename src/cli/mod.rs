@@ -8,6 +8,7 @@ mod generate;
 mod merge;
 mod progress;
 mod replay;
+mod report;
 mod sample;
 mod shrink;
 
@@ -40,6 +41,8 @@ enum Command {
     Gate(gate::Args),
     /// Fold the outputs of a sharded replay (`replay --shard i/n`) into one.
     Merge(merge::Args),
+    /// A replay's output as Markdown, HTML, JUnit XML or JSON, optionally judged by a policy.
+    Report(report::Args),
 }
 
 /// How a command reports.
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Shrink(args) => shrink::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Report(args) => report::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -248,7 +248,7 @@ fn count_requests(path: &Path, shard: Option<Shard>) -> Result<(u64, Option<u64>
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:
 /// a reader sees the whole file or none.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension(format!("json.{}.partial", std::process::id()));
     let mut file = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;

@@ -225,6 +225,16 @@ fn is_compound(v: &Value) -> bool {
     matches!(v, Value::Array(_) | Value::Object(_))
 }
 
+/// One side of a divergence as text to set beside the other: an array one element per line
+/// (a moved element is one line), anything else pretty-printed; empty when absent.
+pub fn side(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Array(items)) => per_element(items),
+        Some(v) => pretty(v),
+        None => String::new(),
+    }
+}
+
 fn pretty(v: &Value) -> String {
     let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
     text.push('\n');
@@ -246,7 +256,7 @@ fn compact(v: &Value) -> String {
 }
 
 /// A latency for reading: microseconds below 1 ms, milliseconds above.
-fn latency(us: u64) -> String {
+pub fn latency(us: u64) -> String {
     if us < 1000 {
         format!("{us}µs")
     } else {

@@ -2,10 +2,12 @@
 //!
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
 //!   never a panic; a truncated last line is a warning and a skip.
+//! * `publish`: Markdown, JUnit XML and the evidence bundle.
 //! * `replay`: scheduling (per-key order, barriers, concurrency), divergence classes,
 //!   state checks and inconclusive requests, through the library.
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
+//! * `browser`: the HTML report rendered by headless Chromium, with a screenshot.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
@@ -15,12 +17,14 @@
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
+mod browser;
 mod cli;
 mod conversations;
 mod gate;
 mod generated;
 mod golden;
 mod malformed;
+mod publish;
 mod replay;
 mod rules;
 mod shard;

@@ -1,0 +1,145 @@
+//! Markdown for a pull-request comment: the verdict, the reasons, the per-operation table,
+//! the rules that fired, and the first divergences as collapsed diffs.
+
+use super::{classes, headline, op_passed};
+use crate::gate::Decision;
+use crate::report::render::{latency, side, unified};
+use crate::report::Report;
+use std::fmt::Write;
+
+pub fn render(report: &Report, decision: Option<&Decision>) -> String {
+    let mut out = String::new();
+    let mark = if super::passed(report, decision) {
+        "✅"
+    } else {
+        "❌"
+    };
+    let _ = writeln!(out, "## {mark} cutover: {}\n", headline(report, decision));
+    let t = &report.totals;
+    let _ = writeln!(
+        out,
+        "`{}` (domain `{}`): legacy **{}** vs candidate **{}**, {} requests: {} equal, {} divergent, {} inconclusive.\n",
+        report.cassette.path,
+        report.cassette.domain,
+        report.legacy,
+        report.candidate,
+        t.total,
+        t.equal,
+        t.divergent,
+        t.inconclusive
+    );
+    if let Some(d) = decision {
+        if !d.reasons.is_empty() {
+            let _ = writeln!(out, "### Why\n");
+            for r in &d.reasons {
+                let _ = writeln!(out, "- {}", escape(&r.message));
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "### Operations\n");
+    let _ = writeln!(
+        out,
+        "| operation | kind | requests | divergent | inconclusive | classes | rate (upper bound) | p99 legacy | p99 candidate | |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---:|---:|---|");
+    for (op, o) in &report.operations {
+        let check = decision.and_then(|d| d.operations.iter().find(|c| &c.op == op));
+        let rate = check.map_or("".into(), |c| {
+            format!("{:.4} ({:.4})", c.divergence_rate, c.divergence_upper)
+        });
+        let _ = writeln!(
+            out,
+            "| `{op}` | {} | {} | {} | {} | {} | {rate} | {} | {} | {} |",
+            match o.kind {
+                crate::cassette::Kind::Read => "read",
+                crate::cassette::Kind::Write => "write",
+            },
+            o.requests.total,
+            o.requests.divergent,
+            o.requests.inconclusive,
+            classes(o),
+            latency(o.latency_us.legacy.p99),
+            latency(o.latency_us.candidate.p99),
+            if op_passed(op, o, decision) {
+                "✅"
+            } else {
+                "❌"
+            }
+        );
+    }
+    if !report.rules.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Rules\n\n| line | rule | values changed |\n|---:|---|---:|"
+        );
+        for r in &report.rules {
+            let _ = writeln!(out, "| {} | `{}` | {} |", r.line, escape(&r.rule), r.fired);
+        }
+    }
+    if let Some(d) = decision {
+        if !d.accepted.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### Accepted differences\n\n| operation | path | class | matched | until | owner | reason |\n|---|---|---|---:|---|---|---|"
+            );
+            for a in &d.accepted {
+                let state = if a.expired {
+                    " (expired)"
+                } else if a.stale {
+                    " (stale)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | {} | {} | {}{state} | {} | {} |",
+                    a.op,
+                    a.path,
+                    a.class,
+                    a.matched,
+                    a.expires,
+                    escape(&a.owner),
+                    escape(&a.reason)
+                );
+            }
+        }
+    }
+    if !report.examples.is_empty() {
+        let _ = writeln!(out, "\n### First divergences\n");
+        for e in &report.examples {
+            let d = &e.divergence;
+            let _ = writeln!(
+                out,
+                "<details><summary><code>{}</code> seq {}: {} at <code>{}</code></summary>\n",
+                e.op,
+                e.seq,
+                d.class,
+                html_escape(&d.path)
+            );
+            if let Some(note) = &d.note {
+                let _ = writeln!(out, "{}\n", escape(note));
+            }
+            let _ = writeln!(
+                out,
+                "```diff\n{}```\n</details>\n",
+                unified(&side(d.left.as_ref()), &side(d.right.as_ref()))
+                    .lines()
+                    .map(|l| l.strip_prefix("  ").unwrap_or(l).replace("```", "` ` `") + "\n")
+                    .collect::<String>()
+            );
+        }
+    }
+    out
+}
+
+/// Table cells: no pipes or line breaks.
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
