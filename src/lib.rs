@@ -19,6 +19,7 @@
 //! The command-line front end lives in the binary (`src/main.rs`, `src/cli/`); it is the
 //! only place that knows about exit codes and terminals.
 
+pub mod capture;
 pub mod cassette;
 pub mod diff;
 pub mod digest;

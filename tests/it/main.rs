@@ -3,6 +3,7 @@
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `publish`: Markdown, JUnit XML and the evidence bundle.
+//! * `redact`: personal data never reaches a cassette; keyed hashes still join.
 //! * `replay`: scheduling (per-key order, barriers, concurrency), divergence classes,
 //!   state checks and inconclusive requests, through the library.
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
@@ -25,6 +26,7 @@ mod generated;
 mod golden;
 mod malformed;
 mod publish;
+mod redact;
 mod replay;
 mod rules;
 mod shard;
