@@ -5,6 +5,7 @@
 //! request at a time and [`Writer`] appends one at a time. The format is documented in
 //! `docs/cassette.md`.
 
+pub mod inspect;
 mod reader;
 mod writer;
 

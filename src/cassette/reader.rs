@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// A last line cut short (a recorder that crashed mid-write). It is skipped, and reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Truncation {
     /// 1-based line number of the cut line.
     pub line: u64,

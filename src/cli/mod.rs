@@ -5,6 +5,7 @@ mod demo;
 mod diff;
 mod gate;
 mod generate;
+mod inspect;
 mod merge;
 mod progress;
 mod replay;
@@ -43,6 +44,8 @@ enum Command {
     Merge(merge::Args),
     /// A replay's output as Markdown, HTML, JUnit XML or JSON, optionally judged by a policy.
     Report(report::Args),
+    /// Summarize a cassette: operations, keys, time span, sampling, redactions, truncation.
+    Inspect(inspect::Args),
 }
 
 /// How a command reports.
@@ -91,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Gate(args) => gate::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
+        Command::Inspect(args) => inspect::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
 //! * `browser`: the HTML report rendered by headless Chromium, with a screenshot.
+//! * `capture`: `cutover inspect`.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
@@ -19,6 +20,7 @@
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
 mod browser;
+mod capture;
 mod cli;
 mod conversations;
 mod gate;
