@@ -1,4 +1,5 @@
-//! Capturing: `cutover inspect` on recorded and on crash-truncated cassettes.
+//! Capturing: the recorder (sampling whole keys, a slow writer, redaction, a SIGKILL) and
+//! `cutover inspect`.
 
 use crate::util::{cutover, fixture};
 use serde_json::Value;
@@ -31,4 +32,190 @@ fn inspect_summarizes_operations_keys_span_and_a_truncated_line() {
     assert_eq!(summary["truncated"]["line"], 302);
     assert!(String::from_utf8_lossy(&done.stderr).contains("line 302: truncated last line"));
     assert!(summary["from"].as_str().unwrap() < summary["to"].as_str().unwrap());
+}
+
+use cutover::capture::recorder::{Recorder, RecorderConfig};
+use cutover::capture::redact::{Redactor, Secret};
+use cutover::cassette::Reader;
+use cutover::target::memory::{Memory, Workload};
+use cutover::target::Target;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Requests per key in the finished cassettes of `dir`, and their headers' meta.
+fn recorded(dir: &std::path::Path) -> (HashMap<String, u64>, Vec<Value>) {
+    let (mut per_key, mut metas) = (HashMap::new(), Vec::new());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            name.ends_with(".jsonl"),
+            "only finished files are left: {name}"
+        );
+        let mut reader = Reader::open(&path).unwrap();
+        metas.push(Value::Object(reader.header().meta.clone()));
+        while let Some(r) = reader.next_request().unwrap() {
+            *per_key.entry(r.key.unwrap()).or_default() += 1;
+        }
+    }
+    (per_key, metas)
+}
+
+#[test]
+fn a_slow_writer_drops_whole_keys_counts_them_and_keeps_every_recorded_key_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecorderConfig::new(dir.path(), "kv");
+    config.rate = 1.0;
+    config.queue = 512;
+    config.rotate_bytes = 64 << 10;
+    config.slow_writer = Some(Duration::from_micros(50));
+    let recorder = Recorder::start(Memory::new(), config, None).unwrap();
+    let mut calls: HashMap<String, u64> = HashMap::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for request in Workload::new(100_000, 10_000, 3).scan_every(0) {
+            recorder.execute(&request).await.unwrap();
+            *calls.entry(request.key.clone().unwrap()).or_default() += 1;
+        }
+    });
+    recorder.finish().unwrap();
+    let s = recorder.stats();
+    let (sampled, kept, dropped_keys, dropped) = (
+        s.sampled.load(Ordering::Relaxed),
+        s.recorded.load(Ordering::Relaxed),
+        s.dropped_keys.load(Ordering::Relaxed),
+        s.dropped_requests.load(Ordering::Relaxed),
+    );
+    assert_eq!(s.calls.load(Ordering::Relaxed), 100_000);
+    assert_eq!(sampled, 100_000);
+    assert!(dropped_keys > 0, "the slow writer fell behind");
+    assert_eq!(
+        kept + dropped,
+        sampled,
+        "every sampled request is kept or counted"
+    );
+
+    let (per_key, metas) = recorded(dir.path());
+    assert!(!per_key.is_empty());
+    assert_eq!(per_key.values().sum::<u64>(), kept);
+    for (key, n) in &per_key {
+        assert_eq!(calls[key], *n, "{key} is whole in the cassettes");
+    }
+    assert!(
+        s.files.load(Ordering::Relaxed) >= 2,
+        "the files rotated by size"
+    );
+    let left_out: u64 = metas
+        .iter()
+        .map(|m| m["dropped_keys"].as_u64().unwrap())
+        .sum();
+    assert!(left_out <= dropped_keys);
+    assert!(metas[0]["sampling"]
+        .as_str()
+        .unwrap()
+        .starts_with("1 of keys"));
+}
+
+#[test]
+fn the_recorder_samples_whole_keys_and_redacts_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecorderConfig::new(dir.path(), "kv");
+    config.rate = 0.25;
+    config.allow.insert("k7".into());
+    let rules = "[[redact]]\npath = \"$..name\"\naction = \"hash\"\n";
+    let redactor = Redactor::parse(rules, "r.toml", |_| Some(Secret::new("k3y"))).unwrap();
+    let recorder = Recorder::start(Memory::new(), config, Some(redactor)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut calls: HashMap<String, u64> = HashMap::new();
+    runtime.block_on(async {
+        for request in Workload::new(5_000, 40, 9) {
+            let _ = recorder.execute(&request).await.unwrap();
+            if let Some(k) = &request.key {
+                *calls.entry(k.clone()).or_default() += 1;
+            }
+        }
+    });
+    recorder.finish().unwrap();
+    let (per_key, metas) = recorded(dir.path());
+    // A quarter of the keys or so, each whole; the allowed key always.
+    assert!((4..=20).contains(&per_key.len()), "{} keys", per_key.len());
+    assert!(per_key.contains_key("k7"));
+    for (key, n) in &per_key {
+        assert!(recorder.sampled(key));
+        assert_eq!(calls[key], *n);
+    }
+    assert_eq!(
+        metas[0]["redactions"],
+        serde_json::json!(["hash (HMAC-SHA-256) $..name in args and outcome"])
+    );
+    let bytes: String = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(!bytes.contains("Zoë"), "names are hashed");
+    assert!(!bytes.contains("k3y"), "the key never shows");
+    assert!(bytes.contains("\"name\":\"hmac:"));
+}
+
+#[test]
+fn a_recording_killed_with_sigkill_leaves_a_cassette_inspect_and_replay_read() {
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples/recorder_load");
+    assert!(
+        example.exists(),
+        "{} is built by cargo test",
+        example.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(&example)
+        .arg(dir.path())
+        .arg("--forever")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = dir.path().join("cassette-000001.jsonl.partial");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) < 300_000 {
+        assert!(std::time::Instant::now() < deadline, "the recorder writes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let bytes = std::fs::read(&partial).unwrap();
+    let cut = bytes.last() != Some(&b'\n');
+    let inspected = cutover().arg("inspect").arg(&partial).output().unwrap();
+    assert_eq!(inspected.status.code(), Some(0));
+    let warned = String::from_utf8_lossy(&inspected.stderr).contains("truncated last line");
+    assert_eq!(warned, cut, "a cut last line is reported, and only then");
+    let text = String::from_utf8_lossy(&inspected.stdout).to_string();
+    assert!(text.contains("domain kv"), "{text}");
+
+    let out = dir.path().join("replayed");
+    let replayed = cutover()
+        .arg("replay")
+        .arg(&partial)
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        replayed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    let report: Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    assert!(report["totals"]["total"].as_u64().unwrap() > 1000);
+    assert_eq!(report["cassette"]["truncated_line"].is_u64(), cut);
 }

@@ -1,0 +1,424 @@
+//! The recorder: wraps the legacy repository (any [`Target`]) in production, answers every
+//! call from it unchanged, and writes a sample of whole conversations to cassettes.
+//!
+//! * **Sampling by key**: a key is in or out for the whole recording (SHA-256 of the key
+//!   against the rate), plus an allow-list. Keyless (cross-aggregate) requests are left out:
+//!   a sample cannot answer them.
+//! * **Never on the caller's path**: the call's request, outcome and latency go to a bounded
+//!   queue with a non-blocking send; redaction, serialization and IO happen on the writer
+//!   thread. When the queue is full the request's key is dropped for good and counted.
+//! * **Whole keys only**: lines stream to `NAME-000001.jsonl.partial`, a new file every
+//!   `rotate_bytes`. When the sampling window ends (`window`) or the recorder finishes, each
+//!   file of the window is copied to `NAME-000001.jsonl` without the keys the window dropped,
+//!   so finished files never hold half a conversation of their window. A crash leaves the
+//!   `.partial` files, whose last line at most is cut; `cutover inspect` and `replay` read
+//!   them. A key's history before its window is not in the window's files.
+//! * **Redaction before disk** ([`super::redact`]), and the header records the sampling and
+//!   the redactions (never the key).
+
+use super::redact::Redactor;
+use crate::cassette::{Header, Outcome, Request};
+use crate::replay::shard::Shard;
+use crate::target::{InfraError, Target};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How to record.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// Directory of the cassettes (`NAME-000001.jsonl`, ...).
+    pub dir: PathBuf,
+    pub name: String,
+    pub domain: String,
+    /// Fraction of keys recorded, 0 to 1.
+    pub rate: f64,
+    /// Keys always recorded.
+    pub allow: HashSet<String>,
+    /// Calls queued for the writer, at most.
+    pub queue: usize,
+    /// A new file after this many bytes.
+    pub rotate_bytes: u64,
+    /// The sampling window: a key is in or out for all of it. When it ends, its files are
+    /// finished (without the keys it dropped) and the next window starts afresh.
+    pub window: Duration,
+    /// Time the writer spends per line on top of writing it: simulates a slow disk.
+    pub slow_writer: Option<Duration>,
+}
+
+impl RecorderConfig {
+    pub fn new(dir: impl Into<PathBuf>, domain: &str) -> RecorderConfig {
+        RecorderConfig {
+            dir: dir.into(),
+            name: "cassette".into(),
+            domain: domain.into(),
+            rate: 0.01,
+            allow: HashSet::new(),
+            queue: 4096,
+            rotate_bytes: 256 << 20,
+            window: Duration::from_secs(3600),
+            slow_writer: None,
+        }
+    }
+}
+
+/// Counters of a recording.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Calls answered.
+    pub calls: AtomicU64,
+    /// Calls whose key is sampled.
+    pub sampled: AtomicU64,
+    /// Requests written to a finished file.
+    pub recorded: AtomicU64,
+    /// Keys dropped because the writer fell behind, and their requests that were not kept
+    /// (refused, or left out of the finished file): `sampled = recorded + dropped_requests`.
+    pub dropped_keys: AtomicU64,
+    pub dropped_requests: AtomicU64,
+    pub files: AtomicU64,
+}
+
+/// What the queue carries.
+struct Call {
+    request: Request,
+    outcome: Outcome,
+    latency_us: u64,
+}
+
+/// The legacy target, recorded.
+pub struct Recorder<T> {
+    inner: T,
+    config: RecorderConfig,
+    tx: Mutex<Option<SyncSender<Call>>>,
+    dropped: Arc<Mutex<HashSet<String>>>,
+    stats: Arc<Stats>,
+    writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+impl<T: Target> Recorder<T> {
+    /// Starts the writer thread; `redactor` applies to every request before it is written.
+    pub fn start(
+        inner: T,
+        config: RecorderConfig,
+        redactor: Option<Redactor>,
+    ) -> std::io::Result<Recorder<T>> {
+        std::fs::create_dir_all(&config.dir)?;
+        let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
+        let dropped = Arc::new(Mutex::new(HashSet::new()));
+        let stats = Arc::new(Stats::default());
+        let writer = Writer {
+            config: config.clone(),
+            redactor,
+            dropped: Arc::clone(&dropped),
+            stats: Arc::clone(&stats),
+            index: 0,
+            seq: 0,
+        };
+        let handle = std::thread::Builder::new()
+            .name("cutover-recorder".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(Recorder {
+            inner,
+            config,
+            tx: Mutex::new(Some(tx)),
+            dropped,
+            stats,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Whether `key` is in the sample.
+    pub fn sampled(&self, key: &str) -> bool {
+        self.config.allow.contains(key) || {
+            let at = Shard::of_key(key, 1_000_000) - 1;
+            f64::from(at) < self.config.rate * 1_000_000.0
+        }
+    }
+
+    /// Stops taking calls, writes what is queued and finishes the last file.
+    pub fn finish(&self) -> std::io::Result<()> {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match handle.map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(std::io::Error::other("the recorder's writer panicked")),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands a finished call to the writer without waiting.
+    fn offer(&self, request: &Request, outcome: &Outcome, latency_us: u64) {
+        let Some(key) = request.key.as_deref() else {
+            return;
+        };
+        if !self.sampled(key) {
+            return;
+        }
+        self.stats.sampled.fetch_add(1, Ordering::Relaxed);
+        let mut dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
+        if dropped.contains(key) {
+            self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let call = Call {
+            request: request.clone(),
+            outcome: outcome.clone(),
+            latency_us,
+        };
+        let sent = match self.tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(tx) => tx.try_send(call),
+            None => return,
+        };
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sent {
+            // The key goes whole: nothing more of it is taken, and what was taken is left
+            // out of the finished file.
+            dropped.insert(key.to_string());
+            self.stats.dropped_keys.fetch_add(1, Ordering::Relaxed);
+            self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[async_trait]
+impl<T: Target> Target for Recorder<T> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        self.inner.reset().await
+    }
+
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        let start = Instant::now();
+        let answer = self.inner.execute(request).await;
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        if let Ok(outcome) = &answer {
+            let latency = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.offer(request, outcome, latency);
+        }
+        answer
+    }
+
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        self.inner.dump(key).await
+    }
+}
+
+/// The writer thread's state.
+struct Writer {
+    config: RecorderConfig,
+    redactor: Option<Redactor>,
+    dropped: Arc<Mutex<HashSet<String>>>,
+    stats: Arc<Stats>,
+    index: u64,
+    /// The cassette's own numbering, in the order calls were written.
+    seq: u64,
+}
+
+/// The open `.partial` file.
+struct Open {
+    path: PathBuf,
+    out: BufWriter<File>,
+    bytes: u64,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Call>) -> std::io::Result<()> {
+        let mut open: Option<Open> = None;
+        // The `.partial` files of the current window, closed or open.
+        let mut window: Vec<PathBuf> = Vec::new();
+        let mut window_started = Instant::now();
+        loop {
+            let call = match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(call) => Some(call),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if window_started.elapsed() >= self.config.window {
+                // The window ends: its files are finished without the keys it dropped, and
+                // the next window samples afresh.
+                if let Some(file) = open.take() {
+                    close(file)?;
+                }
+                self.finish_window(&mut window)?;
+                self.dropped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+                window_started = Instant::now();
+            }
+            if open
+                .as_ref()
+                .is_some_and(|f| f.bytes >= self.config.rotate_bytes)
+            {
+                close(open.take().expect("open"))?;
+            }
+            let Some(call) = call else { continue };
+            if open.is_none() {
+                let file = self.open()?;
+                window.push(file.path.clone());
+                open = Some(file);
+            }
+            let file = open.as_mut().expect("open");
+            let line = self.line(call);
+            file.out.write_all(line.as_bytes())?;
+            file.bytes += line.len() as u64;
+            if let Some(delay) = self.config.slow_writer {
+                std::thread::sleep(delay);
+            }
+        }
+        if let Some(file) = open {
+            close(file)?;
+        }
+        self.finish_window(&mut window)
+    }
+
+    fn finish_window(&mut self, window: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for path in window.drain(..) {
+            self.finish_file(&path)?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, call: Call) -> String {
+        self.seq += 1;
+        let mut request = call.request;
+        request.seq = self.seq;
+        request.outcome = Some(call.outcome);
+        request.state = None;
+        if let Some(r) = &self.redactor {
+            r.apply(&mut request);
+        }
+        let mut value = serde_json::to_value(&request).expect("a request serializes");
+        value["latency_us"] = Value::from(call.latency_us);
+        let mut line = value.to_string();
+        line.push('\n');
+        line
+    }
+
+    fn header(&self, dropped_keys: Option<u64>) -> Header {
+        let mut header = Header::new(self.config.domain.clone());
+        let meta = &mut header.meta;
+        meta.insert(
+            "recorder".into(),
+            format!("cutover {}", env!("CARGO_PKG_VERSION")).into(),
+        );
+        meta.insert(
+            "sampling".into(),
+            format!(
+                "{} of keys by SHA-256 of the key, plus {} allowed keys; keyless requests not recorded",
+                self.config.rate,
+                self.config.allow.len()
+            )
+            .into(),
+        );
+        if let Some(r) = &self.redactor {
+            meta.insert("redactions".into(), r.describe().into());
+        }
+        if let Some(n) = dropped_keys {
+            meta.insert("dropped_keys".into(), n.into());
+        }
+        header
+    }
+
+    fn open(&mut self) -> std::io::Result<Open> {
+        self.index += 1;
+        let path = self.config.dir.join(format!(
+            "{}-{:06}.jsonl.partial",
+            self.config.name, self.index
+        ));
+        let mut out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
+        let header = serde_json::to_string(&self.header(None)).expect("a header serializes");
+        out.write_all(header.as_bytes())?;
+        out.write_all(b"\n")?;
+        Ok(Open {
+            path,
+            out,
+            bytes: header.len() as u64 + 1,
+        })
+    }
+
+    /// Copies a closed `.partial` file to its final name without the dropped keys, then
+    /// removes it.
+    fn finish_file(&mut self, path: &Path) -> std::io::Result<()> {
+        use std::io::BufRead;
+        let dropped = self
+            .dropped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let done = final_path(path);
+        let tmp = done.with_extension("jsonl.tmp");
+        // The header goes last (it counts the keys left out): the lines go to a body file.
+        let body = done.with_extension("jsonl.body");
+        let mut lines = BufWriter::new(File::create(&body)?);
+        let (mut kept, mut left_out) = (0u64, HashSet::new());
+        for (n, line) in std::io::BufReader::new(File::open(path)?)
+            .lines()
+            .enumerate()
+        {
+            let line = line?;
+            if n == 0 || line.trim().is_empty() {
+                continue;
+            }
+            let key = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|v| v.get("key").and_then(Value::as_str).map(String::from));
+            match key {
+                Some(k) if dropped.contains(&k) => {
+                    left_out.insert(k);
+                    self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    lines.write_all(line.as_bytes())?;
+                    lines.write_all(b"\n")?;
+                    kept += 1;
+                }
+            }
+        }
+        lines.flush()?;
+        drop(lines);
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        let header = self.header(Some(left_out.len() as u64));
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&header).expect("a header serializes")
+        )?;
+        std::io::copy(&mut File::open(&body)?, &mut out)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        drop(out);
+        std::fs::rename(&tmp, &done)?;
+        std::fs::remove_file(&body)?;
+        std::fs::remove_file(path)?;
+        self.stats.recorded.fetch_add(kept, Ordering::Relaxed);
+        self.stats.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Flushes and closes an open file.
+fn close(open: Open) -> std::io::Result<()> {
+    let Open { mut out, .. } = open;
+    out.flush()?;
+    out.get_ref().sync_data()
+}
+
+/// `NAME.jsonl` for `NAME.jsonl.partial`.
+fn final_path(partial: &Path) -> PathBuf {
+    partial.with_extension("")
+}
