@@ -44,6 +44,9 @@ async fn divergent(cassette: &Path, legacy: Arc<dyn Target>, candidate: Arc<dyn 
         .unwrap();
     let report = summary.finish(&header, "", "", "", &run);
     assert_eq!(report.totals.inconclusive, 0, "{:#?}", report.examples);
+    if report.totals.divergent > 0 {
+        eprintln!("{}", cutover::testing::failure(&report));
+    }
     report.totals.divergent
 }
 

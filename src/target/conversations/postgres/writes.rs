@@ -389,6 +389,24 @@ async fn insert_conversation(tx: &mut Tx, c: &Conversation) -> Result<(), Failur
         .execute(&mut **tx)
         .await
         .map_err(failure)?;
+    // New identities first, all at once and in key order: two conversations saved at the
+    // same time with the same new people in other orders would otherwise each wait for the
+    // other's uncommitted rows (a deadlock PostgreSQL breaks by failing one of them).
+    let (ids, names): (Vec<&str>, Vec<&str>) = c
+        .participants
+        .iter()
+        .map(|p| (p.identity_id.as_str(), p.name.as_str()))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO participant (identity_id, name)
+         SELECT i, n FROM unnest($1::text[], $2::text[]) AS u(i, n) ORDER BY i
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&names)
+    .execute(&mut **tx)
+    .await
+    .map_err(failure)?;
     for p in &c.participants {
         join(
             tx,
