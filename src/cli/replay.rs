@@ -22,12 +22,8 @@ pub struct Args {
     /// Directory for results.jsonl and report.json (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// The legacy target: `recorded` (answers from the cassette) or `memory[:latency=10ms]`.
-    #[arg(long, default_value = "recorded")]
-    legacy: String,
-    /// The candidate target, as for --legacy.
-    #[arg(long, default_value = "memory")]
-    candidate: String,
+    #[command(flatten)]
+    targets: Targets,
     /// Requests in flight at once; requests for one key always run in order.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     concurrency: u64,
@@ -37,9 +33,6 @@ pub struct Args {
     /// Do not read back and compare the stored state after writes.
     #[arg(long)]
     no_state_check: bool,
-    /// A rules file (TOML) of declared, counted normalizations.
-    #[arg(long)]
-    rules: Option<PathBuf>,
     /// Replay the legacy against a second instance of itself this many times first; what
     /// differs there (generated ids, clocks) is noise, not divergence.
     #[arg(long, default_value_t = 0)]
@@ -52,24 +45,58 @@ pub struct Args {
     format: Format,
 }
 
+/// The two targets and the rules that compare them, as every replaying command takes them.
+#[derive(Debug, clap::Args)]
+pub struct Targets {
+    /// The legacy target: `recorded` (answers from the cassette) or `memory[:latency=10ms]`.
+    #[arg(long, default_value = "recorded")]
+    legacy: String,
+    /// The candidate target, as for --legacy.
+    #[arg(long, default_value = "memory")]
+    candidate: String,
+    /// A rules file (TOML) of declared, counted normalizations.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+}
+
+impl Targets {
+    pub fn pair(&self) -> Result<Pair> {
+        Ok(Pair {
+            legacy: target::from_spec(&self.legacy).context("--legacy")?,
+            candidate: target::from_spec(&self.candidate).context("--candidate")?,
+        })
+    }
+
+    /// The legacy twice: for noise runs.
+    fn legacy_twice(&self) -> Result<Pair> {
+        Ok(Pair {
+            legacy: target::from_spec(&self.legacy).context("--legacy")?,
+            candidate: target::from_spec(&self.legacy).context("--legacy")?,
+        })
+    }
+
+    pub fn rules(&self) -> Result<Option<std::sync::Arc<Rules>>> {
+        Ok(self
+            .rules
+            .as_ref()
+            .map(Rules::load)
+            .transpose()?
+            .map(std::sync::Arc::new))
+    }
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     target::parse_duration(text)
         .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
 }
 
 pub fn run(args: Args) -> Result<Exit> {
-    let legacy = target::from_spec(&args.legacy).context("--legacy")?;
-    let candidate = target::from_spec(&args.candidate).context("--candidate")?;
+    let pair = args.targets.pair()?;
     let options = ReplayOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout: args.timeout,
         check_state: !args.no_state_check,
-        rules: args
-            .rules
-            .as_ref()
-            .map(Rules::load)
-            .transpose()?
-            .map(std::sync::Arc::new),
+        rules: args.targets.rules()?,
         shard: args.shard,
         ..ReplayOptions::default()
     };
@@ -88,7 +115,6 @@ pub fn run(args: Args) -> Result<Exit> {
         }),
         ..options
     };
-    let pair = Pair { legacy, candidate };
     runtime.block_on(replay_to(
         &args.cassette,
         &pair,
@@ -105,10 +131,7 @@ async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggesti
     let mut groups: std::collections::BTreeMap<(String, String, String), Suggestion> =
         Default::default();
     for _ in 0..args.noise_runs {
-        let pair = Pair {
-            legacy: target::from_spec(&args.legacy).context("--legacy")?,
-            candidate: target::from_spec(&args.legacy).context("--legacy")?,
-        };
+        let pair = args.targets.legacy_twice()?;
         let cassette = Reader::open(&args.cassette)?;
         let header = cassette.header().clone();
         let mut summary = Summary::new();
@@ -196,9 +219,6 @@ pub async fn replay_to(
         pair.candidate.name(),
         &run,
     );
-    if let Some(rules) = &options.rules {
-        report.rules = rules.usage();
-    }
     report.noise = noise;
     report.inputs = Some(Inputs {
         cassette: FileRef::of(cassette_path)

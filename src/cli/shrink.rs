@@ -5,10 +5,8 @@ use super::{Exit, Format};
 use anyhow::{bail, Context, Result};
 use cutover::cassette::{Reader, Writer};
 use cutover::diff::Class;
-use cutover::normalize::Rules;
-use cutover::replay::{Pair, ReplayOptions};
+use cutover::replay::ReplayOptions;
 use cutover::shrink::{self, Signature};
-use cutover::target;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -19,15 +17,8 @@ pub struct Args {
     /// Where to write the minimal cassette.
     #[arg(long)]
     out: PathBuf,
-    /// The legacy target, as for `replay`.
-    #[arg(long, default_value = "recorded")]
-    legacy: String,
-    /// The candidate target, as for `replay`.
-    #[arg(long, default_value = "memory")]
-    candidate: String,
-    /// A rules file, as for `replay`.
-    #[arg(long)]
-    rules: Option<PathBuf>,
+    #[command(flatten)]
+    targets: super::replay::Targets,
     /// The divergence to keep, as `OP:PATH_PATTERN:CLASS` (e.g. `get:$.name:value`);
     /// by default the first divergence of the whole cassette.
     #[arg(long)]
@@ -43,18 +34,10 @@ pub fn run(args: Args) -> Result<Exit> {
         .map(parse_signature)
         .transpose()?;
     let options = ReplayOptions {
-        rules: args
-            .rules
-            .as_ref()
-            .map(Rules::load)
-            .transpose()?
-            .map(std::sync::Arc::new),
+        rules: args.targets.rules()?,
         ..ReplayOptions::default()
     };
-    let pair = Pair {
-        legacy: target::from_spec(&args.legacy).context("--legacy")?,
-        candidate: target::from_spec(&args.candidate).context("--candidate")?,
-    };
+    let pair = args.targets.pair()?;
     // The whole cassette is read first: a bad line stops here, before anything is written.
     let mut reader = Reader::open(&args.cassette)?;
     let header = reader.header().clone();

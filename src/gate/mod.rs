@@ -96,6 +96,19 @@ pub struct AcceptedUse {
     pub stale: bool,
 }
 
+impl AcceptedUse {
+    /// What a document adds after the expiry date: ` (expired)`, ` (stale)` or nothing.
+    pub fn note(&self) -> &'static str {
+        if self.expired {
+            " (expired)"
+        } else if self.stale {
+            " (stale)"
+        } else {
+            ""
+        }
+    }
+}
+
 /// The gate's decision with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {

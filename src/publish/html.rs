@@ -69,13 +69,7 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     if let Some(d) = decision.filter(|d| !d.accepted.is_empty()) {
         out.push_str("<section><h2>Accepted differences</h2><table id=\"accepted\"><tr><th>operation</th><th>path</th><th>class</th><th>matched</th><th>until</th><th>owner</th><th>reason</th></tr>");
         for a in &d.accepted {
-            let state = if a.expired {
-                " (expired)"
-            } else if a.stale {
-                " (stale)"
-            } else {
-                ""
-            };
+            let state = a.note();
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{}{state}</td><td>{}</td><td>{}</td></tr>",

@@ -84,13 +84,7 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
                 "\n### Accepted differences\n\n| operation | path | class | matched | until | owner | reason |\n|---|---|---|---:|---|---|---|"
             );
             for a in &d.accepted {
-                let state = if a.expired {
-                    " (expired)"
-                } else if a.stale {
-                    " (stale)"
-                } else {
-                    ""
-                };
+                let state = a.note();
                 let _ = writeln!(
                     out,
                     "| `{}` | `{}` | {} | {} | {}{state} | {} | {} |",

@@ -73,6 +73,8 @@ pub struct ReplayRun {
     pub elapsed: Duration,
     /// The truncated last line of the cassette, skipped.
     pub truncation: Option<Truncation>,
+    /// How often each rule fired, as the run ended (empty without rules).
+    pub rules: Vec<crate::normalize::RuleUsage>,
 }
 
 /// A replay that could not be carried out. Divergences are results, never errors.
@@ -125,5 +127,6 @@ pub async fn replay(
         requests,
         elapsed: start.elapsed(),
         truncation,
+        rules: options.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
     })
 }

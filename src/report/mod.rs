@@ -291,7 +291,7 @@ impl Summary {
                 })
                 .collect(),
             examples: self.examples.into_values().flatten().collect(),
-            rules: Vec::new(),
+            rules: run.rules.clone(),
             noise: Vec::new(),
             inputs: None,
             shards: Vec::new(),

@@ -91,6 +91,10 @@ impl GoldenMaster {
             requests: entries.len() as u64,
             elapsed: start.elapsed(),
             truncation: None,
+            rules: self
+                .rules
+                .as_ref()
+                .map_or_else(Vec::new, |(_, r)| r.usage()),
         };
         let text: String = entries
             .iter()
@@ -110,16 +114,13 @@ impl GoldenMaster {
                 summary.add(&compare(index as u64, expected.get(&actual.seq), actual));
             }
         }
-        let mut report = summary.finish(
+        let report = summary.finish(
             &header,
             &cassette.display().to_string(),
             &format!("golden master {}", self.name),
             target.name(),
             &run,
         );
-        if let Some((_, rules)) = &self.rules {
-            report.rules = rules.usage();
-        }
         let stale = expected.as_ref().map_or(0, |e| {
             e.keys()
                 .filter(|seq| !entries.iter().any(|a| a.seq == **seq))

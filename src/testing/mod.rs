@@ -72,17 +72,13 @@ impl Equivalence {
         let run = replay::replay(reader, &pair, &self.options, &mut [&mut summary])
             .await
             .unwrap_or_else(|e| panic!("replaying {path}: {e}"));
-        let mut report = summary.finish(
+        summary.finish(
             &header,
             &path,
             pair.legacy.name(),
             pair.candidate.name(),
             &run,
-        );
-        if let Some(rules) = &self.options.rules {
-            report.rules = rules.usage();
-        }
-        report
+        )
     }
 
     /// Replays and panics unless the targets are equivalent, with the rendered report

@@ -57,14 +57,10 @@ fn headless(page: &Path, profile: &Path, args: &[&str]) -> String {
 fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let replayed = cutover()
-        .arg("replay")
-        .arg(fixture("kv-divergent.jsonl"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(replayed.status.code(), Some(1));
+    assert_eq!(
+        crate::util::replay(&fixture("kv-divergent.jsonl"), &out, &[]).code,
+        Some(1)
+    );
     let policy = write(dir.path(), "policy.toml", "[gate]\nmin_requests = 5\n");
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
     std::fs::create_dir_all(&e2e).unwrap();

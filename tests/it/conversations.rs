@@ -62,16 +62,13 @@ async fn replay_with(
     let run = replay::replay(reader, &pair, options, &mut [&mut all, &mut summary])
         .await
         .unwrap();
-    let mut report = summary.finish(
+    let report = summary.finish(
         &header,
         "test",
         pair.legacy.name(),
         pair.candidate.name(),
         &run,
     );
-    if let Some(rules) = &options.rules {
-        report.rules = rules.usage();
-    }
     (all.0, report)
 }
 

@@ -89,6 +89,7 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
         requests: all.len() as u64,
         elapsed: Duration::from_secs(1),
         truncation: None,
+        rules: Vec::new(),
     };
     let report = summary.finish(&Header::new("kv"), "t.jsonl", "legacy", "candidate", &run);
     (report, all)
@@ -313,14 +314,10 @@ fn bad_policies_are_located() {
 fn cutover_gate_exits_0_when_approved_1_when_rejected_2_on_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let replayed = cutover()
-        .args(["replay"])
-        .arg(fixture("kv-divergent.jsonl"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(replayed.status.code(), Some(1));
+    assert_eq!(
+        crate::util::replay(&fixture("kv-divergent.jsonl"), &out, &[]).code,
+        Some(1)
+    );
     let strict = write(
         dir.path(),
         "strict.toml",

@@ -7,14 +7,10 @@ use std::path::Path;
 /// Replays the divergent fixture into `dir/out` and returns that directory.
 fn divergent_replay(dir: &Path) -> std::path::PathBuf {
     let out = dir.join("out");
-    let done = cutover()
-        .arg("replay")
-        .arg(fixture("kv-divergent.jsonl"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(done.status.code(), Some(1));
+    assert_eq!(
+        crate::util::replay(&fixture("kv-divergent.jsonl"), &out, &[]).code,
+        Some(1)
+    );
     out
 }
 
