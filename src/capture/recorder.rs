@@ -16,14 +16,16 @@
 //! * **Redaction before disk** ([`super::redact`]), and the header records the sampling and
 //!   the redactions (never the key).
 
+use super::adapter::{self, DomainError};
 use super::redact::Redactor;
 use crate::cassette::{Header, Outcome, Request};
-use crate::replay::shard::Shard;
 use crate::target::{InfraError, Target};
 use async_trait::async_trait;
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fs::File;
+use std::future::Future;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,10 +143,7 @@ impl<T: Target> Recorder<T> {
 
     /// Whether `key` is in the sample.
     pub fn sampled(&self, key: &str) -> bool {
-        self.config.allow.contains(key) || {
-            let at = Shard::of_key(key, 1_000_000) - 1;
-            f64::from(at) < self.config.rate * 1_000_000.0
-        }
+        super::key_sampled(key, self.config.rate, &self.config.allow)
     }
 
     /// Stops taking calls, writes what is queued and finishes the last file.
@@ -158,14 +157,31 @@ impl<T: Target> Recorder<T> {
         }
     }
 
-    /// Hands a finished call to the writer without waiting.
-    fn offer(&self, request: &Request, outcome: &Outcome, latency_us: u64) {
+    /// Records a typed call of a team's own repository: runs `call` and, when the request's
+    /// key is sampled, hands its answer (serialized, see [`adapter::outcome`]) to the
+    /// writer. The answer is returned unchanged; an infrastructure failure is not recorded.
+    pub async fn around<V: Serialize, E: DomainError>(
+        &self,
+        request: &Request,
+        call: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        let start = Instant::now();
+        let answer = call.await;
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        self.offer(request, start.elapsed(), || adapter::outcome(&answer).ok());
+        answer
+    }
+
+    /// Hands a finished call to the writer without waiting; `outcome` is asked only for a
+    /// sampled key.
+    fn offer(&self, request: &Request, took: Duration, outcome: impl FnOnce() -> Option<Outcome>) {
         let Some(key) = request.key.as_deref() else {
             return;
         };
         if !self.sampled(key) {
             return;
         }
+        let Some(outcome) = outcome() else { return };
         self.stats.sampled.fetch_add(1, Ordering::Relaxed);
         let mut dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
         if dropped.contains(key) {
@@ -174,8 +190,8 @@ impl<T: Target> Recorder<T> {
         }
         let call = Call {
             request: request.clone(),
-            outcome: outcome.clone(),
-            latency_us,
+            outcome,
+            latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
         };
         let sent = match self.tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             Some(tx) => tx.try_send(call),
@@ -206,8 +222,7 @@ impl<T: Target> Target for Recorder<T> {
         let answer = self.inner.execute(request).await;
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         if let Ok(outcome) = &answer {
-            let latency = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.offer(request, outcome, latency);
+            self.offer(request, start.elapsed(), || Some(outcome.clone()));
         }
         answer
     }

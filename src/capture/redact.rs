@@ -207,6 +207,21 @@ impl Redactor {
         n
     }
 
+    /// Redacts an answer as the outcome rules say, and empties an error's message (free
+    /// text that may quote the data; errors compare by kind). Returns how many values it
+    /// changed.
+    pub fn outcome(&self, outcome: &mut Outcome) -> u64 {
+        match outcome {
+            Outcome::Ok(value) => self
+                .rules
+                .iter()
+                .filter(|r| matches!(r.on, On::Outcome | On::Both))
+                .map(|rule| self.edit(rule, value))
+                .sum(),
+            Outcome::Error(error) => u64::from(!std::mem::take(&mut error.message).is_empty()),
+        }
+    }
+
     fn edit(&self, rule: &Rule, value: &mut Value) -> u64 {
         let mut pointers: Vec<String> = rule
             .path

@@ -269,11 +269,5 @@ fn count_requests(path: &Path, shard: Option<Shard>) -> Result<(u64, Option<u64>
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:
 /// a reader sees the whole file or none.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("json.{}.partial", std::process::id()));
-    let mut file = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    report::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

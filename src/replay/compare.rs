@@ -5,7 +5,7 @@ use super::result::{RequestResult, Side, StateCheck, Status};
 use super::ReplayOptions;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::{self, Diff};
-use crate::normalize::Part;
+use crate::normalize::{Part, Rules};
 use crate::target::{InfraError, Target};
 use std::future::Future;
 use std::sync::Arc;
@@ -47,17 +47,7 @@ pub(super) async fn compare(
         return RequestResult::of(index, request, status);
     }
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
-        found = match (&options.rules, l, c) {
-            (Some(rules), Outcome::Ok(l), Outcome::Ok(c)) => {
-                let (mut l, mut c) = (l.clone(), c.clone());
-                let learn = request.kind == Kind::Write;
-                let from_rules = rules.apply(&request.op, Part::Outcome, learn, &mut l, &mut c);
-                let mut found = diff::values(&l, &c);
-                found.divergences.extend(from_rules);
-                found
-            }
-            _ => diff::outcomes(l, c),
-        };
+        found = outcomes(request, options.rules.as_deref(), l, c);
     }
 
     let mut state = None;
@@ -140,6 +130,22 @@ pub(super) async fn compare(
         tainted_by: tainted_by.filter(|_| !found_equal),
         noise,
         ..RequestResult::of(index, request, status)
+    }
+}
+
+/// Compares two answers to `request` after `rules` (the replay's and the shadow's one
+/// comparison). A write teaches the rules' id maps.
+pub(crate) fn outcomes(request: &Request, rules: Option<&Rules>, l: &Outcome, c: &Outcome) -> Diff {
+    match (rules, l, c) {
+        (Some(rules), Outcome::Ok(l), Outcome::Ok(c)) => {
+            let (mut l, mut c) = (l.clone(), c.clone());
+            let learn = request.kind == Kind::Write;
+            let from_rules = rules.apply(&request.op, Part::Outcome, learn, &mut l, &mut c);
+            let mut found = diff::values(&l, &c);
+            found.divergences.extend(from_rules);
+            found
+        }
+        _ => diff::outcomes(l, c),
     }
 }
 

@@ -18,6 +18,7 @@ mod result;
 mod schedule;
 pub mod shard;
 
+pub(crate) use compare::outcomes as diff_outcomes;
 pub use compare::Pair;
 pub use record::{record, record_each};
 pub use result::{JsonlSink, RequestResult, Side, Sink, StateCheck, Status};

@@ -128,6 +128,11 @@ impl JsonlSink {
         &self.path
     }
 
+    /// Writes what is buffered to the file, which stays open.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes the file.
     pub fn finish(mut self) -> std::io::Result<()> {
         self.out.flush()

@@ -71,6 +71,31 @@ pub struct Report {
     /// The shard this report covers (`2/4`), or the shards merged into it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<String>,
+    /// For a shadow experiment on live traffic: how calls were chosen, and how many were
+    /// not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowInfo>,
+}
+
+/// A shadow experiment's own figures (see `capture::shadow`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowInfo {
+    pub experiment: String,
+    /// How calls were chosen.
+    pub sampling: String,
+    /// `skip`, or the separate store mirrored writes went to.
+    pub writes: String,
+    /// Calls the legacy answered while the experiment ran.
+    pub calls: u64,
+    /// Calls chosen and queued for comparison.
+    pub shadowed: u64,
+    /// Calls chosen but not compared: the queue was full.
+    pub skipped: u64,
+    /// Keys no longer shadowed because a mirrored write was lost.
+    pub desynced_keys: u64,
+    /// Calls queued but not compared because their key had fallen out of step.
+    #[serde(default)]
+    pub withdrawn: u64,
 }
 
 /// What a report was made from, by content hash.
@@ -150,7 +175,7 @@ pub struct Example {
 }
 
 /// Accumulates results into a report, in bounded memory.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
     totals: Counts,
     groups: BTreeMap<(String, String, Class), (u64, Divergence)>,
@@ -160,7 +185,7 @@ pub struct Summary {
     examples: BTreeMap<(String, Class), Vec<Example>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct OpAccumulator {
     kind: Kind,
     counts: Counts,
@@ -174,6 +199,11 @@ struct OpAccumulator {
 impl Summary {
     pub fn new() -> Summary {
         Summary::default()
+    }
+
+    /// The counts so far.
+    pub fn totals(&self) -> Counts {
+        self.totals
     }
 
     /// Folds one result in.
@@ -295,6 +325,7 @@ impl Summary {
             noise: Vec::new(),
             inputs: None,
             shards: Vec::new(),
+            shadow: None,
             suggested_rules: self
                 .groups
                 .into_iter()
@@ -315,6 +346,18 @@ impl Sink for Summary {
         self.add(result);
         Ok(())
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:
+/// a reader sees the whole file or none.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 fn example(result: &RequestResult, d: &Divergence) -> Example {

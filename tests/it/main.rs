@@ -31,6 +31,7 @@ mod publish;
 mod redact;
 mod replay;
 mod rules;
+mod shadow;
 mod shard;
 mod shrink;
 mod util;

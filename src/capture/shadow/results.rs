@@ -1,0 +1,179 @@
+//! The publisher: a thread that streams the experiment's results to
+//! `OUT/results.jsonl.partial`, folds them into a report, and every
+//! [`ShadowConfig::publish_every`] (and at the end) publishes `OUT/results.jsonl` and
+//! `OUT/report.json` as a pair that `cutover report` and `cutover gate` read. Between two
+//! publishes the pair stays as it was; at most the moment of publishing shows a report and
+//! results that disagree, which the gate refuses (it never judges them).
+
+use super::{ShadowConfig, Stats, Writes};
+use crate::cassette::Header;
+use crate::replay::{JsonlSink, ReplayRun, RequestResult, Sink};
+use crate::report::{self, Report, ShadowInfo, Summary};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+type Outcome = std::io::Result<Option<Report>>;
+
+pub(super) struct Publisher {
+    tx: Mutex<Option<mpsc::Sender<RequestResult>>>,
+    thread: Mutex<Option<JoinHandle<Outcome>>>,
+}
+
+/// What the thread needs to write a report.
+struct Folder {
+    config: ShadowConfig,
+    candidate: String,
+    stats: Arc<Stats>,
+    started: Instant,
+    summary: Summary,
+    out: Option<(PathBuf, JsonlSink)>,
+}
+
+impl Publisher {
+    pub(super) fn start(
+        config: &ShadowConfig,
+        candidate: &str,
+        stats: Arc<Stats>,
+    ) -> std::io::Result<Publisher> {
+        let out = match &config.out {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                // What stands in OUT is this experiment's, or nothing.
+                for stale in ["report.json", "results.jsonl"] {
+                    match std::fs::remove_file(dir.join(stale)) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                        _ => {}
+                    }
+                }
+                let sink = JsonlSink::create(dir.join("results.jsonl.partial"))?;
+                Some((dir.clone(), sink))
+            }
+            None => None,
+        };
+        let folder = Folder {
+            config: config.clone(),
+            candidate: candidate.to_string(),
+            stats,
+            started: Instant::now(),
+            summary: Summary::new(),
+            out,
+        };
+        let (tx, rx) = mpsc::channel(1024);
+        let thread = std::thread::Builder::new()
+            .name("cutover-shadow".into())
+            .spawn(move || folder.run(rx))?;
+        Ok(Publisher {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// A sender for the lanes (the publisher stops when every sender is gone).
+    pub(super) fn sender(&self) -> mpsc::Sender<RequestResult> {
+        self.tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .expect("the publisher is running")
+    }
+
+    /// Waits for the lanes' last results, then publishes the final pair.
+    pub(super) async fn finish(&self) -> Outcome {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(thread) = thread else {
+            return Ok(None);
+        };
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(outcome)) => outcome,
+            _ => Err(std::io::Error::other("the shadow's publisher panicked")),
+        }
+    }
+}
+
+impl Folder {
+    fn run(mut self, mut rx: mpsc::Receiver<RequestResult>) -> Outcome {
+        let mut published = Instant::now();
+        while let Some(result) = rx.blocking_recv() {
+            self.summary.add(&result);
+            if let Some((_, sink)) = &mut self.out {
+                sink.accept(&result)?;
+            }
+            if published.elapsed() >= self.config.publish_every {
+                self.publish(false)?;
+                published = Instant::now();
+            }
+        }
+        self.publish(true)
+    }
+
+    /// Publishes the results so far and their report; `last` renames the streamed file
+    /// instead of copying it.
+    fn publish(&mut self, last: bool) -> Outcome {
+        let report = self.report();
+        let Some((dir, sink)) = &mut self.out else {
+            return Ok(Some(report));
+        };
+        sink.flush()?;
+        let results = dir.join("results.jsonl");
+        if last {
+            std::fs::rename(sink.path(), &results)?;
+        } else {
+            copy_atomically(sink.path(), &results)?;
+        }
+        let json = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;
+        report::write_atomically(&dir.join("report.json"), &json)?;
+        Ok(Some(report))
+    }
+
+    fn report(&self) -> Report {
+        let config = &self.config;
+        let totals = self.summary.totals();
+        let run = ReplayRun {
+            requests: totals.total,
+            elapsed: self.started.elapsed(),
+            truncation: None,
+            rules: config.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
+        };
+        let source = format!("shadow:{}", config.name);
+        let mut report = self.summary.clone().finish(
+            &Header::new(config.domain.clone()),
+            &source,
+            "legacy",
+            &self.candidate,
+            &run,
+        );
+        let count = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+        let stats = &self.stats;
+        report.shadow = Some(ShadowInfo {
+            experiment: config.name.clone(),
+            sampling: format!(
+                "{} of keys by SHA-256 of the key, plus {} allowed keys, plus the calls of switched-on clients",
+                config.rate,
+                config.allow.len()
+            ),
+            writes: match &config.writes {
+                Writes::Skip => "skip".into(),
+                Writes::Mirror { separate_store, .. } => format!("mirror to {separate_store}"),
+            },
+            calls: count(&stats.calls),
+            shadowed: count(&stats.shadowed),
+            skipped: count(&stats.skipped),
+            desynced_keys: count(&stats.desynced_keys),
+            withdrawn: count(&stats.withdrawn),
+        });
+        report
+    }
+}
+
+/// Copies `from` to `to` through a temporary file and a rename.
+fn copy_atomically(from: &Path, to: &Path) -> std::io::Result<()> {
+    let name = to.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = to.with_file_name(format!(".{name}.partial"));
+    std::fs::copy(from, &tmp)?;
+    std::fs::rename(&tmp, to)
+}
