@@ -5,6 +5,7 @@
 //! `adapter.rs` puts a team's own repository type behind [`crate::target::Target`].
 
 pub mod adapter;
+mod dropped;
 pub mod recorder;
 pub mod redact;
 pub mod shadow;

@@ -6,7 +6,8 @@
 //!   a sample cannot answer them.
 //! * **Never on the caller's path**: the call's request, outcome and latency go to a bounded
 //!   queue with a non-blocking send; redaction, serialization and IO happen on the writer
-//!   thread. When the queue is full the request's key is dropped for good and counted.
+//!   thread. When the queue is full the request's key is dropped for the rest of the window
+//!   and counted (in a fixed table, see [`super::dropped`]: no lock, no allocation).
 //! * **Whole keys only**: lines stream to `NAME-000001.jsonl.partial`, a new file every
 //!   `rotate_bytes`. When the sampling window ends (`window`) or the recorder finishes, each
 //!   file of the window is copied to `NAME-000001.jsonl` without the keys the window dropped,
@@ -17,6 +18,7 @@
 //!   the redactions (never the key).
 
 use super::adapter::{self, DomainError};
+use super::dropped::DroppedKeys;
 use super::redact::Redactor;
 use crate::cassette::{Header, Outcome, Request};
 use crate::target::{InfraError, Target};
@@ -30,7 +32,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -99,8 +101,8 @@ struct Call {
 pub struct Recorder<T> {
     inner: T,
     config: RecorderConfig,
-    tx: Mutex<Option<SyncSender<Call>>>,
-    dropped: Arc<Mutex<HashSet<String>>>,
+    tx: RwLock<Option<SyncSender<Call>>>,
+    dropped: Arc<DroppedKeys>,
     stats: Arc<Stats>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
@@ -114,7 +116,7 @@ impl<T: Target> Recorder<T> {
     ) -> std::io::Result<Recorder<T>> {
         std::fs::create_dir_all(&config.dir)?;
         let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
-        let dropped = Arc::new(Mutex::new(HashSet::new()));
+        let dropped = Arc::new(DroppedKeys::new());
         let stats = Arc::new(Stats::default());
         let writer = Writer {
             config: config.clone(),
@@ -130,7 +132,7 @@ impl<T: Target> Recorder<T> {
         Ok(Recorder {
             inner,
             config,
-            tx: Mutex::new(Some(tx)),
+            tx: RwLock::new(Some(tx)),
             dropped,
             stats,
             writer: Mutex::new(Some(handle)),
@@ -148,7 +150,7 @@ impl<T: Target> Recorder<T> {
 
     /// Stops taking calls, writes what is queued and finishes the last file.
     pub fn finish(&self) -> std::io::Result<()> {
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.tx.write().unwrap_or_else(|p| p.into_inner()).take();
         let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
         match handle.map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -183,8 +185,7 @@ impl<T: Target> Recorder<T> {
         }
         let Some(outcome) = outcome() else { return };
         self.stats.sampled.fetch_add(1, Ordering::Relaxed);
-        let mut dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
-        if dropped.contains(key) {
+        if self.dropped.contains(key) {
             self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -193,15 +194,16 @@ impl<T: Target> Recorder<T> {
             outcome,
             latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
         };
-        let sent = match self.tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let sent = match self.tx.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             Some(tx) => tx.try_send(call),
             None => return,
         };
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sent {
             // The key goes whole: nothing more of it is taken, and what was taken is left
             // out of the finished file.
-            dropped.insert(key.to_string());
-            self.stats.dropped_keys.fetch_add(1, Ordering::Relaxed);
+            if self.dropped.insert(key) {
+                self.stats.dropped_keys.fetch_add(1, Ordering::Relaxed);
+            }
             self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -236,7 +238,7 @@ impl<T: Target> Target for Recorder<T> {
 struct Writer {
     config: RecorderConfig,
     redactor: Option<Redactor>,
-    dropped: Arc<Mutex<HashSet<String>>>,
+    dropped: Arc<DroppedKeys>,
     stats: Arc<Stats>,
     index: u64,
     /// The cassette's own numbering, in the order calls were written.
@@ -269,10 +271,7 @@ impl Writer {
                     close(file)?;
                 }
                 self.finish_window(&mut window)?;
-                self.dropped
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clear();
+                self.dropped.clear();
                 window_started = Instant::now();
             }
             if open
@@ -370,11 +369,7 @@ impl Writer {
     /// removes it.
     fn finish_file(&mut self, path: &Path) -> std::io::Result<()> {
         use std::io::BufRead;
-        let dropped = self
-            .dropped
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let dropped = &self.dropped;
         let done = final_path(path);
         let tmp = done.with_extension("jsonl.tmp");
         // The header goes last (it counts the keys left out): the lines go to a body file.

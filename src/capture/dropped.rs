@@ -1,0 +1,69 @@
+//! The keys the recorder dropped in the current window, in a table of fixed size.
+//!
+//! Marking and testing a key never allocates and never waits for a lock, so a caller that
+//! meets a full queue pays the same few nanoseconds however many keys were dropped before
+//! (a growing set would have to be resized, on some caller's path, and would grow without
+//! bound under sustained overload). Each key has one slot among [`SLOTS`]; two keys sharing
+//! a slot are dropped together, whole, like every dropped key, and count once.
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Slots in the table: 4 Mi bits, 512 KiB.
+pub const SLOTS: usize = 1 << 22;
+
+pub(crate) struct DroppedKeys {
+    words: Box<[AtomicU64]>,
+}
+
+impl DroppedKeys {
+    pub(crate) fn new() -> DroppedKeys {
+        DroppedKeys {
+            words: (0..SLOTS / 64).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn slot(key: &str) -> (usize, u64) {
+        let hash = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(key);
+        let slot = (hash % SLOTS as u64) as usize;
+        (slot / 64, 1 << (slot % 64))
+    }
+
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        let (word, bit) = DroppedKeys::slot(key);
+        self.words[word].load(Ordering::Acquire) & bit != 0
+    }
+
+    /// Marks `key` dropped; `true` if its slot was not marked yet.
+    pub(crate) fn insert(&self, key: &str) -> bool {
+        let (word, bit) = DroppedKeys::slot(key);
+        self.words[word].fetch_or(bit, Ordering::AcqRel) & bit == 0
+    }
+
+    /// Forgets every key (a new window).
+    pub(crate) fn clear(&self) {
+        for word in self.words.iter() {
+            word.store(0, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_marked_once_and_forgotten_on_clear() {
+        let dropped = DroppedKeys::new();
+        assert!(!dropped.contains("c-1"));
+        assert!(dropped.insert("c-1"));
+        assert!(!dropped.insert("c-1"));
+        assert!(dropped.contains("c-1"));
+        let others = (0..1000)
+            .filter(|i| dropped.contains(&format!("c-{i}-x")))
+            .count();
+        assert!(others <= 1, "{others} of 1000 unmarked keys share the slot");
+        dropped.clear();
+        assert!(!dropped.contains("c-1"));
+    }
+}
