@@ -136,8 +136,8 @@ tokio::task_local! {
 }
 
 /// Runs `work` as `client`'s: its calls are shadowed when that client is switched on.
-pub async fn as_client<F: Future>(client: &str, work: F) -> F::Output {
-    CLIENT.scope(client.to_string(), work).await
+pub fn as_client<F: Future>(client: impl Into<String>, work: F) -> impl Future<Output = F::Output> {
+    CLIENT.scope(client.into(), work)
 }
 
 /// The experiment: the candidate, the lanes that ask it, and the results.
@@ -355,6 +355,11 @@ pub struct Shadowed<T> {
 impl<T> Shadowed<T> {
     pub fn shadow(&self) -> &Arc<Shadow> {
         &self.shadow
+    }
+
+    /// The legacy repository inside.
+    pub fn legacy(&self) -> &T {
+        &self.legacy
     }
 }
 
