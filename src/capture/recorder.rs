@@ -234,6 +234,42 @@ impl<T: Target> Target for Recorder<T> {
     }
 }
 
+/// What a recorder of typed calls wraps: nothing. Its calls go through
+/// [`Recorder::around`]; asked as a target, it refuses.
+pub struct Unwrapped;
+
+#[async_trait]
+impl Target for Unwrapped {
+    fn name(&self) -> &str {
+        "typed"
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        Ok(())
+    }
+
+    async fn execute(&self, _: &Request) -> Result<Outcome, InfraError> {
+        Err(InfraError::Other(
+            "this recorder records typed calls (`around`) and wraps no repository".into(),
+        ))
+    }
+
+    async fn dump(&self, _: &str) -> Result<Option<Value>, InfraError> {
+        Ok(None)
+    }
+}
+
+impl Recorder<Unwrapped> {
+    /// A recorder for a team's own repository type, whose typed calls it records with
+    /// [`Recorder::around`].
+    pub fn typed(
+        config: RecorderConfig,
+        redactor: Option<Redactor>,
+    ) -> std::io::Result<Recorder<Unwrapped>> {
+        Recorder::start(Unwrapped, config, redactor)
+    }
+}
+
 /// The writer thread's state.
 struct Writer {
     config: RecorderConfig,
@@ -401,6 +437,12 @@ impl Writer {
         }
         lines.flush()?;
         drop(lines);
+        if kept == 0 {
+            // Every key of this file was dropped: no cassette (one without requests is
+            // not a cassette); the drops are counted.
+            std::fs::remove_file(&body)?;
+            return std::fs::remove_file(path);
+        }
         let mut out = BufWriter::new(File::create(&tmp)?);
         let header = self.header(Some(left_out.len() as u64));
         writeln!(

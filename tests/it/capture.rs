@@ -219,3 +219,85 @@ fn a_recording_killed_with_sigkill_leaves_a_cassette_inspect_and_replay_read() {
     assert!(report["totals"]["total"].as_u64().unwrap() > 1000);
     assert_eq!(report["cassette"]["truncated_line"].is_u64(), cut);
 }
+
+#[test]
+fn a_window_ends_by_time_its_files_are_finished_and_dropped_keys_are_sampled_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecorderConfig::new(dir.path(), "kv");
+    config.rate = 1.0;
+    config.queue = 16;
+    config.window = Duration::from_secs(1);
+    config.slow_writer = Some(Duration::from_millis(2));
+    let recorder = Recorder::start(Memory::new(), config, None).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let get = |key: &str| {
+        cutover::capture::adapter::request(
+            "get",
+            Some(key),
+            cutover::cassette::Kind::Read,
+            serde_json::json!({}),
+        )
+    };
+    // The first window: a burst the writer cannot keep up with, so keys are dropped.
+    runtime.block_on(async {
+        for n in 0..50 {
+            recorder.execute(&get(&format!("k{n}"))).await.unwrap();
+        }
+    });
+    let dropped_first = recorder.stats().dropped_keys.load(Ordering::Relaxed);
+    assert!(dropped_first > 0, "the burst overflowed the queue");
+    // The window ends by time alone: its file is finished while the recorder runs on.
+    let first = dir.path().join("cassette-000001.jsonl");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !first.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first window was never finished: {:?}",
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (in_first, _) = recorded_file(&first);
+    // The next window samples afresh: every key, dropped before or not, is taken again
+    // while the writer keeps up.
+    runtime.block_on(async {
+        for n in 0..50 {
+            recorder.execute(&get(&format!("k{n}"))).await.unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    recorder.finish().unwrap();
+    let (per_key, metas) = recorded(dir.path());
+    assert!(metas.len() >= 2, "one file per window at least");
+    assert_eq!(
+        in_first.len() as u64 + dropped_first,
+        50,
+        "the first window holds every key it did not drop"
+    );
+    assert_eq!(
+        per_key.len(),
+        50,
+        "every key was recorded in a later window"
+    );
+    let s = recorder.stats();
+    assert_eq!(
+        s.recorded.load(Ordering::Relaxed) + s.dropped_requests.load(Ordering::Relaxed),
+        s.sampled.load(Ordering::Relaxed)
+    );
+}
+
+/// Requests per key in one finished cassette.
+fn recorded_file(path: &std::path::Path) -> (HashMap<String, u64>, Value) {
+    let mut reader = Reader::open(path).unwrap();
+    let meta = Value::Object(reader.header().meta.clone());
+    let mut per_key = HashMap::new();
+    while let Some(r) = reader.next_request().unwrap() {
+        *per_key.entry(r.key.unwrap()).or_default() += 1;
+    }
+    (per_key, meta)
+}

@@ -6,14 +6,15 @@
 
 use crate::util::{cutover, write};
 use async_trait::async_trait;
-use cutover::capture::adapter::request;
+use cutover::capture::adapter::{outcome, request, Adapter, DomainError};
+use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::capture::redact::{Redactor, Secret};
 use cutover::capture::shadow::{as_client, Shadow, ShadowConfig, Writes};
-use cutover::cassette::{Kind, Outcome, Request};
+use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
 use cutover::target::memory::Memory;
 use cutover::target::{InfraError, Target};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -393,4 +394,113 @@ async fn mirrored_writes_go_to_a_separate_store_from_each_key_s_creation() {
     assert_eq!(info.writes, "mirror to memory (mirror)");
     assert_eq!((info.desynced_keys, info.withdrawn), (1, 1));
     assert_eq!(report.operations["insert"].requests.total, 2);
+}
+
+/// A team's own repository: typed answers, its own error type.
+struct People(HashMap<&'static str, &'static str>);
+
+#[derive(Debug, serde::Serialize)]
+struct Person {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug)]
+enum PeopleError {
+    Missing(String),
+    Down,
+}
+
+impl std::fmt::Display for PeopleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeopleError::Missing(id) => write!(f, "no person {id}"),
+            PeopleError::Down => f.write_str("the people store is down"),
+        }
+    }
+}
+
+impl DomainError for PeopleError {
+    fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            PeopleError::Missing(_) => Some(ErrorKind::NotFound),
+            PeopleError::Down => None,
+        }
+    }
+}
+
+impl People {
+    async fn person(&self, id: &str) -> Result<Person, PeopleError> {
+        match (id, self.0.get(id)) {
+            ("down", _) => Err(PeopleError::Down),
+            (_, Some(name)) => Ok(Person {
+                id: id.into(),
+                name: name.to_string(),
+            }),
+            (_, None) => Err(PeopleError::Missing(id.into())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_team_s_own_repository_type_is_recorded_and_shadowed_through_its_typed_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = People(HashMap::from([("1", "Zoë"), ("2", "Ana")]));
+    let candidate = Adapter::new(
+        "people-v2",
+        People(HashMap::from([("1", "Zoë"), ("2", "Anna")])),
+        |people, request| async move {
+            match request.op.as_str() {
+                "person" => outcome(&people.person(request.key.as_deref().unwrap_or("")).await),
+                other => Err(InfraError::Other(format!("no operation {other}"))),
+            }
+        },
+    );
+    let mut recording = RecorderConfig::new(dir.path().join("cassettes"), "people");
+    recording.rate = 1.0;
+    let recorder = Recorder::typed(recording, None).unwrap();
+    let mut config = config(&dir.path().join("shadow"));
+    config.domain = "people".into();
+    let shadow = Shadow::start(Arc::new(candidate), config, None).unwrap();
+
+    let mut names = Vec::new();
+    for id in ["1", "2", "3", "down"] {
+        let request = request("person", Some(id), Kind::Read, json!({}));
+        // The service's own call, typed, with both around it.
+        let answer = recorder
+            .around(&request, shadow.around(&request, legacy.person(id)))
+            .await;
+        names.push(answer.map(|p| p.name).map_err(|e| e.to_string()));
+    }
+    assert_eq!(
+        names,
+        [
+            Ok("Zoë".to_string()),
+            Ok("Ana".to_string()),
+            Err("no person 3".to_string()),
+            Err("the people store is down".to_string())
+        ]
+    );
+    let report = shadow.finish().await.unwrap().unwrap();
+    recorder.finish().unwrap();
+    assert_eq!(
+        (
+            report.totals.equal,
+            report.totals.divergent,
+            report.totals.inconclusive
+        ),
+        (2, 1, 1),
+        "1 and 3 equal, 2 renamed, the legacy down"
+    );
+    assert_eq!(report.examples[0].key.as_deref(), Some("2"));
+    // The recording holds the three answers; the infrastructure failure is not one.
+    let file = dir.path().join("cassettes/cassette-000001.jsonl");
+    let mut reader = cutover::cassette::Reader::open(&file).unwrap();
+    let mut outcomes = Vec::new();
+    while let Some(r) = reader.next_request().unwrap() {
+        outcomes.push(serde_json::to_value(r.outcome.unwrap()).unwrap());
+    }
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0], json!({ "ok": { "id": "1", "name": "Zoë" } }));
+    assert_eq!(outcomes[2]["error"]["kind"], "not_found");
 }
