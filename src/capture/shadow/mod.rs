@@ -20,6 +20,12 @@
 //! * **Nothing personal reaches the results**: with a [`Redactor`], both answers are
 //!   redacted before they are compared (hashed fields still compare equal); results never
 //!   keep whole answers.
+//! * **What it does not compare**: the stored state (reading the legacy's state after each
+//!   write would add load to production; replaying a recording checks it), and, in mirror
+//!   mode, anything that depends on keys the mirror never saw: it holds only the sampled
+//!   keys, so a constraint across keys (a uniqueness shared between conversations) or a
+//!   keyless read answers from less data there. Keyless reads are shadowed only for
+//!   switched-on clients, and never in mirror mode.
 
 mod lane;
 mod results;
