@@ -7,7 +7,7 @@
 //! * **Never on the caller's path**: the call's request, outcome and latency go to a bounded
 //!   queue with a non-blocking send; redaction, serialization and IO happen on the writer
 //!   thread. When the queue is full the request's key is dropped for the rest of the window
-//!   and counted (in a fixed table, see [`super::dropped`]: no lock, no allocation).
+//!   and counted (in a fixed table of dropped keys: no lock, no allocation).
 //! * **Whole keys only**: lines stream to `NAME-000001.jsonl.partial`, a new file every
 //!   `rotate_bytes`. When the sampling window ends (`window`) or the recorder finishes, each
 //!   file of the window is copied to `NAME-000001.jsonl` without the keys the window dropped,
