@@ -27,7 +27,6 @@ use cutover::target::conversations::{generate, DomainTarget};
 use cutover::target::Target;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -152,25 +151,8 @@ async fn main() -> anyhow::Result<()> {
         .expect("the shadow has an output directory");
     let recorder = repository.legacy();
     recorder.finish()?;
-    let s = recorder.stats();
-    println!(
-        "recorder: {} calls, {} sampled, {} recorded in {} files, {} keys dropped",
-        s.calls.load(Ordering::Relaxed),
-        s.sampled.load(Ordering::Relaxed),
-        s.recorded.load(Ordering::Relaxed),
-        s.files.load(Ordering::Relaxed),
-        s.dropped_keys.load(Ordering::Relaxed)
-    );
-    let s = shadow.stats();
-    println!(
-        "shadow: {} shadowed, {} skipped; {} equal, {} divergent, {} inconclusive; {} keys out of step",
-        s.shadowed.load(Ordering::Relaxed),
-        s.skipped.load(Ordering::Relaxed),
-        s.equal.load(Ordering::Relaxed),
-        s.divergent.load(Ordering::Relaxed),
-        s.inconclusive.load(Ordering::Relaxed),
-        s.desynced_keys.load(Ordering::Relaxed)
-    );
+    println!("recorder: {}", recorder.stats());
+    println!("shadow: {}", shadow.stats());
     println!(
         "verdict of the experiment: {:?} ({} requests); results in {}",
         report.verdict,

@@ -14,7 +14,6 @@ use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::target::memory::{Memory, Workload};
 use cutover::target::Target;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -96,14 +95,7 @@ fn main() -> anyhow::Result<()> {
         slow.len(),
         &slow[..slow.len().min(10)]
     );
-    println!(
-        "sampled {}, recorded {}, dropped keys {} ({} requests), files {}",
-        s.sampled.load(Ordering::Relaxed),
-        s.recorded.load(Ordering::Relaxed),
-        s.dropped_keys.load(Ordering::Relaxed),
-        s.dropped_requests.load(Ordering::Relaxed),
-        s.files.load(Ordering::Relaxed)
-    );
+    println!("{s}");
     // Every key in the files is whole: all its calls are there.
     let mut in_files: HashMap<String, u64> = HashMap::new();
     for entry in std::fs::read_dir(dir)? {

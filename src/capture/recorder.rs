@@ -90,6 +90,22 @@ pub struct Stats {
     pub files: AtomicU64,
 }
 
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        write!(
+            f,
+            "{} calls, {} sampled, {} recorded in {} files, {} keys dropped ({} requests)",
+            n(&self.calls),
+            n(&self.sampled),
+            n(&self.recorded),
+            n(&self.files),
+            n(&self.dropped_keys),
+            n(&self.dropped_requests)
+        )
+    }
+}
+
 /// What the queue carries.
 struct Call {
     request: Request,

@@ -137,6 +137,25 @@ impl Stats {
     }
 }
 
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        write!(
+            f,
+            "{} calls, {} shadowed, {} skipped; {} equal, {} divergent, {} inconclusive ({} candidate failures); {} keys out of step, {} withdrawn",
+            n(&self.calls),
+            n(&self.shadowed),
+            n(&self.skipped),
+            n(&self.equal),
+            n(&self.divergent),
+            n(&self.inconclusive),
+            n(&self.candidate_failures),
+            n(&self.desynced_keys),
+            n(&self.withdrawn)
+        )
+    }
+}
+
 tokio::task_local! {
     static CLIENT: String;
 }
