@@ -24,6 +24,7 @@ pub mod cassette;
 pub mod diff;
 pub mod digest;
 pub mod gate;
+pub mod located;
 pub mod normalize;
 pub mod publish;
 pub mod replay;

@@ -13,6 +13,14 @@ pub mod shadow;
 use crate::replay::shard::Shard;
 use std::collections::HashSet;
 
+/// How [`key_sampled`] chooses, for a cassette's header and a shadow's report.
+pub fn describe_sampling(rate: f64, allow: &HashSet<String>) -> String {
+    format!(
+        "{rate} of keys by SHA-256 of the key, plus {} allowed keys",
+        allow.len()
+    )
+}
+
 /// Whether `key` is in a sample of `rate` (0 to 1) of keys, or among `allow`. The same key
 /// is always in or always out: the draw is the SHA-256 of the key, never a random number,
 /// so a conversation is sampled whole and the recorder and the shadow agree on it.

@@ -385,9 +385,8 @@ impl Writer {
         meta.insert(
             "sampling".into(),
             format!(
-                "{} of keys by SHA-256 of the key, plus {} allowed keys; keyless requests not recorded",
-                self.config.rate,
-                self.config.allow.len()
+                "{}; keyless requests not recorded",
+                super::describe_sampling(self.config.rate, &self.config.allow)
             )
             .into(),
         );

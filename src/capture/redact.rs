@@ -16,6 +16,7 @@
 //! carries it.
 
 use crate::cassette::{Outcome, Request};
+use crate::located::{Located, Source};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::Value;
@@ -67,13 +68,8 @@ impl fmt::Debug for Secret {
 pub enum RedactError {
     #[error("redactions {0}: {1}")]
     Io(String, #[source] std::io::Error),
-    #[error("redactions {file} line {line} column {column}: {what}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        what: String,
-    },
+    #[error("redactions {0}")]
+    Invalid(#[from] Located),
     #[error("redactions {file}: `hash` needs a key: set the environment variable {var}")]
     NoKey { file: String, var: String },
 }
@@ -127,17 +123,9 @@ impl Redactor {
         name: &str,
         key: impl Fn(&str) -> Option<Secret>,
     ) -> Result<Redactor, RedactError> {
-        let at = |offset: usize, what: String| {
-            let (line, column) = crate::normalize::line_column(text, offset);
-            RedactError::Invalid {
-                file: name.to_string(),
-                line,
-                column,
-                what,
-            }
-        };
-        let file: File = toml::from_str(text)
-            .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        let source = Source { text, name };
+        let at = |offset: usize, what: String| RedactError::from(source.at(offset, what));
+        let file: File = source.toml()?;
         let mut rules = Vec::new();
         for spanned in file.redact {
             let start = spanned.span().start;

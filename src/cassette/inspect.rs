@@ -135,10 +135,7 @@ pub fn render(i: &Inspection) -> String {
             out,
             "{:<26}{:<7}{:>9}{:>10}{:>8}  {}",
             name,
-            match op.kind {
-                Some(Kind::Write) => "write",
-                _ => "read",
-            },
+            op.kind.unwrap_or(Kind::Read).as_str(),
             op.requests,
             op.recorded,
             op.states,

@@ -51,6 +51,16 @@ pub enum Kind {
     Write,
 }
 
+impl Kind {
+    /// `read` or `write`, as the cassette spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Write => "write",
+        }
+    }
+}
+
 /// One recorded request against the repository.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {

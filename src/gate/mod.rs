@@ -313,10 +313,7 @@ pub fn render(decision: &Decision) -> String {
             out,
             "{:<26}{:<7}{:>7}{:>10}{:>9}{:>10.4}{:>10.4}{:>9}{:>10}  {}",
             c.op,
-            match c.kind {
-                Kind::Read => "read",
-                Kind::Write => "write",
-            },
+            c.kind.as_str(),
             c.total,
             c.divergent,
             c.accepted,

@@ -25,6 +25,7 @@
 
 use crate::cassette::Kind;
 use crate::diff::Class;
+use crate::located::{Located, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,13 +35,8 @@ use std::path::Path;
 pub enum PolicyError {
     #[error("policy {0}: {1}")]
     Io(String, #[source] std::io::Error),
-    #[error("policy {file} line {line} column {column}: {what}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        what: String,
-    },
+    #[error("policy {0}")]
+    Invalid(#[from] Located),
 }
 
 /// A parsed policy.
@@ -123,17 +119,9 @@ impl Policy {
 
     /// Parses policy text; `name` names it in errors.
     pub fn parse(text: &str, name: &str) -> Result<Policy, PolicyError> {
-        let at = |offset: usize, what: String| {
-            let (line, column) = crate::normalize::line_column(text, offset);
-            PolicyError::Invalid {
-                file: name.to_string(),
-                line,
-                column,
-                what,
-            }
-        };
-        let file: File = toml::from_str(text)
-            .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        let source = Source { text, name };
+        let at = |offset: usize, what: String| PolicyError::from(source.at(offset, what));
+        let file: File = source.toml()?;
         let gate = file.gate.unwrap_or_default();
         // Where `key` is written in `[section]`, for errors about its value.
         let key_at = |section: &str, key: &str| {

@@ -25,7 +25,8 @@ mod parse;
 pub mod suggest;
 mod walk;
 
-pub use parse::{line_column, RulesError};
+pub use crate::located::line_column;
+pub use parse::RulesError;
 
 use crate::diff::Divergence;
 use serde::{Deserialize, Serialize};

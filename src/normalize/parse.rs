@@ -1,6 +1,7 @@
 //! Reading a rules file: TOML, one `[[rule]]` table per rule, errors with line and column.
 
 use super::{Action, Precision, Rule, Rules};
+use crate::located::{Located, Source};
 use serde::Deserialize;
 use serde_json_path::JsonPath;
 use std::sync::atomic::AtomicU64;
@@ -10,13 +11,8 @@ use std::sync::atomic::AtomicU64;
 pub enum RulesError {
     #[error("rules {0}: {1}")]
     Io(String, #[source] std::io::Error),
-    #[error("rules {file} line {line} column {column}: {what}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        what: String,
-    },
+    #[error("rules {0}")]
+    Invalid(#[from] Located),
 }
 
 #[derive(Deserialize)]
@@ -42,28 +38,10 @@ struct Spec {
     id_map: Option<bool>,
 }
 
-/// The 1-based line and column (in bytes) of `offset` in `text`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, column)
-}
-
 pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
-    let at = |offset: usize, what: String| {
-        let (line, column) = line_column(text, offset);
-        RulesError::Invalid {
-            file: name.to_string(),
-            line,
-            column,
-            what,
-        }
-    };
-    let file: File = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        at(offset, e.message().to_string())
-    })?;
+    let source = Source { text, name };
+    let at = |offset: usize, what: String| RulesError::from(source.at(offset, what));
+    let file: File = source.toml()?;
     let mut rules = Vec::new();
     for spanned in file.rule {
         let start = spanned.span().start;

@@ -123,10 +123,7 @@ fn operations(out: &mut String, report: &Report, decision: Option<&Decision>) {
             "<tr class=\"{}\"><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{rate}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             if ok { "ok" } else { "bad" },
             esc(op),
-            match o.kind {
-                crate::cassette::Kind::Read => "read",
-                crate::cassette::Kind::Write => "write",
-            },
+            o.kind.as_str(),
             o.requests.total,
             o.requests.divergent,
             o.requests.inconclusive,

@@ -51,10 +51,7 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         let _ = writeln!(
             out,
             "| `{op}` | {} | {} | {} | {} | {} | {rate} | {} | {} | {} |",
-            match o.kind {
-                crate::cassette::Kind::Read => "read",
-                crate::cassette::Kind::Write => "write",
-            },
+            o.kind.as_str(),
             o.requests.total,
             o.requests.divergent,
             o.requests.inconclusive,

@@ -117,8 +117,7 @@ impl Lanes {
 }
 
 async fn run(mut rx: mpsc::Receiver<Job>, context: Arc<Context>) {
-    while let Some(job) = rx.recv().await {
-        let request = job.request.clone();
+    while let Some(Job { request, legacy }) = rx.recv().await {
         if context.mirror
             && request
                 .key
@@ -129,10 +128,8 @@ async fn run(mut rx: mpsc::Receiver<Job>, context: Arc<Context>) {
             context.stats.withdrawn.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let result = match AssertUnwindSafe(compare(job, &context))
-            .catch_unwind()
-            .await
-        {
+        let compared = compare(&request, legacy, &context);
+        let result = match AssertUnwindSafe(compared).catch_unwind().await {
             Ok(result) => result,
             Err(panic) => {
                 let mut result = RequestResult::of(request.seq - 1, &request, Status::Inconclusive);
@@ -151,10 +148,13 @@ async fn run(mut rx: mpsc::Receiver<Job>, context: Arc<Context>) {
 
 /// Asks the candidate (at once, while the legacy works) and compares with the legacy's
 /// answer when it comes.
-async fn compare(job: Job, context: &Context) -> RequestResult {
-    let Job { request, legacy } = job;
+async fn compare(
+    request: &Request,
+    legacy: oneshot::Receiver<Legacy>,
+    context: &Context,
+) -> RequestResult {
     let start = Instant::now();
-    let asked = AssertUnwindSafe(context.candidate.execute(&request)).catch_unwind();
+    let asked = AssertUnwindSafe(context.candidate.execute(request)).catch_unwind();
     let candidate = match tokio::time::timeout(context.timeout, asked).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(panic)) => Err(InfraError::Other(format!("panicked: {}", message(&*panic)))),
@@ -173,7 +173,7 @@ async fn compare(job: Job, context: &Context) -> RequestResult {
             took: context.timeout,
         },
     };
-    let mut result = RequestResult::of(request.seq - 1, &request, Status::Equal);
+    let mut result = RequestResult::of(request.seq - 1, request, Status::Equal);
     result.legacy = side(legacy.took, &legacy.outcome);
     result.candidate = side(c_took, &candidate);
     match (legacy.outcome, candidate) {
@@ -182,7 +182,7 @@ async fn compare(job: Job, context: &Context) -> RequestResult {
                 redactor.outcome(&mut l);
                 redactor.outcome(&mut c);
             }
-            let found = crate::replay::diff_outcomes(&request, context.rules.as_deref(), &l, &c);
+            let found = crate::replay::diff_outcomes(request, context.rules.as_deref(), &l, &c);
             if !found.is_equal() {
                 result.status = Status::Divergent;
                 result.divergences = found.divergences;

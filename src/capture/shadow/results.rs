@@ -152,9 +152,8 @@ impl Folder {
         report.shadow = Some(ShadowInfo {
             experiment: config.name.clone(),
             sampling: format!(
-                "{} of keys by SHA-256 of the key, plus {} allowed keys, plus the calls of switched-on clients",
-                config.rate,
-                config.allow.len()
+                "{}, plus the calls of switched-on clients",
+                crate::capture::describe_sampling(config.rate, &config.allow)
             ),
             writes: match &config.writes {
                 Writes::Skip => "skip".into(),
