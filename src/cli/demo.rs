@@ -25,6 +25,10 @@ pub struct Args {
     /// Replay only shard i of n (see `replay --shard`).
     #[arg(long)]
     shard: Option<cutover::replay::shard::Shard>,
+    /// Infrastructure failures of one side in a row after which that side is taken for
+    /// dead (see `replay --max-infra-failures`; 0: never).
+    #[arg(long, default_value_t = 5)]
+    max_infra_failures: usize,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -37,8 +41,14 @@ pub fn run(args: Args) -> Result<Exit> {
     runtime.block_on(async {
         eprintln!("starting the servers (the first run installs SecantusDB under target/)...");
         let servers = Servers::start().await?;
+        // The pid of a server started here, so that it can be stopped to see what a dead
+        // legacy does to a run.
+        let pid = servers
+            .mongo
+            .pid()
+            .map_or_else(String::new, |pid| format!(" (pid {pid})"));
         eprintln!(
-            "MongoDB wire: {}; PostgreSQL: {}",
+            "MongoDB wire: {}{pid}; PostgreSQL: {}",
             servers.mongo.source(),
             servers.postgres.source()
         );
@@ -47,6 +57,7 @@ pub fn run(args: Args) -> Result<Exit> {
             concurrency: args.concurrency.max(1),
             rules: Some(rules),
             shard: args.shard,
+            max_infra_failures: args.max_infra_failures,
             ..ReplayOptions::default()
         };
         let targets = Pair {

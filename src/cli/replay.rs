@@ -41,6 +41,10 @@ pub struct Args {
     /// requests. `cutover merge` folds the shards' outputs into one.
     #[arg(long)]
     shard: Option<Shard>,
+    /// Infrastructure failures of one side in a row after which that side is taken for
+    /// dead: nothing more is sent, what is left is inconclusive, and the exit is 2 (0: never).
+    #[arg(long, default_value_t = 5)]
+    max_infra_failures: usize,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -98,6 +102,7 @@ pub fn run(args: Args) -> Result<Exit> {
         check_state: !args.no_state_check,
         rules: args.targets.rules()?,
         shard: args.shard,
+        max_infra_failures: args.max_infra_failures,
         ..ReplayOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -151,7 +156,8 @@ async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggesti
 }
 
 /// Replays `cassette` on `pair`, writes `OUT/results.jsonl` and `OUT/report.json`, prints
-/// the report, and returns the verdict as an exit.
+/// the report, and returns the verdict as an exit; a run that stopped because a side
+/// stopped answering is inconclusive (2) whatever its verdict, and says so on stderr.
 pub async fn replay_to(
     cassette_path: &Path,
     pair: &Pair,
@@ -227,17 +233,20 @@ pub async fn replay_to(
         tool: env!("CARGO_PKG_VERSION").to_string(),
     });
     report.shards = options.shard.iter().map(|s| s.to_string()).collect();
-    publish(&report, &report_path, format)
+    match &run.stopped {
+        Some(stop) => {
+            show(&report, &report_path, format)?;
+            eprintln!("error: {stop} (inconclusive)");
+            Ok(Exit::Inconclusive)
+        }
+        None => publish(&report, &report_path, format),
+    }
 }
 
 /// Writes `report` to `path` atomically, prints it, and turns its verdict into the exit
 /// code.
 pub(super) fn publish(report: &report::Report, path: &Path, format: Format) -> Result<Exit> {
-    write_atomically(path, &serde_json::to_vec_pretty(report)?)?;
-    match format {
-        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(report)?))?,
-        Format::Human => super::print(&report::render::report(report))?,
-    }
+    show(report, path, format)?;
     Ok(match report.verdict {
         Verdict::Equivalent => Exit::Equivalent,
         Verdict::Divergent => Exit::Divergent,
@@ -249,6 +258,15 @@ pub(super) fn publish(report: &report::Report, path: &Path, format: Format) -> R
             Exit::Inconclusive
         }
     })
+}
+
+/// Writes `report` to `path` atomically and prints it.
+fn show(report: &report::Report, path: &Path, format: Format) -> Result<()> {
+    write_atomically(path, &serde_json::to_vec_pretty(report)?)?;
+    match format {
+        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(report)?)),
+        Format::Human => super::print(&report::render::report(report)),
+    }
 }
 
 /// The requests `shard` reports (all without one), and the seq of the last keyless request.

@@ -39,12 +39,17 @@ pub(super) async fn compare(
     let mut c_side = side(c_time, &candidate, &mut inconclusive);
     if context {
         // Run for the state a later request reads (another shard's write): not compared.
+        // The sides' failures still tell the scheduler whether each store answers.
         let status = if inconclusive {
             Status::Inconclusive
         } else {
             Status::Equal
         };
-        return RequestResult::of(index, request, status);
+        return RequestResult {
+            legacy: l_side,
+            candidate: c_side,
+            ..RequestResult::of(index, request, status)
+        };
     }
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
         found = outcomes(request, options.rules.as_deref(), l, c);
@@ -84,13 +89,14 @@ pub(super) async fn compare(
                 found.omitted += states.omitted;
                 check
             }
-            (Err(l), _) => {
-                l_side.failure = Some(format!("reading state: {l}"));
-                inconclusive = true;
-                StateCheck::Inconclusive
-            }
-            (_, Err(c)) => {
-                c_side.failure = Some(format!("reading state: {c}"));
+            (l, c) if l.is_err() || c.is_err() => {
+                // Each side that failed says so: the scheduler counts failures per side.
+                if let Err(l) = l {
+                    l_side.failure = Some(format!("reading state: {l}"));
+                }
+                if let Err(c) = c {
+                    c_side.failure = Some(format!("reading state: {c}"));
+                }
                 inconclusive = true;
                 StateCheck::Inconclusive
             }

@@ -7,6 +7,9 @@
 //!   everything after it waits for it.
 //! * After every write, the key's stored state is read back from both sides and compared.
 //! * Infrastructure failures make a request inconclusive; they never abort the replay.
+//!   But a side that fails [`ReplayOptions::max_infra_failures`] times in a row is taken
+//!   for dead: nothing more is sent, and every request not yet compared is emitted
+//!   inconclusive, naming the [`Stop`] (see [`ReplayRun::stopped`]).
 //!
 //! The cassette is read on its own thread and never held whole: at most
 //! [`ReplayOptions::window`] requests are in memory between reading and emitting, plus a
@@ -25,6 +28,8 @@ pub use result::{JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
 
 use crate::cassette::{CassetteError, Reader, Truncation};
 use crate::target::InfraError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::time::{Duration, Instant};
 
 /// How to replay.
@@ -49,6 +54,10 @@ pub struct ReplayOptions {
     pub noise: Option<std::sync::Arc<std::collections::HashSet<(String, String)>>>,
     /// Replay only this shard's keys (see [`shard`]).
     pub shard: Option<shard::Shard>,
+    /// Infrastructure failures of one side in a row (a failed `execute` or `dump`,
+    /// timeouts included; a call that side answers resets the count) after which that side
+    /// is taken for dead and the run stops sending requests (see [`Stop`]); 0: never stop.
+    pub max_infra_failures: usize,
 }
 
 impl Default for ReplayOptions {
@@ -63,6 +72,7 @@ impl Default for ReplayOptions {
             rules: None,
             noise: None,
             shard: None,
+            max_infra_failures: 5,
         }
     }
 }
@@ -76,6 +86,90 @@ pub struct ReplayRun {
     pub truncation: Option<Truncation>,
     /// How often each rule fired, as the run ended (empty without rules).
     pub rules: Vec<crate::normalize::RuleUsage>,
+    /// Why the run stopped sending requests before the end of the cassette, if it did.
+    pub stopped: Option<Stop>,
+}
+
+/// One of the two targets of a [`Pair`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SideName {
+    Legacy,
+    Candidate,
+}
+
+impl fmt::Display for SideName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SideName::Legacy => "legacy",
+            SideName::Candidate => "candidate",
+        })
+    }
+}
+
+/// A run that stopped sending requests because one side stopped answering: it failed
+/// [`ReplayOptions::max_infra_failures`] times in a row. The requests not compared by then
+/// (abandoned in flight, queued, or not yet read) are still emitted, inconclusive, with
+/// this cause in both sides' `failure`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stop {
+    /// The side that stopped answering.
+    pub side: SideName,
+    /// That side's target ([`Target::name`](crate::target::Target::name)).
+    pub target: String,
+    /// The failures in a row that stopped the run.
+    pub failures: usize,
+    /// The seq of the request that failed first in that run of failures.
+    pub first_seq: u64,
+    /// Its failure.
+    pub first_error: String,
+    /// Requests emitted inconclusive because of the stop (those a shard runs only for
+    /// context are not counted: they are not reported).
+    pub not_sent: u64,
+}
+
+impl Stop {
+    /// What each request left uncompared says, as its sides' `failure`: `not sent: ...`
+    /// when it never started, `abandoned in flight: ...` when it was cut off.
+    pub fn cause(&self, started: bool) -> String {
+        format!(
+            "{}: the {} target ({}) stopped answering ({} infrastructure failures in a row, the first at seq {}: {})",
+            if started { "abandoned in flight" } else { "not sent" },
+            self.side,
+            self.target,
+            self.failures,
+            self.first_seq,
+            self.first_error
+        )
+    }
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the {} target ({}) stopped answering: {} infrastructure failures in a row, the first at seq {}: {}; {} requests not sent",
+            self.side,
+            self.target,
+            self.failures,
+            self.first_seq,
+            self.first_error,
+            thousands(self.not_sent)
+        )
+    }
+}
+
+/// `2950` as `2,950`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A replay that could not be carried out. Divergences are results, never errors.
@@ -112,7 +206,16 @@ pub async fn replay(
         ));
     }
     if options.reset {
-        let (l, c) = tokio::join!(pair.legacy.reset(), pair.candidate.reset());
+        // Bounded like every other call: a store that never answers fails the reset.
+        let bounded = |reset| async move {
+            tokio::time::timeout(options.timeout, reset)
+                .await
+                .unwrap_or(Err(InfraError::Timeout(options.timeout)))
+        };
+        let (l, c) = tokio::join!(
+            bounded(pair.legacy.reset()),
+            bounded(pair.candidate.reset())
+        );
         l.map_err(|source| ReplayError::Reset {
             side: "legacy",
             source,
@@ -123,11 +226,23 @@ pub async fn replay(
         })?;
     }
     let start = Instant::now();
-    let (requests, truncation) = schedule::run(cassette, pair, options, sinks).await?;
+    let (requests, truncation, stopped) = schedule::run(cassette, pair, options, sinks).await?;
     Ok(ReplayRun {
         requests,
         elapsed: start.elapsed(),
         truncation,
         rules: options.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
+        stopped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let shown: Vec<String> = [0, 999, 1000, 2950, 1234567].map(thousands).into();
+        assert_eq!(shown, ["0", "999", "1,000", "2,950", "1,234,567"]);
+    }
 }

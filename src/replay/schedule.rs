@@ -1,9 +1,10 @@
 //! The scheduler: keeps per-key order, runs other keys concurrently, honours barriers,
-//! bounds read-ahead, and emits results in cassette order.
+//! bounds read-ahead, emits results in cassette order, and stops sending requests to a pair
+//! one of whose sides has stopped answering.
 
 use super::compare::{self, Pair};
 use super::shard::Role;
-use super::{ReplayError, ReplayOptions, RequestResult, Sink, Status};
+use super::{ReplayError, ReplayOptions, RequestResult, Side, SideName, Sink, Status, Stop};
 use crate::cassette::{CassetteError, Kind, Reader, Request, Truncation};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -98,6 +99,74 @@ impl Taint {
     }
 }
 
+/// One side's current run of infrastructure failures, in the order results finish.
+#[derive(Default)]
+struct Streak {
+    count: usize,
+    /// The seq and failure of the first request of the run.
+    first: Option<(u64, String)>,
+}
+
+impl Streak {
+    /// Counts a failure, or resets on an answer.
+    fn observe(&mut self, seq: u64, failure: Option<&str>) {
+        match failure {
+            Some(why) => {
+                if self.count == 0 {
+                    self.first = Some((seq, why.to_string()));
+                }
+                self.count += 1;
+            }
+            None => *self = Streak::default(),
+        }
+    }
+}
+
+/// Both sides' runs of infrastructure failures, against the limit.
+struct Health {
+    limit: usize,
+    legacy: Streak,
+    candidate: Streak,
+}
+
+impl Health {
+    /// Books a result a target answered (not a panic): a side with a `failure` failed
+    /// (`execute`, `dump` or their timeout), a side without answered. Returns the side
+    /// that has now failed `limit` times in a row, the legacy first.
+    fn observe(&mut self, result: &RequestResult) -> Option<SideName> {
+        self.legacy
+            .observe(result.seq, result.legacy.failure.as_deref());
+        self.candidate
+            .observe(result.seq, result.candidate.failure.as_deref());
+        if self.limit == 0 {
+            None
+        } else if self.legacy.count >= self.limit {
+            Some(SideName::Legacy)
+        } else if self.candidate.count >= self.limit {
+            Some(SideName::Candidate)
+        } else {
+            None
+        }
+    }
+
+    /// The stop for `side`, which has just reached the limit.
+    fn stop(&self, side: SideName, pair: &Pair) -> Stop {
+        let (streak, target) = match side {
+            SideName::Legacy => (&self.legacy, pair.legacy.name()),
+            SideName::Candidate => (&self.candidate, pair.candidate.name()),
+        };
+        let (first_seq, first_error) = streak.first.clone().unwrap_or_default();
+        Stop {
+            side,
+            target: target.to_string(),
+            failures: streak.count,
+            first_seq,
+            first_error,
+            not_sent: 0,
+        }
+    }
+}
+
 type Job = (Option<String>, RequestResult);
 
 /// Everything between reading a request and emitting its result.
@@ -114,6 +183,7 @@ struct Scheduler<'p> {
     jobs: JoinSet<Job>,
     in_flight: HashMap<Id, (Option<String>, Pending)>,
     taint: Taint,
+    health: Health,
 }
 
 impl Scheduler<'_> {
@@ -168,10 +238,19 @@ impl Scheduler<'_> {
         self.barrier.is_none() && !self.barrier_running && unemitted < self.options.window as u64
     }
 
-    /// Books a finished job and returns its result; a panic becomes an inconclusive result.
-    fn finish(&mut self, joined: Result<(Id, Job), tokio::task::JoinError>) -> RequestResult {
+    /// Books a finished job and returns its result, and the side that has now failed too
+    /// often in a row, if one has; a panic becomes an inconclusive result (and no count:
+    /// it is no infrastructure failure).
+    fn finish(
+        &mut self,
+        joined: Result<(Id, Job), tokio::task::JoinError>,
+    ) -> (RequestResult, Option<SideName>) {
+        let mut dead = None;
         let (id, (key, result)) = match joined {
-            Ok(done) => done,
+            Ok(done) => {
+                dead = self.health.observe(&done.1 .1);
+                done
+            }
             Err(error) => {
                 let id = error.id();
                 let (key, pending) = self.in_flight.get(&id).expect("every job is tracked");
@@ -194,17 +273,54 @@ impl Scheduler<'_> {
             }
             None => self.barrier_running = false,
         }
-        result
+        (result, dead)
+    }
+
+    /// Stops sending: aborts every job in flight without waiting for it, and returns every
+    /// request not yet compared (in flight, queued or waiting as the barrier) with whether
+    /// it had started.
+    fn abandon(&mut self) -> Vec<(Pending, bool)> {
+        // Dropping a JoinSet aborts its tasks at once; nothing waits on a dead target.
+        drop(std::mem::take(&mut self.jobs));
+        let mut left: Vec<(Pending, bool)> = self
+            .in_flight
+            .drain()
+            .map(|(_, (_, pending))| (pending, true))
+            .collect();
+        for (_, lane) in self.lanes.drain() {
+            left.extend(lane.queue.into_iter().map(|pending| (pending, false)));
+        }
+        left.extend(self.barrier.take().map(|pending| (pending, false)));
+        self.ready.clear();
+        self.barrier_running = false;
+        left
     }
 }
 
-/// Runs the whole cassette; returns how many requests ran and the truncation, if any.
+/// The result of a request left uncompared by `stop`: inconclusive, both sides naming why.
+fn not_sent(stop: &Stop, pending: &Pending, started: bool) -> RequestResult {
+    let side = Side {
+        failure: Some(stop.cause(started)),
+        ..Side::default()
+    };
+    RequestResult {
+        legacy: side.clone(),
+        candidate: side,
+        ..RequestResult::of(pending.index, &pending.request, Status::Inconclusive)
+    }
+}
+
+/// Runs the whole cassette; returns how many requests were emitted, the truncation and
+/// the stop, if any.
+///
+/// After a stop the cassette is still read to its end, and every request is emitted,
+/// inconclusive, without being sent.
 pub(super) async fn run(
     cassette: Reader,
     pair: &Pair,
     options: &ReplayOptions,
     sinks: &mut [&mut dyn Sink],
-) -> Result<(u64, Option<Truncation>), ReplayError> {
+) -> Result<(u64, Option<Truncation>, Option<Stop>), ReplayError> {
     let (tx, mut rx) = mpsc::channel(READ_AHEAD);
     let reader = std::thread::spawn(move || read_all(cassette, tx));
     let mut s = Scheduler {
@@ -217,6 +333,11 @@ pub(super) async fn run(
         jobs: JoinSet::new(),
         in_flight: HashMap::new(),
         taint: Taint::default(),
+        health: Health {
+            limit: options.max_infra_failures,
+            legacy: Streak::default(),
+            candidate: Streak::default(),
+        },
     };
     let mut out = Reorder {
         next: 0,
@@ -226,6 +347,7 @@ pub(super) async fn run(
         emitted: 0,
     };
     let (mut read, mut eof, mut truncation) = (0u64, false, None);
+    let mut stopped: Option<Stop> = None;
 
     loop {
         s.start_ready();
@@ -235,8 +357,18 @@ pub(super) async fn run(
         }
         tokio::select! {
             joined = s.jobs.join_next_with_id(), if !s.jobs.is_empty() => {
-                let result = s.finish(joined.expect("jobs is not empty"));
+                let (result, dead) = s.finish(joined.expect("jobs is not empty"));
                 out.push(result)?;
+                if let Some(side) = dead {
+                    let mut stop = s.health.stop(side, pair);
+                    let mut left = s.abandon();
+                    left.sort_by_key(|(pending, _)| pending.index);
+                    for (pending, started) in left {
+                        stop.not_sent += u64::from(!pending.context);
+                        out.push(not_sent(&stop, &pending, started))?;
+                    }
+                    stopped = Some(stop);
+                }
             }
             feed = rx.recv(), if can_read => match feed {
                 Some(Feed::Request(request)) => {
@@ -245,7 +377,14 @@ pub(super) async fn run(
                         Role::Context => out.context.insert(read),
                         Role::Own => false,
                     };
-                    s.enqueue(Pending { index: read, request, context });
+                    let pending = Pending { index: read, request, context };
+                    match &mut stopped {
+                        Some(stop) => {
+                            stop.not_sent += u64::from(!context);
+                            out.push(not_sent(stop, &pending, false))?;
+                        }
+                        None => s.enqueue(pending),
+                    }
                     read += 1;
                 }
                 Some(Feed::End(cut)) => {
@@ -268,7 +407,7 @@ pub(super) async fn run(
         }
     }
     debug_assert!(out.held.is_empty() && s.lanes.is_empty() && s.barrier.is_none());
-    Ok((out.emitted, truncation))
+    Ok((out.emitted, truncation, stopped))
 }
 
 /// Reads the cassette on its own thread, stopping early if the replay has gone.

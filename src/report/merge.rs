@@ -145,6 +145,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
         elapsed: Duration::from_millis(reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0)),
         truncation: None,
         rules: Vec::new(),
+        stopped: None,
     };
     let mut merged = summary.finish(
         &Header::new(first.cassette.domain.clone()),

@@ -75,6 +75,9 @@ pub struct Report {
     /// not compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<ShadowInfo>,
+    /// The side that stopped answering, if the replay stopped sending requests for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<crate::replay::Stop>,
 }
 
 /// A shadow experiment's own figures (see `capture::shadow`).
@@ -326,6 +329,7 @@ impl Summary {
             inputs: None,
             shards: Vec::new(),
             shadow: None,
+            stopped: run.stopped.clone(),
             suggested_rules: self
                 .groups
                 .into_iter()

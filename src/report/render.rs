@@ -136,6 +136,9 @@ pub fn report(report: &Report) -> String {
             t.inconclusive, t.total
         ),
     };
+    if let Some(stop) = &report.stopped {
+        let _ = writeln!(out, "\nSTOPPED: {stop}");
+    }
     let _ = writeln!(out, "\n{verdict}");
     out
 }

@@ -84,6 +84,11 @@ impl ChildGuard {
         Ok(ChildGuard { child, what })
     }
 
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Fails if the child has already exited, with its status.
     pub fn check_running(&mut self) -> Result<(), ServiceError> {
         match self.child.try_wait() {

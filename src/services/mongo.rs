@@ -7,8 +7,10 @@
 
 use super::{build_dir, free_port, run, unique_name, wait_for_port, ChildGuard, ServiceError};
 use std::fs::{self, File};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// The pinned SecantusDB release.
 pub const SECANTUSDB_VERSION: &str = "0.7.0b3";
@@ -17,7 +19,8 @@ pub const SECANTUSDB_VERSION: &str = "0.7.0b3";
 pub struct MongoServer {
     uri: String,
     source: String,
-    _child: Option<ChildGuard>,
+    /// The server started here (none for `MONGODB_URI`), and its address.
+    child: Option<(ChildGuard, SocketAddr)>,
 }
 
 impl MongoServer {
@@ -27,7 +30,7 @@ impl MongoServer {
             Ok(uri) if !uri.is_empty() => Ok(MongoServer {
                 source: "MONGODB_URI".into(),
                 uri,
-                _child: None,
+                child: None,
             }),
             _ => MongoServer::secantusdb().await,
         }
@@ -55,12 +58,20 @@ impl MongoServer {
         let mut child = ChildGuard::spawn(command, format!("SecantusDB {SECANTUSDB_VERSION}"))?;
         wait_for_port(port, 60, &mut child).await?;
         Ok(MongoServer {
+            // A healthy server is selected at once; the timeout is how long each call waits
+            // once the server is gone (requests of one key wait one after another), so it
+            // is short.
             uri: format!(
-                "mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=5000&directConnection=true"
+                "mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=2000&directConnection=true"
             ),
             source: format!("SecantusDB {SECANTUSDB_VERSION} on port {port}"),
-            _child: Some(child),
+            child: Some((child, SocketAddr::from(([127, 0, 0, 1], port)))),
         })
+    }
+
+    /// The process id of the server, if this value started it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|(child, _)| child.id())
     }
 
     /// The connection string.
@@ -78,6 +89,7 @@ impl MongoServer {
         FreshMongo {
             uri: self.uri.clone(),
             name: unique_name(),
+            server: self.child.as_ref().map(|(_, address)| *address),
         }
     }
 }
@@ -86,10 +98,18 @@ impl MongoServer {
 pub struct FreshMongo {
     pub uri: String,
     pub name: String,
+    /// The address of a server started here: one that no longer accepts connections has
+    /// gone with its databases, and is not waited on.
+    server: Option<SocketAddr>,
 }
 
 impl Drop for FreshMongo {
     fn drop(&mut self) {
+        if let Some(address) = self.server {
+            if TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err() {
+                return;
+            }
+        }
         let (uri, name) = (self.uri.clone(), self.name.clone());
         super::block_on_side(async move {
             if let Ok(client) = mongodb::Client::with_uri_str(&uri).await {

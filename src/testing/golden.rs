@@ -95,6 +95,7 @@ impl GoldenMaster {
                 .rules
                 .as_ref()
                 .map_or_else(Vec::new, |(_, r)| r.usage()),
+            stopped: None,
         };
         let text: String = entries
             .iter()

@@ -90,6 +90,7 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
         elapsed: Duration::from_secs(1),
         truncation: None,
         rules: Vec::new(),
+        stopped: None,
     };
     let report = summary.finish(&Header::new("kv"), "t.jsonl", "legacy", "candidate", &run);
     (report, all)

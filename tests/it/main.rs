@@ -13,6 +13,7 @@
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `failfast`: a side that stops answering stops the run; every request is still reported.
 //! * `shard`: sharded replays merged equal one run.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
@@ -23,6 +24,7 @@ mod browser;
 mod capture;
 mod cli;
 mod conversations;
+mod failfast;
 mod gate;
 mod generated;
 mod golden;

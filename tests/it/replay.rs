@@ -297,7 +297,12 @@ async fn a_right_answer_over_wrong_stored_state_is_a_state_divergence() {
 
 #[tokio::test]
 async fn infrastructure_failures_are_inconclusive_never_equal_or_divergent() {
-    let (results, report) = against(Fault::RefuseK1, ReplayOptions::default()).await;
+    // Each request on its own: k1's refusals in a row must not stop the run (`failfast`).
+    let options = ReplayOptions {
+        max_infra_failures: 0,
+        ..ReplayOptions::default()
+    };
+    let (results, report) = against(Fault::RefuseK1, options).await;
     let k1: Vec<_> = results
         .iter()
         .filter(|r| r.key.as_deref() == Some("k1"))
@@ -332,6 +337,7 @@ async fn infrastructure_failures_are_inconclusive_never_equal_or_divergent() {
 async fn a_timeout_is_inconclusive_and_the_replay_goes_on() {
     let options = ReplayOptions {
         timeout: Duration::from_millis(20),
+        max_infra_failures: 0,
         ..ReplayOptions::default()
     };
     let (results, report) = against(Fault::HangK2, options).await;

@@ -138,6 +138,7 @@ impl Folder {
             elapsed: self.started.elapsed(),
             truncation: None,
             rules: config.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
+            stopped: None,
         };
         let source = format!("shadow:{}", config.name);
         let mut report = self.summary.clone().finish(
