@@ -1,9 +1,11 @@
 //! Normalize-and-diff throughput on conversation-like documents of about 10 KB: equal pairs,
 //! and pairs with a few divergences (a changed field, a missing element, a moved element),
 //! beside the baseline a snapshot assertion pays: both sides as pretty JSON, text-diffed
-//! with `similar`.
+//! with `similar`. Then large arrays: 20,000 distinct elements in a seeded shuffle with one
+//! element replaced, alone and five to a document (aligned by anchors), and the costliest
+//! arrays the exact alignment still takes.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use cutover::normalize::{Part, Rules};
 use serde_json::{json, Value};
 
@@ -151,6 +153,83 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// splitmix64: a small seeded generator, the same sequence on every machine.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// `n` distinct message-like elements, and a seeded shuffle of them with one replaced.
+fn shuffled_pair(n: usize, seed: u64) -> (Value, Value) {
+    let left: Vec<Value> = (0..n)
+        .map(|i| json!({"id": format!("m{seed}-{i}"), "author": format!("u{}", i % 8), "size": i}))
+        .collect();
+    let mut right = left.clone();
+    let mut rng = SplitMix(seed);
+    for i in (1..n).rev() {
+        right.swap(i, rng.below(i + 1));
+    }
+    let replaced = rng.below(n);
+    right[replaced] = json!({"id": format!("new{seed}"), "author": "u9", "size": 0});
+    (Value::Array(left), Value::Array(right))
+}
+
+fn large_arrays(c: &mut Criterion) {
+    let mut group = c.benchmark_group("diff_shuffled_20k");
+    // Each run may take seconds: ten runs, not criterion's growing batches.
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1));
+    let (left, right) = shuffled_pair(20_000, 1);
+    group.bench_function("one_array_one_replaced", |b| {
+        b.iter(|| cutover::diff::values(&left, &right))
+    });
+    let (mut left, mut right) = (json!({}), json!({}));
+    for seed in 1..=5 {
+        let (l, r) = shuffled_pair(20_000, seed);
+        left[format!("a{seed}")] = l;
+        right[format!("a{seed}")] = r;
+    }
+    group.bench_function("five_arrays_one_replaced_each", |b| {
+        b.iter(|| cutover::diff::values(&left, &right))
+    });
+    group.finish();
+
+    // The exact alignment at its bound ((n + m) · D up to 2^24): the costliest arrays that
+    // still get it, shuffled (D near n + m) or long with a few elements moved far.
+    let mut group = c.benchmark_group("diff_exact_at_bound");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1));
+    let (left, right) = shuffled_pair(2048, 2);
+    group.bench_function("shuffled_2048_one_replaced", |b| {
+        b.iter(|| cutover::diff::values(&left, &right))
+    });
+    let left: Vec<Value> = (0..100_000).map(|i| json!(i)).collect();
+    let mut right = left.clone();
+    for k in 0..40 {
+        let moved = right.remove(100 + k * 2_000);
+        right.insert(99_000 - k * 2_000, moved);
+    }
+    right[99_999] = json!("last");
+    let (left, right) = (Value::Array(left), Value::Array(right));
+    group.bench_function("moved_40_of_100k", |b| {
+        b.iter(|| cutover::diff::values(&left, &right))
+    });
+    group.finish();
+}
+
 const RULES: &str = r#"
 [[rule]]
 path = "$.messages[*].created_at"
@@ -165,5 +244,5 @@ path = "$.messages[*].*"
 null_equals_missing = true
 "#;
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, large_arrays);
 criterion_main!(benches);

@@ -1,27 +1,67 @@
-//! Array alignment: the common prefix and suffix are matched first, the rest is aligned
-//! by a Myers diff over element fingerprints (a longest common subsequence). Then:
+//! Array alignment. No clock is read: the same two arrays give the same divergences on
+//! every machine, and the cost is bounded by the arrays' sizes.
 //!
-//! * the same elements in another order are one `ordering` divergence over the slice;
-//! * an element that left one place and reappears in another is `ordering`, once per array;
-//! * a deleted element facing an inserted one is the same element changed in place, and
-//!   the diff descends into it (`$.m[1].t`);
+//! 1. The common prefix and suffix are matched first.
+//! 2. If what is left of one array is what is left of the other in another order, that is
+//!    one `ordering` divergence at the array's own path, the slice in the note
+//!    (`[4:6] in another order`), `left` and `right` the slice's elements.
+//! 3. Otherwise the rest (n elements on the left, m on the right) is aligned, exactly where
+//!    that is affordable: a Myers diff over element fingerprints (a longest common
+//!    subsequence) takes at most (n + m) · D steps for an edit distance D ≤ n + m.
+//!    * While (n + m)² ≤ [`EXACT_COST`], Myers runs.
+//!    * Beyond, equal fingerprints are paired as multisets (the k-th occurrence on the left
+//!      with the k-th on the right), and the longest increasing subsequence of the right
+//!      positions taken in left order (patience sorting) gives the pairs that stay in
+//!      order: the anchors. They are a common subsequence, so D ≤ D_upper =
+//!      n + m − 2 · anchors, and while (n + m) · D_upper ≤ [`EXACT_COST`], Myers still runs.
+//!    * Beyond that, the anchors are the alignment, recomputed over pairs confirmed with
+//!      [`deep_eq`] (the k-th occurrence of a value with its k-th occurrence): the paired
+//!      elements outside the anchors moved, and the unpaired ones face each other in the
+//!      gaps between consecutive anchors.
+//!
+//! Then, whichever alignment was used:
+//!
+//! * an element that left one place and reappears in another is `ordering`, once per array,
+//!   at the array's path, the note naming the first positions;
+//! * a deleted element facing an inserted one between the same two aligned elements is the
+//!   same element changed in place, and the diff descends into it (`$.m[1].t`);
 //! * what is left over is `missing` (left index) or `extra` (right index).
+//!
+//! Cost: O((n + m) log(n + m)) for the trimming, the permutation test, the pairing and the
+//! anchors, at most [`EXACT_COST`] steps of Myers, and [`deep_eq`] confirmations that read
+//! each element a bounded number of times (at most [`MAX_TWINS`] comparisons when values
+//! share a fingerprint). The choice of alignment depends only on sizes and content; no
+//! hash map's iteration order reaches the output.
 
 use super::path::Step;
 use super::value::{deep_eq, fingerprint};
 use super::{Class, Differ};
 use serde_json::Value;
 use similar::{Algorithm, DiffOp, DiffTag};
-use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::ops::Range;
 
-/// The longest one alignment may take before an approximate alignment is accepted.
-const ALIGN_BUDGET: Duration = Duration::from_secs(2);
+/// The most steps the exact alignment may take, as (n + m) · D: some tens of milliseconds.
+pub(super) const EXACT_COST: u64 = 1 << 24;
+
+/// How many distinct values sharing one fingerprint the pairing tells apart; more happen
+/// only with deliberate hash collisions, and their elements stay unpaired.
+const MAX_TWINS: usize = 8;
 
 /// How many moved positions a note names before it summarizes.
 const NOTE_POSITIONS: usize = 5;
 
 pub(super) fn diff<'a>(d: &mut Differ<'a>, left: &'a [Value], right: &'a [Value]) {
+    diff_within(d, left, right, EXACT_COST);
+}
+
+/// [`diff`], with `exact_cost` in place of [`EXACT_COST`].
+pub(super) fn diff_within<'a>(
+    d: &mut Differ<'a>,
+    left: &'a [Value],
+    right: &'a [Value],
+    exact_cost: u64,
+) {
     let prefix = left
         .iter()
         .zip(right)
@@ -39,44 +79,69 @@ pub(super) fn diff<'a>(d: &mut Differ<'a>, left: &'a [Value], right: &'a [Value]
     if l_mid.is_empty() && r_mid.is_empty() {
         return;
     }
-    // Each element is hashed once, for both the permutation test and the alignment.
+    // Each element is hashed once, for the permutation test and the alignments.
     let lf: Vec<u64> = l_mid.iter().map(fingerprint).collect();
     let rf: Vec<u64> = r_mid.iter().map(fingerprint).collect();
-    if l_mid.len() == r_mid.len() && is_permutation(l_mid, r_mid, &lf, &rf) {
-        let slice = Step::Slice(prefix, prefix + l_mid.len());
-        let (l, r) = (Value::Array(l_mid.to_vec()), Value::Array(r_mid.to_vec()));
-        d.report(Class::Ordering, Some(slice), Some(&l), Some(&r), None);
-        return;
+    let total = (l_mid.len() + r_mid.len()) as u64;
+    // Myers takes at most (n + m) · D steps, and D ≤ n + m.
+    let small = total.saturating_mul(total) <= exact_cost;
+    if l_mid.len() == r_mid.len() || !small {
+        let (lo, ro) = (by_fingerprint(&lf), by_fingerprint(&rf));
+        if l_mid.len() == r_mid.len() && is_permutation(l_mid, r_mid, &lo, &ro) {
+            let note = format!("[{}:{}] in another order", prefix, prefix + l_mid.len());
+            let (l, r) = (Value::Array(l_mid.to_vec()), Value::Array(r_mid.to_vec()));
+            d.report(Class::Ordering, None, Some(&l), Some(&r), Some(note));
+            return;
+        }
+        if !small {
+            // Myers compares fingerprints: anchors over fingerprints bound its D.
+            let kept = anchors(&pair_groups(&lo, &ro, l_mid.len(), |lg, rg, pairs| {
+                for ((_, i), (_, j)) in lg.iter().zip(rg) {
+                    pairs[*i] = Some(*j);
+                }
+            }));
+            let upper = total - 2 * kept.len() as u64;
+            if total.saturating_mul(upper) > exact_cost {
+                let pairs = pair_groups(&lo, &ro, l_mid.len(), |lg, rg, pairs| {
+                    pair_equal(l_mid, r_mid, lg, rg, pairs)
+                });
+                return anchored(d, prefix, l_mid, r_mid, &pairs, &anchors(&pairs));
+            }
+        }
     }
-    align(d, prefix, (l_mid, &lf), (r_mid, &rf));
+    exact(d, prefix, (l_mid, &lf), (r_mid, &rf));
 }
 
-/// True when `right` holds the same elements as `left`, in any order; `lf` and `rf` are
-/// their fingerprints.
-fn is_permutation(left: &[Value], right: &[Value], lf: &[u64], rf: &[u64]) -> bool {
-    let sorted = |prints: &[u64]| {
-        let mut keyed: Vec<(u64, usize)> = prints.iter().copied().zip(0..).collect();
-        keyed.sort_unstable();
-        keyed
-    };
-    let (l, r) = (sorted(lf), sorted(rf));
-    l.iter()
-        .zip(&r)
+/// True when `right` holds the same elements as `left`, in any order; `lo` and `ro` are
+/// their positions sorted by fingerprint.
+fn is_permutation(
+    left: &[Value],
+    right: &[Value],
+    lo: &[(u64, usize)],
+    ro: &[(u64, usize)],
+) -> bool {
+    lo.iter()
+        .zip(ro)
         .all(|(a, b)| a.0 == b.0 && deep_eq(&left[a.1], &right[b.1]))
 }
 
-/// Aligns two slices (with their fingerprints) that differ at both ends; `offset` is their
-/// index in the arrays.
-fn align<'a>(
+/// The positions sorted by (fingerprint, position).
+fn by_fingerprint(prints: &[u64]) -> Vec<(u64, usize)> {
+    let mut keyed: Vec<(u64, usize)> = prints.iter().copied().zip(0..).collect();
+    keyed.sort_unstable();
+    keyed
+}
+
+/// The exact alignment of two slices (with their fingerprints) that differ at both ends;
+/// `offset` is their index in the arrays.
+fn exact<'a>(
     d: &mut Differ<'a>,
     offset: usize,
     (left, lf): (&'a [Value], &[u64]),
     (right, rf): (&'a [Value], &[u64]),
 ) {
-    let shared: HashSet<u64> = lf.iter().copied().collect();
-    let ops = if rf.iter().any(|f| shared.contains(f)) {
-        let deadline = Instant::now() + ALIGN_BUDGET;
-        similar::capture_diff_slices_deadline(Algorithm::Myers, lf, rf, Some(deadline))
+    let ops = if shares_a_fingerprint(lf, rf) {
+        similar::capture_diff_slices(Algorithm::Myers, lf, rf)
     } else {
         // Nothing in common: one replacement, without the alignment's quadratic worst case.
         vec![DiffOp::Replace {
@@ -101,8 +166,225 @@ fn align<'a>(
             hunks.push((l_range, r_range));
         }
     }
-
     let moved = pair_moved(left, right, lf, rf, &hunks);
+    report(d, offset, left, right, hunks, &moved);
+}
+
+fn shares_a_fingerprint(lf: &[u64], rf: &[u64]) -> bool {
+    let mut sorted = lf.to_vec();
+    sorted.sort_unstable();
+    rf.iter().any(|f| sorted.binary_search(f).is_ok())
+}
+
+/// The alignment by anchors: `pairs[i]` is the right element equal to left element `i`,
+/// `anchors` the pairs that stay in order.
+fn anchored<'a>(
+    d: &mut Differ<'a>,
+    offset: usize,
+    left: &'a [Value],
+    right: &'a [Value],
+    pairs: &[Option<usize>],
+    anchors: &[(usize, usize)],
+) {
+    let mut anchor = vec![false; left.len()];
+    for &(i, _) in anchors {
+        anchor[i] = true;
+    }
+    let mut moved = Moved {
+        left: vec![false; left.len()],
+        right: vec![false; right.len()],
+        pairs: Vec::new(),
+    };
+    for (i, j) in pairs.iter().enumerate() {
+        if let (Some(j), false) = (*j, anchor[i]) {
+            moved.left[i] = true;
+            moved.right[j] = true;
+            moved.pairs.push((i, j));
+        }
+    }
+    // The gaps between consecutive anchors, and before the first and after the last.
+    let mut hunks = Vec::new();
+    let (mut i0, mut j0) = (0, 0);
+    for &(i, j) in anchors.iter().chain([&(left.len(), right.len())]) {
+        if i0 < i || j0 < j {
+            hunks.push((i0..i, j0..j));
+        }
+        (i0, j0) = (i + 1, j + 1);
+    }
+    report(d, offset, left, right, hunks, &moved);
+}
+
+/// Pairs the elements of each fingerprint found on both sides (`lo` and `ro`: positions
+/// sorted by fingerprint, `n` left elements) with `pair`, given the fingerprint's left and
+/// right positions in order. `pairs[i]` is left element `i`'s partner.
+fn pair_groups(
+    lo: &[(u64, usize)],
+    ro: &[(u64, usize)],
+    n: usize,
+    mut pair: impl FnMut(&[(u64, usize)], &[(u64, usize)], &mut [Option<usize>]),
+) -> Vec<Option<usize>> {
+    let mut pairs = vec![None; n];
+    let (mut a, mut b) = (0, 0);
+    while a < lo.len() && b < ro.len() {
+        let print = lo[a].0;
+        if print < ro[b].0 {
+            a += 1;
+            continue;
+        }
+        if print > ro[b].0 {
+            b += 1;
+            continue;
+        }
+        let (mut a_end, mut b_end) = (a + 1, b + 1);
+        while lo.get(a_end).is_some_and(|x| x.0 == print) {
+            a_end += 1;
+        }
+        while ro.get(b_end).is_some_and(|x| x.0 == print) {
+            b_end += 1;
+        }
+        pair(&lo[a..a_end], &ro[b..b_end], &mut pairs);
+        (a, b) = (a_end, b_end);
+    }
+    pairs
+}
+
+/// Pairs equal elements of one fingerprint (`lg` and `rg`, in position order) as multisets:
+/// the k-th occurrence of a value on the left with its k-th occurrence on the right, values
+/// told apart by [`deep_eq`] in case of a collision.
+fn pair_equal(
+    left: &[Value],
+    right: &[Value],
+    lg: &[(u64, usize)],
+    rg: &[(u64, usize)],
+    pairs: &mut [Option<usize>],
+) {
+    if let ([(_, i)], [(_, j)]) = (lg, rg) {
+        if deep_eq(&left[*i], &right[*j]) {
+            pairs[*i] = Some(*j);
+        }
+        return;
+    }
+    // One entry per distinct value: its left positions, then its right positions.
+    let mut values: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    for &(_, i) in lg {
+        match values.iter().position(|v| deep_eq(&left[v.0[0]], &left[i])) {
+            Some(k) => values[k].0.push(i),
+            None if values.len() < MAX_TWINS => values.push((vec![i], Vec::new())),
+            None => {}
+        }
+    }
+    for &(_, j) in rg {
+        if let Some(v) = values
+            .iter_mut()
+            .find(|v| deep_eq(&left[v.0[0]], &right[j]))
+        {
+            v.1.push(j);
+        }
+    }
+    for (ls, rs) in values {
+        for (i, j) in ls.into_iter().zip(rs) {
+            pairs[i] = Some(j);
+        }
+    }
+}
+
+/// The most pairs in order on both sides: the longest increasing subsequence of the right
+/// positions taken in left order, by patience sorting (O(n log n)).
+fn anchors(pairs: &[Option<usize>]) -> Vec<(usize, usize)> {
+    let seq: Vec<(usize, usize)> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| j.map(|j| (i, j)))
+        .collect();
+    // tails[k]: the pair ending the increasing run of length k + 1 with the smallest end,
+    // and that end (right position) in `ends`, contiguous for the search.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
+    let mut before: Vec<Option<usize>> = vec![None; seq.len()];
+    for (k, &(_, j)) in seq.iter().enumerate() {
+        // Runs in order (the usual case) extend the longest run without a search.
+        let p = match ends.last() {
+            Some(&last) if last < j => ends.len(),
+            _ => ends.partition_point(|&e| e < j),
+        };
+        if p > 0 {
+            before[k] = Some(tails[p - 1]);
+        }
+        if p == tails.len() {
+            tails.push(k);
+            ends.push(j);
+        } else {
+            tails[p] = k;
+            ends[p] = j;
+        }
+    }
+    let mut run = Vec::with_capacity(tails.len());
+    let mut k = tails.last().copied();
+    while let Some(x) = k {
+        run.push(seq[x]);
+        k = before[x];
+    }
+    run.reverse();
+    run
+}
+
+/// Elements that were deleted in one place and inserted, unchanged, in another.
+struct Moved {
+    left: Vec<bool>,
+    right: Vec<bool>,
+    pairs: Vec<(usize, usize)>,
+}
+
+/// The moved elements of an exact alignment: deleted in one hunk, inserted in another.
+fn pair_moved(
+    left: &[Value],
+    right: &[Value],
+    lf: &[u64],
+    rf: &[u64],
+    hunks: &[(Range<usize>, Range<usize>)],
+) -> Moved {
+    let mut moved = Moved {
+        left: vec![false; left.len()],
+        right: vec![false; right.len()],
+        pairs: Vec::new(),
+    };
+    let mut deleted: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (l_range, _) in hunks {
+        for i in l_range.clone().rev() {
+            deleted.entry(lf[i]).or_default().push(i);
+        }
+    }
+    for (l_range, r_range) in hunks {
+        for j in r_range.clone() {
+            let Some(candidates) = deleted.get_mut(&rf[j]) else {
+                continue;
+            };
+            // A deleted twin in the same hunk is a change in place, not a move.
+            let found = candidates
+                .iter()
+                .rposition(|&i| !l_range.contains(&i) && deep_eq(&left[i], &right[j]));
+            if let Some(k) = found {
+                let i = candidates.remove(k);
+                moved.left[i] = true;
+                moved.right[j] = true;
+                moved.pairs.push((i, j));
+            }
+        }
+    }
+    moved.pairs.sort_unstable();
+    moved
+}
+
+/// Reports the hunks of an alignment (what is neither aligned nor moved is changed in place,
+/// missing or extra), then the moved elements as one `ordering` divergence.
+fn report<'a>(
+    d: &mut Differ<'a>,
+    offset: usize,
+    left: &'a [Value],
+    right: &'a [Value],
+    hunks: Vec<(Range<usize>, Range<usize>)>,
+    moved: &Moved,
+) {
     for (l_range, r_range) in hunks {
         let deleted: Vec<usize> = l_range.filter(|i| !moved.left[*i]).collect();
         let inserted: Vec<usize> = r_range.filter(|j| !moved.right[*j]).collect();
@@ -150,54 +432,11 @@ fn align<'a>(
     }
 }
 
-/// Elements that were deleted in one place and inserted, unchanged, in another.
-struct Moved {
-    left: Vec<bool>,
-    right: Vec<bool>,
-    pairs: Vec<(usize, usize)>,
-}
-
-fn pair_moved(
-    left: &[Value],
-    right: &[Value],
-    lf: &[u64],
-    rf: &[u64],
-    hunks: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
-) -> Moved {
-    let mut moved = Moved {
-        left: vec![false; left.len()],
-        right: vec![false; right.len()],
-        pairs: Vec::new(),
-    };
-    let mut deleted: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (l_range, _) in hunks {
-        for i in l_range.clone().rev() {
-            deleted.entry(lf[i]).or_default().push(i);
-        }
-    }
-    for (l_range, r_range) in hunks {
-        for j in r_range.clone() {
-            let Some(candidates) = deleted.get_mut(&rf[j]) else {
-                continue;
-            };
-            // A deleted twin in the same hunk is a change in place, not a move.
-            let found = candidates
-                .iter()
-                .rposition(|&i| !l_range.contains(&i) && deep_eq(&left[i], &right[j]));
-            if let Some(k) = found {
-                let i = candidates.remove(k);
-                moved.left[i] = true;
-                moved.right[j] = true;
-                moved.pairs.push((i, j));
-            }
-        }
-    }
-    moved.pairs.sort_unstable();
-    moved
-}
-
 fn descend<'a>(d: &mut Differ<'a>, index: usize, left: &'a Value, right: &'a Value) {
     d.enter(Step::Index(index));
     d.value(left, right);
     d.leave();
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,6 @@ use std::fmt::Write;
 pub(crate) enum Step<'a> {
     Key(&'a str),
     Index(usize),
-    Slice(usize, usize),
 }
 
 /// The steps from the root (`$`) to the current value.
@@ -25,7 +24,7 @@ impl<'a> PathBuf<'a> {
         self.steps.pop();
     }
 
-    /// The normalized JSONPath (`$.name`, `$['odd key']`, `$[3]`, `$[2:5]`), with one more
+    /// The normalized JSONPath (`$.name`, `$['odd key']`, `$[3]`), with one more
     /// step if `last` is given, without changing the buffer.
     pub fn render_with(&self, last: Option<Step<'_>>) -> String {
         let mut out = String::from("$");
@@ -34,9 +33,6 @@ impl<'a> PathBuf<'a> {
                 Step::Key(k) => push_key(&mut out, k),
                 Step::Index(i) => {
                     let _ = write!(out, "[{i}]");
-                }
-                Step::Slice(a, b) => {
-                    let _ = write!(out, "[{a}:{b}]");
                 }
             }
         }
@@ -102,14 +98,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_names_brackets_and_slices() {
+    fn renders_names_and_brackets() {
         let mut p = PathBuf::default();
         p.push(Step::Key("messages"));
         p.push(Step::Index(3));
         p.push(Step::Key("read by"));
         assert_eq!(p.render_with(None), "$.messages[3]['read by']");
         p.pop();
-        assert_eq!(p.render_with(Some(Step::Slice(2, 4))), "$.messages[3][2:4]");
+        assert_eq!(p.render_with(Some(Step::Index(2))), "$.messages[3][2]");
         let mut q = PathBuf::default();
         q.push(Step::Key("it's"));
         assert_eq!(q.render_with(None), r"$['it\'s']");
