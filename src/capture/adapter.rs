@@ -40,6 +40,7 @@ pub fn outcome<T: Serialize, E: DomainError>(result: &Result<T, E>) -> Result<Ou
 /// The request a typed call stands for, at the current time (`seq` is set when written).
 pub fn request(op: &str, key: Option<&str>, kind: Kind, args: Value) -> Request {
     Request {
+        latency_us: None,
         seq: 0,
         key: key.map(str::to_string),
         op: op.to_string(),

@@ -81,8 +81,22 @@ pub struct Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// The legacy state of `key` after this write, as recorded, if the recorder kept it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A recorded `null` (the aggregate is gone) is `Some(Value::Null)`, not "unknown".
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<Value>,
+    /// How long the legacy took to answer, in microseconds, as the recorder measured it:
+    /// the `recorded` target's latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<u64>,
+}
+
+/// A field that, when present, is `Some` even if it is `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// What a repository answered: a value, or an error of a kind.

@@ -36,12 +36,10 @@ pub fn run(args: Args) -> Result<Exit> {
     });
     let (mut left, mut right) = (left?, right?);
     let rules = args.rules.as_ref().map(Rules::load).transpose()?;
-    let mut from_rules = Vec::new();
-    if let Some(rules) = &rules {
-        from_rules = rules.apply(&args.op, Part::Outcome, false, &mut left, &mut right);
-    }
-    let mut found = diff::values(&left, &right);
-    found.divergences.extend(from_rules);
+    let found = match &rules {
+        Some(rules) => rules.compare(&args.op, Part::Outcome, false, &mut left, &mut right),
+        None => diff::values(&left, &right),
+    };
     match args.format {
         Format::Json => {
             let mut out = json!({ "equal": found.is_equal(), "divergences": found.divergences });

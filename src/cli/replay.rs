@@ -110,14 +110,10 @@ pub fn run(args: Args) -> Result<Exit> {
         .build()?;
     let noise = runtime.block_on(noise_runs(&args, &options))?;
     let options = ReplayOptions {
-        noise: (!noise.is_empty()).then(|| {
-            std::sync::Arc::new(
-                noise
-                    .iter()
-                    .map(|s| (s.op.clone(), s.path.clone()))
-                    .collect(),
-            )
-        }),
+        noise: Some(std::sync::Arc::new(cutover::normalize::Noise::from_groups(
+            &noise,
+        )))
+        .filter(|n| !n.is_empty()),
         ..options
     };
     runtime.block_on(replay_to(
@@ -133,8 +129,8 @@ pub fn run(args: Args) -> Result<Exit> {
 /// Replays the legacy against a fresh instance of itself `--noise-runs` times and returns
 /// every (operation, path pattern, class) that differed, with counts.
 async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggestion>> {
-    let mut groups: std::collections::BTreeMap<(String, String, String), Suggestion> =
-        Default::default();
+    type Key = (String, String, String, Option<String>);
+    let mut groups: std::collections::BTreeMap<Key, Suggestion> = Default::default();
     for _ in 0..args.noise_runs {
         let pair = args.targets.legacy_twice()?;
         let cassette = Reader::open(&args.cassette)?;
@@ -143,7 +139,12 @@ async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggesti
         let run = replay::replay(cassette, &pair, options, &mut [&mut summary]).await?;
         let report = summary.finish(&header, "", "legacy", "legacy", &run);
         for s in report.suggested_rules {
-            let key = (s.op.clone(), s.path.clone(), s.class.to_string());
+            let key = (
+                s.op.clone(),
+                s.path.clone(),
+                s.class.to_string(),
+                s.detail.map(|d| d.to_string()),
+            );
             match groups.get_mut(&key) {
                 Some(known) => known.count += s.count,
                 None => {
@@ -233,20 +234,18 @@ pub async fn replay_to(
         tool: env!("CARGO_PKG_VERSION").to_string(),
     });
     report.shards = options.shard.iter().map(|s| s.to_string()).collect();
-    match &run.stopped {
-        Some(stop) => {
-            show(&report, &report_path, format)?;
-            eprintln!("error: {stop} (inconclusive)");
-            Ok(Exit::Inconclusive)
-        }
-        None => publish(&report, &report_path, format),
-    }
+    publish(&report, &report_path, format)
 }
 
 /// Writes `report` to `path` atomically, prints it, and turns its verdict into the exit
-/// code.
+/// code; a run (or a merged shard) that stopped because a side stopped answering is
+/// inconclusive (2) whatever its verdict.
 pub(super) fn publish(report: &report::Report, path: &Path, format: Format) -> Result<Exit> {
     show(report, path, format)?;
+    if let Some(stop) = &report.stopped {
+        eprintln!("error: {stop} (inconclusive)");
+        return Ok(Exit::Inconclusive);
+    }
     Ok(match report.verdict {
         Verdict::Equivalent => Exit::Equivalent,
         Verdict::Divergent => Exit::Divergent,

@@ -123,6 +123,64 @@ pub fn values(left: &Value, right: &Value) -> Diff {
     differ.finish()
 }
 
+/// Numbers that may differ, by location: where the diff pairs two numbers at one of these
+/// paths (rendered as divergence paths are, with the left side's indices), it accepts
+/// them when they are at most the given distance apart, exactly. Because the check happens
+/// where the diff pairs values (after array alignment), elements are never paired by
+/// position: a shifted array stays `missing` and `extra`.
+#[derive(Debug, Clone, Default)]
+pub struct Tolerances {
+    at: std::collections::HashMap<String, Vec<(usize, number::Decimal)>>,
+}
+
+impl Tolerances {
+    /// Declares that numbers at `path` may differ by `tolerance`; `rule` is reported back
+    /// by [`values_within`] for each value it accepted.
+    pub fn insert(&mut self, path: String, rule: usize, tolerance: number::Decimal) {
+        self.at.entry(path).or_default().push((rule, tolerance));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// The first tolerance at `path` that accepts `left` and `right`.
+    fn accepts(&self, path: &str, left: &str, right: &str) -> Option<usize> {
+        let (l, r) = (
+            number::Decimal::parse(left)?,
+            number::Decimal::parse(right)?,
+        );
+        let gap = l.abs_diff(&r)?;
+        self.at
+            .get(path)?
+            .iter()
+            .find(|(_, t)| gap.cmp_value(t).is_le())
+            .map(|(rule, _)| *rule)
+    }
+}
+
+/// Compares two values structurally, accepting numbers within `tolerances`; returns the
+/// diff and, for each value a tolerance accepted, the tolerance's `rule`.
+pub fn values_within(left: &Value, right: &Value, tolerances: &Tolerances) -> (Diff, Vec<usize>) {
+    let mut differ = Differ {
+        tolerances: Some(tolerances).filter(|t| !t.is_empty()),
+        ..Differ::default()
+    };
+    differ.value(left, right);
+    let used = std::mem::take(&mut differ.tolerated);
+    (differ.finish(), used)
+}
+
+/// Turns the divergences of a comparison of stored states into `state` divergences, their
+/// structural class kept in `detail`.
+pub fn as_state(mut diff: Diff) -> Diff {
+    for d in &mut diff.divergences {
+        d.detail = Some(d.class);
+        d.class = Class::State;
+    }
+    diff
+}
+
 /// Compares two outcomes: values structurally, errors by kind.
 pub fn outcomes(left: &Outcome, right: &Outcome) -> Diff {
     match (left, right) {
@@ -145,12 +203,7 @@ pub fn outcomes(left: &Outcome, right: &Outcome) -> Diff {
 /// Compares two stored states: every divergence is of class `state`, its structural
 /// class kept in `detail`.
 pub fn states(left: &Value, right: &Value) -> Diff {
-    let mut diff = values(left, right);
-    for d in &mut diff.divergences {
-        d.detail = Some(d.class);
-        d.class = Class::State;
-    }
-    diff
+    as_state(values(left, right))
 }
 
 /// Walks two values side by side, collecting divergences.
@@ -159,6 +212,9 @@ pub(crate) struct Differ<'a> {
     path: PathBuf<'a>,
     found: Vec<Divergence>,
     omitted: u64,
+    tolerances: Option<&'a Tolerances>,
+    /// The rule of each value a tolerance accepted.
+    tolerated: Vec<usize>,
 }
 
 impl<'a> Differ<'a> {
@@ -175,7 +231,13 @@ impl<'a> Differ<'a> {
             (Value::Array(l), Value::Array(r)) => array::diff(self, l, r),
             (Value::Number(l), Value::Number(r)) => {
                 if !number::equal(l.as_str(), r.as_str()) {
-                    self.report(Class::Value, None, Some(left), Some(right), None);
+                    let tolerated = self.tolerances.and_then(|t| {
+                        t.accepts(&self.path.render_with(None), l.as_str(), r.as_str())
+                    });
+                    match tolerated {
+                        Some(rule) => self.tolerated.push(rule),
+                        None => self.report(Class::Value, None, Some(left), Some(right), None),
+                    }
                 }
             }
             (Value::String(l), Value::String(r)) if l == r => {}

@@ -42,6 +42,8 @@ pub enum Clause {
     Inconclusive,
     Latency,
     Expired,
+    /// Writes whose stored state was not compared.
+    Unchecked,
 }
 
 /// One reason to reject.
@@ -72,6 +74,13 @@ pub struct OpCheck {
     pub inconclusive: u64,
     pub inconclusive_rate: f64,
     pub max_inconclusive_rate: f64,
+    /// Compared writes whose stored state was not compared.
+    #[serde(default)]
+    pub unchecked: u64,
+    #[serde(default)]
+    pub unchecked_rate: f64,
+    #[serde(default)]
+    pub max_unchecked_rate: f64,
     pub legacy_p99_us: u64,
     pub candidate_p99_us: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +94,8 @@ pub struct AcceptedUse {
     pub op: String,
     pub path: String,
     pub class: Class,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Class>,
     pub reason: String,
     pub owner: String,
     pub expires: NaiveDate,
@@ -135,6 +146,7 @@ pub fn evaluate<'r>(
             op: a.op.clone(),
             path: a.path.clone(),
             class: a.class,
+            detail: a.detail,
             reason: a.reason.clone(),
             owner: a.owner.clone(),
             expires: a.expires,
@@ -153,10 +165,14 @@ pub fn evaluate<'r>(
         }
         let mut all_covered = true;
         for d in &result.divergences {
+            // One canonical pattern, as suggested rules print it.
             let shape = pattern(&d.path);
             let mut covered = false;
             for u in uses.iter_mut() {
-                if u.op == result.op && u.class == d.class && (u.path == shape || u.path == d.path)
+                if u.op == result.op
+                    && u.class == d.class
+                    && u.detail.is_none_or(|detail| d.detail == Some(detail))
+                    && u.path == shape
                 {
                     u.matched += 1;
                     covered |= !u.expired;
@@ -201,6 +217,9 @@ pub fn evaluate<'r>(
             inconclusive: c.inconclusive,
             inconclusive_rate: rate(c.inconclusive, c.total),
             max_inconclusive_rate: policy.max_inconclusive_rate(op),
+            unchecked: o.writes_unchecked,
+            unchecked_rate: rate(o.writes_unchecked, compared),
+            max_unchecked_rate: policy.max_unchecked_rate(op),
             legacy_p99_us: o.latency_us.legacy.p99,
             candidate_p99_us: o.latency_us.candidate.p99,
             latency_p99_ratio: None,
@@ -213,6 +232,16 @@ pub fn evaluate<'r>(
                 message,
             })
         };
+        if compared == 0 {
+            check.passed = false;
+            reject(
+                Clause::Coverage,
+                format!(
+                    "{op}: all {} requests were inconclusive; it was never compared",
+                    c.total
+                ),
+            );
+        }
         let min = policy.min_requests(op);
         if c.total < min {
             check.passed = false;
@@ -255,7 +284,32 @@ pub fn evaluate<'r>(
                 ),
             );
         }
-        if let Some(budget) = policy.latency_p99_ratio(op) {
+        if check.unchecked_rate > check.max_unchecked_rate {
+            check.passed = false;
+            reject(
+                Clause::Unchecked,
+                format!(
+                    "{op}: the stored state of {} of {compared} compared writes was never compared ({:.4}), at most {} allowed",
+                    check.unchecked, check.unchecked_rate, check.max_unchecked_rate
+                ),
+            );
+        }
+        let unknown = o.latency_unknown;
+        let budget = policy.latency_p99_ratio(op);
+        if let (Some(_), true) = (budget, unknown.legacy + unknown.candidate > 0) {
+            check.passed = false;
+            let side = if unknown.legacy > 0 {
+                format!("{} legacy", unknown.legacy)
+            } else {
+                format!("{} candidate", unknown.candidate)
+            };
+            reject(
+                Clause::Latency,
+                format!(
+                    "{op}: the latency budget cannot be judged: {side} latencies are unknown (a recorded legacy needs `latency_us` on every request)"
+                ),
+            );
+        } else if let Some(budget) = budget {
             if check.legacy_p99_us > 0 {
                 let ratio = check.candidate_p99_us as f64 / check.legacy_p99_us as f64;
                 check.latency_p99_ratio = Some(ratio);

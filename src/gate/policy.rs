@@ -8,6 +8,7 @@
 //! latency_p99_ratio = 1.5               # candidate p99 <= 1.5 x legacy p99, per operation
 //! read_max_divergence_rate = 0.0        # writes: 0 unless an [op.NAME] says otherwise
 //! confidence = 0.95                     # Wilson upper bound for rates above 0
+//! max_unchecked_rate = 0.0              # writes whose stored state was not compared
 //!
 //! [op.scan]
 //! max_divergence_rate = 0.01
@@ -17,7 +18,8 @@
 //! [[accept]]
 //! op = "scan"
 //! path = "$[*].tags"                    # a path pattern, as in suggested rules
-//! class = "ordering"
+//! class = "ordering"                    # for class "state", `detail` may name the
+//!                                       # structural class (value, missing, ...)
 //! reason = "tags were never ordered"
 //! owner = "ana@example.com"
 //! expires = 2027-03-31
@@ -48,6 +50,8 @@ pub struct Policy {
     pub latency_p99_ratio: Option<f64>,
     pub read_max_divergence_rate: f64,
     pub confidence: f64,
+    /// The share of an operation's compared writes whose stored state may go unchecked.
+    pub max_unchecked_rate: f64,
     pub ops: BTreeMap<String, OpPolicy>,
     pub accept: Vec<Accepted>,
 }
@@ -60,6 +64,7 @@ pub struct OpPolicy {
     pub min_requests: Option<u64>,
     pub max_inconclusive_rate: Option<f64>,
     pub latency_p99_ratio: Option<f64>,
+    pub max_unchecked_rate: Option<f64>,
 }
 
 /// A known difference accepted for a while, by someone, for a reason.
@@ -68,6 +73,8 @@ pub struct Accepted {
     pub op: String,
     pub path: String,
     pub class: Class,
+    /// For class `state`: only state divergences of this structural class.
+    pub detail: Option<Class>,
     pub reason: String,
     pub owner: String,
     pub expires: chrono::NaiveDate,
@@ -95,6 +102,7 @@ struct Gate {
     latency_p99_ratio: Option<f64>,
     read_max_divergence_rate: Option<f64>,
     confidence: Option<f64>,
+    max_unchecked_rate: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +111,7 @@ struct AcceptSpec {
     op: String,
     path: String,
     class: Class,
+    detail: Option<Class>,
     reason: String,
     owner: String,
     expires: toml::value::Datetime,
@@ -159,6 +168,7 @@ impl Policy {
                 0.0,
             )?;
             ratio(&section, o.latency_p99_ratio)?;
+            rate(&section, "max_unchecked_rate", o.max_unchecked_rate, 0.0)?;
         }
         ratio("gate", gate.latency_p99_ratio)?;
         let mut accept = Vec::new();
@@ -181,6 +191,22 @@ impl Policy {
                     ),
                 ));
             }
+            let canonical = crate::normalize::suggest::pattern(&spec.path);
+            if canonical != spec.path {
+                return Err(at(
+                    start,
+                    format!(
+                        "path `{}`: expected a path pattern, with every index as [*]: `{canonical}`",
+                        spec.path
+                    ),
+                ));
+            }
+            if spec.detail.is_some() && spec.class != Class::State {
+                return Err(at(
+                    start,
+                    "detail: only an accepted difference of class \"state\" has one".into(),
+                ));
+            }
             if spec.reason.trim().is_empty() || spec.owner.trim().is_empty() {
                 return Err(at(
                     start,
@@ -191,6 +217,7 @@ impl Policy {
                 op: spec.op,
                 path: spec.path,
                 class: spec.class,
+                detail: spec.detail,
                 reason: spec.reason,
                 owner: spec.owner,
                 expires,
@@ -214,6 +241,7 @@ impl Policy {
                 0.0,
             )?,
             confidence,
+            max_unchecked_rate: rate("gate", "max_unchecked_rate", gate.max_unchecked_rate, 0.0)?,
             ops: file.op,
             accept,
         })
@@ -242,6 +270,14 @@ impl Policy {
             .get(op)
             .and_then(|o| o.max_inconclusive_rate)
             .unwrap_or(self.max_inconclusive_rate)
+    }
+
+    /// The share of `op`'s compared writes whose state may go unchecked.
+    pub fn max_unchecked_rate(&self, op: &str) -> f64 {
+        self.ops
+            .get(op)
+            .and_then(|o| o.max_unchecked_rate)
+            .unwrap_or(self.max_unchecked_rate)
     }
 
     pub fn latency_p99_ratio(&self, op: &str) -> Option<f64> {

@@ -1,7 +1,7 @@
 //! What each action does to the values its path matches.
 
 use super::{walk, Action, Precision, Rule, Rules};
-use crate::diff::{deep_eq, fingerprint, Class, Divergence};
+use crate::diff::{deep_eq, fingerprint, number, Class, Divergence};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use serde_json_path::PathElement;
@@ -25,11 +25,13 @@ pub(super) fn apply(
 ) -> u64 {
     match (&rule.action, &rule.simple) {
         (Action::Ignore, Some(segs)) => {
-            walk::remove_where(left, segs, &|_| true) + walk::remove_where(right, segs, &|_| true)
+            walk::remove_where(left, segs, &|_| true, walk::From::Anywhere)
+                + walk::remove_where(right, segs, &|_| true, walk::From::Anywhere)
         }
         (Action::NullEqualsMissing, Some(segs)) => {
-            walk::remove_where(left, segs, &Value::is_null)
-                + walk::remove_where(right, segs, &Value::is_null)
+            // Object members only: a null element of an array is a value of the array.
+            walk::remove_where(left, segs, &Value::is_null, walk::From::Objects)
+                + walk::remove_where(right, segs, &Value::is_null, walk::From::Objects)
         }
         (Action::Precision(p), Some(segs)) => {
             walk_each(left, segs, |v| truncate(v, *p)) + walk_each(right, segs, |v| truncate(v, *p))
@@ -58,9 +60,13 @@ fn apply_located(
     found: &mut Vec<Divergence>,
 ) -> u64 {
     match &rule.action {
-        Action::Ignore => remove_where(rule, left, |_| true) + remove_where(rule, right, |_| true),
+        Action::Ignore => {
+            remove_where(rule, left, |_| true, walk::From::Anywhere)
+                + remove_where(rule, right, |_| true, walk::From::Anywhere)
+        }
         Action::NullEqualsMissing => {
-            remove_where(rule, left, Value::is_null) + remove_where(rule, right, Value::is_null)
+            remove_where(rule, left, Value::is_null, walk::From::Objects)
+                + remove_where(rule, right, Value::is_null, walk::From::Objects)
         }
         Action::Precision(p) => {
             each(rule, left, |v| truncate(v, *p)) + each(rule, right, |v| truncate(v, *p))
@@ -68,52 +74,9 @@ fn apply_located(
         Action::Unordered => {
             each(rule, left, |v| sort(v, &[])) + each(rule, right, |v| sort(v, &[]))
         }
-        Action::SortedBy(keys) => {
-            for loc in locations(rule, right) {
-                if let Some(Value::Array(items)) = get(right, &loc) {
-                    if let Some(i) = items
-                        .windows(2)
-                        .position(|w| by_keys(&w[0], &w[1], keys) == Ordering::Greater)
-                    {
-                        found.push(Divergence {
-                            path: render(&loc),
-                            class: Class::Ordering,
-                            left: None,
-                            right: Some(Value::Array(items[i..i + 2].to_vec())),
-                            detail: None,
-                            note: Some(format!(
-                                "[{i}] and [{}] break the order by {keys:?}",
-                                i + 1
-                            )),
-                        });
-                    }
-                }
-            }
-            each(rule, left, |v| sort(v, keys)) + each(rule, right, |v| sort(v, keys))
-        }
-        Action::Tolerance(t) => {
-            let mut n = 0;
-            for loc in locations(rule, left) {
-                let (Some(Value::Number(l)), Some(Value::Number(r))) =
-                    (get(left, &loc), get(right, &loc))
-                else {
-                    continue;
-                };
-                let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
-                    continue;
-                };
-                if (a - b).abs() <= *t
-                    && !deep_eq(&Value::Number(l.clone()), &Value::Number(r.clone()))
-                {
-                    let l = Value::Number(l.clone());
-                    if let Some(slot) = get_mut(right, &loc) {
-                        *slot = l;
-                        n += 1;
-                    }
-                }
-            }
-            n
-        }
+        Action::SortedBy(keys) => sorted_by(rule, keys, left, right, found),
+        // Checked by the diff where it pairs two numbers: see `Rules::tolerances`.
+        Action::Tolerance(_) => 0,
         Action::IdMap => {
             let mut n = 0;
             let mut ids = rules.ids.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,6 +123,88 @@ fn apply_located(
     }
 }
 
+/// `sorted_by`: the declared order is checked on both sides where they differ (the legacy
+/// must keep it too, or the rule would accept an order the legacy never had), then both
+/// sides are sorted by the keys and content so that ties line up. An array where a key is
+/// absent from every element on both sides cannot be judged by the rule: it is left in
+/// its order and counted in the rule's `unjudged`.
+fn sorted_by(
+    rule: &Rule,
+    keys: &[String],
+    left: &mut Value,
+    right: &mut Value,
+    found: &mut Vec<Divergence>,
+) -> u64 {
+    let mut locs = locations(rule, left);
+    for loc in locations(rule, right) {
+        if !locs.contains(&loc) {
+            locs.push(loc);
+        }
+    }
+    let mut n = 0;
+    for loc in locs {
+        let (Some(Value::Array(l)), Some(Value::Array(r))) = (get(left, &loc), get(right, &loc))
+        else {
+            continue;
+        };
+        if l.len() == r.len() && l.iter().zip(r).all(|(a, b)| deep_eq(a, b)) {
+            continue;
+        }
+        let absent = keys.iter().find(|k| {
+            l.iter()
+                .chain(r.iter())
+                .all(|item| sort_key(item, k).is_none())
+        });
+        if let Some(key) = absent {
+            rule.unjudged
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = key;
+            continue;
+        }
+        for (side, items) in [("legacy", l), ("candidate", r)] {
+            if let Some(i) = items
+                .windows(2)
+                .position(|w| by_keys(&w[0], &w[1], keys) == Ordering::Greater)
+            {
+                let pair = Some(Value::Array(items[i..i + 2].to_vec()));
+                let (l_pair, r_pair) = if side == "legacy" {
+                    (pair, None)
+                } else {
+                    (None, pair)
+                };
+                found.push(Divergence {
+                    path: render(&loc),
+                    class: Class::Ordering,
+                    left: l_pair,
+                    right: r_pair,
+                    detail: None,
+                    note: Some(format!(
+                        "{side} [{i}] and [{}] break the order by {keys:?}",
+                        i + 1
+                    )),
+                });
+            }
+        }
+        if let Some(v) = get_mut(left, &loc) {
+            n += u64::from(sort(v, keys));
+        }
+        if let Some(v) = get_mut(right, &loc) {
+            n += u64::from(sort(v, keys));
+        }
+    }
+    n
+}
+
+/// The value of a sort key in an element: the member named `key`, or, when there is no
+/// such member and the key has dots, the nested member (`user.id`).
+fn sort_key<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
+    item.get(key).or_else(|| {
+        key.contains('.')
+            .then(|| key.split('.').try_fold(item, |v, name| v.get(name)))
+            .flatten()
+    })
+}
+
 fn conflict(loc: &[Seg], l: &Value, r: &Value, why: String) -> Divergence {
     Divergence {
         path: render(loc),
@@ -169,6 +214,11 @@ fn conflict(loc: &[Seg], l: &Value, r: &Value, why: String) -> Divergence {
         detail: None,
         note: Some(format!("identifier mapping is not one-to-one: {why}")),
     }
+}
+
+/// Where `rule` selects values in `value`, as the diff renders paths.
+pub(super) fn rendered_locations(rule: &Rule, value: &Value) -> Vec<String> {
+    locations(rule, value).iter().map(|l| render(l)).collect()
 }
 
 fn locations(rule: &Rule, value: &Value) -> Vec<Vec<Seg>> {
@@ -212,8 +262,14 @@ fn each(rule: &Rule, value: &mut Value, change: impl Fn(&mut Value) -> bool) -> 
     n
 }
 
-/// Removes the matched values for which `keep_out` holds; array elements from the last.
-fn remove_where(rule: &Rule, value: &mut Value, keep_out: impl Fn(&Value) -> bool) -> u64 {
+/// Removes the matched values for which `keep_out` holds; array elements from the last
+/// (none with [`walk::From::Objects`]).
+fn remove_where(
+    rule: &Rule,
+    value: &mut Value,
+    keep_out: impl Fn(&Value) -> bool,
+    from: walk::From,
+) -> u64 {
     let mut locs: Vec<Vec<Seg>> = locations(rule, value)
         .into_iter()
         .filter(|l| get(value, l).is_some_and(&keep_out))
@@ -233,7 +289,9 @@ fn remove_where(rule: &Rule, value: &mut Value, keep_out: impl Fn(&Value) -> boo
             (Some(Value::Object(map)), Seg::Key(k)) => {
                 n += u64::from(map.shift_remove(k.as_str()).is_some())
             }
-            (Some(Value::Array(items)), Seg::Index(i)) if *i < items.len() => {
+            (Some(Value::Array(items)), Seg::Index(i))
+                if *i < items.len() && from == walk::From::Anywhere =>
+            {
                 items.remove(*i);
                 n += 1;
             }
@@ -244,7 +302,7 @@ fn remove_where(rule: &Rule, value: &mut Value, keep_out: impl Fn(&Value) -> boo
 }
 
 /// Truncates an RFC 3339 timestamp to `precision`, in UTC.
-fn truncate(value: &mut Value, precision: Precision) -> bool {
+pub(super) fn truncate(value: &mut Value, precision: Precision) -> bool {
     let Value::String(text) = value else {
         return false;
     };
@@ -361,7 +419,7 @@ fn sort(value: &mut Value, keys: &[String]) -> bool {
 
 fn by_keys(a: &Value, b: &Value, keys: &[String]) -> Ordering {
     keys.iter()
-        .map(|k| compare(a.get(k.as_str()), b.get(k.as_str())))
+        .map(|k| compare(sort_key(a, k), sort_key(b, k)))
         .find(|o| *o != Ordering::Equal)
         .unwrap_or(Ordering::Equal)
 }
@@ -382,10 +440,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     }
     match (a, b) {
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => number::compare(x.as_str(), y.as_str()),
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
     }

@@ -21,11 +21,13 @@
 //! fired, so that a rule hiding everything is visible.
 
 mod apply;
+pub mod noise;
 mod parse;
 pub mod suggest;
 mod walk;
 
 pub use crate::located::line_column;
+pub use noise::Noise;
 pub use parse::RulesError;
 
 use crate::diff::Divergence;
@@ -54,7 +56,8 @@ pub enum Action {
     SortedBy(Vec<String>),
     Precision(Precision),
     NullEqualsMissing,
-    Tolerance(f64),
+    /// Numbers at most this far apart, exactly (decimal arithmetic on the numbers' text).
+    Tolerance(crate::diff::number::Decimal),
     IdMap,
 }
 
@@ -84,6 +87,8 @@ pub struct Rule {
     pub line: usize,
     pub reason: Option<String>,
     fired: AtomicU64,
+    /// Arrays a `sorted_by` rule could not judge: a key absent from every element.
+    unjudged: AtomicU64,
 }
 
 impl Rule {
@@ -105,7 +110,7 @@ impl Rule {
                 format!("precision {}", serde_json::to_value(p).unwrap_or_default())
             }
             Action::NullEqualsMissing => "null_equals_missing".to_string(),
-            Action::Tolerance(t) => format!("tolerance {t}"),
+            Action::Tolerance(t) => format!("tolerance {}", t.to_plain()),
             Action::IdMap => "id_map".to_string(),
         };
         match &self.op {
@@ -130,8 +135,17 @@ pub struct Rules {
 pub struct RuleUsage {
     pub line: usize,
     pub rule: String,
-    /// Values the rule changed (or checked, for `sorted_by`).
+    /// Values the rule changed (arrays it sorted, for `sorted_by`).
     pub fired: u64,
+    /// For `sorted_by`: differing arrays it could not judge, because one of its keys is
+    /// absent from every element (a typo, or a nested key the elements do not have). They
+    /// were compared in their order, as without the rule.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unjudged: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Rules {
@@ -172,6 +186,44 @@ impl Rules {
         found
     }
 
+    /// Applies every rule for `op` to both sides and diffs them: the one comparison of a
+    /// replay, the shadow and `cutover diff`. Tolerances are checked where the diff pairs
+    /// two numbers, and counted there. `part` `State` gives `state` divergences.
+    pub fn compare(
+        &self,
+        op: &str,
+        part: Part,
+        learn: bool,
+        left: &mut Value,
+        right: &mut Value,
+    ) -> crate::diff::Diff {
+        let from_rules = self.apply(op, part, learn, left, right);
+        let tolerances = self.tolerances(op, part, left);
+        let (mut found, used) = crate::diff::values_within(left, right, &tolerances);
+        for rule in used {
+            self.rules[rule].fired.fetch_add(1, Ordering::Relaxed);
+        }
+        found.divergences.extend(from_rules);
+        match part {
+            Part::Outcome => found,
+            Part::State => crate::diff::as_state(found),
+        }
+    }
+
+    /// The locations in `left` where `op`'s `tolerance` rules for `part` accept close
+    /// numbers.
+    fn tolerances(&self, op: &str, part: Part, left: &Value) -> crate::diff::Tolerances {
+        let mut tolerances = crate::diff::Tolerances::default();
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let (Action::Tolerance(t), true) = (&rule.action, rule.applies(op, part)) {
+                for path in apply::rendered_locations(rule, left) {
+                    tolerances.insert(path, i, t.clone());
+                }
+            }
+        }
+        tolerances
+    }
+
     /// Applies the rules that need only one side (ignore, unordered, sorted_by, precision,
     /// null_equals_missing) to `value`, as redactions: what a golden master stores.
     /// `tolerance` and `id_map` compare two sides and leave a single value alone.
@@ -188,6 +240,7 @@ impl Rules {
                 line: r.line,
                 rule: r.describe(),
                 fired: r.fired.load(Ordering::Relaxed),
+                unjudged: r.unjudged.load(Ordering::Relaxed),
             })
             .collect()
     }

@@ -34,7 +34,7 @@ struct Spec {
     sorted_by: Option<Vec<String>>,
     precision: Option<Precision>,
     null_equals_missing: Option<bool>,
-    tolerance: Option<f64>,
+    tolerance: Option<toml::Spanned<toml::Value>>,
     id_map: Option<bool>,
 }
 
@@ -65,6 +65,15 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
             if keys.is_empty() {
                 return Err(at(start, "sorted_by needs at least one key".into()));
             }
+            if let Some(bad) = keys
+                .iter()
+                .find(|k| k.is_empty() || k.split('.').any(str::is_empty))
+            {
+                return Err(at(
+                    start,
+                    format!("sorted_by key `{bad}`: expected a member name, or names joined by dots for a nested key (`user.id`)"),
+                ));
+            }
             actions.push(Action::SortedBy(keys));
         }
         if let Some(p) = spec.precision {
@@ -74,13 +83,9 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
             actions.push(Action::NullEqualsMissing);
         }
         if let Some(t) = spec.tolerance {
-            if !(t.is_finite() && t >= 0.0) {
-                return Err(at(
-                    start,
-                    format!("tolerance {t} is not a finite number at least 0"),
-                ));
-            }
-            actions.push(Action::Tolerance(t));
+            actions.push(Action::Tolerance(
+                tolerance(text, t).map_err(|(at_, what)| at(at_, what))?,
+            ));
         }
         if spec.id_map == Some(true) {
             actions.push(Action::IdMap);
@@ -112,10 +117,40 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
             line: text[..start.min(text.len())].matches('\n').count() + 1,
             reason: spec.reason,
             fired: AtomicU64::new(0),
+            unjudged: AtomicU64::new(0),
         });
     }
     Ok(Rules {
         rules,
         ..Rules::default()
     })
+}
+
+/// The tolerance exactly as written: the number's text from the file, never through
+/// `f64`, so `tolerance = 0` is equality and `0.001` is one thousandth.
+fn tolerance(
+    text: &str,
+    spanned: toml::Spanned<toml::Value>,
+) -> Result<crate::diff::number::Decimal, (usize, String)> {
+    let span = spanned.span();
+    let written = text.get(span.clone()).unwrap_or_default().trim();
+    let bad = |why: &str| (span.start, format!("tolerance = {written}: {why}"));
+    if !matches!(
+        spanned.get_ref(),
+        toml::Value::Integer(_) | toml::Value::Float(_)
+    ) {
+        return Err(bad("expected a number"));
+    }
+    let plain: String = written
+        .strip_prefix('+')
+        .unwrap_or(written)
+        .chars()
+        .filter(|c| *c != '_')
+        .collect();
+    let value = crate::diff::number::Decimal::parse(&plain)
+        .ok_or_else(|| bad("expected a finite decimal number"))?;
+    if value.is_negative() {
+        return Err(bad("a tolerance is at least 0"));
+    }
+    Ok(value)
 }

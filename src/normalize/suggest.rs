@@ -1,6 +1,9 @@
 //! Suggested rules: divergences grouped by (operation, path pattern, class), each group with
 //! a rule in the rules-file syntax that would accept it. Printed for review; never applied.
 
+use super::apply::truncate;
+use super::Precision;
+use crate::diff::number::Decimal;
 use crate::diff::{Class, Divergence};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,11 +15,29 @@ pub struct Suggestion {
     /// The divergences' path with every index as `[*]`.
     pub path: String,
     pub class: Class,
+    /// For a `state` group: the structural class of the differences in the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Class>,
     /// Divergences in the group.
     pub count: u64,
     /// The rule, as TOML; none for a difference no normalization may accept (errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+}
+
+impl Suggestion {
+    /// A group of one divergence at `path` (a pattern) of `op`, without a rule: how a
+    /// group is named, e.g. to declare noise.
+    pub fn group(op: &str, path: &str, class: Class, detail: Option<Class>) -> Suggestion {
+        Suggestion {
+            op: op.into(),
+            path: path.into(),
+            class,
+            detail,
+            count: 1,
+            rule: None,
+        }
+    }
 }
 
 /// The path with array indices and slices generalized to `[*]`; quoted keys stay as
@@ -45,56 +66,138 @@ pub fn pattern(path: &str) -> String {
     out
 }
 
-/// The rule that would accept divergences like `example` at `path` of `op`; none for an
-/// error against a value or another error kind, which is behaviour, never representation.
-pub fn rule(op: &str, path: &str, example: &Divergence) -> Option<String> {
-    let class = example.detail.unwrap_or(example.class);
-    if class == Class::Error {
-        return None;
+/// The narrowest action known to accept every divergence of a group so far. A group's
+/// fit is the join of its divergences' fits, so the suggested rule accepts all of them,
+/// whatever divergence happened to be kept as the example.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fit {
+    /// Behaviour, never representation: an error against a value or another error kind.
+    NoRule,
+    Ignore,
+    Unordered,
+    NullEqualsMissing,
+    Precision(Precision),
+    Tolerance(Decimal),
+}
+
+impl Fit {
+    /// What accepts `d` alone.
+    pub fn of(d: &Divergence) -> Fit {
+        let class = d.detail.unwrap_or(d.class);
+        let in_array = d.path.ends_with(']') && !d.path.ends_with("']");
+        match class {
+            Class::Error => Fit::NoRule,
+            Class::Ordering => Fit::Unordered,
+            // `null_equals_missing` removes object members only.
+            Class::Missing if !in_array && d.left.as_ref().is_some_and(Value::is_null) => {
+                Fit::NullEqualsMissing
+            }
+            Class::Extra if !in_array && d.right.as_ref().is_some_and(Value::is_null) => {
+                Fit::NullEqualsMissing
+            }
+            Class::Value => match (&d.left, &d.right) {
+                (Some(Value::Number(l)), Some(Value::Number(r))) => {
+                    match (Decimal::parse(l.as_str()), Decimal::parse(r.as_str())) {
+                        (Some(l), Some(r)) => l.abs_diff(&r).map_or(Fit::Ignore, Fit::Tolerance),
+                        _ => Fit::Ignore,
+                    }
+                }
+                (Some(l @ Value::String(_)), Some(r @ Value::String(_))) => {
+                    precision_for(l, r).map_or(Fit::Ignore, Fit::Precision)
+                }
+                _ => Fit::Ignore,
+            },
+            _ => Fit::Ignore,
+        }
     }
-    let timestamp = |v: &Option<Value>| {
-        v.as_ref()
-            .and_then(Value::as_str)
+
+    /// The narrowest fit that accepts what both accept.
+    pub fn join(self, other: Fit) -> Fit {
+        match (self, other) {
+            (Fit::NoRule, _) | (_, Fit::NoRule) => Fit::NoRule,
+            (Fit::Precision(a), Fit::Precision(b)) => Fit::Precision(coarser(a, b)),
+            (Fit::Tolerance(a), Fit::Tolerance(b)) => {
+                Fit::Tolerance(if a.cmp_value(&b).is_ge() { a } else { b })
+            }
+            (a, b) if a == b => a,
+            _ => Fit::Ignore,
+        }
+    }
+
+    fn action(&self) -> Option<String> {
+        Some(match self {
+            Fit::NoRule => return None,
+            Fit::Ignore => "ignore = true".into(),
+            Fit::Unordered => "unordered = true".into(),
+            Fit::NullEqualsMissing => "null_equals_missing = true".into(),
+            Fit::Precision(p) => format!(
+                "precision = {}",
+                serde_json::to_value(p).unwrap_or_default()
+            ),
+            Fit::Tolerance(t) => format!("tolerance = {}", t.to_plain()),
+        })
+    }
+}
+
+/// The finest precision at which two timestamps are equal, if any.
+fn precision_for(left: &Value, right: &Value) -> Option<Precision> {
+    let stamp = |v: &Value| {
+        v.as_str()
             .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
     };
-    let (path, action) = match class {
-        Class::Ordering if path.ends_with("[*]") => (
-            path.trim_end_matches("[*]").to_string(),
-            "unordered = true".to_string(),
-        ),
-        Class::Ordering => (path.to_string(), "unordered = true".to_string()),
-        Class::Missing if example.left.as_ref().is_some_and(Value::is_null) => {
-            (path.to_string(), "null_equals_missing = true".to_string())
-        }
-        Class::Extra if example.right.as_ref().is_some_and(Value::is_null) => {
-            (path.to_string(), "null_equals_missing = true".to_string())
-        }
-        Class::Value if timestamp(&example.left) && timestamp(&example.right) => {
-            (path.to_string(), "precision = \"ms\"".to_string())
-        }
-        Class::Value
-            if example.left.as_ref().is_some_and(Value::is_number)
-                && example.right.as_ref().is_some_and(Value::is_number) =>
-        {
-            let (l, r) = (
-                example.left.as_ref().and_then(Value::as_f64),
-                example.right.as_ref().and_then(Value::as_f64),
-            );
-            let gap = l.zip(r).map_or(0.0, |(l, r)| (l - r).abs());
-            (path.to_string(), format!("tolerance = {gap}"))
-        }
-        _ => (path.to_string(), "ignore = true".to_string()),
+    if !(stamp(left) && stamp(right)) {
+        return None;
+    }
+    [Precision::Micros, Precision::Millis, Precision::Seconds]
+        .into_iter()
+        .find(|p| {
+            let (mut l, mut r) = (left.clone(), right.clone());
+            truncate(&mut l, *p);
+            truncate(&mut r, *p);
+            l == r
+        })
+}
+
+fn coarser(a: Precision, b: Precision) -> Precision {
+    let rank = |p: Precision| match p {
+        Precision::Micros => 0,
+        Precision::Millis => 1,
+        Precision::Seconds => 2,
     };
-    let on = if example.class == Class::State {
-        "\non = \"state\""
+    if rank(a) >= rank(b) {
+        a
     } else {
-        ""
+        b
+    }
+}
+
+/// The rule that accepts a group of divergences of `op` at the path pattern `path`, found
+/// in the answer or (`class` `state`) in the stored state; none for an error, which is
+/// behaviour, never representation. Pasted into a rules file, it matches exactly the
+/// (operation, part, path pattern) of the group.
+pub fn rule(op: &str, path: &str, class: Class, fit: &Fit) -> Option<String> {
+    let action = fit.action()?;
+    let on = if class == Class::State {
+        "state"
+    } else {
+        "outcome"
     };
     Some(format!(
-        "[[rule]]\nop = {}\npath = {}{on}\n{action}\n",
+        "[[rule]]\nop = {}\npath = {}\non = \"{on}\"\n{action}\n",
         toml_string(op),
-        toml_string(&path)
+        toml_string(path)
     ))
+}
+
+/// The group as an accepted difference of the gate's policy (to be completed with a
+/// reason, an owner and an expiry).
+pub fn accept(op: &str, path: &str, class: Class, detail: Option<Class>) -> String {
+    let detail = detail.map_or(String::new(), |d| format!("detail = \"{d}\"\n"));
+    format!(
+        "[[accept]]\nop = {}\npath = {}\nclass = \"{class}\"\n{detail}",
+        toml_string(op),
+        toml_string(path)
+    )
 }
 
 fn toml_string(s: &str) -> String {

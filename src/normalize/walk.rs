@@ -102,8 +102,22 @@ pub(super) fn each_mut(value: &mut Value, segs: &[Seg], f: &mut dyn FnMut(&mut V
     }
 }
 
+/// Where values may be removed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum From {
+    /// Object members and array elements (`ignore`).
+    Anywhere,
+    /// Object members only (`null_equals_missing`: an array's null element is a value).
+    Objects,
+}
+
 /// Removes every value `segs` selects for which `gone` holds; returns how many.
-pub(super) fn remove_where(value: &mut Value, segs: &[Seg], gone: &dyn Fn(&Value) -> bool) -> u64 {
+pub(super) fn remove_where(
+    value: &mut Value,
+    segs: &[Seg],
+    gone: &dyn Fn(&Value) -> bool,
+    from: From,
+) -> u64 {
     match segs {
         [] => {
             // The whole value: it becomes null on both sides alike.
@@ -114,21 +128,23 @@ pub(super) fn remove_where(value: &mut Value, segs: &[Seg], gone: &dyn Fn(&Value
                 0
             }
         }
-        [last] => remove_child(value, last, gone, segs),
+        [last] => remove_child(value, last, gone, segs, from),
         [first, rest @ ..] => match first {
-            Seg::Name(k) => member(value, k).map_or(0, |c| remove_where(c, rest, gone)),
-            Seg::Index(i) => value.get_mut(*i).map_or(0, |c| remove_where(c, rest, gone)),
+            Seg::Name(k) => member(value, k).map_or(0, |c| remove_where(c, rest, gone, from)),
+            Seg::Index(i) => value
+                .get_mut(*i)
+                .map_or(0, |c| remove_where(c, rest, gone, from)),
             Seg::Wild => {
                 let mut n = 0;
-                children(value, &mut |c| n += remove_where(c, rest, gone));
+                children(value, &mut |c| n += remove_where(c, rest, gone, from));
                 n
             }
             Seg::Descend(name) => {
                 let step = name.as_ref().map_or(Seg::Wild, |n| Seg::Name(n.clone()));
                 let mut steps = vec![step];
                 steps.extend_from_slice(rest);
-                let mut n = remove_where(value, &steps, gone);
-                children(value, &mut |c| n += remove_where(c, segs, gone));
+                let mut n = remove_where(value, &steps, gone, from);
+                children(value, &mut |c| n += remove_where(c, segs, gone, from));
                 n
             }
         },
@@ -141,7 +157,19 @@ fn remove_child(
     last: &Seg,
     gone: &dyn Fn(&Value) -> bool,
     segs: &[Seg],
+    from: From,
 ) -> u64 {
+    if from == From::Objects && parent.is_array() {
+        // Not the elements themselves; deeper members still, for `..name` and `..*`.
+        return match last {
+            Seg::Descend(_) => {
+                let mut n = 0;
+                children(parent, &mut |c| n += remove_where(c, segs, gone, from));
+                n
+            }
+            _ => 0,
+        };
+    }
     match (last, parent) {
         (Seg::Name(k), Value::Object(map)) if map.get(k.as_str()).is_some_and(gone) => {
             map.shift_remove(k.as_str());
@@ -176,8 +204,8 @@ fn remove_child(
         }
         (Seg::Descend(name), parent) => {
             let step = name.as_ref().map_or(Seg::Wild, |n| Seg::Name(n.clone()));
-            let mut n = remove_child(parent, &step, gone, segs);
-            children(parent, &mut |c| n += remove_where(c, segs, gone));
+            let mut n = remove_child(parent, &step, gone, segs, from);
+            children(parent, &mut |c| n += remove_where(c, segs, gone, from));
             n
         }
         _ => 0,

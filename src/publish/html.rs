@@ -8,7 +8,6 @@ use crate::report::render::{latency, side};
 use crate::report::Report;
 use similar::{Algorithm, ChangeTag, DiffTag, TextDiff};
 use std::fmt::Write;
-use std::time::Duration;
 
 /// Lines of one side shown per divergence, at most.
 const MAX_ROWS: usize = 200;
@@ -138,9 +137,10 @@ fn operations(out: &mut String, report: &Report, decision: Option<&Decision>) {
 
 /// The two sides in two columns, lines aligned by a line diff; changed words marked.
 fn side_by_side(out: &mut String, left: &str, right: &str) {
+    let (left, _) = crate::report::render::head_lines(left);
+    let (right, _) = crate::report::render::head_lines(right);
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Patience)
-        .timeout(Duration::from_millis(500))
         .diff_lines(left, right);
     let mut rows: Vec<(Option<String>, Option<String>, bool)> = Vec::new();
     for op in diff.ops() {

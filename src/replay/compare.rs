@@ -35,8 +35,16 @@ pub(super) async fn compare(
     );
     let mut found = Diff::default();
     let mut inconclusive = false;
-    let mut l_side = side(l_time, &legacy, &mut inconclusive);
-    let mut c_side = side(c_time, &candidate, &mut inconclusive);
+    let mut l_side = side(
+        pair.legacy.latency(request, l_time),
+        &legacy,
+        &mut inconclusive,
+    );
+    let mut c_side = side(
+        pair.candidate.latency(request, c_time),
+        &candidate,
+        &mut inconclusive,
+    );
     if context {
         // Run for the state a later request reads (another shard's write): not compared.
         // The sides' failures still tell the scheduler whether each store answers.
@@ -68,18 +76,10 @@ pub(super) async fn compare(
         );
         state = Some(match (l_state, c_state) {
             (Ok(Some(mut l)), Ok(Some(mut c))) => {
-                let from_rules = match &options.rules {
-                    Some(rules) => rules.apply(&request.op, Part::State, false, &mut l, &mut c),
-                    None => Vec::new(),
+                let states = match &options.rules {
+                    Some(rules) => rules.compare(&request.op, Part::State, false, &mut l, &mut c),
+                    None => diff::states(&l, &c),
                 };
-                let mut states = diff::states(&l, &c);
-                states
-                    .divergences
-                    .extend(from_rules.into_iter().map(|mut d| {
-                        d.detail = Some(d.class);
-                        d.class = diff::Class::State;
-                        d
-                    }));
                 let check = if states.is_equal() {
                     StateCheck::Equal
                 } else {
@@ -107,13 +107,20 @@ pub(super) async fn compare(
     let mut noise = 0;
     if let Some(known) = &options.noise {
         found.divergences.retain(|d| {
-            let is_noise = known.contains(&(
-                request.op.clone(),
-                crate::normalize::suggest::pattern(&d.path),
-            ));
+            let is_noise = known.forgives(&request.op, d);
             noise += u64::from(is_noise);
             !is_noise
         });
+        // The state check says what is left of the state's divergences.
+        if state == Some(StateCheck::Divergent)
+            && found.omitted == 0
+            && !found
+                .divergences
+                .iter()
+                .any(|d| d.class == diff::Class::State)
+        {
+            state = Some(StateCheck::Equal);
+        }
     }
     let found_equal = found.is_equal();
     let status = if !found_equal && tainted_by.is_none() {
@@ -146,10 +153,7 @@ pub(crate) fn outcomes(request: &Request, rules: Option<&Rules>, l: &Outcome, c:
         (Some(rules), Outcome::Ok(l), Outcome::Ok(c)) => {
             let (mut l, mut c) = (l.clone(), c.clone());
             let learn = request.kind == Kind::Write;
-            let from_rules = rules.apply(&request.op, Part::Outcome, learn, &mut l, &mut c);
-            let mut found = diff::values(&l, &c);
-            found.divergences.extend(from_rules);
-            found
+            rules.compare(&request.op, Part::Outcome, learn, &mut l, &mut c)
         }
         _ => diff::outcomes(l, c),
     }
@@ -168,13 +172,17 @@ pub(super) fn panicked(index: u64, request: &Request, message: String) -> Reques
     }
 }
 
-fn side<T>(took: Duration, result: &Result<T, InfraError>, inconclusive: &mut bool) -> Side {
+fn side<T>(
+    took: Option<Duration>,
+    result: &Result<T, InfraError>,
+    inconclusive: &mut bool,
+) -> Side {
     let failure = result.as_ref().err().map(|e| {
         *inconclusive = true;
         e.to_string()
     });
     Side {
-        latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        latency_us: took.map(|t| u64::try_from(t.as_micros()).unwrap_or(u64::MAX)),
         outcome: None,
         failure,
     }

@@ -24,7 +24,7 @@ pub mod shard;
 pub(crate) use compare::outcomes as diff_outcomes;
 pub use compare::Pair;
 pub use record::{record, record_each};
-pub use result::{JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
+pub use result::{Collect, JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
 
 use crate::cassette::{CassetteError, Reader, Truncation};
 use crate::target::InfraError;
@@ -49,9 +49,9 @@ pub struct ReplayOptions {
     pub keep_outcomes: bool,
     /// Normalization rules applied to both sides before every comparison.
     pub rules: Option<std::sync::Arc<crate::normalize::Rules>>,
-    /// (operation, path pattern) pairs that differ between two runs of the legacy itself:
-    /// differences there are noise, counted apart and never divergences.
-    pub noise: Option<std::sync::Arc<std::collections::HashSet<(String, String)>>>,
+    /// What differs between two runs of the legacy itself: `value` differences there are
+    /// noise, counted apart and never divergences (see [`crate::normalize::Noise`]).
+    pub noise: Option<std::sync::Arc<crate::normalize::Noise>>,
     /// Replay only this shard's keys (see [`shard`]).
     pub shard: Option<shard::Shard>,
     /// Infrastructure failures of one side in a row (a failed `execute` or `dump`,

@@ -34,8 +34,10 @@ pub enum StateCheck {
 /// One side's answer to one request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Side {
-    /// How long `execute` took, in microseconds.
-    pub latency_us: u64,
+    /// How long `execute` took, in microseconds; none where the target cannot tell (a
+    /// `recorded` legacy whose cassette has no `latency_us` for the request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<u64>,
     /// The outcome; kept in results only when the request was not equal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
@@ -102,6 +104,17 @@ impl RequestResult {
 /// Receives results in cassette order.
 pub trait Sink {
     fn accept(&mut self, result: &RequestResult) -> std::io::Result<()>;
+}
+
+/// Keeps every result in memory, in cassette order: for tests and small replays.
+#[derive(Debug, Default)]
+pub struct Collect(pub Vec<RequestResult>);
+
+impl Sink for Collect {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        self.0.push(result.clone());
+        Ok(())
+    }
 }
 
 /// Streams results to a JSON Lines file, one whole line per result.

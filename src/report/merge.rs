@@ -145,7 +145,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
         elapsed: Duration::from_millis(reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0)),
         truncation: None,
         rules: Vec::new(),
-        stopped: None,
+        // A shard that stopped sending makes the merged run stopped: the first, by shard
+        // order, with the requests every stopped shard left unsent.
+        stopped: reports
+            .iter()
+            .find_map(|r| r.stopped.clone())
+            .map(|first| crate::replay::Stop {
+                not_sent: reports
+                    .iter()
+                    .filter_map(|r| r.stopped.as_ref())
+                    .map(|s| s.not_sent)
+                    .sum(),
+                ..first
+            }),
     };
     let mut merged = summary.finish(
         &Header::new(first.cassette.domain.clone()),
@@ -158,12 +170,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
     merged.rules = first.rules.clone();
     for (n, rule) in merged.rules.iter_mut().enumerate() {
         rule.fired = reports.iter().map(|r| r.rules[n].fired).sum();
+        rule.unjudged = reports.iter().map(|r| r.rules[n].unjudged).sum();
     }
-    let mut noise: BTreeMap<(String, String, String), crate::normalize::suggest::Suggestion> =
-        BTreeMap::new();
+    type Key = (String, String, String, Option<String>);
+    let mut noise: BTreeMap<Key, crate::normalize::suggest::Suggestion> = BTreeMap::new();
     for s in reports.iter().flat_map(|r| r.noise.iter()) {
+        let key = (
+            s.op.clone(),
+            s.path.clone(),
+            s.class.to_string(),
+            s.detail.map(|d| d.to_string()),
+        );
         noise
-            .entry((s.op.clone(), s.path.clone(), s.class.to_string()))
+            .entry(key)
             .and_modify(|e| e.count += s.count)
             .or_insert_with(|| s.clone());
     }

@@ -154,11 +154,32 @@ pub struct Operation {
     /// Differences at noise paths, not counted as divergences.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub noise: u64,
+    /// Writes compared (not inconclusive) whose stored state was not compared: the
+    /// state check was off, the request had no key, or a side cannot tell its state.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub writes_unchecked: u64,
     pub latency_us: SideLatency,
+    /// Compared requests whose latency a side could not tell (a `recorded` legacy
+    /// without `latency_us`): the latency budget cannot be judged on them.
+    #[serde(default, skip_serializing_if = "LatencyUnknown::is_none")]
+    pub latency_unknown: LatencyUnknown,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// Requests whose latency one side could not tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyUnknown {
+    pub legacy: u64,
+    pub candidate: u64,
+}
+
+impl LatencyUnknown {
+    fn is_none(&self) -> bool {
+        self.legacy == 0 && self.candidate == 0
+    }
 }
 
 /// Latency percentiles of both sides.
@@ -177,11 +198,14 @@ pub struct Example {
     pub divergence: Divergence,
 }
 
+/// A group of divergences: (operation, path pattern, class, structural class of a state).
+type GroupKey = (String, String, Class, Option<Class>);
+
 /// Accumulates results into a report, in bounded memory.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     totals: Counts,
-    groups: BTreeMap<(String, String, Class), (u64, Divergence)>,
+    groups: BTreeMap<GroupKey, (u64, suggest::Fit)>,
     legacy: Latency,
     candidate: Latency,
     operations: BTreeMap<String, OpAccumulator>,
@@ -194,9 +218,11 @@ struct OpAccumulator {
     counts: Counts,
     classes: BTreeMap<Class, u64>,
     state_unchecked: u64,
+    writes_unchecked: u64,
     noise: u64,
     legacy: Latency,
     candidate: Latency,
+    latency_unknown: LatencyUnknown,
 }
 
 impl Summary {
@@ -220,9 +246,11 @@ impl Summary {
                 counts: Counts::default(),
                 classes: BTreeMap::new(),
                 state_unchecked: 0,
+                writes_unchecked: 0,
                 noise: 0,
                 legacy: Latency::default(),
                 candidate: Latency::default(),
+                latency_unknown: LatencyUnknown::default(),
             });
         op.counts.add(result.status);
         if result.state == Some(StateCheck::Unchecked) {
@@ -230,10 +258,27 @@ impl Summary {
         }
         op.noise += result.noise;
         if result.status != Status::Inconclusive {
-            op.legacy.record(result.legacy.latency_us);
-            op.candidate.record(result.candidate.latency_us);
-            self.legacy.record(result.legacy.latency_us);
-            self.candidate.record(result.candidate.latency_us);
+            let checked = matches!(
+                result.state,
+                Some(StateCheck::Equal | StateCheck::Divergent)
+            );
+            if result.kind == Kind::Write && !checked {
+                op.writes_unchecked += 1;
+            }
+            match result.legacy.latency_us {
+                Some(us) => {
+                    op.legacy.record(us);
+                    self.legacy.record(us);
+                }
+                None => op.latency_unknown.legacy += 1,
+            }
+            match result.candidate.latency_us {
+                Some(us) => {
+                    op.candidate.record(us);
+                    self.candidate.record(us);
+                }
+                None => op.latency_unknown.candidate += 1,
+            }
         }
         if result.status != Status::Divergent {
             return;
@@ -247,12 +292,20 @@ impl Summary {
             if !std::mem::replace(&mut seen[slot], true) {
                 *op.classes.entry(d.class).or_default() += 1;
             }
-            let key = (result.op.clone(), suggest::pattern(&d.path), d.class);
+            let key = (
+                result.op.clone(),
+                suggest::pattern(&d.path),
+                d.class,
+                d.detail,
+            );
             let room = self.groups.len() < MAX_GROUPS;
             match self.groups.get_mut(&key) {
-                Some(group) => group.0 += 1,
+                Some((count, fit)) => {
+                    *count += 1;
+                    *fit = std::mem::replace(fit, suggest::Fit::NoRule).join(suggest::Fit::of(d));
+                }
                 None if room => {
-                    self.groups.insert(key, (1, d.clone()));
+                    self.groups.insert(key, (1, suggest::Fit::of(d)));
                 }
                 None => {}
             }
@@ -318,7 +371,9 @@ impl Summary {
                         classes: op.classes,
                         state_unchecked: op.state_unchecked,
                         noise: op.noise,
+                        writes_unchecked: op.writes_unchecked,
                         latency_us: latency,
+                        latency_unknown: op.latency_unknown,
                     };
                     (name, operation)
                 })
@@ -333,11 +388,12 @@ impl Summary {
             suggested_rules: self
                 .groups
                 .into_iter()
-                .map(|((op, path, class), (count, example))| Suggestion {
-                    rule: suggest::rule(&op, &path, &example),
+                .map(|((op, path, class, detail), (count, fit))| Suggestion {
+                    rule: suggest::rule(&op, &path, class, &fit),
                     op,
                     path,
                     class,
+                    detail,
                     count,
                 })
                 .collect(),

@@ -6,7 +6,6 @@ use crate::diff::Divergence;
 use serde_json::Value;
 use similar::{Algorithm, ChangeTag, TextDiff};
 use std::fmt::Write;
-use std::time::Duration;
 
 /// Context lines around a change in a rendered value diff.
 const CONTEXT: usize = 3;
@@ -94,6 +93,13 @@ pub fn report(report: &Report) -> String {
                 "  line {:>3}  {:>8}  {}{unused}",
                 r.line, r.fired, r.rule
             );
+            if r.unjudged > 0 {
+                let _ = writeln!(
+                    out,
+                    "            {} differing arrays not judged: a sort key is absent from every element (compared in order)",
+                    r.unjudged
+                );
+            }
         }
     }
     if !report.noise.is_empty() {
@@ -121,9 +127,10 @@ pub fn report(report: &Report) -> String {
                 "# no rule accepts this: it is behaviour (fix the candidate, or accept it in the gate's policy)",
                 str::trim_end,
             );
+            let detail = s.detail.map_or(String::new(), |d| format!(" ({d})"));
             let _ = writeln!(
                 out,
-                "\n# {} divergence(s): {} at {} on {}\n{rule}",
+                "\n# {} divergence(s): {}{detail} at {} on {}\n{rule}",
                 s.count, s.class, s.path, s.op
             );
         }
@@ -193,12 +200,36 @@ fn body(d: &Divergence) -> String {
     out
 }
 
+/// How many lines of each side a rendered line diff compares: the cost is bounded by
+/// size, never by a clock, so one input always renders to the same text.
+pub const DIFF_INPUT_LINES: usize = 2000;
+
+/// The first [`DIFF_INPUT_LINES`] lines of `text`, and whether any were left out.
+pub fn head_lines(text: &str) -> (&str, bool) {
+    match text.match_indices('\n').nth(DIFF_INPUT_LINES - 1) {
+        Some((end, _)) if end + 1 < text.len() => (&text[..=end], true),
+        _ => (text, false),
+    }
+}
+
 /// A line diff of two texts, showing changed regions with context (legacy `-`, candidate `+`).
 pub fn unified(left: &str, right: &str) -> String {
+    let ((left, l_cut), (right, r_cut)) = (head_lines(left), head_lines(right));
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Patience)
-        .timeout(Duration::from_millis(500))
         .diff_lines(left, right);
+    if l_cut || r_cut {
+        let mut out = unified_ops(&diff);
+        let _ = writeln!(
+            out,
+            "  ... (the first {DIFF_INPUT_LINES} lines of each side compared)"
+        );
+        return out;
+    }
+    unified_ops(&diff)
+}
+
+fn unified_ops<'a>(diff: &TextDiff<'a, 'a, 'a, str>) -> String {
     let mut out = String::new();
     let mut lines = 0;
     for (i, group) in diff.grouped_ops(CONTEXT).iter().enumerate() {

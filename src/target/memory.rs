@@ -231,6 +231,7 @@ impl Iterator for Workload {
             }
         };
         let mut request = Request {
+            latency_us: None,
             seq,
             key,
             op: op.to_string(),

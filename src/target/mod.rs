@@ -40,6 +40,14 @@ pub trait Target: Send + Sync {
     /// The canonical stored state of the aggregate `key`, `Ok(None)` if this target cannot
     /// tell (then the state check is skipped and counted as unchecked).
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError>;
+
+    /// How long this target took to answer `request`, given the time `execute` was
+    /// measured to take: that time, unless the target answers for another store (the
+    /// `recorded` target tells the recorded legacy's latency, or none).
+    fn latency(&self, request: &Request, measured: Duration) -> Option<Duration> {
+        let _ = request;
+        Some(measured)
+    }
 }
 
 impl std::fmt::Debug for dyn Target {

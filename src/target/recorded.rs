@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// The recorded-outcome target.
 #[derive(Debug, Default)]
@@ -51,6 +52,12 @@ impl Target for Recorded {
         request.outcome.clone().ok_or_else(|| {
             InfraError::Other(format!("seq {} has no recorded outcome", request.seq))
         })
+    }
+
+    /// The legacy's latency as recorded (`latency_us`), never the time of a lookup in
+    /// memory: none when the cassette did not record it.
+    fn latency(&self, request: &Request, _measured: Duration) -> Option<Duration> {
+        request.latency_us.map(Duration::from_micros)
     }
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use cutover::cassette::{Header, Kind, Request};
 use cutover::diff::{Class, Divergence};
 use cutover::gate::{self, Clause, GateVerdict, Policy};
-use cutover::replay::{ReplayRun, RequestResult, Side, Status};
+use cutover::replay::{ReplayRun, RequestResult, Side, StateCheck, Status};
 use cutover::report::{Report, Summary};
 use serde_json::Value;
 use std::time::Duration;
@@ -45,6 +45,7 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
         for i in 0..b.n {
             let seq = all.len() as u64 + 1;
             let request = Request {
+                latency_us: None,
                 seq,
                 key: Some(format!("k{seq}")),
                 op: b.op.into(),
@@ -62,12 +63,19 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
                 Status::Equal
             };
             let mut r = RequestResult::of(seq - 1, &request, status);
+            if b.kind == Kind::Write && status != Status::Inconclusive {
+                r.state = Some(if status == Status::Divergent {
+                    StateCheck::Divergent
+                } else {
+                    StateCheck::Equal
+                });
+            }
             r.legacy = Side {
-                latency_us: b.legacy_us,
+                latency_us: Some(b.legacy_us),
                 ..Side::default()
             };
             r.candidate = Side {
-                latency_us: b.candidate_us,
+                latency_us: Some(b.candidate_us),
                 ..Side::default()
             };
             if status == Status::Divergent {

@@ -1,5 +1,7 @@
 //! Integration tests, one binary. Each module tests one behaviour family:
 //!
+//! * `allowances`: every rule, noise, suggestion and accepted difference accepts only what
+//!   it declares (other classes, paths, parts, big numbers, nulls in arrays, ties).
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `publish`: Markdown, JUnit XML and the evidence bundle.
@@ -20,6 +22,7 @@
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
 
+mod allowances;
 mod browser;
 mod capture;
 mod cli;

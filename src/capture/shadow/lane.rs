@@ -209,7 +209,7 @@ async fn compare(
 
 fn side(took: Duration, answer: &Result<Outcome, InfraError>) -> Side {
     Side {
-        latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        latency_us: Some(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)),
         outcome: None,
         failure: answer.as_ref().err().map(ToString::to_string),
     }

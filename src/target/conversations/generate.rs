@@ -103,6 +103,7 @@ pub fn cassette(conversations: usize, seed: u64) -> Vec<Request> {
         .into_iter()
         .enumerate()
         .map(|(i, t)| Request {
+            latency_us: None,
             seq: i as u64 + 1,
             key: t.key,
             op: t.op.to_string(),

@@ -75,6 +75,7 @@ impl Builder {
             self.clock
         });
         self.requests.push(Request {
+            latency_us: None,
             seq: self.requests.len() as u64 + 1,
             key: key.map(String::from),
             op: op.into(),

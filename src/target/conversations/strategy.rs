@@ -133,6 +133,7 @@ pub fn requests(steps: &[Step]) -> Vec<Request> {
             continue;
         };
         out.push(Request {
+            latency_us: None,
             seq: out.len() as u64 + 1,
             key,
             op: op.into(),
