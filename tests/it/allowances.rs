@@ -944,3 +944,24 @@ fn an_operation_whose_every_request_was_inconclusive_was_never_covered() {
         "{decision}"
     );
 }
+
+#[test]
+fn noise_runs_leave_the_rules_counts_and_learned_ids_of_the_replay_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[[rule]]\npath = \"$..name\"\nignore = true\n",
+    );
+    let fired = |extra: &[&str]| {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        let mut args = vec!["--rules", rules.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = crate::util::replay(&fixture("kv-demo.jsonl"), &out, &args);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        run.report["rules"][0]["fired"].as_u64().unwrap()
+    };
+    let alone = fired(&[]);
+    assert!(alone > 0);
+    assert_eq!(fired(&["--noise-runs", "2"]), alone);
+}
