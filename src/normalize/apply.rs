@@ -128,6 +128,10 @@ fn apply_located(
 /// sides are sorted by the keys and content so that ties line up. An array where a key is
 /// absent from every element on both sides cannot be judged by the rule: it is left in
 /// its order and counted in the rule's `unjudged`.
+///
+/// With one side only (a golden master's redaction), an array that keeps the order has its
+/// ties put in a canonical order, and one that breaks it is left as it is, so that the
+/// comparison with the snapshot still shows the broken order.
 fn sorted_by(
     rule: &Rule,
     keys: &[String],
@@ -143,47 +147,52 @@ fn sorted_by(
     }
     let mut n = 0;
     for loc in locs {
-        let (Some(Value::Array(l)), Some(Value::Array(r))) = (get(left, &loc), get(right, &loc))
-        else {
-            continue;
+        let (l, r) = match (get(left, &loc), get(right, &loc)) {
+            (Some(Value::Array(l)), Some(Value::Array(r))) => (l, r),
+            (Some(Value::Array(_)), _) => {
+                n += sort_one(get_mut(left, &loc), keys);
+                continue;
+            }
+            (_, Some(Value::Array(_))) => {
+                n += sort_one(get_mut(right, &loc), keys);
+                continue;
+            }
+            _ => continue,
         };
         if l.len() == r.len() && l.iter().zip(r).all(|(a, b)| deep_eq(a, b)) {
             continue;
         }
-        let absent = keys.iter().find(|k| {
+        let absent = keys.iter().any(|k| {
             l.iter()
                 .chain(r.iter())
                 .all(|item| sort_key(item, k).is_none())
         });
-        if let Some(key) = absent {
+        if absent {
             rule.unjudged
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let _ = key;
             continue;
         }
         for (side, items) in [("legacy", l), ("candidate", r)] {
-            if let Some(i) = items
-                .windows(2)
-                .position(|w| by_keys(&w[0], &w[1], keys) == Ordering::Greater)
-            {
-                let pair = Some(Value::Array(items[i..i + 2].to_vec()));
-                let (l_pair, r_pair) = if side == "legacy" {
-                    (pair, None)
-                } else {
-                    (None, pair)
-                };
-                found.push(Divergence {
-                    path: render(&loc),
-                    class: Class::Ordering,
-                    left: l_pair,
-                    right: r_pair,
-                    detail: None,
-                    note: Some(format!(
-                        "{side} [{i}] and [{}] break the order by {keys:?}",
-                        i + 1
-                    )),
-                });
-            }
+            let Some(i) = first_break(items, keys) else {
+                continue;
+            };
+            let pair = Some(Value::Array(items[i..i + 2].to_vec()));
+            let (left, right) = if side == "legacy" {
+                (pair, None)
+            } else {
+                (None, pair)
+            };
+            found.push(Divergence {
+                path: render(&loc),
+                class: Class::Ordering,
+                left,
+                right,
+                detail: None,
+                note: Some(format!(
+                    "{side} [{i}] and [{}] break the order by {keys:?}",
+                    i + 1
+                )),
+            });
         }
         if let Some(v) = get_mut(left, &loc) {
             n += u64::from(sort(v, keys));
@@ -193,6 +202,32 @@ fn sorted_by(
         }
     }
     n
+}
+
+/// Sorts the ties of an array that keeps the order by `keys` (one that breaks it, or that
+/// the keys cannot judge, is left as it is); counts the arrays it changed.
+fn sort_one(value: Option<&mut Value>, keys: &[String]) -> u64 {
+    let Some(value) = value else {
+        return 0;
+    };
+    let Value::Array(items) = &*value else {
+        return 0;
+    };
+    let judged = keys
+        .iter()
+        .all(|k| items.iter().any(|item| sort_key(item, k).is_some()));
+    if judged && first_break(items, keys).is_none() {
+        u64::from(sort(value, keys))
+    } else {
+        0
+    }
+}
+
+/// The first `i` where `items[i]` and `items[i + 1]` break the order by `keys`.
+fn first_break(items: &[Value], keys: &[String]) -> Option<usize> {
+    items
+        .windows(2)
+        .position(|w| by_keys(&w[0], &w[1], keys) == Ordering::Greater)
 }
 
 /// The value of a sort key in an element: the member named `key`, or, when there is no

@@ -13,10 +13,13 @@
 //! ```
 //!
 //! Actions: `ignore`, `unordered` (a multiset), `sorted_by = ["key", ...]` (any order that
-//! respects the key passes; one that breaks it is `ordering`), `precision = "s"|"ms"|"us"`,
-//! `null_equals_missing`, `tolerance = 0.001`, `id_map` (identifiers learned from write
-//! outcomes and translated in later answers; a mapping that is not one-to-one is itself a
-//! divergence). `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule
+//! respects the keys passes on both sides; one that breaks it is `ordering`; `"user.id"`
+//! follows nested members; an array where a key is absent from every element is compared
+//! in order and counted `unjudged`), `precision = "s"|"ms"|"us"`, `null_equals_missing`
+//! (object members only), `tolerance = 0.001` (exact, on the numbers' text, checked where
+//! the diff pairs two numbers), `id_map` (identifiers learned from write outcomes and
+//! translated in later answers; a mapping that is not one-to-one is itself a divergence).
+//! A rule accepts only what it declares: `tests/it/allowances.rs` attacks each one. `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule
 //! touches. Every rule counts the values it changed, and the report lists rules that never
 //! fired, so that a rule hiding everything is visible.
 

@@ -965,3 +965,20 @@ fn noise_runs_leave_the_rules_counts_and_learned_ids_of_the_replay_alone() {
     assert!(alone > 0);
     assert_eq!(fired(&["--noise-runs", "2"]), alone);
 }
+
+#[test]
+fn a_golden_master_redaction_by_sorted_by_never_repairs_a_broken_order() {
+    let rules = Rules::parse("[[rule]]\npath = \"$\"\nsorted_by = [\"k\"]\n", "g.toml").unwrap();
+    let redacted = |mut v: Value| {
+        rules.redact("get", Part::Outcome, &mut v);
+        v
+    };
+    // Ties in any order redact alike.
+    let a = json!([{"k": 1, "t": "x"}, {"k": 1, "t": "y"}, {"k": 2}]);
+    let b = json!([{"k": 1, "t": "y"}, {"k": 1, "t": "x"}, {"k": 2}]);
+    assert_eq!(redacted(a.clone()), redacted(b));
+    // A broken order stays broken, so it differs from the snapshot.
+    let broken = json!([{"k": 2}, {"k": 1, "t": "x"}, {"k": 1, "t": "y"}]);
+    assert_eq!(redacted(broken.clone()), broken);
+    assert_ne!(redacted(broken), redacted(a));
+}
