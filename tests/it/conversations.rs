@@ -9,7 +9,7 @@ use cutover::normalize::Rules;
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Sink, Status};
 use cutover::report::{Report, Summary};
 use cutover::target::conversations::generate;
-use cutover::target::conversations::ops::{self, Command, Operation, READS, WRITES};
+use cutover::target::conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
 use cutover::target::conversations::postgres::{Postgres, Queries};
 use cutover::target::conversations::setup::Servers;
 use cutover::target::conversations::{model::Conversation, DomainTarget, Failure, Repository};
@@ -205,7 +205,7 @@ impl Repository for Faulty {
             (Fault::TruncateToSeconds, _) => {
                 command.at = chrono::DateTime::from_timestamp(command.at.timestamp(), 0).unwrap();
             }
-            (Fault::ShoutingRename, Operation::Rename(r)) => {
+            (Fault::ShoutingRename, Operation::Write(WriteOp::Rename(r))) => {
                 r.subject = r.subject.as_ref().map(|s| s.to_uppercase())
             }
             _ => {}

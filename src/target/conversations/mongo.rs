@@ -8,7 +8,7 @@
 //! canonical [`Conversation`], where absent and null read alike.
 
 use super::model::{format_time, Conversation, Message};
-use super::ops::{Command, Operation};
+use super::ops::{Command, Operation, ReadOp, WriteOp};
 use super::{Failure, Repository};
 use crate::target::InfraError;
 use async_trait::async_trait;
@@ -117,11 +117,11 @@ impl Mongo {
         Ok(())
     }
 
-    async fn write(&self, c: &Command) -> Result<Value, Failure> {
+    async fn write(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
         let id = c.id();
         let at = date(c.at);
-        match &c.op {
-            Operation::CreateConversation(new) => {
+        match op {
+            WriteOp::CreateConversation(new) => {
                 let mut stored = to_bson_document(&new.raw)?;
                 stored.remove("id");
                 stored.insert("_id", id);
@@ -131,7 +131,7 @@ impl Mongo {
                     .map_err(failure)?;
                 Ok(to_json(&self.existing(id).await?))
             }
-            Operation::AddParticipant(p) => {
+            WriteOp::AddParticipant(p) => {
                 let conv = self.existing(id).await?;
                 if participant(&conv, &p.identity_id).is_some() {
                     return Err(Failure::conflict(format!(
@@ -147,7 +147,7 @@ impl Mongo {
                     participant(&conv, &p.identity_id).expect("just added"),
                 ))
             }
-            Operation::RemoveParticipant(p) => {
+            WriteOp::RemoveParticipant(p) => {
                 let conv = self.existing(id).await?;
                 participant(&conv, &p.identity_id)
                     .ok_or_else(|| Failure::not_found(format!("participant {}", p.identity_id)))?;
@@ -155,7 +155,7 @@ impl Mongo {
                 self.update(id, pull, None).await?;
                 Ok(Value::Null)
             }
-            Operation::SetRole(p) => {
+            WriteOp::SetRole(p) => {
                 let conv = self.existing(id).await?;
                 participant(&conv, &p.identity_id)
                     .ok_or_else(|| Failure::not_found(format!("participant {}", p.identity_id)))?;
@@ -167,7 +167,7 @@ impl Mongo {
                     .map_err(failure)?;
                 Ok(Value::Null)
             }
-            Operation::PostMessage(m) => {
+            WriteOp::PostMessage(m) => {
                 let conv = self.existing(id).await?;
                 if participant(&conv, &m.author_id).is_none() {
                     return Err(Failure::invalid(format!(
@@ -190,14 +190,14 @@ impl Mongo {
                     .await?;
                 self.message_json(id, &m.message_id).await
             }
-            Operation::EditMessage(e) => {
+            WriteOp::EditMessage(e) => {
                 let found = self.live_message(id, &e.message_id).await?;
                 let set = doc! { "$set": { "messages.$[m].text": &e.text, "messages.$[m].edited_at": at } };
                 self.update(id, set, Some(vec![doc! { "m.id": &found.id }]))
                     .await?;
                 self.message_json(id, &e.message_id).await
             }
-            Operation::DeleteMessage(d) => {
+            WriteOp::DeleteMessage(d) => {
                 let conv = self.existing(id).await?;
                 message(&conv, &d.message_id)
                     .ok_or_else(|| Failure::not_found(format!("message {}", d.message_id)))?;
@@ -208,7 +208,7 @@ impl Mongo {
                     .await?;
                 Ok(Value::Null)
             }
-            Operation::MarkRead(r) => {
+            WriteOp::MarkRead(r) => {
                 let conv = self.existing(id).await?;
                 message(&conv, &r.message_id)
                     .ok_or_else(|| Failure::not_found(format!("message {}", r.message_id)))?;
@@ -223,7 +223,7 @@ impl Mongo {
                     .await?;
                 Ok(Value::Null)
             }
-            Operation::MarkAllRead(p) => {
+            WriteOp::MarkAllRead(p) => {
                 let conv = self.existing(id).await?;
                 if participant(&conv, &p.identity_id).is_none() {
                     return Err(Failure::invalid(format!(
@@ -242,7 +242,7 @@ impl Mongo {
                 self.update(id, add, Some(vec![filter])).await?;
                 Ok(json!({ "marked": marked }))
             }
-            Operation::Attach(a) => {
+            WriteOp::Attach(a) => {
                 let found = self.live_message(id, &a.message_id).await?;
                 let used = found
                     .temp_attachments
@@ -257,7 +257,7 @@ impl Mongo {
                     .await?;
                 Ok(json!({ "index": index, "name": a.name, "size": a.size }))
             }
-            Operation::PromoteAttachment(p) => {
+            WriteOp::PromoteAttachment(p) => {
                 let found = self.live_message(id, &p.message_id).await?;
                 let temp = found
                     .temp_attachments
@@ -280,7 +280,7 @@ impl Mongo {
                     json!({ "index": p.index, "name": temp.name, "size": temp.size, "storage_key": p.storage_key }),
                 )
             }
-            Operation::Rename(r) => {
+            WriteOp::Rename(r) => {
                 let subject = r
                     .subject
                     .as_ref()
@@ -289,13 +289,13 @@ impl Mongo {
                     .await?;
                 Ok(Value::Null)
             }
-            Operation::Archive | Operation::Unarchive => {
-                let archived = matches!(c.op, Operation::Archive);
+            WriteOp::Archive | WriteOp::Unarchive => {
+                let archived = matches!(op, WriteOp::Archive);
                 self.update(id, doc! { "$set": { "archived": archived } }, None)
                     .await?;
                 Ok(Value::Null)
             }
-            Operation::DeleteConversation => {
+            WriteOp::DeleteConversation => {
                 let result = self
                     .conversations
                     .delete_one(doc! { "_id": id })
@@ -306,7 +306,6 @@ impl Mongo {
                 }
                 Ok(Value::Null)
             }
-            _ => unreachable!("reads are answered by `read`"),
         }
     }
 
@@ -327,11 +326,11 @@ impl Mongo {
             .ok_or_else(|| Failure::not_found(format!("message {message_id}")))
     }
 
-    async fn read(&self, c: &Command) -> Result<Value, Failure> {
+    async fn read(&self, c: &Command, op: &ReadOp) -> Result<Value, Failure> {
         let id = c.id();
-        match &c.op {
-            Operation::FindById => Ok(to_json(&self.existing(id).await?)),
-            Operation::Exists => {
+        match op {
+            ReadOp::FindById => Ok(to_json(&self.existing(id).await?)),
+            ReadOp::Exists => {
                 let n = self
                     .conversations
                     .count_documents(doc! { "_id": id })
@@ -339,12 +338,12 @@ impl Mongo {
                     .map_err(failure)?;
                 Ok(json!(n > 0))
             }
-            Operation::ListParticipants => Ok(to_json(&self.existing(id).await?.participants)),
-            Operation::CountMessages => {
+            ReadOp::ListParticipants => Ok(to_json(&self.existing(id).await?.participants)),
+            ReadOp::CountMessages => {
                 let conv = self.existing(id).await?;
                 Ok(json!(conv.messages.iter().filter(|m| !m.deleted).count()))
             }
-            Operation::MessagesPage(p) => {
+            ReadOp::MessagesPage(p) => {
                 let projection =
                     doc! { "messages": { "$slice": [p.offset as i64, p.limit as i64] } };
                 let found = self
@@ -358,19 +357,19 @@ impl Mongo {
                 )?;
                 Ok(to_json(&conv.messages))
             }
-            Operation::LastMessage => {
+            ReadOp::LastMessage => {
                 let conv = self.existing(id).await?;
                 let last = conv.messages.iter().rev().find(|m| !m.deleted);
                 last.map(to_json)
                     .ok_or_else(|| Failure::not_found(format!("a message in {id}")))
             }
-            Operation::MessageById(m) => {
+            ReadOp::MessageById(m) => {
                 let conv = self.existing(id).await?;
                 message(&conv, &m.message_id)
                     .map(to_json)
                     .ok_or_else(|| Failure::not_found(format!("message {}", m.message_id)))
             }
-            Operation::UnreadCounts => {
+            ReadOp::UnreadCounts => {
                 let conv = self.existing(id).await?;
                 let counts: Vec<Value> = conv
                     .participants
@@ -386,7 +385,7 @@ impl Mongo {
                     .collect();
                 Ok(Value::Array(counts))
             }
-            Operation::HasUnread(p) => {
+            ReadOp::HasUnread(p) => {
                 let conv = self.existing(id).await?;
                 if participant(&conv, &p.identity_id).is_none() {
                     return Err(Failure::invalid(format!(
@@ -399,15 +398,15 @@ impl Mongo {
                     .iter()
                     .any(|m| is_unread(m, &p.identity_id))))
             }
-            Operation::ReadReceipts(m) => {
+            ReadOp::ReadReceipts(m) => {
                 let conv = self.existing(id).await?;
                 let found = message(&conv, &m.message_id)
                     .ok_or_else(|| Failure::not_found(format!("message {}", m.message_id)))?;
                 Ok(to_json(&found.read_by))
             }
-            Operation::StoredFiles | Operation::TempAttachments => {
+            ReadOp::StoredFiles | ReadOp::TempAttachments => {
                 let conv = self.existing(id).await?;
-                let stored = matches!(c.op, Operation::StoredFiles);
+                let stored = matches!(op, ReadOp::StoredFiles);
                 let mut out = Vec::new();
                 for m in &conv.messages {
                     let items: Vec<Value> = if stored {
@@ -422,7 +421,7 @@ impl Mongo {
                 }
                 Ok(Value::Array(out))
             }
-            Operation::FindByIds(ids) => {
+            ReadOp::FindByIds(ids) => {
                 let found = self
                     .find_many(doc! { "_id": { "$in": &ids.ids } }, doc! {})
                     .await?;
@@ -437,7 +436,7 @@ impl Mongo {
                     .collect();
                 Ok(Value::Array(ordered))
             }
-            Operation::FindByDateRange(r) => {
+            ReadOp::FindByDateRange(r) => {
                 let (from, to) = (parse(&r.from)?, parse(&r.to)?);
                 let filter = doc! { "created_at": { "$gte": date(from), "$lte": date(to) } };
                 let found = self
@@ -445,14 +444,14 @@ impl Mongo {
                     .await?;
                 Ok(to_json(&found))
             }
-            Operation::FindByParticipant(p) => {
+            ReadOp::FindByParticipant(p) => {
                 let filter = doc! { "participants.identity_id": &p.identity_id };
                 let found = self
                     .find_many(filter, doc! { "created_at": -1, "_id": 1 })
                     .await?;
                 Ok(to_json(&found))
             }
-            Operation::FindByRelation(r) => {
+            ReadOp::FindByRelation(r) => {
                 let (a, b) = if r.project_a <= r.project_b {
                     (&r.project_a, &r.project_b)
                 } else {
@@ -464,12 +463,12 @@ impl Mongo {
                 let found = found.ok_or_else(|| Failure::not_found(format!("relation {a}/{b}")))?;
                 Ok(to_json(&to_conversation(found)?))
             }
-            Operation::ConversationsOfProject(p) => {
+            ReadOp::ConversationsOfProject(p) => {
                 let filter = doc! { "$or": [{ "relation.project_a": &p.project }, { "relation.project_b": &p.project }] };
                 let found = self.find_many(filter, doc! { "_id": 1 }).await?;
                 Ok(json!(found.iter().map(|c| &c.id).collect::<Vec<_>>()))
             }
-            Operation::SearchMessages(s) => {
+            ReadOp::SearchMessages(s) => {
                 let pipeline = [
                     doc! { "$unwind": { "path": "$messages", "includeArrayIndex": "position" } },
                     doc! { "$match": {
@@ -492,7 +491,7 @@ impl Mongo {
                     .collect();
                 Ok(Value::Array(hits))
             }
-            Operation::UnreadTotal(p) => {
+            ReadOp::UnreadTotal(p) => {
                 let found = self
                     .find_many(doc! { "participants.identity_id": &p.identity_id }, doc! {})
                     .await?;
@@ -507,7 +506,7 @@ impl Mongo {
                     .sum();
                 Ok(json!(total))
             }
-            Operation::CountConversations => {
+            ReadOp::CountConversations => {
                 let n = self
                     .conversations
                     .count_documents(doc! {})
@@ -515,7 +514,7 @@ impl Mongo {
                     .map_err(failure)?;
                 Ok(json!(n))
             }
-            Operation::FindArchived(l) => {
+            ReadOp::FindArchived(l) => {
                 let cursor = self
                     .conversations
                     .find(doc! { "archived": true })
@@ -530,7 +529,6 @@ impl Mongo {
                     .filter_map(|d| d.get_str("_id").ok())
                     .collect::<Vec<_>>()))
             }
-            _ => self.write(c).await,
         }
     }
 }
@@ -567,7 +565,10 @@ impl Repository for Mongo {
     }
 
     async fn run(&self, command: &Command) -> Result<Value, Failure> {
-        self.read(command).await
+        match &command.op {
+            Operation::Write(op) => self.write(command, op).await,
+            Operation::Read(op) => self.read(command, op).await,
+        }
     }
 
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {

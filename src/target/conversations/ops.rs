@@ -141,10 +141,19 @@ pub enum ListOrder {
     Ordered(&'static str),
 }
 
-/// Every operation, with its arguments.
+/// Every operation, with its arguments: a write or a read, each a closed enum. Each
+/// repository matches them exhaustively, without a wildcard arm, so an operation added
+/// here does not compile until both repositories (and `name`, `keyless`, `list_order`)
+/// handle it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
-    // Writes, keyed by the conversation.
+    Write(WriteOp),
+    Read(ReadOp),
+}
+
+/// The writes, each keyed by its conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
     CreateConversation(Box<NewConversation>),
     AddParticipant(NewParticipant),
     RemoveParticipant(Identity),
@@ -160,7 +169,11 @@ pub enum Operation {
     Archive,
     Unarchive,
     DeleteConversation,
-    // Reads of one conversation.
+}
+
+/// The reads: of one conversation, then across conversations (keyless).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadOp {
     FindById,
     Exists,
     ListParticipants,
@@ -173,7 +186,6 @@ pub enum Operation {
     ReadReceipts(MessageRef),
     StoredFiles,
     TempAttachments,
-    // Reads across conversations (keyless).
     FindByIds(Ids),
     FindByDateRange(DateRange),
     FindByParticipant(Identity),
@@ -185,7 +197,138 @@ pub enum Operation {
     FindArchived(Limit),
 }
 
-/// The write operations' names.
+impl Operation {
+    /// The operation's name, as cassettes write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Write(w) => w.name(),
+            Operation::Read(r) => r.name(),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Operation::Write(_) => Kind::Write,
+            Operation::Read(_) => Kind::Read,
+        }
+    }
+
+    /// Whether the operation reads across conversations (its request has no key).
+    pub fn keyless(&self) -> bool {
+        match self {
+            Operation::Write(_) => false,
+            Operation::Read(r) => r.keyless(),
+        }
+    }
+}
+
+impl WriteOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            WriteOp::CreateConversation(_) => "create_conversation",
+            WriteOp::AddParticipant(_) => "add_participant",
+            WriteOp::RemoveParticipant(_) => "remove_participant",
+            WriteOp::SetRole(_) => "set_role",
+            WriteOp::PostMessage(_) => "post_message",
+            WriteOp::EditMessage(_) => "edit_message",
+            WriteOp::DeleteMessage(_) => "delete_message",
+            WriteOp::MarkRead(_) => "mark_read",
+            WriteOp::MarkAllRead(_) => "mark_all_read",
+            WriteOp::Attach(_) => "attach",
+            WriteOp::PromoteAttachment(_) => "promote_attachment",
+            WriteOp::Rename(_) => "rename",
+            WriteOp::Archive => "archive",
+            WriteOp::Unarchive => "unarchive",
+            WriteOp::DeleteConversation => "delete_conversation",
+        }
+    }
+}
+
+impl ReadOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReadOp::FindById => "find_by_id",
+            ReadOp::Exists => "exists",
+            ReadOp::ListParticipants => "list_participants",
+            ReadOp::CountMessages => "count_messages",
+            ReadOp::MessagesPage(_) => "messages_page",
+            ReadOp::LastMessage => "last_message",
+            ReadOp::MessageById(_) => "message_by_id",
+            ReadOp::UnreadCounts => "unread_counts",
+            ReadOp::HasUnread(_) => "has_unread",
+            ReadOp::ReadReceipts(_) => "read_receipts",
+            ReadOp::StoredFiles => "stored_files",
+            ReadOp::TempAttachments => "temp_attachments",
+            ReadOp::FindByIds(_) => "find_by_ids",
+            ReadOp::FindByDateRange(_) => "find_by_date_range",
+            ReadOp::FindByParticipant(_) => "find_by_participant",
+            ReadOp::FindByRelation(_) => "find_by_relation",
+            ReadOp::ConversationsOfProject(_) => "conversations_of_project",
+            ReadOp::SearchMessages(_) => "search_messages",
+            ReadOp::UnreadTotal(_) => "unread_total",
+            ReadOp::CountConversations => "count_conversations",
+            ReadOp::FindArchived(_) => "find_archived",
+        }
+    }
+
+    /// Whether the read spans conversations (its request has no key).
+    pub fn keyless(&self) -> bool {
+        match self {
+            ReadOp::FindById
+            | ReadOp::Exists
+            | ReadOp::ListParticipants
+            | ReadOp::CountMessages
+            | ReadOp::MessagesPage(_)
+            | ReadOp::LastMessage
+            | ReadOp::MessageById(_)
+            | ReadOp::UnreadCounts
+            | ReadOp::HasUnread(_)
+            | ReadOp::ReadReceipts(_)
+            | ReadOp::StoredFiles
+            | ReadOp::TempAttachments => false,
+            ReadOp::FindByIds(_)
+            | ReadOp::FindByDateRange(_)
+            | ReadOp::FindByParticipant(_)
+            | ReadOp::FindByRelation(_)
+            | ReadOp::ConversationsOfProject(_)
+            | ReadOp::SearchMessages(_)
+            | ReadOp::UnreadTotal(_)
+            | ReadOp::CountConversations
+            | ReadOp::FindArchived(_) => true,
+        }
+    }
+
+    /// The declared order of the read's list.
+    pub fn list_order(&self) -> ListOrder {
+        match self {
+            ReadOp::ListParticipants => ListOrder::Ordered("joining order"),
+            ReadOp::MessagesPage(_) => ListOrder::Ordered("creation time, then posting order"),
+            ReadOp::UnreadCounts => ListOrder::Ordered("participant joining order"),
+            ReadOp::ReadReceipts(_) => ListOrder::Ordered("reading order"),
+            ReadOp::StoredFiles | ReadOp::TempAttachments => {
+                ListOrder::Ordered("message order, then index")
+            }
+            ReadOp::FindByIds(_) => ListOrder::Ordered("the order of the given ids"),
+            ReadOp::FindByDateRange(_) => ListOrder::Ordered("creation time, then id"),
+            ReadOp::FindByParticipant(_) => ListOrder::Ordered("creation time descending, then id"),
+            ReadOp::ConversationsOfProject(_) | ReadOp::FindArchived(_) => ListOrder::Ordered("id"),
+            ReadOp::SearchMessages(_) => {
+                ListOrder::Ordered("message creation time, conversation id, posting order")
+            }
+            ReadOp::FindById
+            | ReadOp::Exists
+            | ReadOp::CountMessages
+            | ReadOp::LastMessage
+            | ReadOp::MessageById(_)
+            | ReadOp::HasUnread(_)
+            | ReadOp::FindByRelation(_)
+            | ReadOp::UnreadTotal(_)
+            | ReadOp::CountConversations => ListOrder::None,
+        }
+    }
+}
+
+/// The write operations' names (each parses to the write of that name: tested).
 pub const WRITES: [&str; 15] = [
     "create_conversation",
     "add_participant",
@@ -229,30 +372,6 @@ pub const READS: [&str; 21] = [
     "find_archived",
 ];
 
-/// Keyless reads: those from `find_by_ids` on.
-pub fn is_keyless(op: &str) -> bool {
-    READS.iter().position(|r| *r == op).is_some_and(|i| i >= 12)
-}
-
-/// The declared order of each read's list.
-pub fn list_order(op: &str) -> ListOrder {
-    match op {
-        "list_participants" => ListOrder::Ordered("joining order"),
-        "messages_page" => ListOrder::Ordered("creation time, then posting order"),
-        "unread_counts" => ListOrder::Ordered("participant joining order"),
-        "read_receipts" => ListOrder::Ordered("reading order"),
-        "stored_files" | "temp_attachments" => ListOrder::Ordered("message order, then index"),
-        "find_by_ids" => ListOrder::Ordered("the order of the given ids"),
-        "find_by_date_range" => ListOrder::Ordered("creation time, then id"),
-        "find_by_participant" => ListOrder::Ordered("creation time descending, then id"),
-        "conversations_of_project" | "find_archived" => ListOrder::Ordered("id"),
-        "search_messages" => {
-            ListOrder::Ordered("message creation time, conversation id, posting order")
-        }
-        _ => ListOrder::None,
-    }
-}
-
 /// A parsed, validated request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
@@ -277,74 +396,25 @@ fn args<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
 /// Parses and validates a request; the error is an `invalid` outcome's message.
 pub fn parse(request: &Request) -> Result<Command, String> {
     let a = &request.args;
-    let op = match request.op.as_str() {
-        "create_conversation" => Operation::CreateConversation(Box::new(new_conversation(a)?)),
-        "add_participant" => Operation::AddParticipant(args(a)?),
-        "remove_participant" => Operation::RemoveParticipant(args(a)?),
-        "set_role" => Operation::SetRole(args(a)?),
-        "post_message" => Operation::PostMessage(args(a)?),
-        "edit_message" => Operation::EditMessage(args(a)?),
-        "delete_message" => Operation::DeleteMessage(args(a)?),
-        "mark_read" => Operation::MarkRead(args(a)?),
-        "mark_all_read" => Operation::MarkAllRead(args(a)?),
-        "attach" => Operation::Attach(args(a)?),
-        "promote_attachment" => Operation::PromoteAttachment(args(a)?),
-        "rename" => Operation::Rename(args(a)?),
-        "archive" => no_args(a, Operation::Archive)?,
-        "unarchive" => no_args(a, Operation::Unarchive)?,
-        "delete_conversation" => no_args(a, Operation::DeleteConversation)?,
-        "find_by_id" => no_args(a, Operation::FindById)?,
-        "exists" => no_args(a, Operation::Exists)?,
-        "list_participants" => no_args(a, Operation::ListParticipants)?,
-        "count_messages" => no_args(a, Operation::CountMessages)?,
-        "messages_page" => Operation::MessagesPage(limit_checked(args::<Page>(a)?, |p| p.limit)?),
-        "last_message" => no_args(a, Operation::LastMessage)?,
-        "message_by_id" => Operation::MessageById(args(a)?),
-        "unread_counts" => no_args(a, Operation::UnreadCounts)?,
-        "has_unread" => Operation::HasUnread(args(a)?),
-        "read_receipts" => Operation::ReadReceipts(args(a)?),
-        "stored_files" => no_args(a, Operation::StoredFiles)?,
-        "temp_attachments" => no_args(a, Operation::TempAttachments)?,
-        "find_by_ids" => Operation::FindByIds(args(a)?),
-        "find_by_date_range" => {
-            let range: DateRange = args(a)?;
-            parse_time(&range.from)?;
-            parse_time(&range.to)?;
-            Operation::FindByDateRange(range)
-        }
-        "find_by_participant" => Operation::FindByParticipant(args(a)?),
-        "find_by_relation" => Operation::FindByRelation(args(a)?),
-        "conversations_of_project" => Operation::ConversationsOfProject(args(a)?),
-        "search_messages" => {
-            let search = limit_checked(args::<Search>(a)?, |s| s.limit)?;
-            if search.text.trim().is_empty() {
-                return Err("search text is empty".into());
-            }
-            Operation::SearchMessages(search)
-        }
-        "unread_total" => Operation::UnreadTotal(args(a)?),
-        "count_conversations" => no_args(a, Operation::CountConversations)?,
-        "find_archived" => Operation::FindArchived(limit_checked(args::<Limit>(a)?, |l| l.limit)?),
-        other => return Err(format!("unknown operation `{other}`")),
+    let op = match (parse_write(&request.op, a)?, parse_read(&request.op, a)?) {
+        (Some(w), _) => Operation::Write(w),
+        (None, Some(r)) => Operation::Read(r),
+        (None, None) => return Err(format!("unknown operation `{}`", request.op)),
     };
-    let keyless = is_keyless(&request.op);
+    let keyless = op.keyless();
     match (&request.key, keyless) {
         (None, false) => return Err(format!("{} needs a conversation key", request.op)),
         (Some(_), true) => return Err(format!("{} takes no key", request.op)),
         _ => {}
     }
-    let expected = if WRITES.contains(&request.op.as_str()) {
-        Kind::Write
-    } else {
-        Kind::Read
-    };
+    let expected = op.kind();
     if request.kind != expected {
         return Err(format!(
             "{} is a {expected:?}, not a {:?}",
             request.op, request.kind
         ));
     }
-    if let Operation::CreateConversation(new) = &op {
+    if let Operation::Write(WriteOp::CreateConversation(new)) = &op {
         if request.key.as_deref() != Some(new.conversation.id.as_str()) {
             return Err("the key is not the conversation's id".into());
         }
@@ -356,7 +426,68 @@ pub fn parse(request: &Request) -> Result<Command, String> {
     })
 }
 
-fn no_args(value: &Value, op: Operation) -> Result<Operation, String> {
+/// The write named `name` with its arguments; `None` if no write has that name.
+fn parse_write(name: &str, a: &Value) -> Result<Option<WriteOp>, String> {
+    Ok(Some(match name {
+        "create_conversation" => WriteOp::CreateConversation(Box::new(new_conversation(a)?)),
+        "add_participant" => WriteOp::AddParticipant(args(a)?),
+        "remove_participant" => WriteOp::RemoveParticipant(args(a)?),
+        "set_role" => WriteOp::SetRole(args(a)?),
+        "post_message" => WriteOp::PostMessage(args(a)?),
+        "edit_message" => WriteOp::EditMessage(args(a)?),
+        "delete_message" => WriteOp::DeleteMessage(args(a)?),
+        "mark_read" => WriteOp::MarkRead(args(a)?),
+        "mark_all_read" => WriteOp::MarkAllRead(args(a)?),
+        "attach" => WriteOp::Attach(args(a)?),
+        "promote_attachment" => WriteOp::PromoteAttachment(args(a)?),
+        "rename" => WriteOp::Rename(args(a)?),
+        "archive" => no_args(a, WriteOp::Archive)?,
+        "unarchive" => no_args(a, WriteOp::Unarchive)?,
+        "delete_conversation" => no_args(a, WriteOp::DeleteConversation)?,
+        _ => return Ok(None),
+    }))
+}
+
+/// The read named `name` with its arguments; `None` if no read has that name.
+fn parse_read(name: &str, a: &Value) -> Result<Option<ReadOp>, String> {
+    Ok(Some(match name {
+        "find_by_id" => no_args(a, ReadOp::FindById)?,
+        "exists" => no_args(a, ReadOp::Exists)?,
+        "list_participants" => no_args(a, ReadOp::ListParticipants)?,
+        "count_messages" => no_args(a, ReadOp::CountMessages)?,
+        "messages_page" => ReadOp::MessagesPage(limit_checked(args::<Page>(a)?, |p| p.limit)?),
+        "last_message" => no_args(a, ReadOp::LastMessage)?,
+        "message_by_id" => ReadOp::MessageById(args(a)?),
+        "unread_counts" => no_args(a, ReadOp::UnreadCounts)?,
+        "has_unread" => ReadOp::HasUnread(args(a)?),
+        "read_receipts" => ReadOp::ReadReceipts(args(a)?),
+        "stored_files" => no_args(a, ReadOp::StoredFiles)?,
+        "temp_attachments" => no_args(a, ReadOp::TempAttachments)?,
+        "find_by_ids" => ReadOp::FindByIds(args(a)?),
+        "find_by_date_range" => {
+            let range: DateRange = args(a)?;
+            parse_time(&range.from)?;
+            parse_time(&range.to)?;
+            ReadOp::FindByDateRange(range)
+        }
+        "find_by_participant" => ReadOp::FindByParticipant(args(a)?),
+        "find_by_relation" => ReadOp::FindByRelation(args(a)?),
+        "conversations_of_project" => ReadOp::ConversationsOfProject(args(a)?),
+        "search_messages" => {
+            let search = limit_checked(args::<Search>(a)?, |s| s.limit)?;
+            if search.text.trim().is_empty() {
+                return Err("search text is empty".into());
+            }
+            ReadOp::SearchMessages(search)
+        }
+        "unread_total" => ReadOp::UnreadTotal(args(a)?),
+        "count_conversations" => no_args(a, ReadOp::CountConversations)?,
+        "find_archived" => ReadOp::FindArchived(limit_checked(args::<Limit>(a)?, |l| l.limit)?),
+        _ => return Ok(None),
+    }))
+}
+
+fn no_args<T>(value: &Value, op: T) -> Result<T, String> {
     args::<NoArgs>(value).map(|_| op)
 }
 
@@ -428,4 +559,30 @@ fn new_conversation(value: &Value) -> Result<NewConversation, String> {
         }
     }
     Ok(NewConversation { conversation, raw })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listed name parses to the operation of that name, of that kind: the lists, the
+    /// parser and `name` agree.
+    #[test]
+    fn every_listed_name_is_the_operation_of_that_name() {
+        for (names, kind) in [(&WRITES[..], Kind::Write), (&READS[..], Kind::Read)] {
+            for name in names {
+                let unknown = format!("unknown operation `{name}`");
+                let parsed = match kind {
+                    Kind::Write => parse_write(name, &Value::Null).map(|o| o.map(|w| w.name())),
+                    Kind::Read => parse_read(name, &Value::Null).map(|o| o.map(|r| r.name())),
+                };
+                match parsed {
+                    Ok(Some(parsed)) => assert_eq!(parsed, *name),
+                    Ok(None) => panic!("{unknown}"),
+                    // Arguments were refused: the name is known.
+                    Err(e) => assert!(!e.contains("unknown"), "{name}: {e}"),
+                }
+            }
+        }
+    }
 }

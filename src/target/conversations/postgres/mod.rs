@@ -11,7 +11,7 @@ mod writes;
 pub use queries::Queries;
 
 use super::model::Conversation;
-use super::ops::Command;
+use super::ops::{Command, Operation};
 use super::{Failure, Repository};
 use crate::cassette::ErrorKind;
 use crate::target::InfraError;
@@ -106,7 +106,10 @@ impl Repository for Postgres {
     }
 
     async fn run(&self, command: &Command) -> Result<Value, Failure> {
-        self.read(command).await
+        match &command.op {
+            Operation::Write(op) => self.write(command, op).await,
+            Operation::Read(op) => self.read(command, op).await,
+        }
     }
 
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {

@@ -3,21 +3,21 @@
 use super::queries::contains_pattern;
 use super::{failure, parse_json, Postgres};
 use crate::target::conversations::model::parse_time;
-use crate::target::conversations::ops::{Command, Operation};
+use crate::target::conversations::ops::{Command, ReadOp};
 use crate::target::conversations::Failure;
 use serde_json::{json, Value};
 
 impl Postgres {
-    pub(super) async fn read(&self, c: &Command) -> Result<Value, Failure> {
+    pub(super) async fn read(&self, c: &Command, op: &ReadOp) -> Result<Value, Failure> {
         let id = c.id();
         let q = &self.queries;
-        match &c.op {
-            Operation::FindById => self
+        match op {
+            ReadOp::FindById => self
                 .document(id)
                 .await?
                 .ok_or_else(|| Failure::not_found(format!("conversation {id}"))),
-            Operation::Exists => Ok(json!(self.exists(id).await?)),
-            Operation::ListParticipants => {
+            ReadOp::Exists => Ok(json!(self.exists(id).await?)),
+            ReadOp::ListParticipants => {
                 self.must_exist(id).await?;
                 self.json_rows(
                     "SELECT json_build_object('identity_id', p.identity_id, 'name', p.name, 'role', cp.role,
@@ -28,7 +28,7 @@ impl Postgres {
                 )
                 .await
             }
-            Operation::CountMessages => {
+            ReadOp::CountMessages => {
                 self.must_exist(id).await?;
                 let n: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM message WHERE conversation_id = $1 AND NOT deleted",
@@ -39,7 +39,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(json!(n))
             }
-            Operation::MessagesPage(p) => {
+            ReadOp::MessagesPage(p) => {
                 self.must_exist(id).await?;
                 let rows: Vec<String> = sqlx::query_scalar(&q.messages_page())
                     .bind(id)
@@ -53,7 +53,7 @@ impl Postgres {
                     .collect::<Result<Vec<_>, _>>()
                     .map(Value::Array)
             }
-            Operation::LastMessage => {
+            ReadOp::LastMessage => {
                 self.must_exist(id).await?;
                 let row: Option<String> = sqlx::query_scalar(&q.last_message())
                     .bind(id)
@@ -64,11 +64,11 @@ impl Postgres {
                     .transpose()?
                     .ok_or_else(|| Failure::not_found(format!("a message in {id}")))
             }
-            Operation::MessageById(m) => {
+            ReadOp::MessageById(m) => {
                 self.must_exist(id).await?;
                 self.message(id, &m.message_id).await
             }
-            Operation::UnreadCounts => {
+            ReadOp::UnreadCounts => {
                 self.must_exist(id).await?;
                 self.json_rows(
                     "SELECT json_build_object('identity_id', cp.participant_id, 'unread', (
@@ -81,7 +81,7 @@ impl Postgres {
                 )
                 .await
             }
-            Operation::HasUnread(p) => {
+            ReadOp::HasUnread(p) => {
                 self.must_exist(id).await?;
                 self.must_take_part(id, &p.identity_id).await?;
                 let unread: bool = sqlx::query_scalar(
@@ -97,7 +97,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(json!(unread))
             }
-            Operation::ReadReceipts(m) => {
+            ReadOp::ReadReceipts(m) => {
                 self.must_exist(id).await?;
                 self.message(id, &m.message_id).await?;
                 let readers: Vec<String> = sqlx::query_scalar(
@@ -110,16 +110,16 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(json!(readers))
             }
-            Operation::StoredFiles => {
+            ReadOp::StoredFiles => {
                 self.must_exist(id).await?;
                 self.json_rows(&q.stored_files(), id).await
             }
-            Operation::TempAttachments => {
+            ReadOp::TempAttachments => {
                 self.must_exist(id).await?;
                 self.json_rows(&q.temp_attachments(), id).await
             }
-            Operation::FindByIds(ids) => Ok(Value::Array(self.documents(&ids.ids).await?)),
-            Operation::FindByDateRange(r) => {
+            ReadOp::FindByIds(ids) => Ok(Value::Array(self.documents(&ids.ids).await?)),
+            ReadOp::FindByDateRange(r) => {
                 let (from, to) = (
                     parse_time(&r.from).map_err(Failure::invalid)?,
                     parse_time(&r.to).map_err(Failure::invalid)?,
@@ -134,7 +134,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(Value::Array(self.documents(&ids).await?))
             }
-            Operation::FindByParticipant(p) => {
+            ReadOp::FindByParticipant(p) => {
                 let ids: Vec<String> = sqlx::query_scalar(
                     r#"SELECT c.id FROM conversation c JOIN conversations_participants cp ON cp.conversation_id = c.id
                        WHERE cp.participant_id = $1 ORDER BY c.created_at DESC, c.id COLLATE "C""#,
@@ -145,7 +145,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(Value::Array(self.documents(&ids).await?))
             }
-            Operation::FindByRelation(r) => {
+            ReadOp::FindByRelation(r) => {
                 let (a, b) = if r.project_a <= r.project_b {
                     (&r.project_a, &r.project_b)
                 } else {
@@ -164,7 +164,7 @@ impl Postgres {
                     .await?
                     .ok_or_else(|| Failure::not_found(format!("relation {a}/{b}")))
             }
-            Operation::ConversationsOfProject(p) => {
+            ReadOp::ConversationsOfProject(p) => {
                 let ids: Vec<String> = sqlx::query_scalar(
                     r#"SELECT id FROM conversation WHERE project_a = $1 OR project_b = $1 ORDER BY id COLLATE "C""#,
                 )
@@ -174,7 +174,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(json!(ids))
             }
-            Operation::SearchMessages(s) => {
+            ReadOp::SearchMessages(s) => {
                 let rows: Vec<(String, String)> = sqlx::query_as(&q.search())
                     .bind(contains_pattern(&s.text))
                     .bind(s.limit as i64)
@@ -187,7 +187,7 @@ impl Postgres {
                     .collect();
                 Ok(Value::Array(hits))
             }
-            Operation::UnreadTotal(p) => {
+            ReadOp::UnreadTotal(p) => {
                 let n: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM conversations_participants cp JOIN message m ON m.conversation_id = cp.conversation_id
                      WHERE cp.participant_id = $1 AND NOT m.deleted AND m.author_id <> $1
@@ -200,14 +200,14 @@ impl Postgres {
                 .map_err(failure)?;
                 Ok(json!(n))
             }
-            Operation::CountConversations => {
+            ReadOp::CountConversations => {
                 let n: i64 = sqlx::query_scalar("SELECT count(*) FROM conversation")
                     .fetch_one(&self.pool)
                     .await
                     .map_err(failure)?;
                 Ok(json!(n))
             }
-            Operation::FindArchived(l) => {
+            ReadOp::FindArchived(l) => {
                 let ids: Vec<String> = sqlx::query_scalar(r#"SELECT id FROM conversation WHERE archived ORDER BY id COLLATE "C" LIMIT $1"#)
                     .bind(l.limit as i64)
                     .fetch_all(&self.pool)
@@ -215,7 +215,6 @@ impl Postgres {
                     .map_err(failure)?;
                 Ok(json!(ids))
             }
-            _ => self.write(c).await,
         }
     }
 

@@ -5,19 +5,19 @@
 
 use super::{failure, Postgres};
 use crate::target::conversations::model::{parse_time, Conversation};
-use crate::target::conversations::ops::{Command, Operation};
+use crate::target::conversations::ops::{Command, WriteOp};
 use crate::target::conversations::Failure;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres as Pg, Transaction};
 
 impl Postgres {
-    pub(super) async fn write(&self, c: &Command) -> Result<Value, Failure> {
+    pub(super) async fn write(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
         let id = c.id();
         let at = c.at;
         let mut tx = self.pool.begin().await.map_err(failure)?;
-        let answer = match &c.op {
-            Operation::CreateConversation(new) => {
+        let answer = match op {
+            WriteOp::CreateConversation(new) => {
                 insert_conversation(&mut tx, &new.conversation).await?;
                 tx.commit().await.map_err(failure)?;
                 return self
@@ -25,7 +25,7 @@ impl Postgres {
                     .await?
                     .ok_or_else(|| Failure::not_found(format!("conversation {id}")));
             }
-            Operation::AddParticipant(p) => {
+            WriteOp::AddParticipant(p) => {
                 lock(&mut tx, id).await?;
                 if takes_part(&mut tx, id, &p.identity_id).await? {
                     return Err(Failure::conflict(format!(
@@ -42,7 +42,7 @@ impl Postgres {
                         .map_err(failure)?;
                 json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": iso_us(at) })
             }
-            Operation::RemoveParticipant(p) => {
+            WriteOp::RemoveParticipant(p) => {
                 lock(&mut tx, id).await?;
                 let removed = sqlx::query("DELETE FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2")
                     .bind(id)
@@ -55,7 +55,7 @@ impl Postgres {
                 }
                 Value::Null
             }
-            Operation::SetRole(p) => {
+            WriteOp::SetRole(p) => {
                 lock(&mut tx, id).await?;
                 let set = sqlx::query("UPDATE conversations_participants SET role = $3 WHERE conversation_id = $1 AND participant_id = $2")
                     .bind(id)
@@ -69,7 +69,7 @@ impl Postgres {
                 }
                 Value::Null
             }
-            Operation::PostMessage(m) => {
+            WriteOp::PostMessage(m) => {
                 lock(&mut tx, id).await?;
                 if !takes_part(&mut tx, id, &m.author_id).await? {
                     return Err(Failure::invalid(format!(
@@ -94,7 +94,7 @@ impl Postgres {
                 tx.commit().await.map_err(failure)?;
                 return self.message(id, &m.message_id).await;
             }
-            Operation::EditMessage(e) => {
+            WriteOp::EditMessage(e) => {
                 lock(&mut tx, id).await?;
                 live_message(&mut tx, id, &e.message_id).await?;
                 sqlx::query("UPDATE message SET text = $3, edited_at = $4 WHERE conversation_id = $1 AND id = $2")
@@ -108,7 +108,7 @@ impl Postgres {
                 tx.commit().await.map_err(failure)?;
                 return self.message(id, &e.message_id).await;
             }
-            Operation::DeleteMessage(d) => {
+            WriteOp::DeleteMessage(d) => {
                 lock(&mut tx, id).await?;
                 let deleted = sqlx::query("UPDATE message SET text = NULL, deleted = true WHERE conversation_id = $1 AND id = $2")
                     .bind(id)
@@ -129,7 +129,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Value::Null
             }
-            Operation::MarkRead(r) => {
+            WriteOp::MarkRead(r) => {
                 lock(&mut tx, id).await?;
                 message_state(&mut tx, id, &r.message_id).await?;
                 if !takes_part(&mut tx, id, &r.identity_id).await? {
@@ -149,7 +149,7 @@ impl Postgres {
                 .map_err(failure)?;
                 Value::Null
             }
-            Operation::MarkAllRead(p) => {
+            WriteOp::MarkAllRead(p) => {
                 lock(&mut tx, id).await?;
                 if !takes_part(&mut tx, id, &p.identity_id).await? {
                     return Err(Failure::invalid(format!(
@@ -172,7 +172,7 @@ impl Postgres {
                 .map_err(failure)?;
                 json!({ "marked": marked.rows_affected() })
             }
-            Operation::Attach(a) => {
+            WriteOp::Attach(a) => {
                 lock(&mut tx, id).await?;
                 live_message(&mut tx, id, &a.message_id).await?;
                 let index: i32 = sqlx::query_scalar(
@@ -196,7 +196,7 @@ impl Postgres {
                     .map_err(failure)?;
                 json!({ "index": index, "name": a.name, "size": a.size })
             }
-            Operation::PromoteAttachment(p) => {
+            WriteOp::PromoteAttachment(p) => {
                 lock(&mut tx, id).await?;
                 live_message(&mut tx, id, &p.message_id).await?;
                 let temp: Option<(String, i64)> = sqlx::query_as(
@@ -228,7 +228,7 @@ impl Postgres {
                 .map_err(failure)?;
                 json!({ "index": p.index, "name": name, "size": size, "storage_key": p.storage_key })
             }
-            Operation::Rename(r) => {
+            WriteOp::Rename(r) => {
                 update_conversation(
                     &mut tx,
                     id,
@@ -238,7 +238,7 @@ impl Postgres {
                 .await?;
                 Value::Null
             }
-            Operation::Archive => {
+            WriteOp::Archive => {
                 update_conversation(
                     &mut tx,
                     id,
@@ -248,7 +248,7 @@ impl Postgres {
                 .await?;
                 Value::Null
             }
-            Operation::Unarchive => {
+            WriteOp::Unarchive => {
                 update_conversation(
                     &mut tx,
                     id,
@@ -258,12 +258,11 @@ impl Postgres {
                 .await?;
                 Value::Null
             }
-            Operation::DeleteConversation => {
+            WriteOp::DeleteConversation => {
                 update_conversation(&mut tx, id, "DELETE FROM conversation WHERE id = $1", None)
                     .await?;
                 Value::Null
             }
-            _ => unreachable!("reads are answered by `read`"),
         };
         tx.commit().await.map_err(failure)?;
         Ok(answer)
