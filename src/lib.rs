@@ -8,13 +8,25 @@
 //!
 //! The modules are the pipeline's stages, in the order a request passes through them:
 //!
+//! * [`capture`]: from a running service: the recorder (sampled calls into cassettes),
+//!   redaction before capture, shadow reads, and the adapter for a team's own repository.
 //! * [`cassette`]: the recorded requests, read and written as a stream of JSON lines.
-//! * [`target`]: the async [`target::Target`] trait both repositories sit behind, and the
-//!   built-in `memory` and `recorded` targets.
+//! * [`target`]: the async [`target::Target`] trait both repositories sit behind, the
+//!   built-in `memory` and `recorded` targets, the cross-store value model, and the
+//!   reference domain (conversations, MongoDB to PostgreSQL).
 //! * [`replay`]: runs a cassette against two targets: same-key requests in order, other keys
 //!   concurrently, keyless requests as barriers; emits one [`replay::RequestResult`] each.
+//! * [`normalize`]: the declared rules applied to both sides before they are diffed, noise,
+//!   and suggested rules.
 //! * [`diff`]: the structural, order-aware comparison of two values.
 //! * [`report`]: folds results into per-operation counts and latencies, and renders them.
+//! * [`gate`]: a policy turns a report and its results into APPROVED or REJECTED.
+//! * [`publish`]: the report and decision as Markdown, HTML, JUnit XML and an evidence bundle.
+//! * [`shrink`]: a divergent cassette reduced to a minimal one that shows the same divergence.
+//! * [`testing`]: the `cargo test` front end: equivalence in one call, golden masters.
+//!
+//! Beside the stages: [`services`] starts the real servers the reference domain and the
+//! tests need, [`digest`] hashes inputs, [`located`] gives errors a file, line and column.
 //!
 //! The command-line front end lives in the binary (`src/main.rs`, `src/cli/`); it is the
 //! only place that knows about exit codes and terminals.

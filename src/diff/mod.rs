@@ -11,7 +11,7 @@ pub mod number;
 mod path;
 mod value;
 
-pub use path::JsonPath;
+pub use path::{pattern, JsonPath};
 pub use value::{deep_eq, fingerprint};
 
 use crate::cassette::Outcome;

@@ -93,6 +93,33 @@ fn is_identifier(key: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The path pattern of a divergence's path: array indices (and slices) as `[*]`, quoted
+/// keys as they are. The one pattern that results, suggested rules, reports, noise, the
+/// gate's accepted differences and shrinking all use.
+pub fn pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut chars = path.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                out.push(c);
+                out.extend(chars.next());
+            }
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '[' if !quoted && chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
+                while chars.next().is_some_and(|d| d != ']') {}
+                out.push_str("[*]");
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +136,14 @@ mod tests {
         let mut q = PathBuf::default();
         q.push(Step::Key("it's"));
         assert_eq!(q.render_with(None), r"$['it\'s']");
+    }
+
+    #[test]
+    fn indices_and_slices_generalize() {
+        assert_eq!(
+            pattern("$.messages[12].read_by[0:2]"),
+            "$.messages[*].read_by[*]"
+        );
+        assert_eq!(pattern("$['a[1]'][3]"), "$['a[1]'][*]");
     }
 }

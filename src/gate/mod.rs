@@ -15,8 +15,8 @@ pub mod stats;
 pub use policy::{Accepted, OpPolicy, Policy, PolicyError};
 
 use crate::cassette::Kind;
+use crate::diff::pattern;
 use crate::diff::Class;
-use crate::normalize::suggest::pattern;
 use crate::replay::{RequestResult, Status};
 use crate::report::Report;
 use chrono::NaiveDate;

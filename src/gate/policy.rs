@@ -191,7 +191,7 @@ impl Policy {
                     ),
                 ));
             }
-            let canonical = crate::normalize::suggest::pattern(&spec.path);
+            let canonical = crate::diff::pattern(&spec.path);
             if canonical != spec.path {
                 return Err(at(
                     start,

@@ -7,8 +7,9 @@
 //! same operation. A missing, extra or retyped field, an ordering, an error, or a null is
 //! never noise, whatever path it is at.
 
-use super::suggest::{pattern, Suggestion};
+use super::suggest::Suggestion;
 use super::Part;
+use crate::diff::pattern;
 use crate::diff::{Class, Divergence};
 use serde_json::Value;
 use std::collections::HashSet;

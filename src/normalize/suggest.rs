@@ -4,6 +4,7 @@
 use super::apply::truncate;
 use super::Precision;
 use crate::diff::number::Decimal;
+pub use crate::diff::pattern;
 use crate::diff::{Class, Divergence};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,32 +39,6 @@ impl Suggestion {
             rule: None,
         }
     }
-}
-
-/// The path with array indices and slices generalized to `[*]`; quoted keys stay as
-/// they are.
-pub fn pattern(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut chars = path.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if quoted => {
-                out.push(c);
-                out.extend(chars.next());
-            }
-            '\'' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '[' if !quoted && chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
-                while chars.next().is_some_and(|d| d != ']') {}
-                out.push_str("[*]");
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The narrowest action known to accept every divergence of a group so far. A group's
@@ -207,13 +182,40 @@ fn toml_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn value(l: Value, r: Value) -> Divergence {
+        Divergence {
+            path: "$.x".into(),
+            class: Class::Value,
+            left: Some(l),
+            right: Some(r),
+            detail: None,
+            note: None,
+        }
+    }
 
     #[test]
-    fn indices_and_slices_generalize() {
-        assert_eq!(
-            pattern("$.messages[12].read_by[0:2]"),
-            "$.messages[*].read_by[*]"
-        );
-        assert_eq!(pattern("$['a[1]'][3]"), "$['a[1]'][*]");
+    fn a_group_fit_accepts_every_divergence_of_the_group() {
+        let ms = Fit::of(&value(
+            json!("2024-01-01T00:00:00.1234Z"),
+            json!("2024-01-01T00:00:00.123Z"),
+        ));
+        let s = Fit::of(&value(
+            json!("2024-01-01T00:00:02.5Z"),
+            json!("2024-01-01T00:00:02Z"),
+        ));
+        assert_eq!(ms, Fit::Precision(Precision::Millis));
+        assert_eq!(ms.join(s), Fit::Precision(Precision::Seconds));
+        let small = Fit::of(&value(json!(0.3), json!(0.2)));
+        let big = Fit::of(&value(json!(1), json!(110)));
+        let Fit::Tolerance(t) = small.join(big.clone()) else {
+            panic!("a tolerance");
+        };
+        assert_eq!(t.to_plain(), "109");
+        assert_eq!(big.join(Fit::Unordered), Fit::Ignore);
+        assert_eq!(Fit::Ignore.join(Fit::NoRule), Fit::NoRule);
+        let minutes = value(json!("2024-01-01T00:00:00Z"), json!("2024-01-01T00:01:00Z"));
+        assert_eq!(Fit::of(&minutes), Fit::Ignore);
     }
 }

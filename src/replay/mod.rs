@@ -193,6 +193,16 @@ pub enum ReplayError {
     Recording(String),
 }
 
+/// The message a panic carried (`panic!("...")` gives a `&str` or a `String`), for
+/// reports that say a target or a comparison panicked.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 /// Replays every request of `cassette` on both targets, handing each result to `sinks`.
 pub async fn replay(
     cassette: Reader,

@@ -394,11 +394,7 @@ pub(super) async fn run(
                 Some(Feed::Error(error)) => return Err(error.into()),
                 None => {
                     let why = match reader.join() {
-                        Err(panic) => panic
-                            .downcast_ref::<&str>()
-                            .map(|m| m.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "a panic".to_string()),
+                        Err(panic) => super::panic_text(&*panic),
                         Ok(()) => "no end of input".to_string(),
                     };
                     return Err(ReplayError::Reader(why));
@@ -427,11 +423,7 @@ fn read_all(mut cassette: Reader, tx: mpsc::Sender<Feed>) {
 
 fn panic_message(error: tokio::task::JoinError) -> String {
     match error.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into()),
+        Ok(payload) => super::panic_text(&*payload),
         Err(error) => error.to_string(),
     }
 }

@@ -93,11 +93,21 @@ mod tests {
             counts[Shard::of_key(&format!("k{k}"), 4) as usize - 1] += 1;
         }
         assert!(counts.iter().all(|c| (900..1100).contains(c)), "{counts:?}");
-        // Fixed forever: a key's shard never depends on the machine or the version.
-        assert_eq!(
-            Shard::of_key("c-8c4513ff", 4),
-            Shard::of_key("c-8c4513ff", 4)
-        );
+        // Fixed forever: a key's shard never depends on the machine or the version (the
+        // values are those of SHA-256's first 8 bytes, big-endian, modulo the count).
+        for (key, of_4, of_7) in [
+            ("c-8c4513ff", 2, 6),
+            ("k1", 1, 7),
+            ("k2", 1, 4),
+            ("k3", 3, 7),
+            ("conversation-42", 2, 1),
+        ] {
+            assert_eq!(
+                (Shard::of_key(key, 4), Shard::of_key(key, 7)),
+                (of_4, of_7),
+                "{key}"
+            );
+        }
         assert_eq!(Shard::of_key("anything", 1), 1);
     }
 

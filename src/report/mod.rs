@@ -294,7 +294,7 @@ impl Summary {
             }
             let key = (
                 result.op.clone(),
-                suggest::pattern(&d.path),
+                crate::diff::pattern(&d.path),
                 d.class,
                 d.detail,
             );

@@ -8,8 +8,8 @@
 //! the state it was recorded against. Each try is one replay on reset targets.
 
 use crate::cassette::{Header, Kind, Reader, Request};
+use crate::diff::pattern;
 use crate::diff::Class;
-use crate::normalize::suggest::pattern;
 use crate::replay::{self, Pair, ReplayError, ReplayOptions, RequestResult, Sink};
 use std::collections::HashSet;
 use std::fmt;

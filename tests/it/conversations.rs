@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::Class;
 use cutover::normalize::Rules;
-use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Sink, Status};
+use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
 use cutover::target::conversations::generate;
 use cutover::target::conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
@@ -19,16 +19,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Keeps every result.
-#[derive(Default)]
-struct Collect(Vec<RequestResult>);
-
-impl Sink for Collect {
-    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
-        self.0.push(result.clone());
-        Ok(())
-    }
-}
+use cutover::replay::Collect;
 
 /// The representation differences the two repositories declare.
 fn domain_rules() -> Arc<Rules> {

@@ -6,9 +6,7 @@
 use async_trait::async_trait;
 use cutover::cassette::{Header, Outcome, Reader, Request, Writer};
 use cutover::replay::shard::Shard;
-use cutover::replay::{
-    self, Pair, ReplayOptions, ReplayRun, RequestResult, SideName, Sink, Status,
-};
+use cutover::replay::{self, Pair, ReplayOptions, ReplayRun, RequestResult, SideName, Status};
 use cutover::target::memory::{Memory, Workload};
 use cutover::target::{InfraError, Target};
 use serde_json::{json, Value};
@@ -17,16 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-/// Keeps every result.
-#[derive(Default)]
-struct Collect(Vec<RequestResult>);
-
-impl Sink for Collect {
-    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
-        self.0.push(result.clone());
-        Ok(())
-    }
-}
+use cutover::replay::Collect;
 
 /// How a [`Dying`] target fails once it is dead.
 #[derive(Clone, Copy)]

@@ -16,6 +16,8 @@
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
 //! * `failfast`: a side that stops answering stops the run; every request is still reported.
+//! * `shadow`: shadow reads on live calls: the legacy answers, the candidate is compared off
+//!   the caller's path; results and report as a replay's.
 //! * `shard`: sharded replays merged equal one run.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.

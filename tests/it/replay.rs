@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::Class;
-use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Sink, Status};
+use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
 use cutover::target::memory::{Memory, Workload};
 use cutover::target::recorded::Recorded;
@@ -15,16 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Keeps every result.
-#[derive(Default)]
-struct Collect(Vec<RequestResult>);
-
-impl Sink for Collect {
-    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
-        self.0.push(result.clone());
-        Ok(())
-    }
-}
+use cutover::replay::Collect;
 
 /// Writes a workload to a cassette file and opens it for reading.
 fn cassette(dir: &tempfile::TempDir, requests: impl Iterator<Item = Request>) -> Reader {

@@ -133,8 +133,10 @@ async fn run(mut rx: mpsc::Receiver<Job>, context: Arc<Context>) {
             Ok(result) => result,
             Err(panic) => {
                 let mut result = RequestResult::of(request.seq - 1, &request, Status::Inconclusive);
-                result.candidate.failure =
-                    Some(format!("comparing panicked: {}", message(&*panic)));
+                result.candidate.failure = Some(format!(
+                    "comparing panicked: {}",
+                    crate::replay::panic_text(&*panic)
+                ));
                 result
             }
         };
@@ -157,7 +159,10 @@ async fn compare(
     let asked = AssertUnwindSafe(context.candidate.execute(request)).catch_unwind();
     let candidate = match tokio::time::timeout(context.timeout, asked).await {
         Ok(Ok(answer)) => answer,
-        Ok(Err(panic)) => Err(InfraError::Other(format!("panicked: {}", message(&*panic)))),
+        Ok(Err(panic)) => Err(InfraError::Other(format!(
+            "panicked: {}",
+            crate::replay::panic_text(&*panic)
+        ))),
         Err(_) => Err(InfraError::Timeout(context.timeout)),
     };
     let c_took = start.elapsed();
@@ -258,12 +263,4 @@ fn publish(context: &Context, request: &Request, result: &RequestResult) {
             );
         }
     }
-}
-
-fn message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
 }
