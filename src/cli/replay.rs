@@ -177,7 +177,7 @@ pub async fn replay_to(
     // counts what this run (or shard) will report.
     let (total, keyless_until) = count_requests(cassette_path, options.shard)?;
     let options = &ReplayOptions {
-        shard: options.shard.map(|s| Shard { keyless_until, ..s }),
+        shard: options.shard.map(|s| s.knowing_last_keyless(keyless_until)),
         ..options.clone()
     };
     let cassette = Reader::open(cassette_path)?;

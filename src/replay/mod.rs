@@ -193,6 +193,22 @@ pub enum ReplayError {
     Recording(String),
 }
 
+/// The seq of the last keyless request of the cassette file at `path`; `Some(u64::MAX)`
+/// (every write is context) when the cassette is not a file that can be read again.
+fn last_keyless(path: &std::path::Path) -> Result<Option<u64>, ReplayError> {
+    if !path.is_file() {
+        return Ok(Some(u64::MAX));
+    }
+    let mut reader = Reader::open(path)?;
+    let mut last = None;
+    while let Some(request) = reader.next_request()? {
+        if request.key.is_none() {
+            last = Some(request.seq);
+        }
+    }
+    Ok(last)
+}
+
 /// The message a panic carried (`panic!("...")` gives a `&str` or a `String`), for
 /// reports that say a target or a comparison panicked.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -235,6 +251,19 @@ pub async fn replay(
             source,
         })?;
     }
+    // Shard 1 answers the keyless requests over the full state: the other shards' writes
+    // before the last of them run as context, so the replay finds that request first.
+    let known;
+    let options = match options.shard {
+        Some(shard) if !shard.knows_last_keyless() => {
+            known = ReplayOptions {
+                shard: Some(shard.knowing_last_keyless(last_keyless(cassette.path())?)),
+                ..options.clone()
+            };
+            &known
+        }
+        _ => options,
+    };
     let start = Instant::now();
     let (requests, truncation, stopped) = schedule::run(cassette, pair, options, sinks).await?;
     Ok(ReplayRun {

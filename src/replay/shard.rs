@@ -6,6 +6,9 @@
 //! one: stable across machines, versions and runs. Keyless requests read across keys, so
 //! shard 1 owns them, and to answer them against the full state it also runs, without
 //! reporting them, the other shards' writes that come before its last keyless request.
+//! [`crate::replay::replay`] finds that request itself (a first pass over the cassette
+//! file); where it cannot (a cassette read from a stream), shard 1 runs every other
+//! shard's write, which costs more and is never wrong.
 
 use crate::cassette::{Kind, Request};
 use sha2::{Digest, Sha256};
@@ -17,9 +20,19 @@ use std::str::FromStr;
 pub struct Shard {
     pub index: u32,
     pub count: u32,
-    /// The seq of the cassette's last keyless request, if it has any: shard 1 runs the
-    /// other shards' writes up to there.
-    pub keyless_until: Option<u64>,
+    /// How far shard 1 runs the other shards' writes: set by the replay, never by hand.
+    keyless_until: Until,
+}
+
+/// The cassette's last keyless request, as far as a shard knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Not looked for: shard 1 runs every other shard's write.
+    Unknown,
+    /// The cassette has no keyless request.
+    Never,
+    /// The seq of the last keyless request.
+    Seq(u64),
 }
 
 /// What a shard does with a request.
@@ -41,6 +54,29 @@ impl Shard {
         (head % u64::from(count)) as u32 + 1
     }
 
+    /// Shard `index` of `count` (1-based); `None` unless `1 <= index <= count`.
+    pub fn new(index: u32, count: u32) -> Option<Shard> {
+        (count >= 1 && (1..=count).contains(&index)).then_some(Shard {
+            index,
+            count,
+            keyless_until: Until::Unknown,
+        })
+    }
+
+    /// The shard, knowing the seq of the cassette's last keyless request (`None`: it has
+    /// none), so that shard 1 runs only the other shards' writes that request may read.
+    pub fn knowing_last_keyless(self, last: Option<u64>) -> Shard {
+        Shard {
+            keyless_until: last.map_or(Until::Never, Until::Seq),
+            ..self
+        }
+    }
+
+    /// Whether the last keyless request is known (see [`Shard::knowing_last_keyless`]).
+    pub fn knows_last_keyless(&self) -> bool {
+        self.keyless_until != Until::Unknown
+    }
+
     pub fn role(&self, request: &Request) -> Role {
         match &request.key {
             None if self.index == 1 => Role::Own,
@@ -49,7 +85,11 @@ impl Shard {
             Some(_)
                 if self.index == 1
                     && request.kind == Kind::Write
-                    && self.keyless_until.is_some_and(|last| request.seq < last) =>
+                    && match self.keyless_until {
+                        Until::Unknown => true,
+                        Until::Never => false,
+                        Until::Seq(last) => request.seq < last,
+                    } =>
             {
                 Role::Context
             }
@@ -71,13 +111,9 @@ impl FromStr for Shard {
         let parsed = text
             .split_once('/')
             .and_then(|(i, n)| Some((i.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
-        match parsed {
-            Some((index, count)) if count >= 1 && (1..=count).contains(&index) => Ok(Shard {
-                index,
-                count,
-                keyless_until: None,
-            }),
-            _ => Err(format!("`{text}`: expected i/n with 1 <= i <= n, e.g. 2/4")),
+        match parsed.and_then(|(index, count)| Shard::new(index, count)) {
+            Some(shard) => Ok(shard),
+            None => Err(format!("`{text}`: expected i/n with 1 <= i <= n, e.g. 2/4")),
         }
     }
 }

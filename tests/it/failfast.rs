@@ -390,11 +390,7 @@ async fn failures_of_requests_run_only_for_context_count_too() {
     requests.push(request(16, None, "scan"));
     let options = ReplayOptions {
         concurrency: 1,
-        shard: Some(Shard {
-            index: 1,
-            count: 2,
-            keyless_until: Some(16),
-        }),
+        shard: Some(Shard::new(1, 2).unwrap().knowing_last_keyless(Some(16))),
         ..ReplayOptions::default()
     };
     let (results, run) = replay_on(

@@ -154,3 +154,45 @@ fn shards_that_do_not_make_one_replay_are_refused() {
     assert!(String::from_utf8_lossy(&mixed.stderr).contains("same cassette"));
     assert!(!dir.path().join("merged/report.json").exists());
 }
+
+/// A library caller's shard needs nothing but `"1/2".parse()`: the replay finds the last
+/// keyless request itself, so shard 1's scans read the full state (from a file), or run
+/// every other shard's write (from a stream); both give one run's answers.
+#[test]
+fn a_shard_from_the_library_answers_keyless_reads_over_the_full_state() {
+    use cutover::cassette::Reader;
+    use cutover::replay::{self, Collect, Pair, ReplayOptions, Status};
+    use cutover::target::{memory::Memory, recorded::Recorded};
+    use std::sync::Arc;
+
+    let path = fixture("kv-demo.jsonl");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let shard = |reader: Reader| {
+        let pair = Pair {
+            legacy: Arc::new(Recorded::new()),
+            candidate: Arc::new(Memory::new()),
+        };
+        let options = ReplayOptions {
+            shard: Some("1/2".parse().unwrap()),
+            ..ReplayOptions::default()
+        };
+        let mut collect = Collect::default();
+        runtime
+            .block_on(replay::replay(reader, &pair, &options, &mut [&mut collect]))
+            .unwrap();
+        collect.0
+    };
+    let text = std::fs::read(&path).unwrap();
+    for reader in [
+        Reader::open(&path).unwrap(),
+        Reader::from_read("stream", std::io::Cursor::new(text.clone())).unwrap(),
+    ] {
+        let results = shard(reader);
+        let scans: Vec<_> = results.iter().filter(|r| r.op == "scan").collect();
+        assert_eq!(scans.len(), 7);
+        assert!(
+            results.iter().all(|r| r.status == Status::Equal),
+            "{results:?}"
+        );
+    }
+}
