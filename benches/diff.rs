@@ -107,7 +107,7 @@ fn bench(c: &mut Criterion) {
     // Across stores, with rules, as a replay applies them: the candidate's documents need
     // every rule (timestamps at milliseconds, read receipts as a multiset, null and missing
     // alike) before they equal the legacy's.
-    let rules = Rules::parse(RULES, "bench.toml").unwrap();
+    let rules = cutover::normalize::RuleRun::of(Rules::parse(RULES, "bench.toml").unwrap());
     let candidate = conversation(56, Store::Candidate);
     let candidate_divergent = with_divergences(&candidate);
     assert!(!cutover::diff::values(&left, &candidate).is_equal());

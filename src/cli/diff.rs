@@ -35,7 +35,12 @@ pub fn run(args: Args) -> Result<Exit> {
         )
     });
     let (mut left, mut right) = (left?, right?);
-    let rules = args.rules.as_ref().map(Rules::load).transpose()?;
+    let rules = args
+        .rules
+        .as_ref()
+        .map(Rules::load)
+        .transpose()?
+        .map(|r| std::sync::Arc::new(r).run());
     let found = match &rules {
         Some(rules) => rules.compare(&args.op, Part::Outcome, false, &mut left, &mut right),
         None => diff::values(&left, &right),

@@ -1,6 +1,6 @@
 //! What each action does to the values its path matches.
 
-use super::{walk, Action, Precision, Rule, Rules};
+use super::{walk, Action, Precision, Rule, RuleRun};
 use crate::diff::{deep_eq, fingerprint, number, Class, Divergence};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -16,13 +16,14 @@ enum Seg {
 
 /// Applies one rule to both sides; returns how many values it changed.
 pub(super) fn apply(
-    rules: &Rules,
-    rule: &Rule,
+    run: &RuleRun,
+    index: usize,
     learn: bool,
     left: &mut Value,
     right: &mut Value,
     found: &mut Vec<Divergence>,
 ) -> u64 {
+    let rule = &run.rules.rules[index];
     match (&rule.action, &rule.simple) {
         (Action::Ignore, Some(segs)) => {
             walk::remove_where(left, segs, &|_| true, walk::From::Anywhere)
@@ -39,7 +40,7 @@ pub(super) fn apply(
         (Action::Unordered, Some(segs)) => {
             walk_each(left, segs, |v| sort(v, &[])) + walk_each(right, segs, |v| sort(v, &[]))
         }
-        _ => apply_located(rules, rule, learn, left, right, found),
+        _ => apply_located(run, index, learn, left, right, found),
     }
 }
 
@@ -52,13 +53,14 @@ fn walk_each(value: &mut Value, segs: &[walk::Seg], change: impl Fn(&mut Value) 
 
 /// The general path: the crate's located query, then edits by location.
 fn apply_located(
-    rules: &Rules,
-    rule: &Rule,
+    run: &RuleRun,
+    index: usize,
     learn: bool,
     left: &mut Value,
     right: &mut Value,
     found: &mut Vec<Divergence>,
 ) -> u64 {
+    let rule = &run.rules.rules[index];
     match &rule.action {
         Action::Ignore => {
             remove_where(rule, left, |_| true, walk::From::Anywhere)
@@ -74,12 +76,12 @@ fn apply_located(
         Action::Unordered => {
             each(rule, left, |v| sort(v, &[])) + each(rule, right, |v| sort(v, &[]))
         }
-        Action::SortedBy(keys) => sorted_by(rule, keys, left, right, found),
-        // Checked by the diff where it pairs two numbers: see `Rules::tolerances`.
+        Action::SortedBy(keys) => sorted_by(run, index, keys, left, right, found),
+        // Checked by the diff where it pairs two numbers: see `RuleRun::tolerances`.
         Action::Tolerance(_) => 0,
         Action::IdMap => {
             let mut n = 0;
-            let mut ids = rules.ids.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ids = run.ids.lock().unwrap_or_else(|p| p.into_inner());
             if learn {
                 for loc in locations(rule, left) {
                     let (Some(l), Some(r)) = (get(left, &loc), get(right, &loc)) else {
@@ -133,12 +135,14 @@ fn apply_located(
 /// ties put in a canonical order, and one that breaks it is left as it is, so that the
 /// comparison with the snapshot still shows the broken order.
 fn sorted_by(
-    rule: &Rule,
+    run: &RuleRun,
+    index: usize,
     keys: &[String],
     left: &mut Value,
     right: &mut Value,
     found: &mut Vec<Divergence>,
 ) -> u64 {
+    let rule = &run.rules.rules[index];
     let mut locs = locations(rule, left);
     for loc in locations(rule, right) {
         if !locs.contains(&loc) {
@@ -168,8 +172,7 @@ fn sorted_by(
                 .all(|item| sort_key(item, k).is_none())
         });
         if absent {
-            rule.unjudged
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            run.unjudged[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             continue;
         }
         for (side, items) in [("legacy", l), ("candidate", r)] {

@@ -40,7 +40,7 @@ use serde_json_path::JsonPath;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Which comparison a value belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +89,6 @@ pub struct Rule {
     /// 1-based line of the rule in its file.
     pub line: usize,
     pub reason: Option<String>,
-    fired: AtomicU64,
-    /// Arrays a `sorted_by` rule could not judge: a key absent from every element.
-    unjudged: AtomicU64,
 }
 
 impl Rule {
@@ -123,12 +120,24 @@ impl Rule {
     }
 }
 
-/// A rules file, compiled, with the counts of what each rule changed.
+/// A rules file, compiled: configuration, read-only and shared. What one run does with it
+/// (counts, learned identifiers) is a [`RuleRun`].
 #[derive(Debug, Default)]
 pub struct Rules {
     pub rules: Vec<Rule>,
     /// The file the rules were read from, with its hash.
     pub source: Option<crate::digest::FileRef>,
+}
+
+/// One run's use of a set of rules: how often each rule fired, the arrays `sorted_by`
+/// could not judge, and the identifiers `id_map` learned. Each replay, shadow experiment,
+/// golden-master check and `cutover diff` makes its own, so no run's counts or identifiers
+/// reach another's; [`RuleRun::usage`] goes to the run's report.
+#[derive(Debug)]
+pub struct RuleRun {
+    rules: Arc<Rules>,
+    fired: Vec<AtomicU64>,
+    unjudged: Vec<AtomicU64>,
     /// Learned identifiers: legacy → candidate, and candidate → legacy.
     ids: Mutex<(HashMap<String, Value>, HashMap<String, Value>)>,
 }
@@ -170,6 +179,34 @@ impl Rules {
         parse::parse(text, name)
     }
 
+    /// A fresh run of these rules.
+    pub fn run(self: &Arc<Self>) -> RuleRun {
+        RuleRun::new(Arc::clone(self))
+    }
+}
+
+impl RuleRun {
+    /// A run of freshly compiled `rules`.
+    pub fn of(rules: Rules) -> RuleRun {
+        RuleRun::new(Arc::new(rules))
+    }
+
+    /// A run of `rules` with nothing counted or learned yet.
+    pub fn new(rules: Arc<Rules>) -> RuleRun {
+        let n = rules.rules.len();
+        RuleRun {
+            fired: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            unjudged: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            ids: Mutex::default(),
+            rules,
+        }
+    }
+
+    /// The rules this run applies.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// Applies every rule for `op` to both sides; returns the divergences the rules find
     /// themselves (a broken sort key, an identifier mapping that is not one-to-one).
     /// `learn` says whether identifiers may be learned here (the outcome of a write).
@@ -182,9 +219,11 @@ impl Rules {
         right: &mut Value,
     ) -> Vec<Divergence> {
         let mut found = Vec::new();
-        for rule in self.rules.iter().filter(|r| r.applies(op, part)) {
-            let n = apply::apply(self, rule, learn, left, right, &mut found);
-            rule.fired.fetch_add(n, Ordering::Relaxed);
+        for (i, rule) in self.rules.rules.iter().enumerate() {
+            if rule.applies(op, part) {
+                let n = apply::apply(self, i, learn, left, right, &mut found);
+                self.fired[i].fetch_add(n, Ordering::Relaxed);
+            }
         }
         found
     }
@@ -204,7 +243,7 @@ impl Rules {
         let tolerances = self.tolerances(op, part, left);
         let (mut found, used) = crate::diff::values_within(left, right, &tolerances);
         for rule in used {
-            self.rules[rule].fired.fetch_add(1, Ordering::Relaxed);
+            self.fired[rule].fetch_add(1, Ordering::Relaxed);
         }
         found.divergences.extend(from_rules);
         match part {
@@ -217,7 +256,7 @@ impl Rules {
     /// numbers.
     fn tolerances(&self, op: &str, part: Part, left: &Value) -> crate::diff::Tolerances {
         let mut tolerances = crate::diff::Tolerances::default();
-        for (i, rule) in self.rules.iter().enumerate() {
+        for (i, rule) in self.rules.rules.iter().enumerate() {
             if let (Action::Tolerance(t), true) = (&rule.action, rule.applies(op, part)) {
                 for path in apply::rendered_locations(rule, left) {
                     tolerances.insert(path, i, t.clone());
@@ -238,12 +277,14 @@ impl Rules {
     /// Each rule with how often it fired, in file order.
     pub fn usage(&self) -> Vec<RuleUsage> {
         self.rules
+            .rules
             .iter()
-            .map(|r| RuleUsage {
+            .enumerate()
+            .map(|(i, r)| RuleUsage {
                 line: r.line,
                 rule: r.describe(),
-                fired: r.fired.load(Ordering::Relaxed),
-                unjudged: r.unjudged.load(Ordering::Relaxed),
+                fired: self.fired[i].load(Ordering::Relaxed),
+                unjudged: self.unjudged[i].load(Ordering::Relaxed),
             })
             .collect()
     }

@@ -4,7 +4,6 @@ use super::{Action, Precision, Rule, Rules};
 use crate::located::{Located, Source};
 use serde::Deserialize;
 use serde_json_path::JsonPath;
-use std::sync::atomic::AtomicU64;
 
 /// A rules file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +115,6 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
             state,
             line: text[..start.min(text.len())].matches('\n').count() + 1,
             reason: spec.reason,
-            fired: AtomicU64::new(0),
-            unjudged: AtomicU64::new(0),
         });
     }
     Ok(Rules {

@@ -5,7 +5,7 @@ use super::result::{RequestResult, Side, StateCheck, Status};
 use super::ReplayOptions;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::{self, Diff};
-use crate::normalize::{Part, Rules};
+use crate::normalize::{Part, RuleRun};
 use crate::target::{InfraError, Target};
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ pub(super) async fn compare(
     index: u64,
     request: &Request,
     options: &ReplayOptions,
+    rules: Option<&RuleRun>,
     tainted_by: Option<u64>,
     context: bool,
 ) -> RequestResult {
@@ -60,7 +61,7 @@ pub(super) async fn compare(
         };
     }
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
-        found = outcomes(request, options.rules.as_deref(), l, c);
+        found = outcomes(request, rules, l, c);
     }
 
     let mut state = None;
@@ -76,7 +77,7 @@ pub(super) async fn compare(
         );
         state = Some(match (l_state, c_state) {
             (Ok(Some(mut l)), Ok(Some(mut c))) => {
-                let states = match &options.rules {
+                let states = match rules {
                     Some(rules) => rules.compare(&request.op, Part::State, false, &mut l, &mut c),
                     None => diff::states(&l, &c),
                 };
@@ -148,7 +149,12 @@ pub(super) async fn compare(
 
 /// Compares two answers to `request` after `rules` (the replay's and the shadow's one
 /// comparison). A write teaches the rules' id maps.
-pub(crate) fn outcomes(request: &Request, rules: Option<&Rules>, l: &Outcome, c: &Outcome) -> Diff {
+pub(crate) fn outcomes(
+    request: &Request,
+    rules: Option<&RuleRun>,
+    l: &Outcome,
+    c: &Outcome,
+) -> Diff {
     match (rules, l, c) {
         (Some(rules), Outcome::Ok(l), Outcome::Ok(c)) => {
             let (mut l, mut c) = (l.clone(), c.clone());

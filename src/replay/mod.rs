@@ -264,13 +264,16 @@ pub async fn replay(
         }
         _ => options,
     };
+    // The rules are configuration; what this run does with them is its own.
+    let rules = options.rules.as_ref().map(|r| std::sync::Arc::new(r.run()));
     let start = Instant::now();
-    let (requests, truncation, stopped) = schedule::run(cassette, pair, options, sinks).await?;
+    let (requests, truncation, stopped) =
+        schedule::run(cassette, pair, options, rules.clone(), sinks).await?;
     Ok(ReplayRun {
         requests,
         elapsed: start.elapsed(),
         truncation,
-        rules: options.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
+        rules: rules.map_or_else(Vec::new, |r| r.usage()),
         stopped,
     })
 }

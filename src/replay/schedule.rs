@@ -6,6 +6,7 @@ use super::compare::{self, Pair};
 use super::shard::Role;
 use super::{ReplayError, ReplayOptions, RequestResult, Side, SideName, Sink, Status, Stop};
 use crate::cassette::{CassetteError, Kind, Reader, Request, Truncation};
+use crate::normalize::RuleRun;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -173,6 +174,8 @@ type Job = (Option<String>, RequestResult);
 struct Scheduler<'p> {
     pair: &'p Pair,
     options: Arc<ReplayOptions>,
+    /// This run's use of the rules: its counts and learned identifiers.
+    rules: Option<Arc<RuleRun>>,
     /// Keys with a request queued or in flight.
     lanes: HashMap<String, Lane>,
     /// Keys whose lane has a queued request and none in flight, in arrival order.
@@ -223,11 +226,20 @@ impl Scheduler<'_> {
     fn start(&mut self, key: Option<String>, pending: Pending) {
         let tainted_by = self.taint.of(key.as_deref());
         let (pair, options) = (self.pair.clone(), Arc::clone(&self.options));
+        let rules = self.rules.clone();
         let (index, request, job_key) = (pending.index, Arc::clone(&pending.request), key.clone());
         let context = pending.context;
         let handle = self.jobs.spawn(async move {
-            let result =
-                compare::compare(&pair, index, &request, &options, tainted_by, context).await;
+            let result = compare::compare(
+                &pair,
+                index,
+                &request,
+                &options,
+                rules.as_deref(),
+                tainted_by,
+                context,
+            )
+            .await;
             (job_key, result)
         });
         self.in_flight.insert(handle.id(), (key, pending));
@@ -319,6 +331,7 @@ pub(super) async fn run(
     cassette: Reader,
     pair: &Pair,
     options: &ReplayOptions,
+    rules: Option<Arc<RuleRun>>,
     sinks: &mut [&mut dyn Sink],
 ) -> Result<(u64, Option<Truncation>, Option<Stop>), ReplayError> {
     let (tx, mut rx) = mpsc::channel(READ_AHEAD);
@@ -326,6 +339,7 @@ pub(super) async fn run(
     let mut s = Scheduler {
         pair,
         options: Arc::new(options.clone()),
+        rules,
         lanes: HashMap::new(),
         ready: VecDeque::new(),
         barrier: None,

@@ -9,7 +9,7 @@
 
 use crate::cassette::{Kind, Outcome, Reader, Request};
 use crate::diff::{self, Class, Divergence};
-use crate::normalize::{Part, Rules};
+use crate::normalize::{Part, RuleRun, Rules};
 use crate::replay::{self, ReplayRun, RequestResult, Status};
 use crate::report::{Report, Summary};
 use crate::target::Target;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One request's line in a golden master.
@@ -36,7 +37,8 @@ pub struct GoldenMaster {
     name: String,
     dir: PathBuf,
     cassette: Option<PathBuf>,
-    rules: Option<(PathBuf, Rules)>,
+    /// The rules file, and this golden master's use of it (its counts).
+    rules: Option<(PathBuf, RuleRun)>,
 }
 
 impl GoldenMaster {
@@ -61,7 +63,7 @@ impl GoldenMaster {
     /// compared; panics with the file's error when it does not load.
     pub fn rules(mut self, path: impl AsRef<Path>) -> GoldenMaster {
         let rules = Rules::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        self.rules = Some((path.as_ref().to_path_buf(), rules));
+        self.rules = Some((path.as_ref().to_path_buf(), RuleRun::new(Arc::new(rules))));
         self
     }
 

@@ -10,7 +10,7 @@ use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Write
 use cutover::diff::{self, Class};
 use cutover::gate::{self, GateVerdict, Policy};
 use cutover::normalize::suggest::{self, Suggestion};
-use cutover::normalize::{Noise, Part, Rules};
+use cutover::normalize::{Noise, Part, RuleRun, Rules};
 use cutover::replay::{self, Collect, Pair, ReplayOptions, RequestResult, StateCheck, Status};
 use cutover::report::{Report, Summary};
 use cutover::target::recorded::Recorded;
@@ -26,10 +26,14 @@ use std::sync::{Arc, Mutex};
 /// Applies `rules` to one pair as an outcome of `op` and diffs: every divergence left, with
 /// the rules' own, as (path, class).
 fn check(rules: &str, left: Value, right: Value) -> Vec<(String, Class)> {
-    check_with(&Rules::parse(rules, "attack.toml").unwrap(), left, right)
+    check_with(
+        &RuleRun::of(Rules::parse(rules, "attack.toml").unwrap()),
+        left,
+        right,
+    )
 }
 
-fn check_with(rules: &Rules, mut left: Value, mut right: Value) -> Vec<(String, Class)> {
+fn check_with(rules: &RuleRun, mut left: Value, mut right: Value) -> Vec<(String, Class)> {
     rules
         .compare("get", Part::Outcome, false, &mut left, &mut right)
         .divergences
@@ -445,11 +449,13 @@ proptest! {
 
 #[test]
 fn a_sort_key_no_element_has_never_turns_the_rule_into_unordered() {
-    let rules = Rules::parse(
-        "[[rule]]\npath = \"$\"\nsorted_by = [\"idd\"]\n",
-        "typo.toml",
-    )
-    .unwrap();
+    let rules = RuleRun::of(
+        Rules::parse(
+            "[[rule]]\npath = \"$\"\nsorted_by = [\"idd\"]\n",
+            "typo.toml",
+        )
+        .unwrap(),
+    );
     let legacy = json!([{"id": 1}, {"id": 2}, {"id": 3}]);
     let candidate = json!([{"id": 3}, {"id": 1}, {"id": 2}]);
     let found = check_with(&rules, legacy.clone(), candidate);
@@ -968,7 +974,9 @@ fn noise_runs_leave_the_rules_counts_and_learned_ids_of_the_replay_alone() {
 
 #[test]
 fn a_golden_master_redaction_by_sorted_by_never_repairs_a_broken_order() {
-    let rules = Rules::parse("[[rule]]\npath = \"$\"\nsorted_by = [\"k\"]\n", "g.toml").unwrap();
+    let rules = RuleRun::of(
+        Rules::parse("[[rule]]\npath = \"$\"\nsorted_by = [\"k\"]\n", "g.toml").unwrap(),
+    );
     let redacted = |mut v: Value| {
         rules.redact("get", Part::Outcome, &mut v);
         v

@@ -3,7 +3,7 @@
 
 use crate::util::{cutover, fixture, replay, write};
 use cutover::diff::{self, Class};
-use cutover::normalize::{Part, Rules};
+use cutover::normalize::{Part, RuleRun, Rules};
 use serde_json::{json, Value};
 
 /// Applies `rules` to the pair as an outcome of `op` and diffs; returns (path, class) of
@@ -14,7 +14,7 @@ fn check(
     mut left: Value,
     mut right: Value,
 ) -> (Vec<(String, Class)>, Vec<u64>) {
-    let rules = Rules::parse(rules, "test.toml").unwrap();
+    let rules = RuleRun::of(Rules::parse(rules, "test.toml").unwrap());
     let found: Vec<_> = rules
         .compare(op, Part::Outcome, false, &mut left, &mut right)
         .divergences
@@ -133,7 +133,9 @@ fn tolerance_accepts_close_numbers_only() {
 
 #[test]
 fn id_map_learns_from_writes_and_flags_a_mapping_that_is_not_one_to_one() {
-    let rules = Rules::parse("[[rule]]\npath = \"$..id\"\nid_map = true\n", "ids.toml").unwrap();
+    let rules = RuleRun::of(
+        Rules::parse("[[rule]]\npath = \"$..id\"\nid_map = true\n", "ids.toml").unwrap(),
+    );
     let (oid, uuid) = (
         "507f1f77bcf86cd799439011",
         "8f14e45f-ceea-467f-a0e6-4f1b1c1d2e3f",
@@ -397,7 +399,8 @@ fn the_fast_walk_and_the_located_query_agree() {
         ),
     ] {
         let run = |rule: &str| {
-            let rules = Rules::parse(&format!("[[rule]]\n{rule}\n"), "r.toml").unwrap();
+            let rules =
+                RuleRun::of(Rules::parse(&format!("[[rule]]\n{rule}\n"), "r.toml").unwrap());
             let (mut l, mut r) = (doc.clone(), doc.clone());
             rules.apply("q", Part::Outcome, false, &mut l, &mut r);
             (l, rules.usage()[0].fired)

@@ -44,11 +44,18 @@ struct Context {
     candidate: Arc<dyn Target>,
     timeout: Duration,
     mirror: bool,
-    rules: Option<Arc<crate::normalize::Rules>>,
+    rules: Option<Arc<crate::normalize::RuleRun>>,
     redactor: Option<Arc<Redactor>>,
     results: mpsc::Sender<RequestResult>,
     stats: Arc<Stats>,
     desynced: Desynced,
+}
+
+/// How the lanes treat what they compare: the experiment's use of the rules (its counts
+/// and learned identifiers, shared with the report) and the redactor.
+pub(super) struct Treatment {
+    pub rules: Option<Arc<crate::normalize::RuleRun>>,
+    pub redactor: Option<Arc<Redactor>>,
 }
 
 impl Lanes {
@@ -56,7 +63,7 @@ impl Lanes {
         runtime: &tokio::runtime::Handle,
         config: &ShadowConfig,
         candidate: Arc<dyn Target>,
-        redactor: Option<Arc<Redactor>>,
+        Treatment { rules, redactor }: Treatment,
         results: mpsc::Sender<RequestResult>,
         stats: Arc<Stats>,
         desynced: Desynced,
@@ -66,7 +73,7 @@ impl Lanes {
             candidate,
             timeout: config.timeout,
             mirror: matches!(config.writes, Writes::Mirror { .. }),
-            rules: config.rules.clone(),
+            rules,
             redactor,
             results,
             stats,

@@ -204,12 +204,22 @@ impl Shadow {
     ) -> std::io::Result<Shadow> {
         let stats = Arc::new(Stats::default());
         let desynced = lane::Desynced::default();
-        let results = results::Publisher::start(&config, candidate.name(), Arc::clone(&stats))?;
+        // The experiment's own use of the rules: its counts and learned identifiers.
+        let rules = config.rules.as_ref().map(|r| Arc::new(r.run()));
+        let results = results::Publisher::start(
+            &config,
+            candidate.name(),
+            Arc::clone(&stats),
+            rules.clone(),
+        )?;
         let lanes = Lanes::start(
             runtime,
             &config,
             candidate,
-            redactor.map(Arc::new),
+            lane::Treatment {
+                rules,
+                redactor: redactor.map(Arc::new),
+            },
             results.sender(),
             Arc::clone(&stats),
             Arc::clone(&desynced),

@@ -7,6 +7,7 @@
 
 use super::{ShadowConfig, Stats, Writes};
 use crate::cassette::Header;
+use crate::normalize::RuleRun;
 use crate::replay::{JsonlSink, ReplayRun, RequestResult, Sink};
 use crate::report::{self, Report, ShadowInfo, Summary};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub(super) struct Publisher {
 /// What the thread needs to write a report.
 struct Folder {
     config: ShadowConfig,
+    /// The experiment's use of the rules, shared with the lanes that compare.
+    rules: Option<Arc<RuleRun>>,
     candidate: String,
     stats: Arc<Stats>,
     started: Instant,
@@ -38,6 +41,7 @@ impl Publisher {
         config: &ShadowConfig,
         candidate: &str,
         stats: Arc<Stats>,
+        rules: Option<Arc<RuleRun>>,
     ) -> std::io::Result<Publisher> {
         let out = match &config.out {
             Some(dir) => {
@@ -56,6 +60,7 @@ impl Publisher {
         };
         let folder = Folder {
             config: config.clone(),
+            rules,
             candidate: candidate.to_string(),
             stats,
             started: Instant::now(),
@@ -137,7 +142,7 @@ impl Folder {
             requests: totals.total,
             elapsed: self.started.elapsed(),
             truncation: None,
-            rules: config.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
+            rules: self.rules.as_ref().map_or_else(Vec::new, |r| r.usage()),
             stopped: None,
         };
         let source = format!("shadow:{}", config.name);
