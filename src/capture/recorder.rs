@@ -76,7 +76,7 @@ impl RecorderConfig {
 
 /// Counters of a recording.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub struct RecorderStats {
     /// Calls answered.
     pub calls: AtomicU64,
     /// Calls whose key is sampled.
@@ -90,7 +90,7 @@ pub struct Stats {
     pub files: AtomicU64,
 }
 
-impl std::fmt::Display for Stats {
+impl std::fmt::Display for RecorderStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
@@ -119,7 +119,7 @@ pub struct Recorder<T> {
     config: RecorderConfig,
     tx: RwLock<Option<SyncSender<Call>>>,
     dropped: Arc<DroppedKeys>,
-    stats: Arc<Stats>,
+    stats: Arc<RecorderStats>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
 
@@ -133,7 +133,7 @@ impl<T: Target> Recorder<T> {
         std::fs::create_dir_all(&config.dir)?;
         let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
         let dropped = Arc::new(DroppedKeys::new());
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(RecorderStats::default());
         let writer = Writer {
             config: config.clone(),
             redactor,
@@ -155,7 +155,7 @@ impl<T: Target> Recorder<T> {
         })
     }
 
-    pub fn stats(&self) -> &Stats {
+    pub fn stats(&self) -> &RecorderStats {
         &self.stats
     }
 
@@ -291,7 +291,7 @@ struct Writer {
     config: RecorderConfig,
     redactor: Option<Redactor>,
     dropped: Arc<DroppedKeys>,
-    stats: Arc<Stats>,
+    stats: Arc<RecorderStats>,
     index: u64,
     /// The cassette's own numbering, in the order calls were written.
     seq: u64,

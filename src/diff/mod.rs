@@ -15,7 +15,7 @@ pub use path::{pattern, JsonPath};
 pub use value::{deep_eq, fingerprint};
 
 use crate::cassette::Outcome;
-use path::{PathBuf, Step};
+use path::{PathStack, Step};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -209,7 +209,7 @@ pub fn states(left: &Value, right: &Value) -> Diff {
 /// Walks two values side by side, collecting divergences.
 #[derive(Default)]
 pub(crate) struct Differ<'a> {
-    path: PathBuf<'a>,
+    path: PathStack<'a>,
     found: Vec<Divergence>,
     omitted: u64,
     tolerances: Option<&'a Tolerances>,

@@ -11,11 +11,11 @@ pub(crate) enum Step<'a> {
 
 /// The steps from the root (`$`) to the current value.
 #[derive(Debug, Default)]
-pub(crate) struct PathBuf<'a> {
+pub(crate) struct PathStack<'a> {
     steps: Vec<Step<'a>>,
 }
 
-impl<'a> PathBuf<'a> {
+impl<'a> PathStack<'a> {
     pub fn push(&mut self, step: Step<'a>) {
         self.steps.push(step);
     }
@@ -126,14 +126,14 @@ mod tests {
 
     #[test]
     fn renders_names_and_brackets() {
-        let mut p = PathBuf::default();
+        let mut p = PathStack::default();
         p.push(Step::Key("messages"));
         p.push(Step::Index(3));
         p.push(Step::Key("read by"));
         assert_eq!(p.render_with(None), "$.messages[3]['read by']");
         p.pop();
         assert_eq!(p.render_with(Some(Step::Index(2))), "$.messages[3][2]");
-        let mut q = PathBuf::default();
+        let mut q = PathStack::default();
         q.push(Step::Key("it's"));
         assert_eq!(q.render_with(None), r"$['it\'s']");
     }

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 /// One step of a location: an object key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Seg {
+enum Place {
     Key(String),
     Index(usize),
 }
@@ -45,7 +45,7 @@ pub(super) fn apply(
 }
 
 /// Runs `change` on every value the simple path selects; counts the values it changed.
-fn walk_each(value: &mut Value, segs: &[walk::Seg], change: impl Fn(&mut Value) -> bool) -> u64 {
+fn walk_each(value: &mut Value, segs: &[walk::Step], change: impl Fn(&mut Value) -> bool) -> u64 {
     let mut n = 0;
     walk::each_mut(value, segs, &mut |v| n += u64::from(change(v)));
     n
@@ -243,7 +243,7 @@ fn sort_key<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
     })
 }
 
-fn conflict(loc: &[Seg], l: &Value, r: &Value, why: String) -> Divergence {
+fn conflict(loc: &[Place], l: &Value, r: &Value, why: String) -> Divergence {
     Divergence {
         path: render(loc),
         class: Class::Value,
@@ -259,7 +259,7 @@ pub(super) fn rendered_locations(rule: &Rule, value: &Value) -> Vec<String> {
     locations(rule, value).iter().map(|l| render(l)).collect()
 }
 
-fn locations(rule: &Rule, value: &Value) -> Vec<Vec<Seg>> {
+fn locations(rule: &Rule, value: &Value) -> Vec<Vec<Place>> {
     rule.path
         .query_located(value)
         .iter()
@@ -267,25 +267,25 @@ fn locations(rule: &Rule, value: &Value) -> Vec<Vec<Seg>> {
             node.location()
                 .iter()
                 .map(|e| match e {
-                    PathElement::Name(n) => Seg::Key(n.to_string()),
-                    PathElement::Index(i) => Seg::Index(*i),
+                    PathElement::Name(n) => Place::Key(n.to_string()),
+                    PathElement::Index(i) => Place::Index(*i),
                 })
                 .collect()
         })
         .collect()
 }
 
-fn get<'v>(value: &'v Value, loc: &[Seg]) -> Option<&'v Value> {
+fn get<'v>(value: &'v Value, loc: &[Place]) -> Option<&'v Value> {
     loc.iter().try_fold(value, |v, seg| match seg {
-        Seg::Key(k) => v.get(k.as_str()),
-        Seg::Index(i) => v.get(*i),
+        Place::Key(k) => v.get(k.as_str()),
+        Place::Index(i) => v.get(*i),
     })
 }
 
-fn get_mut<'v>(value: &'v mut Value, loc: &[Seg]) -> Option<&'v mut Value> {
+fn get_mut<'v>(value: &'v mut Value, loc: &[Place]) -> Option<&'v mut Value> {
     loc.iter().try_fold(value, |v, seg| match seg {
-        Seg::Key(k) => v.get_mut(k.as_str()),
-        Seg::Index(i) => v.get_mut(*i),
+        Place::Key(k) => v.get_mut(k.as_str()),
+        Place::Index(i) => v.get_mut(*i),
     })
 }
 
@@ -308,7 +308,7 @@ fn remove_where(
     keep_out: impl Fn(&Value) -> bool,
     from: walk::From,
 ) -> u64 {
-    let mut locs: Vec<Vec<Seg>> = locations(rule, value)
+    let mut locs: Vec<Vec<Place>> = locations(rule, value)
         .into_iter()
         .filter(|l| get(value, l).is_some_and(&keep_out))
         .collect();
@@ -324,10 +324,10 @@ fn remove_where(
             continue;
         };
         match (get_mut(value, parent), last) {
-            (Some(Value::Object(map)), Seg::Key(k)) => {
+            (Some(Value::Object(map)), Place::Key(k)) => {
                 n += u64::from(map.shift_remove(k.as_str()).is_some())
             }
-            (Some(Value::Array(items)), Seg::Index(i))
+            (Some(Value::Array(items)), Place::Index(i))
                 if *i < items.len() && from == walk::From::Anywhere =>
             {
                 items.remove(*i);
@@ -485,12 +485,12 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 }
 
 /// A location as the diff's JSONPath.
-fn render(loc: &[Seg]) -> String {
+fn render(loc: &[Place]) -> String {
     let mut path = crate::diff::JsonPath::default();
     for seg in loc {
         match seg {
-            Seg::Key(k) => path.key(k),
-            Seg::Index(i) => path.index(*i),
+            Place::Key(k) => path.key(k),
+            Place::Index(i) => path.index(*i),
         }
     }
     path.to_string()

@@ -82,7 +82,7 @@ pub struct Rule {
     pub path_text: String,
     path: JsonPath,
     /// The path's steps when it is simple enough for the in-place walk.
-    simple: Option<Vec<walk::Seg>>,
+    simple: Option<Vec<walk::Step>>,
     pub action: Action,
     pub outcome: bool,
     pub state: bool,

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// One step of a simple path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Seg {
+pub(super) enum Step {
     Name(String),
     Index(usize),
     Wild,
@@ -16,7 +16,7 @@ pub(super) enum Seg {
 }
 
 /// The steps of `path` if it is simple, `None` otherwise.
-pub(super) fn compile(path: &str) -> Option<Vec<Seg>> {
+pub(super) fn compile(path: &str) -> Option<Vec<Step>> {
     let mut rest = path.strip_prefix('$')?;
     let mut segs = Vec::new();
     let ident = |s: &str| -> usize {
@@ -26,30 +26,30 @@ pub(super) fn compile(path: &str) -> Option<Vec<Seg>> {
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("..") {
             if let Some(r) = r.strip_prefix('*') {
-                segs.push(Seg::Descend(None));
+                segs.push(Step::Descend(None));
                 rest = r;
             } else {
                 let n = ident(r);
                 if n == 0 {
                     return None;
                 }
-                segs.push(Seg::Descend(Some(r[..n].to_string())));
+                segs.push(Step::Descend(Some(r[..n].to_string())));
                 rest = &r[n..];
             }
         } else if let Some(r) = rest.strip_prefix('.') {
             if let Some(r) = r.strip_prefix('*') {
-                segs.push(Seg::Wild);
+                segs.push(Step::Wild);
                 rest = r;
             } else {
                 let n = ident(r);
                 if n == 0 {
                     return None;
                 }
-                segs.push(Seg::Name(r[..n].to_string()));
+                segs.push(Step::Name(r[..n].to_string()));
                 rest = &r[n..];
             }
         } else if let Some(r) = rest.strip_prefix("[*]") {
-            segs.push(Seg::Wild);
+            segs.push(Step::Wild);
             rest = r;
         } else if let Some(r) = rest.strip_prefix("['") {
             let end = r.find('\'')?;
@@ -57,12 +57,12 @@ pub(super) fn compile(path: &str) -> Option<Vec<Seg>> {
             if name.contains('\\') {
                 return None;
             }
-            segs.push(Seg::Name(name.to_string()));
+            segs.push(Step::Name(name.to_string()));
             rest = r[end..].strip_prefix("']")?;
         } else if let Some(r) = rest.strip_prefix('[') {
             let end = r.find(']')?;
             let index: usize = r[..end].parse().ok()?;
-            segs.push(Seg::Index(index));
+            segs.push(Step::Index(index));
             rest = &r[end + 1..];
         } else {
             return None;
@@ -72,27 +72,27 @@ pub(super) fn compile(path: &str) -> Option<Vec<Seg>> {
 }
 
 /// Calls `f` on every value `segs` selects.
-pub(super) fn each_mut(value: &mut Value, segs: &[Seg], f: &mut dyn FnMut(&mut Value)) {
+pub(super) fn each_mut(value: &mut Value, segs: &[Step], f: &mut dyn FnMut(&mut Value)) {
     let Some((first, rest)) = segs.split_first() else {
         f(value);
         return;
     };
     match first {
-        Seg::Name(k) => {
+        Step::Name(k) => {
             if let Some(child) = member(value, k) {
                 each_mut(child, rest, f);
             }
         }
-        Seg::Index(i) => {
+        Step::Index(i) => {
             if let Some(child) = value.get_mut(*i) {
                 each_mut(child, rest, f);
             }
         }
-        Seg::Wild => children(value, &mut |c| each_mut(c, rest, f)),
-        Seg::Descend(name) => {
+        Step::Wild => children(value, &mut |c| each_mut(c, rest, f)),
+        Step::Descend(name) => {
             let here = match name {
-                Some(n) => vec![Seg::Name(n.clone())],
-                None => vec![Seg::Wild],
+                Some(n) => vec![Step::Name(n.clone())],
+                None => vec![Step::Wild],
             };
             let mut steps = here;
             steps.extend_from_slice(rest);
@@ -114,7 +114,7 @@ pub(super) enum From {
 /// Removes every value `segs` selects for which `gone` holds; returns how many.
 pub(super) fn remove_where(
     value: &mut Value,
-    segs: &[Seg],
+    segs: &[Step],
     gone: &dyn Fn(&Value) -> bool,
     from: From,
 ) -> u64 {
@@ -130,17 +130,17 @@ pub(super) fn remove_where(
         }
         [last] => remove_child(value, last, gone, segs, from),
         [first, rest @ ..] => match first {
-            Seg::Name(k) => member(value, k).map_or(0, |c| remove_where(c, rest, gone, from)),
-            Seg::Index(i) => value
+            Step::Name(k) => member(value, k).map_or(0, |c| remove_where(c, rest, gone, from)),
+            Step::Index(i) => value
                 .get_mut(*i)
                 .map_or(0, |c| remove_where(c, rest, gone, from)),
-            Seg::Wild => {
+            Step::Wild => {
                 let mut n = 0;
                 children(value, &mut |c| n += remove_where(c, rest, gone, from));
                 n
             }
-            Seg::Descend(name) => {
-                let step = name.as_ref().map_or(Seg::Wild, |n| Seg::Name(n.clone()));
+            Step::Descend(name) => {
+                let step = name.as_ref().map_or(Step::Wild, |n| Step::Name(n.clone()));
                 let mut steps = vec![step];
                 steps.extend_from_slice(rest);
                 let mut n = remove_where(value, &steps, gone, from);
@@ -154,15 +154,15 @@ pub(super) fn remove_where(
 /// Removes the children of `parent` that `last` selects.
 fn remove_child(
     parent: &mut Value,
-    last: &Seg,
+    last: &Step,
     gone: &dyn Fn(&Value) -> bool,
-    segs: &[Seg],
+    segs: &[Step],
     from: From,
 ) -> u64 {
     if from == From::Objects && parent.is_array() {
         // Not the elements themselves; deeper members still, for `..name` and `..*`.
         return match last {
-            Seg::Descend(_) => {
+            Step::Descend(_) => {
                 let mut n = 0;
                 children(parent, &mut |c| n += remove_where(c, segs, gone, from));
                 n
@@ -171,15 +171,15 @@ fn remove_child(
         };
     }
     match (last, parent) {
-        (Seg::Name(k), Value::Object(map)) if map.get(k.as_str()).is_some_and(gone) => {
+        (Step::Name(k), Value::Object(map)) if map.get(k.as_str()).is_some_and(gone) => {
             map.shift_remove(k.as_str());
             1
         }
-        (Seg::Index(i), Value::Array(items)) if items.get(*i).is_some_and(gone) => {
+        (Step::Index(i), Value::Array(items)) if items.get(*i).is_some_and(gone) => {
             items.remove(*i);
             1
         }
-        (Seg::Wild, Value::Object(map)) => {
+        (Step::Wild, Value::Object(map)) => {
             // Removing rebuilds the map's index: one key (the usual case) is taken out
             // alone, and a map with nothing to remove is not touched.
             let mut doomed = map.iter().filter(|(_, v)| gone(v)).map(|(k, _)| k);
@@ -197,13 +197,13 @@ fn remove_child(
                 }
             }
         }
-        (Seg::Wild, Value::Array(items)) => {
+        (Step::Wild, Value::Array(items)) => {
             let before = items.len();
             items.retain(|v| !gone(v));
             (before - items.len()) as u64
         }
-        (Seg::Descend(name), parent) => {
-            let step = name.as_ref().map_or(Seg::Wild, |n| Seg::Name(n.clone()));
+        (Step::Descend(name), parent) => {
+            let step = name.as_ref().map_or(Step::Wild, |n| Step::Name(n.clone()));
             let mut n = remove_child(parent, &step, gone, segs, from);
             children(parent, &mut |c| n += remove_where(c, segs, gone, from));
             n
@@ -241,15 +241,15 @@ mod tests {
         assert_eq!(
             compile("$.a['b c'][2][*]"),
             Some(vec![
-                Seg::Name("a".into()),
-                Seg::Name("b c".into()),
-                Seg::Index(2),
-                Seg::Wild
+                Step::Name("a".into()),
+                Step::Name("b c".into()),
+                Step::Index(2),
+                Step::Wild
             ])
         );
         assert_eq!(
             compile("$..id.*"),
-            Some(vec![Seg::Descend(Some("id".into())), Seg::Wild])
+            Some(vec![Step::Descend(Some("id".into())), Step::Wild])
         );
         assert_eq!(compile("$"), Some(vec![]));
         for complex in ["$.a[?@.b]", "$.a[1:3]", "$.a[0,1]", "$['a\\'b']", "$[-1]"] {

@@ -10,7 +10,7 @@ pub mod junit;
 pub mod markdown;
 
 use crate::gate::{Decision, GateVerdict};
-use crate::report::{Operation, Report, Verdict};
+use crate::report::{OperationReport, Report, Verdict};
 
 /// The headline: the gate's verdict when there is a decision, else the replay's.
 pub fn headline(report: &Report, decision: Option<&Decision>) -> &'static str {
@@ -30,7 +30,7 @@ pub fn passed(report: &Report, decision: Option<&Decision>) -> bool {
 
 /// Whether an operation passes: by the gate when there is a decision, else by having
 /// nothing divergent or inconclusive.
-pub fn op_passed(op: &str, o: &Operation, decision: Option<&Decision>) -> bool {
+pub fn op_passed(op: &str, o: &OperationReport, decision: Option<&Decision>) -> bool {
     match decision {
         Some(d) => d
             .operations
@@ -42,7 +42,7 @@ pub fn op_passed(op: &str, o: &Operation, decision: Option<&Decision>) -> bool {
 }
 
 /// The classes of an operation's divergent requests, as `value:2 ordering:1`.
-pub fn classes(o: &Operation) -> String {
+pub fn classes(o: &OperationReport) -> String {
     o.classes
         .iter()
         .map(|(c, n)| format!("{c}:{n}"))

@@ -52,7 +52,7 @@ pub struct Report {
     pub totals: Counts,
     /// Latency of each side over every compared request.
     pub latency_us: SideLatency,
-    pub operations: BTreeMap<String, Operation>,
+    pub operations: BTreeMap<String, OperationReport>,
     pub examples: Vec<Example>,
     /// Every normalization rule with how many values it changed; `fired: 0` is unused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -143,7 +143,7 @@ impl Counts {
 
 /// Everything about one operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Operation {
+pub struct OperationReport {
     pub kind: Kind,
     pub requests: Counts,
     /// Divergent requests with at least one divergence of each class.
@@ -365,7 +365,7 @@ impl Summary {
                         legacy: op.legacy.percentiles(),
                         candidate: op.candidate.percentiles(),
                     };
-                    let operation = Operation {
+                    let operation = OperationReport {
                         kind: op.kind,
                         requests: op.counts,
                         classes: op.classes,

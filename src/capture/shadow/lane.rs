@@ -2,7 +2,7 @@
 //! calls always go to the same lane, so they reach the candidate in the order the legacy
 //! got them; each lane's queue is bounded and offered to without waiting.
 
-use super::{lock, ShadowConfig, Stats, Writes};
+use super::{lock, ShadowConfig, ShadowStats, Writes};
 use crate::capture::redact::Redactor;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::replay::{RequestResult, Side, Status};
@@ -47,7 +47,7 @@ struct Context {
     rules: Option<Arc<crate::normalize::RuleRun>>,
     redactor: Option<Arc<Redactor>>,
     results: mpsc::Sender<RequestResult>,
-    stats: Arc<Stats>,
+    stats: Arc<ShadowStats>,
     desynced: Desynced,
 }
 
@@ -65,7 +65,7 @@ impl Lanes {
         candidate: Arc<dyn Target>,
         Treatment { rules, redactor }: Treatment,
         results: mpsc::Sender<RequestResult>,
-        stats: Arc<Stats>,
+        stats: Arc<ShadowStats>,
         desynced: Desynced,
     ) -> Lanes {
         let context = Arc::new(Context {

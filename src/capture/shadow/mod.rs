@@ -108,7 +108,7 @@ impl ShadowConfig {
 
 /// Counters of an experiment.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub struct ShadowStats {
     /// Calls answered by the legacy.
     pub calls: AtomicU64,
     /// Calls whose comparison was queued.
@@ -128,7 +128,7 @@ pub struct Stats {
     pub candidate_failures: AtomicU64,
 }
 
-impl Stats {
+impl ShadowStats {
     /// Comparisons finished.
     pub fn compared(&self) -> u64 {
         self.equal.load(Ordering::Relaxed)
@@ -137,7 +137,7 @@ impl Stats {
     }
 }
 
-impl std::fmt::Display for Stats {
+impl std::fmt::Display for ShadowStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
@@ -175,7 +175,7 @@ pub struct Shadow {
     desynced: lane::Desynced,
     seq: AtomicU64,
     lanes: Lanes,
-    stats: Arc<Stats>,
+    stats: Arc<ShadowStats>,
     results: results::Publisher,
 }
 
@@ -202,7 +202,7 @@ impl Shadow {
         config: ShadowConfig,
         redactor: Option<Redactor>,
     ) -> std::io::Result<Shadow> {
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(ShadowStats::default());
         let desynced = lane::Desynced::default();
         // The experiment's own use of the rules: its counts and learned identifiers.
         let rules = config.rules.as_ref().map(|r| Arc::new(r.run()));
@@ -237,7 +237,7 @@ impl Shadow {
         })
     }
 
-    pub fn stats(&self) -> &Stats {
+    pub fn stats(&self) -> &ShadowStats {
         &self.stats
     }
 
@@ -353,7 +353,7 @@ impl Shadow {
 
 /// Stops shadowing `key`: a mirrored write to it was lost, so the mirror store no longer
 /// holds what the legacy holds.
-fn mark_desynced(desynced: &lane::Desynced, stats: &Stats, experiment: &str, key: &str) {
+fn mark_desynced(desynced: &lane::Desynced, stats: &ShadowStats, experiment: &str, key: &str) {
     if lock(desynced).insert(key.to_string()) {
         stats.desynced_keys.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(

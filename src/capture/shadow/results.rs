@@ -5,7 +5,7 @@
 //! publishes the pair stays as it was; at most the moment of publishing shows a report and
 //! results that disagree, which the gate refuses (it never judges them).
 
-use super::{ShadowConfig, Stats, Writes};
+use super::{ShadowConfig, ShadowStats, Writes};
 use crate::cassette::Header;
 use crate::normalize::RuleRun;
 use crate::replay::{JsonlSink, ReplayRun, RequestResult, Sink};
@@ -17,11 +17,11 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
-type Outcome = std::io::Result<Option<Report>>;
+type Published = std::io::Result<Option<Report>>;
 
 pub(super) struct Publisher {
     tx: Mutex<Option<mpsc::Sender<RequestResult>>>,
-    thread: Mutex<Option<JoinHandle<Outcome>>>,
+    thread: Mutex<Option<JoinHandle<Published>>>,
 }
 
 /// What the thread needs to write a report.
@@ -30,7 +30,7 @@ struct Folder {
     /// The experiment's use of the rules, shared with the lanes that compare.
     rules: Option<Arc<RuleRun>>,
     candidate: String,
-    stats: Arc<Stats>,
+    stats: Arc<ShadowStats>,
     started: Instant,
     summary: Summary,
     out: Option<(PathBuf, JsonlSink)>,
@@ -40,7 +40,7 @@ impl Publisher {
     pub(super) fn start(
         config: &ShadowConfig,
         candidate: &str,
-        stats: Arc<Stats>,
+        stats: Arc<ShadowStats>,
         rules: Option<Arc<RuleRun>>,
     ) -> std::io::Result<Publisher> {
         let out = match &config.out {
@@ -87,7 +87,7 @@ impl Publisher {
     }
 
     /// Waits for the lanes' last results, then publishes the final pair.
-    pub(super) async fn finish(&self) -> Outcome {
+    pub(super) async fn finish(&self) -> Published {
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(thread) = thread else {
@@ -101,7 +101,7 @@ impl Publisher {
 }
 
 impl Folder {
-    fn run(mut self, mut rx: mpsc::Receiver<RequestResult>) -> Outcome {
+    fn run(mut self, mut rx: mpsc::Receiver<RequestResult>) -> Published {
         let mut published = Instant::now();
         while let Some(result) = rx.blocking_recv() {
             self.summary.add(&result);
@@ -118,7 +118,7 @@ impl Folder {
 
     /// Publishes the results so far and their report; `last` renames the streamed file
     /// instead of copying it.
-    fn publish(&mut self, last: bool) -> Outcome {
+    fn publish(&mut self, last: bool) -> Published {
         let report = self.report();
         let Some((dir, sink)) = &mut self.out else {
             return Ok(Some(report));
