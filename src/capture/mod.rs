@@ -10,7 +10,6 @@ pub mod recorder;
 pub mod redact;
 pub mod shadow;
 
-use crate::replay::shard::Shard;
 use std::collections::HashSet;
 
 /// How [`key_sampled`] chooses, for a cassette's header and a shadow's report.
@@ -26,7 +25,7 @@ pub fn describe_sampling(rate: f64, allow: &HashSet<String>) -> String {
 /// so a conversation is sampled whole and the recorder and the shadow agree on it.
 pub fn key_sampled(key: &str, rate: f64, allow: &HashSet<String>) -> bool {
     allow.contains(key) || {
-        let at = Shard::of_key(key, 1_000_000) - 1;
+        let at = crate::digest::key_bucket(key, 1_000_000);
         f64::from(at) < rate * 1_000_000.0
     }
 }

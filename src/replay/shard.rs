@@ -11,7 +11,6 @@
 //! shard's write, which costs more and is never wrong.
 
 use crate::cassette::{Kind, Request};
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
 
@@ -49,9 +48,7 @@ pub enum Role {
 impl Shard {
     /// The shard (1..=count) that owns `key`.
     pub fn of_key(key: &str, count: u32) -> u32 {
-        let digest = Sha256::digest(key.as_bytes());
-        let head = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-        (head % u64::from(count)) as u32 + 1
+        crate::digest::key_bucket(key, count) + 1
     }
 
     /// Shard `index` of `count` (1-based); `None` unless `1 <= index <= count`.
