@@ -2,7 +2,7 @@
 //!
 //! [`values`] compares two JSON values and returns every [`Divergence`], each with a
 //! JSONPath and one [`Class`]. Object key order never matters; numbers compare by value
-//! ([`number`]); arrays are aligned ([`array`](mod@array)) so one missing element is one divergence and
+//! ([`number`]); arrays are aligned (`array.rs`) so one missing element is one divergence and
 //! an element changed in place is reported inside it. This module does no IO, is not async,
 //! and prints nothing: rendering belongs to `report`.
 
