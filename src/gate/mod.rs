@@ -295,22 +295,21 @@ pub fn evaluate<'r>(
             );
         }
         let unknown = o.latency_unknown;
-        let budget = policy.latency_p99_ratio(op);
-        if let (Some(_), true) = (budget, unknown.legacy + unknown.candidate > 0) {
-            check.passed = false;
-            let side = if unknown.legacy > 0 {
-                format!("{} legacy", unknown.legacy)
-            } else {
-                format!("{} candidate", unknown.candidate)
-            };
-            reject(
-                Clause::Latency,
-                format!(
-                    "{op}: the latency budget cannot be judged: {side} latencies are unknown (a recorded legacy needs `latency_us` on every request)"
-                ),
-            );
-        } else if let Some(budget) = budget {
-            if check.legacy_p99_us > 0 {
+        if let Some(budget) = policy.latency_p99_ratio(op) {
+            if unknown.legacy + unknown.candidate > 0 {
+                check.passed = false;
+                let side = if unknown.legacy > 0 {
+                    format!("{} legacy", unknown.legacy)
+                } else {
+                    format!("{} candidate", unknown.candidate)
+                };
+                reject(
+                    Clause::Latency,
+                    format!(
+                        "{op}: the latency budget cannot be judged: {side} latencies are unknown (a recorded legacy needs `latency_us` on every request)"
+                    ),
+                );
+            } else if check.legacy_p99_us > 0 {
                 let ratio = check.candidate_p99_us as f64 / check.legacy_p99_us as f64;
                 check.latency_p99_ratio = Some(ratio);
                 if ratio > budget {

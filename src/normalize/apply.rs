@@ -166,12 +166,7 @@ fn sorted_by(
         if l.len() == r.len() && l.iter().zip(r).all(|(a, b)| deep_eq(a, b)) {
             continue;
         }
-        let absent = keys.iter().any(|k| {
-            l.iter()
-                .chain(r.iter())
-                .all(|item| sort_key(item, k).is_none())
-        });
-        if absent {
+        if unjudgeable(l.iter().chain(r), keys) {
             run.unjudged[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             continue;
         }
@@ -216,14 +211,18 @@ fn sort_one(value: Option<&mut Value>, keys: &[String]) -> u64 {
     let Value::Array(items) = &*value else {
         return 0;
     };
-    let judged = keys
-        .iter()
-        .all(|k| items.iter().any(|item| sort_key(item, k).is_some()));
-    if judged && first_break(items, keys).is_none() {
+    if !unjudgeable(items.iter(), keys) && first_break(items, keys).is_none() {
         u64::from(sort(value, keys))
     } else {
         0
     }
+}
+
+/// Whether some key is absent from every one of `items`: then the keys cannot judge their
+/// order (every element would tie).
+fn unjudgeable<'v>(items: impl Iterator<Item = &'v Value> + Clone, keys: &[String]) -> bool {
+    keys.iter()
+        .any(|k| items.clone().all(|item| sort_key(item, k).is_none()))
 }
 
 /// The first `i` where `items[i]` and `items[i + 1]` break the order by `keys`.

@@ -19,9 +19,10 @@
 //! (object members only), `tolerance = 0.001` (exact, on the numbers' text, checked where
 //! the diff pairs two numbers), `id_map` (identifiers learned from write outcomes and
 //! translated in later answers; a mapping that is not one-to-one is itself a divergence).
-//! A rule accepts only what it declares: `tests/it/allowances.rs` attacks each one. `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule
-//! touches. Every rule counts the values it changed, and the report lists rules that never
-//! fired, so that a rule hiding everything is visible.
+//! `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule touches.
+//! Every rule counts the values it changed, and the report lists rules that never fired, so
+//! that a rule hiding everything is visible. A rule accepts only what it declares:
+//! `tests/it/allowances.rs` attacks each one.
 
 mod apply;
 pub mod noise;
@@ -200,11 +201,6 @@ impl RuleRun {
             ids: Mutex::default(),
             rules,
         }
-    }
-
-    /// The rules this run applies.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
     }
 
     /// Applies every rule for `op` to both sides; returns the divergences the rules find

@@ -60,8 +60,12 @@ pub(super) async fn compare(
             ..RequestResult::of(index, request, status)
         };
     }
+    // Noise is taken out of each comparison as it is made, so that what is left decides
+    // the state check and the status alike.
+    let mut noise = 0;
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
         found = outcomes(request, rules, l, c);
+        noise += forgive(options, request, &mut found);
     }
 
     let mut state = None;
@@ -77,10 +81,11 @@ pub(super) async fn compare(
         );
         state = Some(match (l_state, c_state) {
             (Ok(Some(mut l)), Ok(Some(mut c))) => {
-                let states = match rules {
+                let mut states = match rules {
                     Some(rules) => rules.compare(&request.op, Part::State, false, &mut l, &mut c),
                     None => diff::states(&l, &c),
                 };
+                noise += forgive(options, request, &mut states);
                 let check = if states.is_equal() {
                     StateCheck::Equal
                 } else {
@@ -105,24 +110,6 @@ pub(super) async fn compare(
         });
     }
 
-    let mut noise = 0;
-    if let Some(known) = &options.noise {
-        found.divergences.retain(|d| {
-            let is_noise = known.forgives(&request.op, d);
-            noise += u64::from(is_noise);
-            !is_noise
-        });
-        // The state check says what is left of the state's divergences.
-        if state == Some(StateCheck::Divergent)
-            && found.omitted == 0
-            && !found
-                .divergences
-                .iter()
-                .any(|d| d.class == diff::Class::State)
-        {
-            state = Some(StateCheck::Equal);
-        }
-    }
     let found_equal = found.is_equal();
     let status = if !found_equal && tainted_by.is_none() {
         Status::Divergent
@@ -163,6 +150,18 @@ pub(crate) fn outcomes(
         }
         _ => diff::outcomes(l, c),
     }
+}
+
+/// Takes the divergences `options.noise` forgives out of `found`; returns how many.
+fn forgive(options: &ReplayOptions, request: &Request, found: &mut Diff) -> u64 {
+    let Some(known) = &options.noise else {
+        return 0;
+    };
+    let before = found.divergences.len();
+    found
+        .divergences
+        .retain(|d| !known.forgives(&request.op, d));
+    (before - found.divergences.len()) as u64
 }
 
 /// The result for a request whose comparison panicked inside a target.

@@ -990,3 +990,46 @@ fn a_golden_master_redaction_by_sorted_by_never_repairs_a_broken_order() {
     assert_eq!(redacted(broken.clone()), broken);
     assert_ne!(redacted(broken), redacted(a));
 }
+
+#[test]
+fn an_accepted_state_difference_with_a_detail_covers_only_that_detail() {
+    let cases = [
+        write_case("save", json!({"v": 1}), json!({"v": 2})),
+        write_case("save", json!({"v": 1, "x": 2}), json!({"v": 1})),
+    ];
+    let (report, results) = replay_cases(&cases, None, None);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let accept = |detail: &str, path: &str| {
+        let text = format!(
+            "[[accept]]\nop = \"save\"\npath = \"{path}\"\nclass = \"state\"\n{detail}reason = \"r\"\nowner = \"o\"\nexpires = 2027-12-31\n"
+        );
+        Policy::parse(&text, "p.toml").unwrap()
+    };
+    // `detail = "value"` at $.v covers the changed value, not the missing member at $.x.
+    let both = {
+        let mut p = accept("detail = \"value\"\n", "$.v");
+        p.accept
+            .extend(accept("detail = \"value\"\n", "$.x").accept);
+        p
+    };
+    let decision = gate::evaluate(&report, &results, &both, today);
+    assert_eq!(decision.verdict, GateVerdict::Rejected);
+    assert_eq!(
+        decision
+            .accepted
+            .iter()
+            .map(|u| u.matched)
+            .collect::<Vec<_>>(),
+        vec![1, 0]
+    );
+    // Without a detail, a state accept covers either.
+    let mut any = accept("", "$.v");
+    any.accept.extend(accept("", "$.x").accept);
+    let decision = gate::evaluate(&report, &results, &any, today);
+    assert_eq!(
+        decision.verdict,
+        GateVerdict::Approved,
+        "{:?}",
+        decision.reasons
+    );
+}
