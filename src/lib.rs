@@ -39,6 +39,7 @@ pub mod gate;
 pub mod located;
 pub mod normalize;
 pub mod publish;
+pub mod races;
 pub mod replay;
 pub mod report;
 pub mod services;

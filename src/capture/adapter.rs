@@ -41,6 +41,7 @@ pub fn outcome<T: Serialize, E: DomainError>(result: &Result<T, E>) -> Result<Ou
 pub fn request(op: &str, key: Option<&str>, kind: Kind, args: Value) -> Request {
     Request {
         latency_us: None,
+        started_us: None,
         seq: 0,
         key: key.map(str::to_string),
         op: op.to_string(),

@@ -111,6 +111,7 @@ struct Call {
     request: Request,
     outcome: Outcome,
     latency_us: u64,
+    started_us: u64,
 }
 
 /// The legacy target, recorded.
@@ -121,6 +122,8 @@ pub struct Recorder<T> {
     dropped: Arc<DroppedKeys>,
     stats: Arc<RecorderStats>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+    /// The start of the recording: calls' `started_us` count from it.
+    epoch: Instant,
 }
 
 impl<T: Target> Recorder<T> {
@@ -152,6 +155,7 @@ impl<T: Target> Recorder<T> {
             dropped,
             stats,
             writer: Mutex::new(Some(handle)),
+            epoch: Instant::now(),
         })
     }
 
@@ -205,10 +209,14 @@ impl<T: Target> Recorder<T> {
             self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        let started = Instant::now()
+            .checked_sub(took)
+            .map_or(Duration::ZERO, |s| s.saturating_duration_since(self.epoch));
         let call = Call {
             request: request.clone(),
             outcome,
             latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            started_us: u64::try_from(started.as_micros()).unwrap_or(u64::MAX),
         };
         let sent = match self.tx.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             Some(tx) => tx.try_send(call),
@@ -370,6 +378,7 @@ impl Writer {
         }
         let mut value = serde_json::to_value(&request).expect("a request serializes");
         value["latency_us"] = Value::from(call.latency_us);
+        value["started_us"] = Value::from(call.started_us);
         let mut line = value.to_string();
         line.push('\n');
         line

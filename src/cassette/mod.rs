@@ -92,6 +92,12 @@ pub struct Request {
     /// the `recorded` target's latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_us: Option<u64>,
+    /// When the legacy call started, in microseconds from the start of the recording (the
+    /// recorder's monotonic clock, not wall time). With `latency_us`, the call's interval:
+    /// requests of one key whose intervals overlap ran concurrently, and the race check
+    /// (`replay --races overlap`) groups them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_us: Option<u64>,
 }
 
 /// A field that, when present, is `Some` even if it is `null`.
@@ -143,6 +149,10 @@ pub enum ErrorKind {
     Unsupported,
     /// The repository failed for a reason of its own (not an infrastructure failure).
     Internal,
+    /// The store gave up on the request because of another one running at the same time
+    /// (a deadlock, a serialization failure, an optimistic version that never matched); a
+    /// retry may succeed. No serial order of requests raises it.
+    Aborted,
 }
 
 impl fmt::Display for ErrorKind {

@@ -29,6 +29,11 @@ pub struct Args {
     /// dead (see `replay --max-infra-failures`; 0: never).
     #[arg(long, default_value_t = 5)]
     max_infra_failures: usize,
+    /// Skip the race check (by default the demo checks the cassette's overlapping groups).
+    #[arg(long)]
+    no_races: bool,
+    #[command(flatten)]
+    races: super::races::RaceArgs,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -64,10 +69,20 @@ pub fn run(args: Args) -> Result<Exit> {
             legacy: pair.legacy.clone(),
             candidate: pair.candidate.clone(),
         };
+        let races = match args.no_races {
+            true => None,
+            false => args.races.options(
+                Some(cutover::races::Grouping::Overlap),
+                options.timeout,
+                options.max_infra_failures,
+                options.rules.clone(),
+            ),
+        };
         super::replay::replay_to(
             &args.cassette,
             &targets,
             &options,
+            races.as_ref(),
             &args.out,
             args.format,
             Vec::new(),

@@ -8,6 +8,7 @@ mod generate;
 mod inspect;
 mod merge;
 mod progress;
+mod races;
 mod replay;
 mod report;
 mod sample;

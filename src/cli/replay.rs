@@ -45,6 +45,8 @@ pub struct Args {
     /// dead: nothing more is sent, what is left is inconclusive, and the exit is 2 (0: never).
     #[arg(long, default_value_t = 5)]
     max_infra_failures: usize,
+    #[command(flatten)]
+    races: super::races::RaceArgs,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -89,7 +91,7 @@ impl Targets {
     }
 }
 
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     target::parse_duration(text)
         .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
 }
@@ -116,10 +118,17 @@ pub fn run(args: Args) -> Result<Exit> {
         .filter(|n| !n.is_empty()),
         ..options
     };
+    let races = args.races.options(
+        None,
+        options.timeout,
+        options.max_infra_failures,
+        options.rules.clone(),
+    );
     runtime.block_on(replay_to(
         &args.cassette,
         &pair,
         &options,
+        races.as_ref(),
         &args.out,
         args.format,
         noise,
@@ -165,6 +174,7 @@ pub async fn replay_to(
     cassette_path: &Path,
     pair: &Pair,
     options: &ReplayOptions,
+    races: Option<&cutover::races::RaceOptions>,
     out: &Path,
     format: Format,
     noise: Vec<Suggestion>,
@@ -236,6 +246,10 @@ pub async fn replay_to(
         tool: env!("CARGO_PKG_VERSION").to_string(),
     });
     report.shards = options.shard.iter().map(|s| s.to_string()).collect();
+    if let (Some(races), None) = (races, &report.stopped) {
+        let checked = super::races::check(cassette_path, pair, races, options.shard).await?;
+        report = report.with_races(checked);
+    }
     publish(&report, &report_path, format)
 }
 

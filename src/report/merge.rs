@@ -191,7 +191,18 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
     let mut shards: Vec<String> = reports.iter().flat_map(|r| r.shards.clone()).collect();
     shards.sort_by_key(|s| s.split('/').next().and_then(|i| i.parse::<u32>().ok()));
     merged.shards = shards;
-    Ok(merged)
+    // Each shard checked the groups of its own keys: their race checks fold into one.
+    let mut races: Option<crate::races::RaceReport> = None;
+    for r in reports.iter().filter_map(|r| r.races.clone()) {
+        match &mut races {
+            Some(all) => all.merge(r),
+            None => races = Some(r),
+        }
+    }
+    Ok(match races {
+        Some(races) => merged.with_races(races),
+        None => merged,
+    })
 }
 
 /// The shards must be of one cassette, rules and pair of targets, and cover `1..=n` once.

@@ -5,6 +5,7 @@
 
 mod latency;
 pub mod merge;
+pub mod races;
 pub mod render;
 
 pub use latency::{Latency, Percentiles};
@@ -78,6 +79,27 @@ pub struct Report {
     /// The side that stopped answering, if the replay stopped sending requests for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<crate::replay::Stop>,
+    /// The race check (`replay --races`): concurrent groups judged against their serial
+    /// orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub races: Option<crate::races::RaceReport>,
+}
+
+impl Report {
+    /// Adds the race check's section; an atomicity divergence makes the verdict divergent,
+    /// a group left unjudged (or a check that stopped) makes an equivalent one inconclusive.
+    pub fn with_races(mut self, races: crate::races::RaceReport) -> Report {
+        use crate::races::RaceClass;
+        if races.atomicity() > 0 {
+            self.verdict = Verdict::Divergent;
+        } else if self.verdict == Verdict::Equivalent
+            && (races.count(RaceClass::Inconclusive) > 0 || races.stopped.is_some())
+        {
+            self.verdict = Verdict::Inconclusive;
+        }
+        self.races = Some(races);
+        self
+    }
 }
 
 /// A shadow experiment's own figures (see `capture::shadow`).
@@ -385,6 +407,7 @@ impl Summary {
             shards: Vec::new(),
             shadow: None,
             stopped: run.stopped.clone(),
+            races: None,
             suggested_rules: self
                 .groups
                 .into_iter()

@@ -135,8 +135,16 @@ pub fn report(report: &Report) -> String {
             );
         }
     }
+    if let Some(races) = &report.races {
+        out.push_str(&super::races::render(races));
+    }
+    let atomicity = report.races.as_ref().map_or(0, |r| r.atomicity());
     let verdict = match report.verdict {
         Verdict::Equivalent => "EQUIVALENT".to_string(),
+        Verdict::Divergent if atomicity > 0 => format!(
+            "DIVERGENT: {} of {} requests, {atomicity} concurrent groups no serial order explains (atomicity)",
+            t.divergent, t.total
+        ),
         Verdict::Divergent => format!("DIVERGENT: {} of {} requests", t.divergent, t.total),
         Verdict::Inconclusive => format!(
             "INCONCLUSIVE: {} of {} requests could not be compared",

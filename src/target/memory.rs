@@ -232,6 +232,7 @@ impl Iterator for Workload {
         };
         let mut request = Request {
             latency_us: None,
+            started_us: None,
             seq,
             key,
             op: op.to_string(),

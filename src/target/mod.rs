@@ -48,6 +48,24 @@ pub trait Target: Send + Sync {
         let _ = request;
         Some(measured)
     }
+
+    /// Whether [`Target::execute_paused`] can widen a race window (the race check reports
+    /// injected delays as not applied otherwise).
+    fn pauses(&self) -> bool {
+        false
+    }
+
+    /// Executes one request with `pause` slept between the repository's load and the write
+    /// that depends on it, where it has such a point (the race check's injected delays).
+    /// By default the pause is not applied.
+    async fn execute_paused(
+        &self,
+        request: &Request,
+        pause: Duration,
+    ) -> Result<Outcome, InfraError> {
+        let _ = pause;
+        self.execute(request).await
+    }
 }
 
 impl std::fmt::Debug for dyn Target {

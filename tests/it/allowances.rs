@@ -128,6 +128,7 @@ fn replay_cases(
                 outcome: Some(case.legacy.clone()),
                 state: case.legacy_state.clone(),
                 latency_us: None,
+                started_us: None,
             })
             .unwrap();
         answers.insert(seq, (case.candidate.clone(), case.candidate_state.clone()));

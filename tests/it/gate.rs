@@ -46,6 +46,7 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
             let seq = all.len() as u64 + 1;
             let request = Request {
                 latency_us: None,
+                started_us: None,
                 seq,
                 key: Some(format!("k{seq}")),
                 op: b.op.into(),

@@ -23,6 +23,8 @@
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
+//! * `races`: the race check on real servers: the correct repositories are serializable,
+//!   the planted races (no row lock, an index computed before the lock) are atomicity.
 
 mod allowances;
 mod browser;
@@ -35,6 +37,7 @@ mod generated;
 mod golden;
 mod malformed;
 mod publish;
+mod races;
 mod redact;
 mod replay;
 mod rules;

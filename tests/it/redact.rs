@@ -37,6 +37,7 @@ fn redactor(key: &str) -> Redactor {
 fn request(seq: u64, args: serde_json::Value, outcome: serde_json::Value) -> Request {
     Request {
         latency_us: None,
+        started_us: None,
         seq,
         key: Some("c1".into()),
         op: "op".into(),

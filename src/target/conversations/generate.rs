@@ -104,6 +104,7 @@ pub fn cassette(conversations: usize, seed: u64) -> Vec<Request> {
         .enumerate()
         .map(|(i, t)| Request {
             latency_us: None,
+            started_us: None,
             seq: i as u64 + 1,
             key: t.key,
             op: t.op.to_string(),

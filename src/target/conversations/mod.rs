@@ -2,7 +2,7 @@
 //! PostgreSQL (new), as in a real migration of a messaging service.
 //!
 //! * [`model`]: the canonical document both repositories return.
-//! * [`ops`]: the 15 writes and 21 reads, parsed and validated once for both sides.
+//! * [`ops`]: the 16 writes and 21 reads, parsed and validated once for both sides.
 //! * [`mongo`]: the legacy repository, one `conversations` collection with embedded arrays.
 //! * [`postgres`]: the new repository over a normalized schema (`migrations/`), whose
 //!   queries rebuild the legacy documents in the legacy order.
@@ -12,6 +12,7 @@
 //! harness's [`Target`] trait. To test a faulty variant, wrap a repository in another
 //! [`Repository`], or give [`postgres::Postgres`] other [`postgres::Queries`].
 
+pub mod change;
 pub mod generate;
 pub mod model;
 pub mod mongo;
@@ -34,6 +35,10 @@ use serde_json::Value;
 pub enum Failure {
     Domain(ErrorKind, String),
     Infra(InfraError),
+    /// The aggregate changed between its load and its save (an optimistic version did not
+    /// match): the repository loads again and retries; it reaches a caller as `aborted`
+    /// only when retries run out.
+    Stale,
 }
 
 impl Failure {
@@ -79,17 +84,36 @@ impl<R: Repository> Target for DomainTarget<R> {
         self.0.reset().await.map_err(|f| match f {
             Failure::Infra(e) => e,
             Failure::Domain(kind, m) => InfraError::Other(format!("reset failed: {kind}: {m}")),
+            Failure::Stale => InfraError::Other("reset failed: stale".into()),
         })
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let command = match ops::parse(request) {
+        self.execute_paused(request, std::time::Duration::ZERO)
+            .await
+    }
+
+    fn pauses(&self) -> bool {
+        true
+    }
+
+    async fn execute_paused(
+        &self,
+        request: &Request,
+        pause: std::time::Duration,
+    ) -> Result<Outcome, InfraError> {
+        let mut command = match ops::parse(request) {
             Ok(command) => command,
             Err(why) => return Ok(Outcome::error(ErrorKind::Invalid, why)),
         };
+        command.pause = pause;
         match self.0.run(&command).await {
             Ok(value) => Ok(Outcome::Ok(value)),
             Err(Failure::Domain(kind, message)) => Ok(Outcome::error(kind, message)),
+            Err(Failure::Stale) => Ok(Outcome::error(
+                ErrorKind::Aborted,
+                "changed concurrently on every retry",
+            )),
             Err(Failure::Infra(e)) => Err(e),
         }
     }
@@ -101,6 +125,7 @@ impl<R: Repository> Target for DomainTarget<R> {
             Err(Failure::Domain(kind, m)) => {
                 Err(InfraError::Other(format!("reading state: {kind}: {m}")))
             }
+            Err(Failure::Stale) => Err(InfraError::Other("reading state: stale".into())),
         }
     }
 }

@@ -3,10 +3,15 @@
 //! receipts, temporary attachments and stored files).
 //!
 //! Written the way the legacy service is: load the aggregate, check it in code, then send
-//! a targeted update (`$push`, `$pull`, positional and `arrayFilters` updates). Documents
+//! a targeted update (`$push`, `$pull`, positional and `arrayFilters` updates) that holds
+//! only if the document still has the version it was loaded at (`_v`, incremented by every
+//! update; a write whose document changed meanwhile loads it again), so the writes of one
+//! conversation are atomic, as the legacy service's ORM made them. `update_conversation`
+//! replaces the whole document under the same version check. Documents
 //! are stored as they came (an absent optional field stays absent); reads map them to the
 //! canonical [`Conversation`], where absent and null read alike.
 
+use super::change;
 use super::model::{format_time, Conversation, Message};
 use super::ops::{Command, Operation, ReadOp, WriteOp};
 use super::{Failure, Repository};
@@ -19,6 +24,47 @@ use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, IndexModel};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+
+/// The document's version: absent when saved, incremented by every update.
+const VERSION: &str = "_v";
+
+/// How many times a write is tried while other writes keep changing its document.
+const ATTEMPTS: usize = 100;
+
+/// The version a write expects to find: the one it loaded, or any.
+enum Expect {
+    Any,
+    /// `None`: the document has no version yet.
+    Version(Option<Bson>),
+}
+
+impl Expect {
+    fn constrain(&self, filter: &mut Document) {
+        match self {
+            Expect::Any => {}
+            Expect::Version(Some(v)) => {
+                filter.insert(VERSION, v.clone());
+            }
+            Expect::Version(None) => {
+                filter.insert(VERSION, doc! { "$exists": false });
+            }
+        }
+    }
+
+    /// The version after one more update.
+    fn next(&self) -> i64 {
+        match self {
+            Expect::Version(Some(v)) => v.as_i64().or(v.as_i32().map(i64::from)).unwrap_or(0) + 1,
+            Expect::Any | Expect::Version(None) => 1,
+        }
+    }
+}
+
+/// An update that also increments the document's version.
+fn bump(mut update: Document) -> Document {
+    update.insert("$inc", doc! { VERSION: 1_i64 });
+    update
+}
 
 /// Field names whose strings are stored as BSON dates.
 const DATE_FIELDS: [&str; 3] = ["created_at", "joined_at", "edited_at"];
@@ -62,6 +108,7 @@ impl Mongo {
             .await
             .map_err(failure)?;
         Ok(found.map(|mut d| {
+            d.remove(VERSION);
             if let Some(id) = d.remove("_id") {
                 d.insert("id", id);
             }
@@ -99,25 +146,55 @@ impl Mongo {
         docs.into_iter().map(to_conversation).collect()
     }
 
+    /// The conversation and its version, for a write that checks it before updating.
+    async fn loaded(&self, id: &str) -> Result<(Conversation, Expect), Failure> {
+        let found = self
+            .conversations
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(failure)?
+            .ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
+        let version = Expect::Version(found.get(VERSION).cloned());
+        Ok((to_conversation(found)?, version))
+    }
+
+    /// Updates the conversation (bumping its version). With an expected version, a
+    /// document changed since its load is `Stale`; without, a missing one is `not_found`.
     async fn update(
         &self,
         id: &str,
+        expect: &Expect,
         update: Document,
         filters: Option<Vec<Document>>,
     ) -> Result<(), Failure> {
-        let action = self.conversations.update_one(doc! { "_id": id }, update);
+        let mut filter = doc! { "_id": id };
+        expect.constrain(&mut filter);
+        let action = self.conversations.update_one(filter, bump(update));
         let result = match filters {
             Some(f) => action.array_filters(f).await,
             None => action.await,
         }
         .map_err(failure)?;
-        if result.matched_count == 0 {
-            return Err(Failure::not_found(format!("conversation {id}")));
+        match (result.matched_count, expect) {
+            (0, Expect::Any) => Err(Failure::not_found(format!("conversation {id}"))),
+            (0, Expect::Version(_)) => Err(Failure::Stale),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
+    /// A write, loaded and tried again while another write changed the document between
+    /// its load and its update (an optimistic version, as the legacy service's ORM keeps).
     async fn write(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
+        for _ in 0..ATTEMPTS {
+            match self.write_once(c, op).await {
+                Err(Failure::Stale) => continue,
+                done => return done,
+            }
+        }
+        Err(Failure::Stale)
+    }
+
+    async fn write_once(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
         let id = c.id();
         let at = date(c.at);
         match op {
@@ -132,7 +209,7 @@ impl Mongo {
                 Ok(to_json(&self.existing(id).await?))
             }
             WriteOp::AddParticipant(p) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 if participant(&conv, &p.identity_id).is_some() {
                     return Err(Failure::conflict(format!(
                         "{} already takes part",
@@ -140,7 +217,7 @@ impl Mongo {
                     )));
                 }
                 let added = doc! { "identity_id": &p.identity_id, "name": &p.name, "role": &p.role, "joined_at": at };
-                self.update(id, doc! { "$push": { "participants": added } }, None)
+                self.update(id, &v, doc! { "$push": { "participants": added } }, None)
                     .await?;
                 let conv = self.existing(id).await?;
                 Ok(to_json(
@@ -148,27 +225,32 @@ impl Mongo {
                 ))
             }
             WriteOp::RemoveParticipant(p) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 participant(&conv, &p.identity_id)
                     .ok_or_else(|| Failure::not_found(format!("participant {}", p.identity_id)))?;
                 let pull = doc! { "$pull": { "participants": { "identity_id": &p.identity_id } } };
-                self.update(id, pull, None).await?;
+                self.update(id, &v, pull, None).await?;
                 Ok(Value::Null)
             }
             WriteOp::SetRole(p) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 participant(&conv, &p.identity_id)
                     .ok_or_else(|| Failure::not_found(format!("participant {}", p.identity_id)))?;
-                let filter = doc! { "_id": id, "participants.identity_id": &p.identity_id };
-                let set = doc! { "$set": { "participants.$.role": &p.role } };
-                self.conversations
+                let mut filter = doc! { "_id": id, "participants.identity_id": &p.identity_id };
+                v.constrain(&mut filter);
+                let set = bump(doc! { "$set": { "participants.$.role": &p.role } });
+                let done = self
+                    .conversations
                     .update_one(filter, set)
                     .await
                     .map_err(failure)?;
+                if done.matched_count == 0 {
+                    return Err(Failure::Stale);
+                }
                 Ok(Value::Null)
             }
             WriteOp::PostMessage(m) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 if participant(&conv, &m.author_id).is_none() {
                     return Err(Failure::invalid(format!(
                         "{} does not take part",
@@ -186,30 +268,30 @@ impl Mongo {
                     "id": &m.message_id, "author_id": &m.author_id, "text": &m.text,
                     "created_at": at, "deleted": false, "read_by": [],
                 };
-                self.update(id, doc! { "$push": { "messages": posted } }, None)
+                self.update(id, &v, doc! { "$push": { "messages": posted } }, None)
                     .await?;
                 self.message_json(id, &m.message_id).await
             }
             WriteOp::EditMessage(e) => {
-                let found = self.live_message(id, &e.message_id).await?;
+                let (found, v) = self.live_message(id, &e.message_id).await?;
                 let set = doc! { "$set": { "messages.$[m].text": &e.text, "messages.$[m].edited_at": at } };
-                self.update(id, set, Some(vec![doc! { "m.id": &found.id }]))
+                self.update(id, &v, set, Some(vec![doc! { "m.id": &found.id }]))
                     .await?;
                 self.message_json(id, &e.message_id).await
             }
             WriteOp::DeleteMessage(d) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 message(&conv, &d.message_id)
                     .ok_or_else(|| Failure::not_found(format!("message {}", d.message_id)))?;
                 let set = doc! { "$set": {
                     "messages.$[m].text": Bson::Null, "messages.$[m].deleted": true, "messages.$[m].temp_attachments": [],
                 } };
-                self.update(id, set, Some(vec![doc! { "m.id": &d.message_id }]))
+                self.update(id, &v, set, Some(vec![doc! { "m.id": &d.message_id }]))
                     .await?;
                 Ok(Value::Null)
             }
             WriteOp::MarkRead(r) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 message(&conv, &r.message_id)
                     .ok_or_else(|| Failure::not_found(format!("message {}", r.message_id)))?;
                 if participant(&conv, &r.identity_id).is_none() {
@@ -219,12 +301,12 @@ impl Mongo {
                     )));
                 }
                 let add = doc! { "$addToSet": { "messages.$[m].read_by": &r.identity_id } };
-                self.update(id, add, Some(vec![doc! { "m.id": &r.message_id }]))
+                self.update(id, &v, add, Some(vec![doc! { "m.id": &r.message_id }]))
                     .await?;
                 Ok(Value::Null)
             }
             WriteOp::MarkAllRead(p) => {
-                let conv = self.existing(id).await?;
+                let (conv, v) = self.loaded(id).await?;
                 if participant(&conv, &p.identity_id).is_none() {
                     return Err(Failure::invalid(format!(
                         "{} does not take part",
@@ -239,11 +321,11 @@ impl Mongo {
                 let add = doc! { "$addToSet": { "messages.$[m].read_by": &p.identity_id } };
                 let filter =
                     doc! { "m.deleted": { "$ne": true }, "m.author_id": { "$ne": &p.identity_id } };
-                self.update(id, add, Some(vec![filter])).await?;
+                self.update(id, &v, add, Some(vec![filter])).await?;
                 Ok(json!({ "marked": marked }))
             }
             WriteOp::Attach(a) => {
-                let found = self.live_message(id, &a.message_id).await?;
+                let (found, v) = self.live_message(id, &a.message_id).await?;
                 let used = found
                     .temp_attachments
                     .iter()
@@ -253,12 +335,13 @@ impl Mongo {
                 let attachment =
                     doc! { "index": index as i64, "name": &a.name, "size": a.size as i64 };
                 let push = doc! { "$push": { "messages.$[m].temp_attachments": attachment } };
-                self.update(id, push, Some(vec![doc! { "m.id": &a.message_id }]))
+                c.pause().await;
+                self.update(id, &v, push, Some(vec![doc! { "m.id": &a.message_id }]))
                     .await?;
                 Ok(json!({ "index": index, "name": a.name, "size": a.size }))
             }
             WriteOp::PromoteAttachment(p) => {
-                let found = self.live_message(id, &p.message_id).await?;
+                let (found, v) = self.live_message(id, &p.message_id).await?;
                 let temp = found
                     .temp_attachments
                     .iter()
@@ -274,7 +357,7 @@ impl Mongo {
                     "$pull": { "messages.$[m].temp_attachments": { "index": p.index as i64 } },
                     "$push": { "messages.$[m].stored_files": { "$each": [file], "$sort": { "index": 1 } } },
                 };
-                self.update(id, update, Some(vec![doc! { "m.id": &p.message_id }]))
+                self.update(id, &v, update, Some(vec![doc! { "m.id": &p.message_id }]))
                     .await?;
                 Ok(
                     json!({ "index": p.index, "name": temp.name, "size": temp.size, "storage_key": p.storage_key }),
@@ -285,14 +368,24 @@ impl Mongo {
                     .subject
                     .as_ref()
                     .map_or(Bson::Null, |s| Bson::String(s.clone()));
-                self.update(id, doc! { "$set": { "subject": subject } }, None)
-                    .await?;
+                self.update(
+                    id,
+                    &Expect::Any,
+                    doc! { "$set": { "subject": subject } },
+                    None,
+                )
+                .await?;
                 Ok(Value::Null)
             }
             WriteOp::Archive | WriteOp::Unarchive => {
                 let archived = matches!(op, WriteOp::Archive);
-                self.update(id, doc! { "$set": { "archived": archived } }, None)
-                    .await?;
+                self.update(
+                    id,
+                    &Expect::Any,
+                    doc! { "$set": { "archived": archived } },
+                    None,
+                )
+                .await?;
                 Ok(Value::Null)
             }
             WriteOp::DeleteConversation => {
@@ -306,17 +399,37 @@ impl Mongo {
                 }
                 Ok(Value::Null)
             }
+            WriteOp::UpdateConversation(u) => {
+                let (mut conv, v) = self.loaded(id).await?;
+                c.pause().await;
+                change::apply(&mut conv, &u.changes, c.at)?;
+                let mut replacement = to_bson_document(&to_json(&conv))?;
+                replacement.remove("id");
+                replacement.insert("_id", id);
+                replacement.insert(VERSION, v.next());
+                let mut filter = doc! { "_id": id };
+                v.constrain(&mut filter);
+                let done = self
+                    .conversations
+                    .replace_one(filter, replacement)
+                    .await
+                    .map_err(failure)?;
+                if done.matched_count == 0 {
+                    return Err(Failure::Stale);
+                }
+                Ok(to_json(&conv))
+            }
         }
     }
 
-    async fn live_message(&self, id: &str, message_id: &str) -> Result<Message, Failure> {
-        let conv = self.existing(id).await?;
+    async fn live_message(&self, id: &str, message_id: &str) -> Result<(Message, Expect), Failure> {
+        let (conv, v) = self.loaded(id).await?;
         let found = message(&conv, message_id)
             .ok_or_else(|| Failure::not_found(format!("message {message_id}")))?;
         if found.deleted {
             return Err(Failure::invalid(format!("message {message_id} is deleted")));
         }
-        Ok(found.clone())
+        Ok((found.clone(), v))
     }
 
     async fn message_json(&self, id: &str, message_id: &str) -> Result<Value, Failure> {

@@ -1,12 +1,14 @@
 //! The operations of the conversations repository: a closed enum with typed arguments,
 //! parsed from a cassette request and validated once, before either store sees it.
 
+pub use super::change::{Change, Update};
 use super::model::{parse_time, Conversation, ConversationKind, Relation};
 use crate::cassette::{Kind, Request};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::time::Duration;
 
 /// Arguments naming a participant identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +171,8 @@ pub enum WriteOp {
     Archive,
     Unarchive,
     DeleteConversation,
+    /// Load, change in memory, save whole: the read-modify-write of [`super::change`].
+    UpdateConversation(Update),
 }
 
 /// The reads: of one conversation, then across conversations (keyless).
@@ -240,6 +244,7 @@ impl WriteOp {
             WriteOp::Archive => "archive",
             WriteOp::Unarchive => "unarchive",
             WriteOp::DeleteConversation => "delete_conversation",
+            WriteOp::UpdateConversation(_) => "update_conversation",
         }
     }
 }
@@ -329,7 +334,7 @@ impl ReadOp {
 }
 
 /// The write operations' names (each parses to the write of that name: tested).
-pub const WRITES: [&str; 15] = [
+pub const WRITES: [&str; 16] = [
     "create_conversation",
     "add_participant",
     "remove_participant",
@@ -345,6 +350,7 @@ pub const WRITES: [&str; 15] = [
     "archive",
     "unarchive",
     "delete_conversation",
+    "update_conversation",
 ];
 
 /// The read operations' names: first those of one conversation, then the keyless ones.
@@ -380,9 +386,20 @@ pub struct Command {
     pub key: Option<String>,
     /// The recorded clock, at milliseconds.
     pub at: DateTime<Utc>,
+    /// A delay slept between a write's load and its save, where the repository has one
+    /// (the race check's injected delays); zero in a replay.
+    pub pause: Duration,
 }
 
 impl Command {
+    /// Sleeps the injected delay, if any: called by the repositories between a load and the
+    /// write that depends on it.
+    pub async fn pause(&self) {
+        if !self.pause.is_zero() {
+            tokio::time::sleep(self.pause).await;
+        }
+    }
+
     /// The conversation id of a keyed command.
     pub fn id(&self) -> &str {
         self.key.as_deref().unwrap_or_default()
@@ -423,6 +440,7 @@ pub fn parse(request: &Request) -> Result<Command, String> {
         op,
         key: request.key.clone(),
         at: parse_time(&request.at)?,
+        pause: Duration::ZERO,
     })
 }
 
@@ -444,6 +462,7 @@ fn parse_write(name: &str, a: &Value) -> Result<Option<WriteOp>, String> {
         "archive" => no_args(a, WriteOp::Archive)?,
         "unarchive" => no_args(a, WriteOp::Unarchive)?,
         "delete_conversation" => no_args(a, WriteOp::DeleteConversation)?,
+        "update_conversation" => WriteOp::UpdateConversation(args(a)?),
         _ => return Ok(None),
     }))
 }

@@ -76,6 +76,7 @@ impl Builder {
         });
         self.requests.push(Request {
             latency_us: None,
+            started_us: None,
             seq: self.requests.len() as u64 + 1,
             key: key.map(String::from),
             op: op.into(),

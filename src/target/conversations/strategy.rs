@@ -134,6 +134,7 @@ pub fn requests(steps: &[Step]) -> Vec<Request> {
         };
         out.push(Request {
             latency_us: None,
+            started_us: None,
             seq: out.len() as u64 + 1,
             key,
             op: op.into(),

@@ -122,7 +122,7 @@ impl Repository for Postgres {
     }
 }
 
-fn parse_json(text: &str) -> Result<Value, Failure> {
+pub(super) fn parse_json(text: &str) -> Result<Value, Failure> {
     serde_json::from_str(text).map_err(|e| {
         Failure::Domain(
             ErrorKind::Internal,
@@ -131,12 +131,18 @@ fn parse_json(text: &str) -> Result<Value, Failure> {
     })
 }
 
-/// Maps driver errors: a unique violation is `conflict`; an unreachable or dropped server is
+/// Maps driver errors: a unique violation is `conflict`, a deadlock or serialization
+/// failure `aborted`; an unreachable or dropped server is
 /// an infrastructure failure; anything else is the repository's own `internal` error.
 pub(crate) fn failure(e: sqlx::Error) -> Failure {
     match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
             Failure::conflict(db.message().to_string())
+        }
+        // A serialization failure or a deadlock: the transaction was given up because of
+        // another one, and a retry may succeed.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")) => {
+            Failure::Domain(ErrorKind::Aborted, db.message().to_string())
         }
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             Failure::Infra(InfraError::Disconnected(e.to_string()))

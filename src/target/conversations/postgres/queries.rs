@@ -1,9 +1,9 @@
 //! The SQL that decides what the candidate returns and in which order.
 //!
-//! The ordering clauses, the paging clause and the search match are fragments of
-//! [`Queries`], so that a test can build a faulty variant of the repository (a missing
-//! tie-break, an off-by-one page, a case-sensitive search, files out of index order)
-//! without touching the product path.
+//! The ordering clauses, the paging clause, the search match and the writes' row lock are
+//! fragments of [`Queries`], so that a test can build a faulty variant of the repository (a
+//! missing tie-break, an off-by-one page, a case-sensitive search, files out of index
+//! order, a write without its lock) without touching the product path.
 
 /// The fragments the queries are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,13 @@ pub struct Queries {
     pub page: String,
     /// The search predicate on `m.text`, with `$1` a LIKE pattern (escape `\`).
     pub search_match: String,
+    /// The statement every keyed write starts with, in its transaction: locks the
+    /// conversation row `$1` (or finds none: `not_found`), so that writes of one
+    /// conversation run one after the other.
+    pub lock: String,
+    /// Whether `attach` computes the next free index after taking the lock (it must: two
+    /// attachments that compute it before the lock can get the same index).
+    pub attach_index_locked: bool,
 }
 
 impl Default for Queries {
@@ -25,6 +32,8 @@ impl Default for Queries {
             files_order: "f.index".into(),
             page: "OFFSET $2 LIMIT $3".into(),
             search_match: r"m.text ILIKE $1 ESCAPE '\'".into(),
+            lock: "SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE".into(),
+            attach_index_locked: true,
         }
     }
 }

@@ -1,9 +1,12 @@
 //! The writes of the PostgreSQL repository. Each runs in one transaction that first locks
-//! the conversation row (`SELECT ... FOR UPDATE`), then checks in the legacy order (the
-//! conversation, then the participant or message, then the rest), so both repositories
-//! raise the same error kinds.
+//! the conversation row (`SELECT ... FOR UPDATE`, [`super::Queries::lock`]), then checks in
+//! the legacy order (the conversation, then the participant or message, then the rest), so
+//! both repositories raise the same error kinds. `update_conversation` loads the document
+//! under that lock, changes it in memory ([`change`]) and saves it whole.
 
 use super::{failure, Postgres};
+use crate::cassette::ErrorKind;
+use crate::target::conversations::change;
 use crate::target::conversations::model::{parse_time, Conversation};
 use crate::target::conversations::ops::{Command, WriteOp};
 use crate::target::conversations::Failure;
@@ -26,7 +29,7 @@ impl Postgres {
                     .ok_or_else(|| Failure::not_found(format!("conversation {id}")));
             }
             WriteOp::AddParticipant(p) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 if takes_part(&mut tx, id, &p.identity_id).await? {
                     return Err(Failure::conflict(format!(
                         "{} already takes part",
@@ -43,7 +46,7 @@ impl Postgres {
                 json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": iso_us(at) })
             }
             WriteOp::RemoveParticipant(p) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 let removed = sqlx::query("DELETE FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2")
                     .bind(id)
                     .bind(&p.identity_id)
@@ -56,7 +59,7 @@ impl Postgres {
                 Value::Null
             }
             WriteOp::SetRole(p) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 let set = sqlx::query("UPDATE conversations_participants SET role = $3 WHERE conversation_id = $1 AND participant_id = $2")
                     .bind(id)
                     .bind(&p.identity_id)
@@ -70,7 +73,7 @@ impl Postgres {
                 Value::Null
             }
             WriteOp::PostMessage(m) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 if !takes_part(&mut tx, id, &m.author_id).await? {
                     return Err(Failure::invalid(format!(
                         "{} does not take part",
@@ -95,7 +98,7 @@ impl Postgres {
                 return self.message(id, &m.message_id).await;
             }
             WriteOp::EditMessage(e) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 live_message(&mut tx, id, &e.message_id).await?;
                 sqlx::query("UPDATE message SET text = $3, edited_at = $4 WHERE conversation_id = $1 AND id = $2")
                     .bind(id)
@@ -109,7 +112,7 @@ impl Postgres {
                 return self.message(id, &e.message_id).await;
             }
             WriteOp::DeleteMessage(d) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 let deleted = sqlx::query("UPDATE message SET text = NULL, deleted = true WHERE conversation_id = $1 AND id = $2")
                     .bind(id)
                     .bind(&d.message_id)
@@ -130,7 +133,7 @@ impl Postgres {
                 Value::Null
             }
             WriteOp::MarkRead(r) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 message_state(&mut tx, id, &r.message_id).await?;
                 if !takes_part(&mut tx, id, &r.identity_id).await? {
                     return Err(Failure::invalid(format!(
@@ -150,7 +153,7 @@ impl Postgres {
                 Value::Null
             }
             WriteOp::MarkAllRead(p) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 if !takes_part(&mut tx, id, &p.identity_id).await? {
                     return Err(Failure::invalid(format!(
                         "{} does not take part",
@@ -173,18 +176,17 @@ impl Postgres {
                 json!({ "marked": marked.rows_affected() })
             }
             WriteOp::Attach(a) => {
-                lock(&mut tx, id).await?;
+                let early = match self.queries.attach_index_locked {
+                    true => None,
+                    false => Some(next_index(&mut tx, id, &a.message_id).await?),
+                };
+                self.lock(&mut tx, id).await?;
                 live_message(&mut tx, id, &a.message_id).await?;
-                let index: i32 = sqlx::query_scalar(
-                    "SELECT COALESCE(max(index) + 1, 0) FROM (
-                        SELECT index FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2
-                        UNION ALL SELECT index FROM stored_file WHERE conversation_id = $1 AND message_id = $2) used",
-                )
-                .bind(id)
-                .bind(&a.message_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(failure)?;
+                let index = match early {
+                    Some(index) => index,
+                    None => next_index(&mut tx, id, &a.message_id).await?,
+                };
+                c.pause().await;
                 sqlx::query("INSERT INTO temp_attachment (conversation_id, message_id, index, name, size) VALUES ($1, $2, $3, $4, $5)")
                     .bind(id)
                     .bind(&a.message_id)
@@ -197,7 +199,7 @@ impl Postgres {
                 json!({ "index": index, "name": a.name, "size": a.size })
             }
             WriteOp::PromoteAttachment(p) => {
-                lock(&mut tx, id).await?;
+                self.lock(&mut tx, id).await?;
                 live_message(&mut tx, id, &p.message_id).await?;
                 let temp: Option<(String, i64)> = sqlx::query_as(
                     "DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2 AND index = $3 RETURNING name, size",
@@ -263,6 +265,29 @@ impl Postgres {
                     .await?;
                 Value::Null
             }
+            WriteOp::UpdateConversation(u) => {
+                self.lock(&mut tx, id).await?;
+                let text: Option<String> = sqlx::query_scalar(&self.queries.documents())
+                    .bind(vec![id.to_string()])
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                let text = text.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
+                let mut conversation: Conversation =
+                    serde_json::from_value(super::parse_json(&text)?).map_err(|e| {
+                        Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
+                    })?;
+                c.pause().await;
+                change::apply(&mut conversation, &u.changes, at)?;
+                save_whole(&mut tx, &conversation).await?;
+                let saved: String = sqlx::query_scalar(&self.queries.documents())
+                    .bind(vec![id.to_string()])
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(failure)?;
+                tx.commit().await.map_err(failure)?;
+                return super::parse_json(&saved);
+            }
         };
         tx.commit().await.map_err(failure)?;
         Ok(answer)
@@ -271,17 +296,53 @@ impl Postgres {
 
 type Tx = Transaction<'static, Pg>;
 
-/// Locks the conversation row, or fails with `not_found`.
-async fn lock(tx: &mut Tx, id: &str) -> Result<(), Failure> {
-    let found: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE")
+impl Postgres {
+    /// Locks the conversation row ([`super::Queries::lock`]), or fails with `not_found`.
+    async fn lock(&self, tx: &mut Tx, id: &str) -> Result<(), Failure> {
+        let found: Option<i32> = sqlx::query_scalar(&self.queries.lock)
             .bind(id)
             .fetch_optional(&mut **tx)
             .await
             .map_err(failure)?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+        found
+            .map(|_| ())
+            .ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+    }
+}
+
+/// The next free index among a message's attachments and stored files.
+async fn next_index(tx: &mut Tx, id: &str, message_id: &str) -> Result<i32, Failure> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(max(index) + 1, 0) FROM (
+            SELECT index FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2
+            UNION ALL SELECT index FROM stored_file WHERE conversation_id = $1 AND message_id = $2) used",
+    )
+    .bind(id)
+    .bind(message_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(failure)
+}
+
+/// Saves a loaded and changed conversation whole, as an ORM saves an aggregate: its row
+/// updated, its participants and messages (with what they hold) deleted and inserted again
+/// in their order.
+async fn save_whole(tx: &mut Tx, c: &Conversation) -> Result<(), Failure> {
+    sqlx::query("UPDATE conversation SET subject = $2, archived = $3 WHERE id = $1")
+        .bind(&c.id)
+        .bind(&c.subject)
+        .bind(c.archived)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+    for table in ["conversations_participants", "message"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
+            .bind(&c.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+    }
+    insert_children(tx, c).await
 }
 
 async fn update_conversation(
@@ -388,6 +449,11 @@ async fn insert_conversation(tx: &mut Tx, c: &Conversation) -> Result<(), Failur
         .execute(&mut **tx)
         .await
         .map_err(failure)?;
+    insert_children(tx, c).await
+}
+
+/// Inserts a conversation's participants and messages, with what the messages hold.
+async fn insert_children(tx: &mut Tx, c: &Conversation) -> Result<(), Failure> {
     // New identities first, all at once and in key order: two conversations saved at the
     // same time with the same new people in other orders would otherwise each wait for the
     // other's uncommitted rows (a deadlock PostgreSQL breaks by failing one of them).

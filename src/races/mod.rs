@@ -1,0 +1,288 @@
+//! Stage 3b: the race check. A one-at-a-time replay cannot see a lost update; this stage
+//! runs concurrent groups of one key's requests (see [`group`]) on both stores and judges
+//! them against their serial orders (see [`judge`]).
+//!
+//! For each group and each store, one request at a time on a fresh copy of the key (reset,
+//! then the key's history): every order of the group (k ≤ 4, at most 24 orders) gives the
+//! serial outcomes. Then the group runs concurrently `schedules` times, its requests
+//! released together by a barrier, each after a jitter drawn from the seed, with an
+//! optional pause injected between a repository's load and its save where the target
+//! supports it ([`crate::target::Target::execute_paused`]). Both stores run the same
+//! schedules, at the same time (each store resets only itself).
+//!
+//! **Timing decides what a concurrent run shows:** this is the one stage whose findings
+//! depend on thread timing, by design. It never reads a clock to decide anything, and the
+//! report says how many schedules each group ran, the seed and the first schedule that
+//! showed an anomaly, so a verdict can be weighed; a finding is a concrete result no serial
+//! order gives, which timing can hide but never invent.
+//!
+//! Deadlocks and serialization failures are results: an `aborted` answer (see
+//! [`crate::cassette::ErrorKind::Aborted`]) that no serial order gives, so they count like
+//! any unexplained result (an `atomicity` divergence on the candidate alone).
+
+pub mod group;
+pub mod judge;
+mod trial;
+
+pub use group::{groups, Group, Grouping};
+pub use judge::{Finding, GroupReport, RaceClass, SerialOutcome, SideSummary};
+pub use trial::{Schedule, Trial};
+
+use crate::normalize::{RuleRun, Rules};
+use crate::replay::Pair;
+use crate::target::rng::Rng;
+use crate::target::Target;
+use judge::SideRun;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use trial::Order;
+
+/// How to check races.
+#[derive(Debug, Clone)]
+pub struct RaceOptions {
+    pub grouping: Grouping,
+    /// Requests per group, at most (2 to 4).
+    pub size: usize,
+    /// Groups checked, at most (the first in cassette order, one per key).
+    pub max_groups: usize,
+    /// Concurrent runs of each group on each store.
+    pub schedules: usize,
+    /// Draws the jitters.
+    pub seed: u64,
+    /// The largest jitter after the barrier.
+    pub jitter: Duration,
+    /// Slept between a repository's load and its save, where the target supports it.
+    pub pause: Duration,
+    /// Per call.
+    pub timeout: Duration,
+    /// Infrastructure failures of one store in a row after which the check stops (the
+    /// groups left are inconclusive); 0: never.
+    pub max_infra_failures: usize,
+    pub rules: Option<Arc<Rules>>,
+}
+
+impl Default for RaceOptions {
+    fn default() -> Self {
+        RaceOptions {
+            grouping: Grouping::Overlap,
+            size: 4,
+            max_groups: 16,
+            schedules: 24,
+            seed: 1,
+            jitter: Duration::from_millis(2),
+            pause: Duration::ZERO,
+            timeout: Duration::from_secs(30),
+            max_infra_failures: 5,
+            rules: None,
+        }
+    }
+}
+
+/// The race check's section of `report.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RaceReport {
+    pub grouping: String,
+    pub size: usize,
+    pub schedules: usize,
+    pub seed: u64,
+    pub jitter_us: u64,
+    pub pause_us: u64,
+    /// Whether each side applied the injected pause (a target without a load/save point
+    /// runs its requests unpaused).
+    pub legacy_pauses: bool,
+    pub candidate_pauses: bool,
+    pub groups: Vec<GroupReport>,
+    /// The first findings (every atomicity finding first), at most [`MAX_FINDINGS`].
+    pub findings: Vec<Finding>,
+    #[serde(default)]
+    pub findings_omitted: u64,
+    /// Why the check stopped early (a store that stopped answering), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+/// Findings kept in a report.
+pub const MAX_FINDINGS: usize = 50;
+
+impl RaceReport {
+    /// Groups with this verdict.
+    pub fn count(&self, class: RaceClass) -> u64 {
+        self.groups.iter().filter(|g| g.verdict == class).count() as u64
+    }
+
+    /// Groups where the candidate gave a result no serial order explains.
+    pub fn atomicity(&self) -> u64 {
+        self.count(RaceClass::Atomicity)
+    }
+
+    /// Folds another shard's race report into this one.
+    pub fn merge(&mut self, other: RaceReport) {
+        if self.groups.is_empty() && self.grouping.is_empty() {
+            *self = other;
+            return;
+        }
+        self.groups.extend(other.groups);
+        self.groups.sort_by_key(|g| g.seqs.first().copied());
+        self.findings.extend(other.findings);
+        self.findings_omitted += other.findings_omitted;
+        self.stopped = self.stopped.take().or(other.stopped);
+        self.findings
+            .sort_by_key(|f| (f.class != RaceClass::Atomicity, f.seqs.first().copied()));
+        if self.findings.len() > MAX_FINDINGS {
+            self.findings_omitted += (self.findings.len() - MAX_FINDINGS) as u64;
+            self.findings.truncate(MAX_FINDINGS);
+        }
+    }
+}
+
+/// Checks every group on both sides of `pair`.
+pub async fn check(pair: &Pair, groups: &[Group], options: &RaceOptions) -> RaceReport {
+    let rules = options.rules.as_ref().map(|r| RuleRun::new(Arc::clone(r)));
+    let mut report = RaceReport {
+        grouping: options.grouping.to_string(),
+        size: options.size,
+        schedules: options.schedules,
+        seed: options.seed,
+        jitter_us: micros(options.jitter),
+        pause_us: micros(options.pause),
+        legacy_pauses: pair.legacy.pauses(),
+        candidate_pauses: pair.candidate.pauses(),
+        ..RaceReport::default()
+    };
+    let mut findings = Vec::new();
+    let mut dead = [0usize; 2];
+    for (g, group) in groups.iter().enumerate() {
+        let schedules = schedules(options, g, group.requests.len());
+        let (legacy, candidate) = if report.stopped.is_some() {
+            (skipped(group, &schedules), skipped(group, &schedules))
+        } else {
+            tokio::join!(
+                side(&pair.legacy, group, &schedules, options),
+                side(&pair.candidate, group, &schedules, options),
+            )
+        };
+        let (found, more) = judge::judge(group, &legacy, &candidate, rules.as_ref());
+        for (i, run) in [&legacy, &candidate].into_iter().enumerate() {
+            let failed = run.failed_in_a_row();
+            dead[i] = if failed == run.len() {
+                dead[i] + failed
+            } else {
+                failed
+            };
+            let name = [pair.legacy.name(), pair.candidate.name()][i];
+            if options.max_infra_failures > 0
+                && dead[i] >= options.max_infra_failures
+                && report.stopped.is_none()
+            {
+                report.stopped = Some(format!(
+                    "the {} side ({name}) failed {} race trials in a row: the check stopped",
+                    ["legacy", "candidate"][i],
+                    dead[i]
+                ));
+            }
+        }
+        report.groups.push(found);
+        findings.extend(more);
+    }
+    findings.sort_by_key(|f: &Finding| (f.class != RaceClass::Atomicity, f.seqs.first().copied()));
+    if findings.len() > MAX_FINDINGS {
+        report.findings_omitted = (findings.len() - MAX_FINDINGS) as u64;
+        findings.truncate(MAX_FINDINGS);
+    }
+    report.findings = findings;
+    report
+}
+
+/// The group's concurrent schedules: the same on both stores, drawn from the seed and the
+/// group's place.
+fn schedules(options: &RaceOptions, group: usize, n: usize) -> Vec<Schedule> {
+    let mut rng = Rng::new(options.seed ^ (group as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let jitter = micros(options.jitter);
+    (1..=options.schedules)
+        .map(|index| Schedule {
+            index,
+            jitter_us: (0..n).map(|_| rng.range(0, jitter)).collect(),
+            pause_us: micros(options.pause),
+        })
+        .collect()
+}
+
+/// Every serial order, then every schedule, of `group` on one target. After
+/// `max_infra_failures` failed trials in a row the rest are not run.
+async fn side(
+    target: &Arc<dyn Target>,
+    group: &Group,
+    schedules: &[Schedule],
+    options: &RaceOptions,
+) -> SideRun {
+    let limit = options.max_infra_failures;
+    let mut in_a_row = 0;
+    let mut gave_up = |result: &Result<Trial, String>| {
+        in_a_row = if result.is_err() { in_a_row + 1 } else { 0 };
+        limit > 0 && in_a_row >= limit
+    };
+    let mut run = SideRun {
+        serial: Vec::new(),
+        concurrent: Vec::new(),
+    };
+    let mut stop = None;
+    for order in trial::permutations(group.requests.len()) {
+        let result = match &stop {
+            Some(why) => Err(format!("not run: {why}")),
+            None => trial::run(target, group, Order::Serial(&order), options.timeout)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        if stop.is_none() && gave_up(&result) {
+            stop = result.as_ref().err().cloned();
+        }
+        run.serial.push((order, result));
+    }
+    for schedule in schedules {
+        let result = match &stop {
+            Some(why) => Err(format!("not run: {why}")),
+            None => trial::run(target, group, Order::Concurrent(schedule), options.timeout)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        if stop.is_none() && gave_up(&result) {
+            stop = result.as_ref().err().cloned();
+        }
+        run.concurrent.push((schedule.clone(), result));
+    }
+    run
+}
+
+/// A side not run because the check stopped.
+fn skipped(group: &Group, schedules: &[Schedule]) -> SideRun {
+    let why = || Err("not run: the check stopped".to_string());
+    SideRun {
+        serial: trial::permutations(group.requests.len())
+            .into_iter()
+            .map(|o| (o, why()))
+            .collect(),
+        concurrent: schedules.iter().map(|s| (s.clone(), why())).collect(),
+    }
+}
+
+impl SideRun {
+    fn len(&self) -> usize {
+        self.serial.len() + self.concurrent.len()
+    }
+
+    /// Failed trials at the end of the run.
+    fn failed_in_a_row(&self) -> usize {
+        self.serial
+            .iter()
+            .map(|(_, t)| t)
+            .chain(self.concurrent.iter().map(|(_, t)| t))
+            .rev()
+            .take_while(|t| t.is_err())
+            .count()
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,128 @@
+//! The race check's section of the text report.
+
+use crate::races::{Finding, RaceClass, RaceReport};
+use std::fmt::Write;
+
+/// The section: the figures, each group that was not serializable, and the findings.
+pub fn render(r: &RaceReport) -> String {
+    let mut out = String::new();
+    let pause = match (r.pause_us, r.legacy_pauses, r.candidate_pauses) {
+        (0, _, _) => String::new(),
+        (us, l, c) => format!(
+            ", pause {} (legacy: {}, candidate: {})",
+            super::render::latency(us),
+            applied(l),
+            applied(c)
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "\nrace check: {} groups ({}, up to {} requests), {} schedules each, seed {}, jitter up to {}{pause}",
+        r.groups.len(),
+        r.grouping,
+        r.size,
+        r.schedules,
+        r.seed,
+        super::render::latency(r.jitter_us)
+    );
+    let counts: Vec<String> = [
+        RaceClass::Serializable,
+        RaceClass::Atomicity,
+        RaceClass::Shared,
+        RaceClass::LegacyOnly,
+        RaceClass::Inconclusive,
+    ]
+    .iter()
+    .map(|&c| format!("{} {}", r.count(c), c.name()))
+    .collect();
+    let _ = writeln!(out, "  groups: {}", counts.join(", "));
+    for g in r
+        .groups
+        .iter()
+        .filter(|g| g.verdict != RaceClass::Serializable)
+    {
+        let first = |s: &crate::races::SideSummary| {
+            s.first_unexplained
+                .map_or(String::from("-"), |i| format!("schedule {i}"))
+        };
+        let _ = writeln!(
+            out,
+            "  {} key {} seqs {:?} ({}): candidate {} of {} unexplained (first: {}), legacy {} of {} (first: {}){}",
+            g.verdict.name(),
+            g.key,
+            g.seqs,
+            g.ops.join(", "),
+            g.candidate.unexplained,
+            g.candidate.schedules,
+            first(&g.candidate),
+            g.legacy.unexplained,
+            g.legacy.schedules,
+            first(&g.legacy),
+            g.candidate
+                .failure
+                .as_ref()
+                .or(g.legacy.failure.as_ref())
+                .map_or(String::new(), |f| format!("; failure: {f}"))
+        );
+    }
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.class == RaceClass::Atomicity)
+        .take(3)
+    {
+        out.push_str(&finding(f));
+    }
+    if let Some(stop) = &r.stopped {
+        let _ = writeln!(out, "  STOPPED: {stop}");
+    }
+    out
+}
+
+fn applied(yes: bool) -> &'static str {
+    if yes {
+        "applied"
+    } else {
+        "not supported"
+    }
+}
+
+/// One finding: what the store gave, and what its serial orders give.
+pub fn finding(f: &Finding) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n  # {} on the {} side: key {}, seqs {:?} ({}), schedule {} (jitter {:?} us, pause {} us), seen in {} schedules",
+        f.class.name(),
+        f.side,
+        f.key,
+        f.seqs,
+        f.ops.join(", "),
+        f.schedule.index,
+        f.schedule.jitter_us,
+        f.schedule.pause_us,
+        f.seen
+    );
+    let _ = writeln!(out, "  observed: {}", compact(&f.observed));
+    for s in &f.serial {
+        let _ = writeln!(
+            out,
+            "  serial {:?}: {}",
+            s.order,
+            compact(&crate::races::Trial {
+                answers: s.answers.clone(),
+                state: s.state.clone(),
+            })
+        );
+    }
+    out
+}
+
+/// A result on one line, cut to a readable length.
+fn compact(t: &crate::races::Trial) -> String {
+    let text = serde_json::to_string(t).unwrap_or_default();
+    match text.char_indices().nth(400) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}

@@ -1,0 +1,304 @@
+//! The race check on real servers: the read-modify-write `update_conversation` and the
+//! attachment index, on the correct repositories and on planted races (a PostgreSQL
+//! repository whose writes take no row lock; one whose `attach` computes the index before
+//! the lock). Each concurrent run injects a pause between load and save, so the race
+//! window is wider than any jitter: the planted races show without depending on luck.
+
+use cutover::cassette::{Header, Kind, Request, Writer};
+use cutover::normalize::Rules;
+use cutover::races::{self, Grouping, RaceClass, RaceOptions, RaceReport};
+use cutover::replay::Pair;
+use cutover::target::conversations::postgres::Queries;
+use cutover::target::conversations::setup::Servers;
+use cutover::target::conversations::DomainTarget;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn request(seq: u64, key: &str, op: &str, args: Value, started_us: Option<u64>) -> Request {
+    Request {
+        seq,
+        key: Some(key.into()),
+        op: op.into(),
+        kind: Kind::Write,
+        args,
+        at: format!("2024-02-01T10:00:{:02}.000Z", seq),
+        outcome: None,
+        state: None,
+        latency_us: started_us.map(|_| 900),
+        started_us,
+    }
+}
+
+fn conversation(id: &str) -> Value {
+    json!({ "conversation": {
+        "id": id, "kind": "group", "subject": "plans", "created_at": "2024-02-01T09:00:00.000Z",
+        "participants": [
+            { "identity_id": "u1", "name": "Ada", "role": "admin", "joined_at": "2024-02-01T09:00:00.000Z" },
+            { "identity_id": "u2", "name": "Bo", "role": "member", "joined_at": "2024-02-01T09:00:00.000Z" }
+        ],
+        "messages": [
+            { "id": "m1", "author_id": "u1", "text": "hello", "created_at": "2024-02-01T09:00:01.000Z" }
+        ]
+    }})
+}
+
+fn change(change: Value) -> Value {
+    json!({ "changes": [change] })
+}
+
+/// Two conversations, each with one group of overlapping writes: three read-modify-writes
+/// of one conversation, and two attachments to one message of the other.
+fn cassette(dir: &Path) -> PathBuf {
+    let at = Some(1_000);
+    let requests = [
+        request(
+            1,
+            "c-rmw",
+            "create_conversation",
+            conversation("c-rmw"),
+            None,
+        ),
+        request(
+            2,
+            "c-att",
+            "create_conversation",
+            conversation("c-att"),
+            None,
+        ),
+        request(
+            3,
+            "c-rmw",
+            "update_conversation",
+            change(
+                json!({ "post_message": { "message_id": "m2", "author_id": "u2", "text": "hi" } }),
+            ),
+            at,
+        ),
+        request(
+            4,
+            "c-rmw",
+            "update_conversation",
+            change(
+                json!({ "add_participant": { "identity_id": "u3", "name": "Cy", "role": "guest" } }),
+            ),
+            at,
+        ),
+        request(
+            5,
+            "c-rmw",
+            "update_conversation",
+            change(json!({ "rename": { "subject": "new plans" } })),
+            at,
+        ),
+        request(
+            6,
+            "c-att",
+            "attach",
+            json!({ "message_id": "m1", "name": "a.pdf", "size": 10 }),
+            at,
+        ),
+        request(
+            7,
+            "c-att",
+            "attach",
+            json!({ "message_id": "m1", "name": "b.pdf", "size": 20 }),
+            at,
+        ),
+    ];
+    let path = dir.join("races.jsonl");
+    let mut w = Writer::create(&path, &Header::new("conversations")).unwrap();
+    requests.iter().for_each(|r| w.write(r).unwrap());
+    w.finish().unwrap();
+    path
+}
+
+fn options() -> RaceOptions {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conversations.rules.toml");
+    RaceOptions {
+        grouping: Grouping::Overlap,
+        schedules: 6,
+        pause: Duration::from_millis(30),
+        rules: Some(Arc::new(Rules::load(rules).unwrap())),
+        ..RaceOptions::default()
+    }
+}
+
+/// The check of the cassette's two groups with MongoDB as legacy and PostgreSQL built from
+/// `queries` as candidate (or a second MongoDB database).
+async fn check(servers: &Servers, candidate: Option<Queries>) -> RaceReport {
+    let dir = tempfile::tempdir().unwrap();
+    let path = cassette(dir.path());
+    let groups = races::groups(&path, Grouping::Overlap, 4, 16).unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.seqs()).collect::<Vec<_>>(),
+        [vec![3, 4, 5], vec![6, 7]]
+    );
+    assert_eq!(
+        groups[0].history.len(),
+        1,
+        "the create of c-rmw, not c-att's"
+    );
+    let (legacy, _l) = servers.legacy().await.unwrap();
+    let pair = match candidate {
+        Some(queries) => {
+            let (pg, db) = servers.candidate(queries).await.unwrap();
+            let report = races::check(
+                &Pair {
+                    legacy: Arc::new(DomainTarget(legacy)),
+                    candidate: Arc::new(DomainTarget(pg)),
+                },
+                &groups,
+                &options(),
+            )
+            .await;
+            drop(db);
+            return report;
+        }
+        None => {
+            let (other, db) = servers.legacy().await.unwrap();
+            (
+                Pair {
+                    legacy: Arc::new(DomainTarget(legacy)),
+                    candidate: Arc::new(DomainTarget(other)),
+                },
+                db,
+            )
+        }
+    };
+    races::check(&pair.0, &groups, &options()).await
+}
+
+fn verdicts(r: &RaceReport) -> Vec<(Vec<String>, RaceClass)> {
+    r.groups
+        .iter()
+        .map(|g| (g.ops.clone(), g.verdict))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn correct_repositories_are_serializable_and_planted_races_are_atomicity() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let rmw = vec!["update_conversation".to_string(); 3];
+    let att = vec!["attach".to_string(); 2];
+
+    // The correct pair: every concurrent run is one of the serial orders' results.
+    let good = check(&servers, Some(Queries::default())).await;
+    assert_eq!(
+        verdicts(&good),
+        [
+            (rmw.clone(), RaceClass::Serializable),
+            (att.clone(), RaceClass::Serializable)
+        ],
+        "{:#?}",
+        good.findings
+    );
+    assert!(good.legacy_pauses && good.candidate_pauses);
+    assert_eq!(
+        good.groups[0].candidate.serial_outcomes, 6,
+        "3 requests, 6 orders"
+    );
+    assert_eq!(good.groups[0].candidate.explained, 6);
+
+    // MongoDB against itself: atomic per document (an optimistic version on every write).
+    let mongo = check(&servers, None).await;
+    assert_eq!(
+        verdicts(&mongo),
+        [
+            (rmw.clone(), RaceClass::Serializable),
+            (att.clone(), RaceClass::Serializable)
+        ],
+        "{:#?}",
+        mongo.findings
+    );
+
+    // No row lock: two services each load the conversation, change it and save it whole;
+    // the later save writes back the state it loaded, and one change is lost.
+    let unlocked = check(
+        &servers,
+        Some(Queries {
+            lock: "SELECT 1 FROM conversation WHERE id = $1".into(),
+            ..Queries::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        unlocked.groups[0].verdict,
+        RaceClass::Atomicity,
+        "{unlocked:#?}"
+    );
+    let lost = &unlocked.findings[0];
+    assert_eq!(
+        (lost.class, lost.side.as_str()),
+        (RaceClass::Atomicity, "candidate")
+    );
+    assert_eq!(lost.seqs, [3, 4, 5]);
+    assert_eq!(
+        lost.serial.len(),
+        6,
+        "compared with every serial order's result"
+    );
+    let participants = |state: &Option<Value>| {
+        state.as_ref().unwrap()["participants"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let messages = |state: &Option<Value>| {
+        state.as_ref().unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    // Every serial order keeps all three changes; the lost update does not.
+    for s in &lost.serial {
+        assert_eq!((participants(&s.state), messages(&s.state)), (3, 2));
+    }
+    let observed = &lost.observed.state;
+    assert!(
+        participants(observed) < 3
+            || messages(observed) < 2
+            || observed.as_ref().unwrap()["subject"] != "new plans",
+        "a change is missing from {observed:?}"
+    );
+    assert_eq!(
+        unlocked.groups[1].verdict,
+        RaceClass::Atomicity,
+        "attach takes no lock either"
+    );
+
+    // The attachment index computed before the lock: both attachments get index 0; the
+    // second insert then violates the key and fails.
+    let early = check(
+        &servers,
+        Some(Queries {
+            attach_index_locked: false,
+            ..Queries::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        verdicts(&early),
+        [(rmw, RaceClass::Serializable), (att, RaceClass::Atomicity)],
+        "{:#?}",
+        early.findings
+    );
+    let found = early
+        .findings
+        .iter()
+        .find(|f| f.class == RaceClass::Atomicity)
+        .unwrap();
+    let kinds: Vec<String> = found
+        .observed
+        .answers
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap().to_string())
+        .collect();
+    assert!(
+        kinds.iter().any(|k| k.contains("conflict")),
+        "one attach fails: {kinds:?}"
+    );
+}
