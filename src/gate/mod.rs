@@ -44,6 +44,9 @@ pub enum Clause {
     Expired,
     /// Writes whose stored state was not compared.
     Unchecked,
+    /// Concurrent groups no serial order explains on the candidate, or a race check that
+    /// could not judge (or is required and missing).
+    Atomicity,
 }
 
 /// One reason to reject.
@@ -326,6 +329,7 @@ pub fn evaluate<'r>(
         }
         operations.push(check);
     }
+    reasons.extend(races(report, policy));
     for u in &mut uses {
         u.stale = u.matched == 0;
         if u.expired {
@@ -351,6 +355,57 @@ pub fn evaluate<'r>(
         confidence: policy.confidence,
         today,
     }
+}
+
+/// The race check's clause: at most `max_atomicity` groups no serial order explains on the
+/// candidate; every group judged; a check present when the policy requires one.
+fn races(report: &Report, policy: &Policy) -> Vec<Reason> {
+    use crate::races::RaceClass;
+    let reason = |op: Option<String>, message: String| Reason {
+        op,
+        clause: Clause::Atomicity,
+        message,
+    };
+    let Some(races) = &report.races else {
+        return match policy.require_races {
+            true => vec![reason(
+                None,
+                "the policy requires a race check (`replay --races`) and this run has none".into(),
+            )],
+            false => Vec::new(),
+        };
+    };
+    let mut reasons = Vec::new();
+    let found: Vec<_> = races
+        .groups
+        .iter()
+        .filter(|g| g.verdict == RaceClass::Atomicity)
+        .collect();
+    if found.len() as u64 > policy.max_atomicity {
+        for g in &found {
+            let mut ops = g.ops.clone();
+            ops.dedup();
+            reasons.push(reason(
+                Some(ops.join(",")),
+                format!(
+                    "key {} seqs {:?}: {} of {} concurrent runs on the candidate gave a result no serial order gives (atomicity; at most {} groups allowed)",
+                    g.key, g.seqs, g.candidate.unexplained, g.candidate.schedules, policy.max_atomicity
+                ),
+            ));
+        }
+    }
+    let unjudged = races.count(RaceClass::Inconclusive);
+    if unjudged > 0 || races.stopped.is_some() {
+        reasons.push(reason(
+            None,
+            format!(
+                "{unjudged} of {} concurrent groups could not be judged (infrastructure failures){}",
+                races.groups.len(),
+                races.stopped.as_ref().map_or(String::new(), |s| format!("; {s}"))
+            ),
+        ));
+    }
+    reasons
 }
 
 /// The decision as text for a terminal.

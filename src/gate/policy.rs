@@ -9,6 +9,8 @@
 //! read_max_divergence_rate = 0.0        # writes: 0 unless an [op.NAME] says otherwise
 //! confidence = 0.95                     # Wilson upper bound for rates above 0
 //! max_unchecked_rate = 0.0              # writes whose stored state was not compared
+//! max_atomicity = 0                     # race check: groups no serial order explains
+//! require_races = false                 # reject a run without a race check
 //!
 //! [op.scan]
 //! max_divergence_rate = 0.01
@@ -52,6 +54,10 @@ pub struct Policy {
     pub confidence: f64,
     /// The share of an operation's compared writes whose stored state may go unchecked.
     pub max_unchecked_rate: f64,
+    /// Concurrent groups the candidate may fail to serialize (`atomicity`), default 0.
+    pub max_atomicity: u64,
+    /// Whether a run without a race check is rejected.
+    pub require_races: bool,
     pub ops: BTreeMap<String, OpPolicy>,
     pub accept: Vec<Accepted>,
 }
@@ -103,6 +109,8 @@ struct Gate {
     read_max_divergence_rate: Option<f64>,
     confidence: Option<f64>,
     max_unchecked_rate: Option<f64>,
+    max_atomicity: Option<u64>,
+    require_races: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +250,8 @@ impl Policy {
             )?,
             confidence,
             max_unchecked_rate: rate("gate", "max_unchecked_rate", gate.max_unchecked_rate, 0.0)?,
+            max_atomicity: gate.max_atomicity.unwrap_or(0),
+            require_races: gate.require_races.unwrap_or(false),
             ops: file.op,
             accept,
         })

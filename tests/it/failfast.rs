@@ -515,7 +515,7 @@ fn killing_the_legacy_store_during_the_demo_stops_the_run_with_every_request_acc
     );
 
     let requests = std::fs::read_to_string(&cassette).unwrap().lines().count() - 1;
-    assert_eq!(requests, 3777);
+    assert_eq!(requests, 3812);
     let results: Vec<RequestResult> = std::fs::read_to_string(out.path().join("results.jsonl"))
         .expect("results.jsonl is written")
         .lines()

@@ -8,6 +8,8 @@
 //! attachments promoted out of index order, non-ASCII text, and optional fields both null
 //! and absent in saved documents.
 
+mod concurrent;
+
 use super::model::format_time;
 use crate::cassette::{Kind, Request};
 use crate::target::rng::Rng;
@@ -78,6 +80,8 @@ struct Timed {
     op: &'static str,
     kind: Kind,
     args: Value,
+    /// The recorded interval (`started_us`, `latency_us`) of a request in a concurrent group.
+    interval: Option<(u64, u64)>,
 }
 
 /// Generates the traffic of `conversations` conversations: about 40 requests each.
@@ -87,6 +91,7 @@ pub fn cassette(conversations: usize, seed: u64) -> Vec<Request> {
         timeline: Vec::new(),
         ids: Vec::new(),
         projects_used: Vec::new(),
+        finished: Vec::new(),
     };
     let start = Utc
         .with_ymd_and_hms(2024, 1, 8, 9, 0, 0)
@@ -98,13 +103,14 @@ pub fn cassette(conversations: usize, seed: u64) -> Vec<Request> {
     for n in 0..conversations.max(1) * 4 {
         g.keyless(n, start);
     }
+    concurrent::append(&mut g, seed);
     g.timeline.sort_by_key(|t| (t.at, t.conversation, t.order));
     g.timeline
         .into_iter()
         .enumerate()
         .map(|(i, t)| Request {
-            latency_us: None,
-            started_us: None,
+            latency_us: t.interval.map(|(_, took)| took),
+            started_us: t.interval.map(|(start, _)| start),
             seq: i as u64 + 1,
             key: t.key,
             op: t.op.to_string(),
@@ -122,6 +128,7 @@ struct Generator {
     timeline: Vec<Timed>,
     ids: Vec<String>,
     projects_used: Vec<(String, String)>,
+    finished: Vec<concurrent::Finished>,
 }
 
 impl Generator {
@@ -167,6 +174,7 @@ impl Generator {
             op,
             kind,
             args,
+            interval: None,
         });
     }
 
@@ -222,7 +230,20 @@ impl Generator {
             at += self.gap().max(1) * 10;
             self.activity(i, &mut c, at);
         }
-        if self.rng.chance(4) {
+        let deleted = self.rng.chance(4);
+        self.finished.push(concurrent::Finished {
+            index: i,
+            id: id.clone(),
+            participants: c.participants.clone(),
+            messages: c
+                .messages
+                .iter()
+                .filter(|m| !m.deleted)
+                .map(|m| m.id.clone())
+                .collect(),
+            deleted,
+        });
+        if deleted {
             at += 60_000;
             self.push(
                 at,
@@ -659,6 +680,7 @@ impl Generator {
             op,
             kind: Kind::Read,
             args,
+            interval: None,
         });
     }
 }

@@ -1,0 +1,97 @@
+//! Concurrent groups in generated traffic: at the end of the cassette, some conversations
+//! get two or three `update_conversation` requests whose recorded intervals overlap, as
+//! when a service and an event handler each load, change and save the same conversation.
+//! Drawn from their own seeded stream, so the rest of the cassette is the same with or
+//! without them.
+
+use super::{Generator, Timed, FIRST_NAMES, LAST_NAMES, ROLES, WORDS};
+use crate::cassette::Kind;
+use crate::target::rng::Rng;
+use serde_json::{json, Value};
+
+/// What the generator knew of a conversation when its life ended.
+pub(super) struct Finished {
+    pub index: usize,
+    pub id: String,
+    pub participants: Vec<String>,
+    /// Live messages (not deleted).
+    pub messages: Vec<String>,
+    pub deleted: bool,
+}
+
+/// Conversations with at most this many writes get groups: the race check replays a key's
+/// writes before every run of its group.
+const MAX_HISTORY: usize = 12;
+
+/// Appends the groups after everything else in `g`'s timeline.
+pub(super) fn append(g: &mut Generator, seed: u64) {
+    let mut rng = Rng::new(seed ^ 0x00c0_ffee_5eed_0001);
+    let mut at = g.timeline.iter().map(|t| t.at).max().unwrap_or(0) + 3_600_000;
+    let mut started_us: u64 = 0;
+    let finished = std::mem::take(&mut g.finished);
+    for c in finished {
+        let writes = g
+            .timeline
+            .iter()
+            .filter(|t| t.conversation == c.index && t.kind == Kind::Write)
+            .count();
+        if c.deleted || c.participants.is_empty() || writes > MAX_HISTORY || !rng.chance(60) {
+            continue;
+        }
+        at += 60_000;
+        started_us += 60_000_000;
+        let n = rng.range(2, 3);
+        for k in 0..n {
+            let changes: Vec<Value> = (0..rng.range(1, 2))
+                .map(|j| change(&mut rng, &c, k * 2 + j))
+                .collect();
+            let order = g.timeline.len();
+            g.timeline.push(Timed {
+                at,
+                conversation: c.index,
+                order,
+                key: Some(c.id.clone()),
+                op: "update_conversation",
+                kind: Kind::Write,
+                args: json!({ "changes": changes }),
+                interval: Some((started_us + rng.range(0, 400), rng.range(800, 3_000))),
+            });
+        }
+    }
+}
+
+/// One change; `n` makes new identities and messages distinct within the group.
+fn change(rng: &mut Rng, c: &Finished, n: u64) -> Value {
+    let someone = rng.pick(&c.participants).clone();
+    let message = (!c.messages.is_empty()).then(|| rng.pick(&c.messages).clone());
+    match (rng.range(0, 5), message) {
+        (0, _) => json!({ "post_message": {
+            "message_id": format!("m-r{:04x}{n}", rng.next_u64() as u16),
+            "author_id": someone,
+            "text": words(rng),
+        } }),
+        (1, _) => {
+            let id = 400 + rng.range(0, 99) * 8 + n;
+            json!({ "add_participant": {
+                "identity_id": format!("u{id}"),
+                "name": format!("{} {}", FIRST_NAMES[(id % 12) as usize], LAST_NAMES[(id / 12 % 8) as usize]),
+                "role": *rng.pick(&ROLES),
+            } })
+        }
+        (2, _) => json!({ "rename": { "subject": words(rng) } }),
+        (3, Some(m)) => json!({ "mark_read": { "message_id": m, "identity_id": someone } }),
+        (4, Some(m)) => json!({ "attach": {
+            "message_id": m,
+            "name": format!("{}.pdf", rng.pick(&WORDS)),
+            "size": rng.range(1, 5_000_000),
+        } }),
+        _ => json!({ "set_role": { "identity_id": someone, "role": *rng.pick(&ROLES) } }),
+    }
+}
+
+fn words(rng: &mut Rng) -> String {
+    (0..rng.range(1, 4))
+        .map(|_| *rng.pick(&WORDS))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
