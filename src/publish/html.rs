@@ -52,6 +52,9 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         out.push_str("</ul></section>\n");
     }
     operations(&mut out, report, decision);
+    if let Some(races) = &report.races {
+        super::races::html(&mut out, races, esc);
+    }
     if !report.rules.is_empty() {
         out.push_str("<section><h2>Rules fired</h2><table id=\"rules\"><tr><th>line</th><th>rule</th><th>values changed</th></tr>");
         for r in &report.rules {

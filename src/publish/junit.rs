@@ -1,6 +1,7 @@
 //! JUnit XML for CI test views: one test case per operation; an operation with
 //! divergences (or that the gate rejects) fails with its counts and first divergence, one
-//! with inconclusive requests only is an error. Written with `quick-junit`.
+//! with inconclusive requests only is an error; with a race check, one test case per
+//! concurrent group (atomicity fails). Written with `quick-junit`.
 
 use super::op_passed;
 use crate::gate::Decision;
@@ -61,6 +62,11 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         let mut case = TestCase::new(op.clone(), status);
         case.set_classname(format!("cutover.{}", report.cassette.domain));
         suite.add_test_case(case);
+    }
+    if let Some(races) = &report.races {
+        for case in super::races::junit_cases(races, &report.cassette.domain) {
+            suite.add_test_case(case);
+        }
     }
     let mut junit = JUnit::new(name);
     junit.add_test_suite(suite);

@@ -65,6 +65,9 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             }
         );
     }
+    if let Some(races) = &report.races {
+        super::races::markdown(&mut out, races);
+    }
     if !report.rules.is_empty() {
         let _ = writeln!(
             out,

@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod races;
 
 use crate::gate::{Decision, GateVerdict};
 use crate::report::{OperationReport, Report, Verdict};

@@ -4,112 +4,26 @@
 //! the lock). Each concurrent run injects a pause between load and save, so the race
 //! window is wider than any jitter: the planted races show without depending on luck.
 
-use cutover::cassette::{Header, Kind, Request, Writer};
+use cutover::cassette::{Header, Writer};
 use cutover::normalize::Rules;
 use cutover::races::{self, Grouping, RaceClass, RaceOptions, RaceReport};
 use cutover::replay::Pair;
+use cutover::target::conversations::generate::concurrent;
 use cutover::target::conversations::postgres::Queries;
 use cutover::target::conversations::setup::Servers;
 use cutover::target::conversations::DomainTarget;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn request(seq: u64, key: &str, op: &str, args: Value, started_us: Option<u64>) -> Request {
-    Request {
-        seq,
-        key: Some(key.into()),
-        op: op.into(),
-        kind: Kind::Write,
-        args,
-        at: format!("2024-02-01T10:00:{:02}.000Z", seq),
-        outcome: None,
-        state: None,
-        latency_us: started_us.map(|_| 900),
-        started_us,
-    }
-}
-
-fn conversation(id: &str) -> Value {
-    json!({ "conversation": {
-        "id": id, "kind": "group", "subject": "plans", "created_at": "2024-02-01T09:00:00.000Z",
-        "participants": [
-            { "identity_id": "u1", "name": "Ada", "role": "admin", "joined_at": "2024-02-01T09:00:00.000Z" },
-            { "identity_id": "u2", "name": "Bo", "role": "member", "joined_at": "2024-02-01T09:00:00.000Z" }
-        ],
-        "messages": [
-            { "id": "m1", "author_id": "u1", "text": "hello", "created_at": "2024-02-01T09:00:01.000Z" }
-        ]
-    }})
-}
-
-fn change(change: Value) -> Value {
-    json!({ "changes": [change] })
-}
-
-/// Two conversations, each with one group of overlapping writes: three read-modify-writes
-/// of one conversation, and two attachments to one message of the other.
+/// The scenario's cassette, written to `dir`.
 fn cassette(dir: &Path) -> PathBuf {
-    let at = Some(1_000);
-    let requests = [
-        request(
-            1,
-            "c-rmw",
-            "create_conversation",
-            conversation("c-rmw"),
-            None,
-        ),
-        request(
-            2,
-            "c-att",
-            "create_conversation",
-            conversation("c-att"),
-            None,
-        ),
-        request(
-            3,
-            "c-rmw",
-            "update_conversation",
-            change(
-                json!({ "post_message": { "message_id": "m2", "author_id": "u2", "text": "hi" } }),
-            ),
-            at,
-        ),
-        request(
-            4,
-            "c-rmw",
-            "update_conversation",
-            change(
-                json!({ "add_participant": { "identity_id": "u3", "name": "Cy", "role": "guest" } }),
-            ),
-            at,
-        ),
-        request(
-            5,
-            "c-rmw",
-            "update_conversation",
-            change(json!({ "rename": { "subject": "new plans" } })),
-            at,
-        ),
-        request(
-            6,
-            "c-att",
-            "attach",
-            json!({ "message_id": "m1", "name": "a.pdf", "size": 10 }),
-            at,
-        ),
-        request(
-            7,
-            "c-att",
-            "attach",
-            json!({ "message_id": "m1", "name": "b.pdf", "size": 20 }),
-            at,
-        ),
-    ];
     let path = dir.join("races.jsonl");
     let mut w = Writer::create(&path, &Header::new("conversations")).unwrap();
-    requests.iter().for_each(|r| w.write(r).unwrap());
+    concurrent::scenario()
+        .iter()
+        .for_each(|r| w.write(r).unwrap());
     w.finish().unwrap();
     path
 }

@@ -8,7 +8,7 @@
 //! attachments promoted out of index order, non-ASCII text, and optional fields both null
 //! and absent in saved documents.
 
-mod concurrent;
+pub mod concurrent;
 
 use super::model::format_time;
 use crate::cassette::{Kind, Request};

@@ -5,7 +5,7 @@
 //! without them.
 
 use super::{Generator, Timed, FIRST_NAMES, LAST_NAMES, ROLES, WORDS};
-use crate::cassette::Kind;
+use crate::cassette::{Kind, Request};
 use crate::target::rng::Rng;
 use serde_json::{json, Value};
 
@@ -94,4 +94,106 @@ fn words(rng: &mut Rng) -> String {
         .map(|_| *rng.pick(&WORDS))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+fn scenario_request(
+    seq: u64,
+    key: &str,
+    op: &str,
+    args: Value,
+    started_us: Option<u64>,
+) -> Request {
+    Request {
+        seq,
+        key: Some(key.into()),
+        op: op.into(),
+        kind: Kind::Write,
+        args,
+        at: format!("2024-02-01T10:00:{:02}.000Z", seq),
+        outcome: None,
+        state: None,
+        latency_us: started_us.map(|_| 900),
+        started_us,
+    }
+}
+
+fn scenario_conversation(id: &str) -> Value {
+    json!({ "conversation": {
+        "id": id, "kind": "group", "subject": "plans", "created_at": "2024-02-01T09:00:00.000Z",
+        "participants": [
+            { "identity_id": "u1", "name": "Ada", "role": "admin", "joined_at": "2024-02-01T09:00:00.000Z" },
+            { "identity_id": "u2", "name": "Bo", "role": "member", "joined_at": "2024-02-01T09:00:00.000Z" }
+        ],
+        "messages": [
+            { "id": "m1", "author_id": "u1", "text": "hello", "created_at": "2024-02-01T09:00:01.000Z" }
+        ]
+    }})
+}
+
+fn one_change(change: Value) -> Value {
+    json!({ "changes": [change] })
+}
+
+/// A contended scenario: two conversations, each with one group of overlapping writes:
+/// three read-modify-writes of `c-rmw` (a message, a participant, a subject), and two
+/// attachments to one message of `c-att`. Every serial order keeps every change; a lost
+/// update or a duplicate index shows.
+pub fn scenario() -> Vec<Request> {
+    let at = Some(1_000);
+    let requests = [
+        scenario_request(
+            1,
+            "c-rmw",
+            "create_conversation",
+            scenario_conversation("c-rmw"),
+            None,
+        ),
+        scenario_request(
+            2,
+            "c-att",
+            "create_conversation",
+            scenario_conversation("c-att"),
+            None,
+        ),
+        scenario_request(
+            3,
+            "c-rmw",
+            "update_conversation",
+            one_change(
+                json!({ "post_message": { "message_id": "m2", "author_id": "u2", "text": "hi" } }),
+            ),
+            at,
+        ),
+        scenario_request(
+            4,
+            "c-rmw",
+            "update_conversation",
+            one_change(
+                json!({ "add_participant": { "identity_id": "u3", "name": "Cy", "role": "guest" } }),
+            ),
+            at,
+        ),
+        scenario_request(
+            5,
+            "c-rmw",
+            "update_conversation",
+            one_change(json!({ "rename": { "subject": "new plans" } })),
+            at,
+        ),
+        scenario_request(
+            6,
+            "c-att",
+            "attach",
+            json!({ "message_id": "m1", "name": "a.pdf", "size": 10 }),
+            at,
+        ),
+        scenario_request(
+            7,
+            "c-att",
+            "attach",
+            json!({ "message_id": "m1", "name": "b.pdf", "size": 20 }),
+            at,
+        ),
+    ];
+    requests.into()
 }
