@@ -17,10 +17,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The defects a regression cassette may name (`meta.defect`), as candidate queries.
-fn defect(name: &str) -> Queries {
+pub(crate) fn defect(name: &str) -> Queries {
     match name {
         "off_by_one_paging" => Queries {
             page: "OFFSET $2 + 1 LIMIT $3".into(),
+            ..Queries::default()
+        },
+        "no_row_lock" => Queries {
+            lock: "SELECT 1 FROM conversation WHERE id = $1".into(),
+            ..Queries::default()
+        },
+        "attach_index_before_lock" => Queries {
+            attach_index_locked: false,
             ..Queries::default()
         },
         other => panic!("unknown defect `{other}` in a regression cassette"),
@@ -145,18 +153,22 @@ fn a_planted_defect_shrinks_to_a_regression_cassette_that_replays_it() {
     replays_its_defect(&path);
 }
 
-fn regressions() -> PathBuf {
+pub(crate) fn regressions() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/regressions")
 }
 
 /// A regression cassette diverges on the defect it names and is equivalent on the correct
-/// candidate.
+/// candidate (a race regression, `meta.check = "races"`: atomicity, and serializable).
 fn replays_its_defect(path: &Path) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let header = Reader::open(path).unwrap().header().clone();
     let name = header.meta["defect"]
         .as_str()
         .expect("meta.defect names the defect");
+    // A race shows only when its group runs concurrently: the race check judges it.
+    if header.meta.get("check").and_then(|c| c.as_str()) == Some("races") {
+        return crate::races::shows_its_race(path, name);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let servers = Servers::start().await.expect("the servers start");
         let (legacy, _m) = servers.legacy().await.unwrap();

@@ -11,7 +11,12 @@ use cutover::replay::Pair;
 use cutover::target::conversations::generate::concurrent;
 use cutover::target::conversations::postgres::Queries;
 use cutover::target::conversations::setup::Servers;
+use cutover::target::conversations::strategy;
 use cutover::target::conversations::DomainTarget;
+use proptest::prop_assert;
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -215,4 +220,147 @@ async fn correct_repositories_are_serializable_and_planted_races_are_atomicity()
         kinds.iter().any(|k| k.contains("conflict")),
         "one attach fails: {kinds:?}"
     );
+}
+
+/// Runs generated groups through the race check with `queries` as the candidate; a case
+/// fails when the candidate shows atomicity.
+fn run_generated(
+    queries: Queries,
+    config: Config,
+) -> Result<(), TestError<strategy::concurrent::RaceCase>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers = runtime
+        .block_on(Servers::start())
+        .expect("the servers start (see the error for what to install)");
+    let (legacy, _mongo) = runtime.block_on(servers.legacy()).unwrap();
+    let (candidate, _pg) = runtime.block_on(servers.candidate(queries)).unwrap();
+    let pair = Pair {
+        legacy: Arc::new(DomainTarget(legacy)),
+        candidate: Arc::new(DomainTarget(candidate)),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    runner.run(&strategy::concurrent::case(), |case| {
+        let path = dir.path().join("case.jsonl");
+        write(
+            &path,
+            &Header::new("conversations"),
+            &strategy::concurrent::requests(&case),
+        );
+        let report = runtime.block_on(check_file(&pair, &path, 3));
+        let group = &report.groups[0];
+        prop_assert!(group.verdict != RaceClass::Inconclusive, "{:?}", group);
+        if group.verdict == RaceClass::Atomicity {
+            return Err(TestCaseError::fail(format!(
+                "atomicity: {:?}",
+                report.findings[0].observed
+            )));
+        }
+        Ok(())
+    })
+}
+
+fn write(path: &Path, header: &Header, requests: &[cutover::cassette::Request]) {
+    let mut w = Writer::create(path, header).unwrap();
+    requests.iter().for_each(|r| w.write(r).unwrap());
+    w.finish().unwrap();
+}
+
+/// The race check of the cassette at `path` (its overlapping groups), `schedules` each.
+async fn check_file(pair: &Pair, path: &Path, schedules: usize) -> RaceReport {
+    let groups = races::groups(path, Grouping::Overlap, 4, 16).unwrap();
+    assert!(
+        !groups.is_empty(),
+        "{} has a concurrent group",
+        path.display()
+    );
+    let options = RaceOptions {
+        schedules,
+        ..options()
+    };
+    races::check(pair, &groups, &options).await
+}
+
+#[test]
+fn generated_groups_are_serializable_on_the_correct_repositories() {
+    let config = Config {
+        cases: 8,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/races-generated.txt",
+        ))),
+        ..Config::default()
+    };
+    if let Err(e) = run_generated(Queries::default(), config) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn a_planted_race_shrinks_to_a_minimal_group_kept_as_a_regression_cassette() {
+    let config = Config {
+        cases: 32,
+        max_shrink_iters: 200,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let minimal = match run_generated(crate::generated::defect("no_row_lock"), config) {
+        Err(TestError::Fail(_, case)) => case,
+        other => panic!("the missing row lock is found: {other:?}"),
+    };
+    assert_eq!(
+        minimal.group.len(),
+        2,
+        "shrunk to a group of two: {minimal:#?}"
+    );
+    assert!(
+        minimal.group.iter().all(|r| r.changes.len() == 1),
+        "{minimal:#?}"
+    );
+
+    // Kept as a regression cassette (written once, then checked by `generated`'s test of
+    // every regression cassette).
+    let path = crate::generated::regressions().join("no_row_lock_race.jsonl");
+    if !path.exists() {
+        let mut header = Header::new("conversations");
+        header.meta.insert("defect".into(), "no_row_lock".into());
+        header.meta.insert("check".into(), "races".into());
+        write(&path, &header, &strategy::concurrent::requests(&minimal));
+    }
+    shows_its_race(&path, "no_row_lock");
+}
+
+/// A race regression cassette: atomicity on the defect it names, serializable on the
+/// correct candidate.
+pub(crate) fn shows_its_race(path: &Path, defect: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let servers = Servers::start().await.expect("the servers start");
+        for (queries, expected) in [
+            (crate::generated::defect(defect), RaceClass::Atomicity),
+            (Queries::default(), RaceClass::Serializable),
+        ] {
+            let (legacy, _m) = servers.legacy().await.unwrap();
+            let (candidate, _p) = servers.candidate(queries).await.unwrap();
+            let pair = Pair {
+                legacy: Arc::new(DomainTarget(legacy)),
+                candidate: Arc::new(DomainTarget(candidate)),
+            };
+            let report = check_file(&pair, path, 6).await;
+            assert_eq!(
+                report.groups[0].verdict,
+                expected,
+                "{}: {report:#?}",
+                path.display()
+            );
+        }
+    });
 }

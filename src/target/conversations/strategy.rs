@@ -7,6 +7,8 @@
 //! may be posted at the same millisecond as the one before (ties in timestamps), and names
 //! and texts are non-ASCII.
 
+pub mod concurrent;
+
 use super::model::format_time;
 use crate::cassette::{Kind, Request};
 use chrono::DateTime;
