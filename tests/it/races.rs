@@ -4,15 +4,19 @@
 //! the lock). Each concurrent run injects a pause between load and save, so the race
 //! window is wider than any jitter: the planted races show without depending on luck.
 
-use cutover::cassette::{Header, Writer};
+use cutover::cassette::{Header, Outcome, Writer};
+use cutover::gate::{self, Clause, GateVerdict, Policy};
 use cutover::normalize::Rules;
 use cutover::races::{self, Grouping, RaceClass, RaceOptions, RaceReport};
 use cutover::replay::Pair;
+use cutover::report::{Report, Verdict};
 use cutover::target::conversations::generate::concurrent;
 use cutover::target::conversations::postgres::Queries;
 use cutover::target::conversations::setup::Servers;
 use cutover::target::conversations::strategy;
 use cutover::target::conversations::DomainTarget;
+use cutover::target::memory::Memory;
+use cutover::target::InfraError;
 use proptest::prop_assert;
 use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
@@ -363,4 +367,180 @@ pub(crate) fn shows_its_race(path: &Path, defect: &str) {
             );
         }
     });
+}
+
+/// A target whose store is gone: every call fails at once.
+struct Gone;
+
+#[async_trait::async_trait]
+impl cutover::target::Target for Gone {
+    fn name(&self) -> &str {
+        "gone"
+    }
+    async fn reset(&self) -> Result<(), InfraError> {
+        Err(InfraError::Refused("connection refused".into()))
+    }
+    async fn execute(&self, _: &cutover::cassette::Request) -> Result<Outcome, InfraError> {
+        Err(InfraError::Refused("connection refused".into()))
+    }
+    async fn dump(&self, _: &str) -> Result<Option<Value>, InfraError> {
+        Err(InfraError::Refused("connection refused".into()))
+    }
+}
+
+/// The key-value fixture's write groups, on two in-memory stores (or a dead candidate).
+async fn kv_check(candidate: Arc<dyn cutover::target::Target>) -> RaceReport {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kv-demo.jsonl");
+    let groups = races::groups(&path, Grouping::Writes, 3, 5).unwrap();
+    assert_eq!(groups.len(), 5);
+    assert!(groups.iter().all(|g| g.requests.len() == 3));
+    let pair = Pair {
+        legacy: Arc::new(Memory::new()),
+        candidate,
+    };
+    let options = RaceOptions {
+        grouping: Grouping::Writes,
+        schedules: 4,
+        max_infra_failures: 3,
+        ..RaceOptions::default()
+    };
+    races::check(&pair, &groups, &options).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_stops_answering_ends_the_race_check_with_every_group_inconclusive() {
+    // Two in-memory stores: atomic per request, every group serializable.
+    let fine = kv_check(Arc::new(Memory::new())).await;
+    assert!(
+        fine.groups
+            .iter()
+            .all(|g| g.verdict == RaceClass::Serializable),
+        "{fine:#?}"
+    );
+    assert!(!fine.legacy_pauses && fine.stopped.is_none());
+
+    let dead = kv_check(Arc::new(Gone)).await;
+    assert!(
+        dead.groups
+            .iter()
+            .all(|g| g.verdict == RaceClass::Inconclusive),
+        "{:#?}",
+        dead.groups
+    );
+    let stopped = dead.stopped.as_deref().expect("the check says it stopped");
+    assert!(stopped.contains("candidate side (gone)"), "{stopped}");
+    assert!(dead.groups[0]
+        .candidate
+        .failure
+        .as_deref()
+        .unwrap()
+        .contains("refused"));
+    // After 3 failed trials nothing more is sent to the dead side.
+    let later = &dead.groups[4].candidate;
+    assert!(
+        later.failure.as_deref().unwrap().contains("not run"),
+        "{later:?}"
+    );
+
+    // In a report: an equivalent replay with an unjudged race check is inconclusive, and
+    // the gate rejects it under its atomicity clause.
+    let report = Report {
+        verdict: Verdict::Equivalent,
+        ..serde_json::from_value::<Report>(minimal_report()).unwrap()
+    }
+    .with_races(dead);
+    assert_eq!(report.verdict, Verdict::Inconclusive);
+    let decision = gate::evaluate(&report, [], &policy(""), today());
+    assert_eq!(decision.verdict, GateVerdict::Rejected);
+    assert!(
+        decision
+            .reasons
+            .iter()
+            .any(|r| r.clause == Clause::Atomicity
+                && r.message
+                    .contains("5 of 5 concurrent groups could not be judged")),
+        "{:?}",
+        decision.reasons
+    );
+}
+
+fn minimal_report() -> Value {
+    serde_json::json!({
+        "cutover_report": 1, "verdict": "equivalent",
+        "cassette": { "path": "c.jsonl", "domain": "kv" },
+        "legacy": "memory", "candidate": "memory", "elapsed_ms": 1, "requests_per_second": 1.0,
+        "totals": { "total": 0, "equal": 0, "divergent": 0, "inconclusive": 0 },
+        "latency_us": { "legacy": { "p50": 0, "p95": 0, "p99": 0, "max": 0 },
+                        "candidate": { "p50": 0, "p95": 0, "p99": 0, "max": 0 } },
+        "operations": {}, "examples": []
+    })
+}
+
+fn policy(extra: &str) -> Policy {
+    Policy::parse(&format!("[gate]\n{extra}"), "policy.toml").unwrap()
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_atomicity_group_fails_the_verdict_the_gate_and_every_document() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let races = check(
+        &servers,
+        Some(crate::generated::defect("attach_index_before_lock")),
+    )
+    .await;
+    let base: Report = serde_json::from_value(minimal_report()).unwrap();
+    let report = base.clone().with_races(races.clone());
+    assert_eq!(report.verdict, Verdict::Divergent);
+
+    // The gate: rejected by default, approved when the policy allows one such group; a
+    // policy that requires a race check rejects a run without one.
+    let rejected = gate::evaluate(&report, [], &policy(""), today());
+    assert_eq!(rejected.verdict, GateVerdict::Rejected);
+    let reason = &rejected.reasons[0];
+    assert_eq!(
+        (reason.clause, reason.op.as_deref()),
+        (Clause::Atomicity, Some("attach"))
+    );
+    assert!(reason.message.contains("seqs [6, 7]"), "{}", reason.message);
+    let allowed = gate::evaluate(&report, [], &policy("max_atomicity = 1"), today());
+    assert_eq!(
+        allowed.verdict,
+        GateVerdict::Approved,
+        "{:?}",
+        allowed.reasons
+    );
+    let missing = gate::evaluate(&base, [], &policy("require_races = true"), today());
+    assert_eq!(missing.verdict, GateVerdict::Rejected);
+    assert!(missing.reasons[0].message.contains("requires a race check"));
+
+    // Every document carries the group, and the finding's serial outcomes.
+    let markdown = cutover::publish::markdown::render(&report, Some(&rejected));
+    assert!(markdown.contains("### Race check"), "{markdown}");
+    assert!(
+        markdown.contains("| atomicity | `c-att` | [6, 7] | attach, attach |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("serial [6, 7]") && markdown.contains("serial [7, 6]"));
+    let html = cutover::publish::html::render(&report, None);
+    assert!(
+        html.contains("<section id=\"races\">")
+            && html.contains("atomicity: key <code>c-att</code>")
+    );
+    let junit = cutover::publish::junit::render(&report, None);
+    assert!(
+        junit.contains("races c-att [6, 7] attach") && junit.contains("<failure"),
+        "{junit}"
+    );
+    assert!(junit.contains("races c-rmw [3, 4, 5] update_conversation"));
+    let text = cutover::report::render::report(&report);
+    assert!(
+        text.contains("1 concurrent groups no serial order explains (atomicity)"),
+        "{text}"
+    );
 }
