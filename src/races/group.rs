@@ -187,3 +187,100 @@ fn find(
 fn done_or_full(chosen: &[(String, Vec<u64>)], max: usize, key: &str) -> bool {
     chosen.len() >= max || chosen.iter().any(|(k, _)| k == key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::{Header, Writer};
+    use serde_json::json;
+
+    fn request(seq: u64, key: &str, kind: Kind, interval: Option<(u64, u64)>) -> Request {
+        Request {
+            seq,
+            key: Some(key.into()),
+            op: "put".into(),
+            kind,
+            args: json!({}),
+            at: "2026-01-01T00:00:00Z".into(),
+            outcome: None,
+            state: None,
+            latency_us: interval.map(|(_, took)| took),
+            started_us: interval.map(|(start, _)| start),
+        }
+    }
+
+    fn found(requests: &[Request], grouping: Grouping, size: usize, max: usize) -> Vec<Vec<u64>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let mut w = Writer::create(&path, &Header::new("kv")).unwrap();
+        requests.iter().for_each(|r| w.write(r).unwrap());
+        w.finish().unwrap();
+        groups(&path, grouping, size, max)
+            .unwrap()
+            .iter()
+            .map(Group::seqs)
+            .collect()
+    }
+
+    #[test]
+    fn overlapping_intervals_of_one_key_form_a_group_with_its_history() {
+        use Kind::{Read, Write};
+        let requests = [
+            request(1, "a", Write, None),
+            request(2, "b", Write, Some((0, 100))),
+            request(3, "a", Write, Some((10, 100))),
+            // Overlaps 3 only, and 5 overlaps 4 only: one group, transitively.
+            request(4, "a", Read, Some((105, 100))),
+            request(5, "a", Write, Some((200, 50))),
+            // Another key at the same time: not in a's group.
+            request(6, "b", Write, Some((500, 10))),
+            // After the group: a's next overlap is not taken (one group per key).
+            request(7, "a", Write, Some((1000, 10))),
+            request(8, "a", Write, Some((1005, 10))),
+        ];
+        assert_eq!(found(&requests, Grouping::Overlap, 4, 16), [vec![3, 4, 5]]);
+        // Capped at two: 3 and 4 form a group, and 5 starts the next overlap.
+        assert_eq!(found(&requests, Grouping::Overlap, 2, 16), [vec![3, 4]]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let mut w = Writer::create(&path, &Header::new("kv")).unwrap();
+        requests.iter().for_each(|r| w.write(r).unwrap());
+        w.finish().unwrap();
+        let all = groups(&path, Grouping::Overlap, 4, 16).unwrap();
+        assert_eq!(
+            all[0].history.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1]
+        );
+
+        // A request without an interval ends an overlap.
+        let cut = [
+            request(1, "a", Write, Some((0, 100))),
+            request(2, "a", Write, None),
+            request(3, "a", Write, Some((10, 100))),
+        ];
+        assert!(found(&cut, Grouping::Overlap, 4, 16).is_empty());
+    }
+
+    #[test]
+    fn consecutive_writes_of_one_key_form_groups_across_reads() {
+        use Kind::{Read, Write};
+        let requests = [
+            request(1, "a", Write, None),
+            request(2, "b", Write, None),
+            request(3, "a", Read, None),
+            request(4, "a", Write, None),
+            request(5, "b", Write, None),
+            request(6, "a", Write, None),
+            request(7, "c", Write, None),
+        ];
+        assert_eq!(
+            found(&requests, Grouping::Writes, 2, 16),
+            [vec![1, 4], vec![2, 5]]
+        );
+        assert_eq!(
+            found(&requests, Grouping::Writes, 3, 16),
+            [vec![1, 4, 6], vec![2, 5]]
+        );
+        assert_eq!(found(&requests, Grouping::Writes, 2, 1), [vec![1, 4]]);
+    }
+}

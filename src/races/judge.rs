@@ -292,3 +292,159 @@ fn same_across(group: &Group, legacy: &Trial, candidate: &Trial, rules: Option<&
     };
     answers && state
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::{ErrorKind, Kind, Request};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn group() -> Group {
+        let request = |seq| Request {
+            seq,
+            key: Some("k".into()),
+            op: "put".into(),
+            kind: Kind::Write,
+            args: json!({}),
+            at: "2026-01-01T00:00:00Z".into(),
+            outcome: None,
+            state: None,
+            latency_us: None,
+            started_us: None,
+        };
+        Group {
+            key: "k".into(),
+            requests: vec![request(1), request(2)],
+            history: Vec::new(),
+        }
+    }
+
+    fn trial(a: Value, b: Value, state: Value) -> Trial {
+        Trial {
+            answers: vec![Outcome::Ok(a), Outcome::Ok(b)],
+            state: Some(state),
+        }
+    }
+
+    /// A side whose serial orders gave `serial` and whose schedules gave `concurrent`.
+    fn side(serial: &[Trial], concurrent: &[Trial]) -> SideRun {
+        SideRun {
+            serial: serial
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (vec![i % 2, 1 - i % 2], Ok(t.clone())))
+                .collect(),
+            concurrent: concurrent
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let schedule = Schedule {
+                        index: i + 1,
+                        jitter_us: vec![0, 0],
+                        pause_us: 0,
+                    };
+                    (schedule, Ok(t.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    fn serial() -> Vec<Trial> {
+        vec![
+            trial(json!(1), json!(2), json!({ "n": 2 })),
+            trial(json!(2), json!(1), json!({ "n": 2 })),
+        ]
+    }
+
+    #[test]
+    fn only_the_legacy_s_own_result_excuses_the_candidate() {
+        let lost = trial(json!(1), json!(1), json!({ "n": 1 }));
+        let other = trial(json!(1), json!(1), json!({ "n": 0 }));
+        let verdict = |legacy: &[Trial], candidate: &[Trial]| {
+            let (report, findings) = judge(
+                &group(),
+                &side(&serial(), legacy),
+                &side(&serial(), candidate),
+                None,
+            );
+            let classes: Vec<RaceClass> = findings.iter().map(|f| f.class).collect();
+            (report.verdict, classes)
+        };
+        let ok = serial()[1].clone();
+        // The candidate alone: atomicity.
+        assert_eq!(
+            verdict(&[ok.clone()], &[ok.clone(), lost.clone()]),
+            (RaceClass::Atomicity, vec![RaceClass::Atomicity])
+        );
+        // The legacy gave the same result: shared.
+        assert_eq!(
+            verdict(&[lost.clone()], &[lost.clone()]),
+            (RaceClass::Shared, vec![RaceClass::Shared])
+        );
+        // The legacy's anomaly is another: it excuses nothing, and is reported too.
+        assert_eq!(
+            verdict(&[other.clone()], &[lost.clone()]),
+            (
+                RaceClass::Atomicity,
+                vec![RaceClass::Atomicity, RaceClass::LegacyOnly]
+            )
+        );
+        // The legacy alone.
+        assert_eq!(
+            verdict(&[other], &[ok.clone()]),
+            (RaceClass::LegacyOnly, vec![RaceClass::LegacyOnly])
+        );
+        // An error no serial order raises (a deadlock) is a result like any other; errors
+        // compare by kind, so the same kind with another message is the same result.
+        let aborted = |m: &str| Trial {
+            answers: vec![Outcome::Ok(json!(1)), Outcome::error(ErrorKind::Aborted, m)],
+            state: Some(json!({ "n": 1 })),
+        };
+        assert_eq!(
+            verdict(&[ok.clone()], &[aborted("deadlock detected")]).0,
+            RaceClass::Atomicity
+        );
+        assert_eq!(
+            verdict(
+                &[aborted("E112 WriteConflict")],
+                &[aborted("deadlock detected")]
+            )
+            .0,
+            RaceClass::Shared
+        );
+        // A state the store could not tell is not a state it told.
+        let untold = Trial {
+            state: None,
+            ..ok.clone()
+        };
+        assert_eq!(verdict(&[ok], &[untold]).0, RaceClass::Atomicity);
+    }
+
+    proptest! {
+        /// A concurrent result equal to a serial outcome is never a finding; one that
+        /// differs from every serial outcome anywhere (an answer, the state, a nested
+        /// value, a null in an array) always is.
+        #[test]
+        fn explained_exactly_when_a_serial_order_gives_the_same(
+            a in -3i64..3, b in -3i64..3, n in -3i64..3, arr in proptest::collection::vec(proptest::option::of(0i64..3), 0..4)
+        ) {
+            let state = json!({ "n": n, "arr": arr });
+            let observed = trial(json!(a), json!({ "b": b }), state);
+            let serial = vec![
+                trial(json!(0), json!({ "b": 0 }), json!({ "n": 0, "arr": [] })),
+                trial(json!(1), json!({ "b": 1 }), json!({ "n": 1, "arr": [null] })),
+            ];
+            let explained = serial.iter().any(|s| s == &observed);
+            let (report, findings) = judge(
+                &group(),
+                &side(&serial, &[]),
+                &side(&serial, &[observed]),
+                None,
+            );
+            prop_assert_eq!(report.candidate.explained == 1, explained);
+            prop_assert_eq!(findings.is_empty(), explained);
+            prop_assert_eq!(report.verdict == RaceClass::Atomicity, !explained);
+        }
+    }
+}
