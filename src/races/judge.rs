@@ -374,17 +374,17 @@ mod tests {
         let ok = serial()[1].clone();
         // The candidate alone: atomicity.
         assert_eq!(
-            verdict(&[ok.clone()], &[ok.clone(), lost.clone()]),
+            verdict(std::slice::from_ref(&ok), &[ok.clone(), lost.clone()]),
             (RaceClass::Atomicity, vec![RaceClass::Atomicity])
         );
         // The legacy gave the same result: shared.
         assert_eq!(
-            verdict(&[lost.clone()], &[lost.clone()]),
+            verdict(std::slice::from_ref(&lost), std::slice::from_ref(&lost)),
             (RaceClass::Shared, vec![RaceClass::Shared])
         );
         // The legacy's anomaly is another: it excuses nothing, and is reported too.
         assert_eq!(
-            verdict(&[other.clone()], &[lost.clone()]),
+            verdict(std::slice::from_ref(&other), std::slice::from_ref(&lost)),
             (
                 RaceClass::Atomicity,
                 vec![RaceClass::Atomicity, RaceClass::LegacyOnly]
@@ -392,7 +392,7 @@ mod tests {
         );
         // The legacy alone.
         assert_eq!(
-            verdict(&[other], &[ok.clone()]),
+            verdict(&[other], std::slice::from_ref(&ok)),
             (RaceClass::LegacyOnly, vec![RaceClass::LegacyOnly])
         );
         // An error no serial order raises (a deadlock) is a result like any other; errors
@@ -402,7 +402,7 @@ mod tests {
             state: Some(json!({ "n": 1 })),
         };
         assert_eq!(
-            verdict(&[ok.clone()], &[aborted("deadlock detected")]).0,
+            verdict(std::slice::from_ref(&ok), &[aborted("deadlock detected")]).0,
             RaceClass::Atomicity
         );
         assert_eq!(

@@ -301,3 +301,71 @@ fn recorded_file(path: &std::path::Path) -> (HashMap<String, u64>, Value) {
     }
     (per_key, meta)
 }
+
+#[test]
+fn the_recorder_keeps_each_call_s_interval_and_overlapping_calls_form_a_race_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecorderConfig::new(dir.path(), "kv");
+    config.rate = 1.0;
+    let recorder = std::sync::Arc::new(
+        Recorder::start(
+            Memory::with_latency(Duration::from_millis(30)),
+            config,
+            None,
+        )
+        .unwrap(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let put = |seq: u64, n: u64| cutover::cassette::Request {
+        seq,
+        key: Some("k1".into()),
+        op: "put".into(),
+        kind: cutover::cassette::Kind::Write,
+        args: serde_json::json!({ "value": { "n": n } }),
+        at: "2026-01-01T00:00:00Z".into(),
+        outcome: None,
+        state: None,
+        latency_us: None,
+        started_us: None,
+    };
+    runtime.block_on(async {
+        // One call, then two at the same time, then one more.
+        recorder.execute(&put(1, 1)).await.unwrap();
+        let (a, b) = (put(2, 2), put(3, 3));
+        let (r1, r2) = tokio::join!(recorder.execute(&a), recorder.execute(&b));
+        r1.unwrap();
+        r2.unwrap();
+        recorder.execute(&put(4, 4)).await.unwrap();
+    });
+    recorder.finish().unwrap();
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let requests: Vec<_> = Reader::open(&file).unwrap().map(|r| r.unwrap()).collect();
+    let interval = |i: usize| {
+        let r = &requests[i];
+        let start = r.started_us.expect("started_us recorded");
+        (start, start + r.latency_us.expect("latency_us recorded"))
+    };
+    let (first, second, third, fourth) = (interval(0), interval(1), interval(2), interval(3));
+    assert!(
+        first.1 <= second.0.min(third.0),
+        "{first:?} before {second:?}, {third:?}"
+    );
+    assert!(
+        second.0 < third.1 && third.0 < second.1,
+        "{second:?} overlaps {third:?}"
+    );
+    assert!(second.1.max(third.1) <= fourth.0);
+    let groups = cutover::races::groups(&file, cutover::races::Grouping::Overlap, 4, 16).unwrap();
+    let seqs: Vec<Vec<u64>> = groups.iter().map(|g| g.seqs()).collect();
+    let recorded: Vec<u64> = requests.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [vec![recorded[1], recorded[2]]]);
+}
