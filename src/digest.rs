@@ -9,7 +9,9 @@ use std::path::Path;
 /// A file as a report records it: where it was, and what it held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRef {
+    /// The file's path, as given.
     pub path: String,
+    /// The SHA-256 of its bytes, 64 lowercase hex digits.
     pub sha256: String,
 }
 

@@ -16,6 +16,8 @@
 //!   reference domain (conversations, MongoDB to PostgreSQL).
 //! * [`replay`]: runs a cassette against two targets: same-key requests in order, other keys
 //!   concurrently, keyless requests as barriers; emits one [`replay::RequestResult`] each.
+//! * [`races`]: concurrent groups of one key's requests run on both stores, each result
+//!   judged against the group's serial orders (`atomicity` when none explains it).
 //! * [`normalize`]: the declared rules applied to both sides before they are diffed, noise,
 //!   and suggested rules.
 //! * [`diff`]: the structural, order-aware comparison of two values.
@@ -30,6 +32,8 @@
 //!
 //! The command-line front end lives in the binary (`src/main.rs`, `src/cli/`); it is the
 //! only place that knows about exit codes and terminals.
+
+#![warn(missing_docs)]
 
 pub mod capture;
 pub mod cassette;

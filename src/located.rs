@@ -7,16 +7,22 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file} line {line} column {column}: {what}")]
 pub struct Located {
+    /// The file's name, as the [`Source`] gives it.
     pub file: String,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column, in bytes.
     pub column: usize,
+    /// What is wrong, or what was expected.
     pub what: String,
 }
 
 /// A text being parsed, and the name its errors give it.
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
+    /// The whole text.
     pub text: &'a str,
+    /// The file's name, for errors.
     pub name: &'a str,
 }
 

@@ -94,6 +94,7 @@ where
     F: Fn(Arc<R>, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Result<Outcome, InfraError>> + Send,
 {
+    /// The target `name` that answers each request with `dispatch` on `repository`.
     pub fn new(name: &str, repository: R, dispatch: F) -> Adapter<R, F> {
         Adapter {
             name: name.to_string(),

@@ -41,7 +41,9 @@ use std::time::{Duration, Instant};
 pub struct RecorderConfig {
     /// Directory of the cassettes (`NAME-000001.jsonl`, ...).
     pub dir: PathBuf,
+    /// The files' name before their number.
     pub name: String,
+    /// The domain written in each cassette's header.
     pub domain: String,
     /// Fraction of keys recorded, 0 to 1.
     pub rate: f64,
@@ -59,6 +61,7 @@ pub struct RecorderConfig {
 }
 
 impl RecorderConfig {
+    /// Recording 1% of the keys of `domain` into `dir`, files of 256 MiB, windows of an hour.
     pub fn new(dir: impl Into<PathBuf>, domain: &str) -> RecorderConfig {
         RecorderConfig {
             dir: dir.into(),
@@ -86,7 +89,9 @@ pub struct RecorderStats {
     /// Keys dropped because the writer fell behind, and their requests that were not kept
     /// (refused, or left out of the finished file): `sampled = recorded + dropped_requests`.
     pub dropped_keys: AtomicU64,
+    /// The dropped keys' requests that were not kept.
     pub dropped_requests: AtomicU64,
+    /// Cassette files finished.
     pub files: AtomicU64,
 }
 
@@ -159,6 +164,7 @@ impl<T: Target> Recorder<T> {
         })
     }
 
+    /// The recording's counters so far.
     pub fn stats(&self) -> &RecorderStats {
         &self.stats
     }

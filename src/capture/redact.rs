@@ -29,8 +29,12 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Removes the value from its object or array.
     Drop,
+    /// Replaces the value with the string [`MASK`].
     Mask,
+    /// Replaces the value with `hmac:` and 32 hex digits of its keyed HMAC-SHA-256, so
+    /// equal values stay equal.
     Hash,
 }
 
@@ -38,8 +42,11 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum On {
+    /// The request's arguments only.
     Args,
+    /// The answer (a successful outcome) and the recorded state only.
     Outcome,
+    /// Arguments, answer and state (the default).
     #[default]
     Both,
 }
@@ -52,6 +59,7 @@ pub const MASK: &str = "***";
 pub struct Secret(Vec<u8>);
 
 impl Secret {
+    /// Wraps key material.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
         Secret(bytes.into())
     }
@@ -66,12 +74,21 @@ impl fmt::Debug for Secret {
 /// A redaction file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RedactError {
+    /// The file (named by the string) could not be read.
     #[error("redactions {0}: {1}")]
     Io(String, #[source] std::io::Error),
+    /// The file is not a valid redaction file; the error carries the place and the reason.
     #[error("redactions {0}")]
     Invalid(#[from] Located),
+    /// A `hash` rule is declared but the key's environment variable is not set.
     #[error("redactions {file}: `hash` needs a key: set the environment variable {var}")]
-    NoKey { file: String, var: String },
+    NoKey {
+        /// The redaction file.
+        file: String,
+        /// The environment variable that should hold the key (`key_env`, by default
+        /// `CUTOVER_REDACTION_KEY`).
+        var: String,
+    },
 }
 
 #[derive(Debug)]

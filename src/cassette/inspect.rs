@@ -10,19 +10,31 @@ use std::path::Path;
 /// What `cutover inspect` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
+    /// The cassette's path, as given.
     pub path: String,
+    /// Size of the file on disk in bytes (compressed size for a gzip cassette; 0 if unknown).
     pub bytes: u64,
+    /// The header's domain.
     pub domain: String,
+    /// The header's free-form metadata.
     pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Number of requests read (a truncated last line not included).
     pub requests: u64,
+    /// Number of distinct non-null keys.
     pub keys: u64,
+    /// Number of requests whose key is `null`.
     pub keyless: u64,
+    /// `seq` of the first request, if there is one.
     pub first_seq: Option<u64>,
+    /// `seq` of the last request, if there is one.
     pub last_seq: Option<u64>,
-    /// Earliest and latest `at`, as written.
+    /// Earliest `at`, as written.
     pub from: Option<String>,
+    /// Latest `at`, as written.
     pub to: Option<String>,
+    /// Per-operation summary, by operation name.
     pub operations: BTreeMap<String, OpSummary>,
+    /// The cut-short last line that was skipped, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<Truncation>,
 }
@@ -30,10 +42,13 @@ pub struct Inspection {
 /// One operation in a cassette.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OpSummary {
+    /// The operation's kind, as its last request declared it.
     pub kind: Option<Kind>,
+    /// Number of requests of this operation.
     pub requests: u64,
-    /// Requests with a recorded outcome, and of those the errors by kind.
+    /// Requests with a recorded outcome.
     pub recorded: u64,
+    /// Of the recorded outcomes, the errors: count by error kind (`not_found`, ...).
     pub errors: BTreeMap<String, u64>,
     /// Writes with a recorded state.
     pub states: u64,

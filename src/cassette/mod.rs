@@ -47,7 +47,9 @@ impl Header {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// Does not change stored state.
     Read,
+    /// May change stored state; after it, the key's state is compared.
     Write,
 }
 
@@ -72,6 +74,7 @@ pub struct Request {
     pub key: Option<String>,
     /// Operation name, from the domain's vocabulary.
     pub op: String,
+    /// Whether the request may change stored state (`read` or `write`).
     pub kind: Kind,
     /// Operation arguments, as the domain defines them.
     pub args: Value,
@@ -109,14 +112,18 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// The operation succeeded with this value (`{"ok": ...}`).
     Ok(Value),
+    /// The operation failed with a domain error (`{"error": {...}}`).
     Error(ErrorOutcome),
 }
 
 /// A domain error. Errors compare by [`ErrorKind`]; messages differ between stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorOutcome {
+    /// What went wrong; the only part of an error that is compared.
     pub kind: ErrorKind,
+    /// A human-readable message, optional in the cassette (empty when absent); never compared.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
 }
@@ -165,17 +172,25 @@ impl fmt::Display for ErrorKind {
 /// A cassette that cannot be read, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum CassetteError {
+    /// The file could not be opened, read or written.
     #[error("cassette {}: {source}", path.display())]
     Io {
+        /// The cassette file.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The content breaks the cassette format.
     #[error("cassette {} line {line}{}: {what}", path.display(), column.map(|c| format!(" column {c}")).unwrap_or_default())]
     Invalid {
+        /// The cassette file.
         path: PathBuf,
+        /// 1-based line number of the offending line.
         line: u64,
+        /// 1-based column within the line, when it is known.
         column: Option<u64>,
+        /// What is wrong, for people.
         what: String,
     },
 }

@@ -81,6 +81,7 @@ impl fmt::Display for Class {
 pub struct Divergence {
     /// Where, as a normalized JSONPath. Indices are left-side indices, except for `extra`.
     pub path: String,
+    /// What kind of difference it is.
     pub class: Class,
     /// The left side's value here, omitted where the left side has nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +100,7 @@ pub struct Divergence {
 /// The result of one comparison.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Diff {
+    /// The divergences kept, at most [`MAX_DIVERGENCES`], in the order found.
     pub divergences: Vec<Divergence>,
     /// Divergences found beyond [`MAX_DIVERGENCES`] and not kept.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -140,6 +142,7 @@ impl Tolerances {
         self.at.entry(path).or_default().push((rule, tolerance));
     }
 
+    /// True when no tolerance was declared.
     pub fn is_empty(&self) -> bool {
         self.at.is_empty()
     }

@@ -72,10 +72,13 @@ impl Default for JsonPath {
 }
 
 impl JsonPath {
+    /// Appends a step into the object key `key`: `.key`, or `['key']` where it is not an
+    /// identifier.
     pub fn key(&mut self, key: &str) {
         push_key(&mut self.0, key);
     }
 
+    /// Appends a step into the array element at `index` (`[index]`).
     pub fn index(&mut self, index: usize) {
         let _ = write!(self.0, "[{index}]");
     }

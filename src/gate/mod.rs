@@ -28,7 +28,9 @@ use std::fmt::Write;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum GateVerdict {
+    /// Every clause of the policy holds.
     Approved,
+    /// At least one clause fails; the decision lists every reason.
     Rejected,
 }
 
@@ -36,11 +38,18 @@ pub enum GateVerdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Clause {
+    /// An operation the policy lists was never exercised, or all its requests were inconclusive.
     Coverage,
+    /// An operation has fewer requests than the policy's minimum.
     MinRequests,
+    /// An operation diverges more than the policy allows.
     Divergence,
+    /// An operation's inconclusive rate exceeds the policy's maximum.
     Inconclusive,
+    /// The candidate's p99 exceeds the latency budget, or latencies are unknown so it cannot
+    /// be judged.
     Latency,
+    /// An accepted difference is past its expiry date.
     Expired,
     /// Writes whose stored state was not compared.
     Unchecked,
@@ -52,17 +61,23 @@ pub enum Clause {
 /// One reason to reject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
+    /// The operation concerned; `None` for a reason about the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
+    /// The clause that fails.
     pub clause: Clause,
+    /// The explanation, one line, for people.
     pub message: String,
 }
 
 /// One operation against the policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpCheck {
+    /// The operation's name.
     pub op: String,
+    /// Whether the operation reads or writes.
     pub kind: Kind,
+    /// Requests of this operation replayed.
     pub total: u64,
     /// Requests compared (total less inconclusive).
     pub compared: u64,
@@ -70,41 +85,62 @@ pub struct OpCheck {
     pub divergent: u64,
     /// Divergent requests whose every divergence is an accepted difference.
     pub accepted: u64,
+    /// `divergent / compared`, 0..1 (0 when nothing was compared).
     pub divergence_rate: f64,
     /// The Wilson upper bound of the divergence rate at the policy's confidence.
     pub divergence_upper: f64,
+    /// The divergence rate the policy allows, 0..1; 0 requires equivalence.
     pub max_divergence_rate: f64,
+    /// Requests whose outcome could not be compared.
     pub inconclusive: u64,
+    /// `inconclusive / total`, 0..1.
     pub inconclusive_rate: f64,
+    /// The inconclusive rate the policy allows, 0..1.
     pub max_inconclusive_rate: f64,
     /// Compared writes whose stored state was not compared.
     #[serde(default)]
     pub unchecked: u64,
+    /// `unchecked / compared`, 0..1.
     #[serde(default)]
     pub unchecked_rate: f64,
+    /// The unchecked rate the policy allows, 0..1.
     #[serde(default)]
     pub max_unchecked_rate: f64,
+    /// The legacy's p99 latency for this operation, in µs.
     pub legacy_p99_us: u64,
+    /// The candidate's p99 latency for this operation, in µs.
     pub candidate_p99_us: u64,
+    /// Candidate p99 over legacy p99, when a latency budget applies, every latency is known
+    /// and the legacy p99 is above 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_p99_ratio: Option<f64>,
+    /// Whether the operation meets every clause judged here.
     pub passed: bool,
 }
 
 /// How an accepted difference was used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AcceptedUse {
+    /// The operation the accepted difference applies to.
     pub op: String,
+    /// The path pattern it covers, canonical (every index as `[*]`).
     pub path: String,
+    /// The divergence class it covers.
     pub class: Class,
+    /// For class `state`: only state divergences of this structural class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<Class>,
+    /// Why the difference is accepted.
     pub reason: String,
+    /// Who answers for it.
     pub owner: String,
+    /// The last day it applies.
     pub expires: NaiveDate,
+    /// Line of the entry in the policy file.
     pub line: usize,
     /// Divergences it matched.
     pub matched: u64,
+    /// Whether `expires` is before the gate's date; an expired entry covers nothing and rejects.
     pub expired: bool,
     /// Matched nothing: the difference is gone, or the entry is wrong.
     pub stale: bool,
@@ -126,11 +162,17 @@ impl AcceptedUse {
 /// The gate's decision with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
+    /// Approved exactly when there is no reason.
     pub verdict: GateVerdict,
+    /// Every reason to reject, in the order the clauses were judged.
     pub reasons: Vec<Reason>,
+    /// One check per operation of the report, in name order.
     pub operations: Vec<OpCheck>,
+    /// Every accepted difference of the policy, in policy order, with how it was used.
     pub accepted: Vec<AcceptedUse>,
+    /// The confidence level of the Wilson upper bounds, in [0.5, 1).
     pub confidence: f64,
+    /// The date expiry dates were judged against.
     pub today: NaiveDate,
 }
 

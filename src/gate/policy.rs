@@ -37,8 +37,10 @@ use std::path::Path;
 /// A policy file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
+    /// The file (named first) cannot be read.
     #[error("policy {0}: {1}")]
     Io(String, #[source] std::io::Error),
+    /// The text is not a valid policy; the error says where.
     #[error("policy {0}")]
     Invalid(#[from] Located),
 }
@@ -46,11 +48,18 @@ pub enum PolicyError {
 /// A parsed policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
+    /// The domain's operations; each must be exercised.
     pub operations: Vec<String>,
+    /// Requests each operation needs at least, default 1.
     pub min_requests: u64,
+    /// The share of an operation's requests that may be inconclusive, 0..1, default 0.
     pub max_inconclusive_rate: f64,
+    /// The latency budget: candidate p99 at most this factor of the legacy p99; none by default.
     pub latency_p99_ratio: Option<f64>,
+    /// The divergence rate a read operation may show, 0..1, default 0.
     pub read_max_divergence_rate: f64,
+    /// The confidence level of the Wilson upper bound rates are judged on, in [0.5, 1),
+    /// default 0.95.
     pub confidence: f64,
     /// The share of an operation's compared writes whose stored state may go unchecked.
     pub max_unchecked_rate: f64,
@@ -58,7 +67,9 @@ pub struct Policy {
     pub max_atomicity: u64,
     /// Whether a run without a race check is rejected.
     pub require_races: bool,
+    /// Overrides per operation (`[op.NAME]`), by name.
     pub ops: BTreeMap<String, OpPolicy>,
+    /// Accepted differences, in file order.
     pub accept: Vec<Accepted>,
 }
 
@@ -66,23 +77,34 @@ pub struct Policy {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpPolicy {
+    /// The divergence rate the operation may show, 0..1.
     pub max_divergence_rate: Option<f64>,
+    /// Requests the operation needs at least.
     pub min_requests: Option<u64>,
+    /// The share of its requests that may be inconclusive, 0..1.
     pub max_inconclusive_rate: Option<f64>,
+    /// Its latency budget, as a factor of the legacy p99.
     pub latency_p99_ratio: Option<f64>,
+    /// The share of its compared writes whose stored state may go unchecked, 0..1.
     pub max_unchecked_rate: Option<f64>,
 }
 
 /// A known difference accepted for a while, by someone, for a reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accepted {
+    /// The operation it applies to.
     pub op: String,
+    /// The path pattern it covers, canonical: starts with `$`, every index as `[*]`.
     pub path: String,
+    /// The divergence class it covers.
     pub class: Class,
     /// For class `state`: only state divergences of this structural class.
     pub detail: Option<Class>,
+    /// Why it is accepted; never empty.
     pub reason: String,
+    /// Who answers for it; never empty.
     pub owner: String,
+    /// The last day it applies.
     pub expires: chrono::NaiveDate,
     /// Line in the policy file.
     pub line: usize,
@@ -268,6 +290,7 @@ impl Policy {
             })
     }
 
+    /// The requests `op` needs at least: its own minimum, else the gate's.
     pub fn min_requests(&self, op: &str) -> u64 {
         self.ops
             .get(op)
@@ -275,6 +298,7 @@ impl Policy {
             .unwrap_or(self.min_requests)
     }
 
+    /// The share of `op`'s requests that may be inconclusive: its own, else the gate's.
     pub fn max_inconclusive_rate(&self, op: &str) -> f64 {
         self.ops
             .get(op)
@@ -290,6 +314,7 @@ impl Policy {
             .unwrap_or(self.max_unchecked_rate)
     }
 
+    /// `op`'s latency budget (a factor of the legacy p99): its own, else the gate's, if any.
     pub fn latency_p99_ratio(&self, op: &str) -> Option<f64> {
         self.ops
             .get(op)

@@ -55,23 +55,34 @@ pub enum Part {
 /// What a rule does to the values it matches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// `ignore`: the matched values are removed from both sides.
     Ignore,
+    /// `unordered`: the matched arrays are compared as multisets.
     Unordered,
+    /// `sorted_by`: the matched arrays must respect the order of these keys (member names,
+    /// dotted for nested members); ties may come in any order.
     SortedBy(Vec<String>),
+    /// `precision`: the matched RFC 3339 timestamps are cut to this precision, in UTC.
     Precision(Precision),
+    /// `null_equals_missing`: an object member whose value is `null` counts as absent.
     NullEqualsMissing,
     /// Numbers at most this far apart, exactly (decimal arithmetic on the numbers' text).
     Tolerance(crate::diff::number::Decimal),
+    /// `id_map`: identifiers are paired from write outcomes, and the legacy's are translated
+    /// to the candidate's in later answers; a pairing that is not one-to-one is a divergence.
     IdMap,
 }
 
 /// A timestamp precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Precision {
+    /// Whole seconds (`"s"`).
     #[serde(rename = "s")]
     Seconds,
+    /// Milliseconds (`"ms"`).
     #[serde(rename = "ms")]
     Millis,
+    /// Microseconds (`"us"`).
     #[serde(rename = "us")]
     Micros,
 }
@@ -79,16 +90,22 @@ pub enum Precision {
 /// One compiled rule.
 #[derive(Debug)]
 pub struct Rule {
+    /// The only operation the rule applies to; `None` for a global rule.
     pub op: Option<String>,
+    /// The JSONPath as written in the file.
     pub path_text: String,
     path: JsonPath,
     /// The path's steps when it is simple enough for the in-place walk.
     simple: Option<Vec<walk::Step>>,
+    /// What the rule does to the values its path matches.
     pub action: Action,
+    /// Whether the rule applies to outcomes (`on = "outcome"` or `"both"`).
     pub outcome: bool,
+    /// Whether the rule applies to stored states (`on = "state"` or `"both"`).
     pub state: bool,
     /// 1-based line of the rule in its file.
     pub line: usize,
+    /// Why the rule exists, as the file gives it.
     pub reason: Option<String>,
 }
 
@@ -125,6 +142,7 @@ impl Rule {
 /// (counts, learned identifiers) is a [`RuleRun`].
 #[derive(Debug, Default)]
 pub struct Rules {
+    /// The rules, in file order.
     pub rules: Vec<Rule>,
     /// The file the rules were read from, with its hash.
     pub source: Option<crate::digest::FileRef>,
@@ -146,7 +164,9 @@ pub struct RuleRun {
 /// How much a rule was used in a run: `report.json`'s `rules`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleUsage {
+    /// 1-based line of the rule in its file.
     pub line: usize,
+    /// The rule on one line, as [`Rule::describe`] writes it.
     pub rule: String,
     /// Values the rule changed (arrays it sorted, for `sorted_by`).
     pub fired: u64,

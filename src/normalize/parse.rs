@@ -8,8 +8,10 @@ use serde_json_path::JsonPath;
 /// A rules file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
+    /// The file (named by the string) could not be read.
     #[error("rules {0}: {1}")]
     Io(String, #[source] std::io::Error),
+    /// The file is not a valid rules file; the error carries the place and the reason.
     #[error("rules {0}")]
     Invalid(#[from] Located),
 }

@@ -12,9 +12,11 @@ use serde_json::Value;
 /// One group of divergences and the rule that would accept it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suggestion {
+    /// The operation the divergences come from.
     pub op: String,
     /// The divergences' path with every index as `[*]`.
     pub path: String,
+    /// The divergences' class; `state` for differences in the stored state.
     pub class: Class,
     /// For a `state` group: the structural class of the differences in the state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,10 +50,15 @@ impl Suggestion {
 pub enum Fit {
     /// Behaviour, never representation: an error against a value or another error kind.
     NoRule,
+    /// Only `ignore` accepts it (the fallback when no narrower action fits).
     Ignore,
+    /// Same elements in another order: `unordered`.
     Unordered,
+    /// A `null` object member against an absent one: `null_equals_missing`.
     NullEqualsMissing,
+    /// Timestamps equal at this precision: `precision`.
     Precision(Precision),
+    /// Numbers at most this far apart: `tolerance`.
     Tolerance(Decimal),
 }
 

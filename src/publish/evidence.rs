@@ -21,18 +21,28 @@ use std::path::Path;
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The bundle format version, 1.
     pub cutover_evidence: u32,
+    /// The version of cutover that wrote the bundle.
     pub tool: String,
+    /// When the bundle was written: UTC, RFC 3339, to the second.
     pub created_at: String,
+    /// The date the decision was judged on.
     pub today: chrono::NaiveDate,
+    /// The gate's verdict.
     pub verdict: GateVerdict,
+    /// The cassette replayed, by hash, if the report names it; it is not copied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cassette: Option<FileRef>,
+    /// The normalization rules file replayed with, if any; copied as `rules.toml` when it
+    /// still has the recorded hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<FileRef>,
+    /// The policy file judged by, as given, with the hash of its bytes.
     pub policy: FileRef,
     /// SHA-256 of every other file of the bundle, by name.
     pub files: BTreeMap<String, String>,
+    /// The `cutover gate` command that judges the bundle again on the same date.
     pub reproduce: String,
 }
 

@@ -23,6 +23,7 @@ pre{margin:0;white-space:pre-wrap;word-break:break-all;font-size:12px}\
 td.del{background:#ffecec}td.ins{background:#eaffea}td.blank{background:#f6f6f6}\
 td.del mark{background:#f5a3a3}td.ins mark{background:#9ee6a8}code{font-size:90%}";
 
+/// The page for `report`, judged by `decision` when there is one.
 pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     let mut out = String::new();
     let verdict = headline(report, decision);

@@ -10,6 +10,7 @@ use crate::report::Report;
 use quick_junit::{NonSuccessKind, Report as JUnit, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
+/// The JUnit XML for `report`, failures judged by `decision` when there is one.
 pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     let name = format!("cutover {}", report.cassette.domain);
     let mut suite = TestSuite::new(name.clone());

@@ -7,6 +7,7 @@ use crate::report::render::{latency, side, unified};
 use crate::report::Report;
 use std::fmt::Write;
 
+/// The Markdown comment for `report`, judged by `decision` when there is one.
 pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     let mut out = String::new();
     let mark = if super::passed(report, decision) {

@@ -40,6 +40,7 @@ impl std::fmt::Display for Grouping {
 /// One concurrent group, ready to run on a fresh copy of its key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
+    /// The aggregate every request of the group touches.
     pub key: String,
     /// The group's requests, in cassette order (2 to 4 of them).
     pub requests: Vec<Request>,

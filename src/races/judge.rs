@@ -27,6 +27,7 @@ pub enum RaceClass {
 }
 
 impl RaceClass {
+    /// The lowercase name used in JSON and reports.
     pub fn name(self) -> &'static str {
         match self {
             RaceClass::Serializable => "serializable",
@@ -69,11 +70,17 @@ pub struct SideSummary {
 /// One group's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupReport {
+    /// The group's key.
     pub key: String,
+    /// The group's requests' seqs, in cassette order.
     pub seqs: Vec<u64>,
+    /// The group's requests' operations, in cassette order.
     pub ops: Vec<String>,
+    /// What the group showed (see [`RaceClass`]).
     pub verdict: RaceClass,
+    /// The legacy's trials.
     pub legacy: SideSummary,
+    /// The candidate's trials.
     pub candidate: SideSummary,
 }
 
@@ -82,7 +89,9 @@ pub struct GroupReport {
 pub struct SerialOutcome {
     /// The group's seqs in the order they ran.
     pub order: Vec<u64>,
+    /// Each request's answer, in cassette order.
     pub answers: Vec<Outcome>,
+    /// The key's state after the last request.
     pub state: Option<Value>,
 }
 
@@ -90,16 +99,23 @@ pub struct SerialOutcome {
 /// the serial outcomes of the same store it was compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// `atomicity`, `shared` or `legacy_only`.
     pub class: RaceClass,
     /// `legacy` or `candidate`: the store that gave the result.
     pub side: String,
+    /// The group's key.
     pub key: String,
+    /// The group's requests' seqs, in cassette order.
     pub seqs: Vec<u64>,
+    /// The group's requests' operations, in cassette order.
     pub ops: Vec<String>,
+    /// The first schedule that gave this result.
     pub schedule: Schedule,
     /// How many of the side's schedules gave this same result.
     pub seen: usize,
+    /// The result no serial order of the same store gives.
     pub observed: Trial,
+    /// The distinct results of the same store's serial orders, it was compared with.
     pub serial: Vec<SerialOutcome>,
 }
 

@@ -41,6 +41,7 @@ use trial::Order;
 /// How to check races.
 #[derive(Debug, Clone)]
 pub struct RaceOptions {
+    /// How groups are formed: overlapping recorded intervals, or consecutive writes.
     pub grouping: Grouping,
     /// Requests per group, at most (2 to 4).
     pub size: usize,
@@ -59,6 +60,7 @@ pub struct RaceOptions {
     /// Infrastructure failures of one store in a row after which the check stops (the
     /// groups left are inconclusive); 0: never.
     pub max_infra_failures: usize,
+    /// The rules a candidate's unexplained result is compared through with the legacy's.
     pub rules: Option<Arc<Rules>>,
 }
 
@@ -82,19 +84,28 @@ impl Default for RaceOptions {
 /// The race check's section of `report.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RaceReport {
+    /// `overlap` or `writes`.
     pub grouping: String,
+    /// Requests per group, at most.
     pub size: usize,
+    /// Concurrent runs of each group on each side.
     pub schedules: usize,
+    /// The seed the jitters were drawn from.
     pub seed: u64,
+    /// The largest jitter after the barrier, in microseconds.
     pub jitter_us: u64,
+    /// The pause injected between a repository's load and its save, in microseconds.
     pub pause_us: u64,
     /// Whether each side applied the injected pause (a target without a load/save point
     /// runs its requests unpaused).
     pub legacy_pauses: bool,
+    /// Whether the candidate applied the injected pause.
     pub candidate_pauses: bool,
+    /// Every group checked, in cassette order, with its verdict.
     pub groups: Vec<GroupReport>,
     /// The first findings (every atomicity finding first), at most [`MAX_FINDINGS`].
     pub findings: Vec<Finding>,
+    /// Findings beyond [`MAX_FINDINGS`], not kept.
     #[serde(default)]
     pub findings_omitted: u64,
     /// Why the check stopped early (a store that stopped answering), if it did.

@@ -16,7 +16,9 @@ use std::time::Duration;
 /// state after the last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trial {
+    /// Each request's answer, in cassette order.
     pub answers: Vec<Outcome>,
+    /// The key's state after the group (`None`: the target cannot tell).
     pub state: Option<Value>,
 }
 
@@ -28,6 +30,7 @@ pub struct Schedule {
     pub index: usize,
     /// Per request (cassette order), the delay after the barrier.
     pub jitter_us: Vec<u64>,
+    /// The pause between load and save, in microseconds (where the target supports it).
     pub pause_us: u64,
 }
 

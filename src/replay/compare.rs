@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 /// The two targets under comparison.
 #[derive(Clone)]
 pub struct Pair {
+    /// The reference side, whose answers are taken as right.
     pub legacy: Arc<dyn Target>,
+    /// The side under test.
     pub candidate: Arc<dyn Target>,
 }
 

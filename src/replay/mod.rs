@@ -80,7 +80,9 @@ impl Default for ReplayOptions {
 /// What a finished replay tells besides its results.
 #[derive(Debug, Clone)]
 pub struct ReplayRun {
+    /// Results handed to the sinks (a shard's context requests are not counted).
     pub requests: u64,
+    /// Wall time the run took (for a replay, from after the reset to the last result).
     pub elapsed: Duration,
     /// The truncated last line of the cassette, skipped.
     pub truncation: Option<Truncation>,
@@ -94,7 +96,9 @@ pub struct ReplayRun {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SideName {
+    /// The repository being migrated from: the reference.
     Legacy,
+    /// The repository being migrated to: the one under test.
     Candidate,
 }
 
@@ -175,20 +179,28 @@ fn thousands(n: u64) -> String {
 /// A replay that could not be carried out. Divergences are results, never errors.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    /// The cassette could not be read (or, when recording, written).
     #[error(transparent)]
     Cassette(#[from] CassetteError),
+    /// A target failed to reset before the first request.
     #[error("resetting the {side} target: {source}")]
     Reset {
+        /// Which target: `legacy`, `candidate`, or `recorded` when recording.
         side: &'static str,
+        /// Why the reset failed.
         #[source]
         source: InfraError,
     },
+    /// A sink failed to write a result.
     #[error("writing results: {0}")]
     Sink(#[from] std::io::Error),
+    /// The options cannot be used (a zero concurrency or window).
     #[error("replay options: {0}")]
     Options(String),
+    /// The cassette reader thread ended without reaching the end of the input (a panic).
     #[error("the cassette reader stopped: {0}")]
     Reader(String),
+    /// Recording stopped on an infrastructure failure, at the seq the message names.
     #[error("recording: {0}")]
     Recording(String),
 }

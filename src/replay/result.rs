@@ -23,7 +23,9 @@ pub enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StateCheck {
+    /// Both sides stored alike.
     Equal,
+    /// The stored states differ.
     Divergent,
     /// A side cannot tell its state (e.g. a recording without states).
     Unchecked,
@@ -51,13 +53,23 @@ pub struct Side {
 pub struct RequestResult {
     /// 0-based position of the request in the cassette.
     pub index: u64,
+    /// The request's `seq`, from the cassette.
     pub seq: u64,
+    /// The request's key; `None` for a keyless request.
     pub key: Option<String>,
+    /// The request's operation name.
     pub op: String,
+    /// Whether the request was a read or a write.
     pub kind: Kind,
+    /// The verdict on the request.
     pub status: Status,
+    /// The legacy side's answer.
     pub legacy: Side,
+    /// The candidate side's answer.
     pub candidate: Side,
+    /// What differs between the two sides, in the outcome then the stored state, after
+    /// normalization and without noise; each comparison keeps at most
+    /// [`crate::diff::MAX_DIVERGENCES`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub divergences: Vec<Divergence>,
     /// Divergences found but not kept (see [`crate::diff::MAX_DIVERGENCES`]).
@@ -103,6 +115,7 @@ impl RequestResult {
 
 /// Receives results in cassette order.
 pub trait Sink {
+    /// Takes the next result; an error stops the replay ([`super::ReplayError::Sink`]).
     fn accept(&mut self, result: &RequestResult) -> std::io::Result<()>;
 }
 

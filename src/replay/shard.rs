@@ -17,7 +17,9 @@ use std::str::FromStr;
 /// One shard of `count`, numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// This shard's number, 1-based: `1 <= index <= count`.
     pub index: u32,
+    /// How many shards the keys are spread over (at least 1).
     pub count: u32,
     /// How far shard 1 runs the other shards' writes: set by the replay, never by hand.
     keyless_until: Until,
@@ -74,6 +76,9 @@ impl Shard {
         self.keyless_until != Until::Unknown
     }
 
+    /// What this shard does with `request`: its own keys and (for shard 1) keyless
+    /// requests are [`Role::Own`]; shard 1 runs the other shards' writes before the last
+    /// keyless request as [`Role::Context`]; the rest is [`Role::Skip`].
     pub fn role(&self, request: &Request) -> Role {
         match &request.key {
             None if self.index == 1 => Role::Own,

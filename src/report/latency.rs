@@ -21,17 +21,24 @@ impl Default for Latency {
 /// The percentiles a report shows, in microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Median latency.
     pub p50: u64,
+    /// 95th percentile.
     pub p95: u64,
+    /// 99th percentile.
     pub p99: u64,
+    /// Highest latency recorded.
     pub max: u64,
 }
 
 impl Latency {
+    /// Records one latency in µs; below 1 µs counts as 1, above an hour as an hour.
+    /// Percentiles keep 3 significant digits.
     pub fn record(&mut self, micros: u64) {
         self.histogram.saturating_record(micros.max(1));
     }
 
+    /// The percentiles of everything recorded, in µs; all 0 when nothing was.
     pub fn percentiles(&self) -> Percentiles {
         let h = &self.histogram;
         Percentiles {

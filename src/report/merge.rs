@@ -15,18 +15,27 @@ use std::time::Duration;
 /// Why shard outputs cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// A shard's file (or the merged output) cannot be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A shard's `report.json` or `results.jsonl` does not parse.
     #[error("{path} line {line}: {what}")]
     Invalid {
+        /// The file.
         path: String,
+        /// The 1-based line of the error.
         line: usize,
+        /// What is wrong there.
         what: String,
     },
+    /// The shards are not parts of one replay: other inputs or targets, a missing or repeated
+    /// shard, or a seq in more than one shard.
     #[error("the shards do not make one replay: {0}")]
     Mismatch(String),
 }

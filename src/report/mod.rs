@@ -43,17 +43,28 @@ pub enum Verdict {
 /// The summary of one replay: `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The report format version, [`REPORT_VERSION`].
     pub cutover_report: u64,
+    /// Divergent if any request diverged, else inconclusive if any could not be compared,
+    /// else equivalent; a race check may change it ([`Report::with_races`]).
     pub verdict: Verdict,
+    /// The cassette replayed.
     pub cassette: CassetteInfo,
+    /// The legacy target's short name (`memory`, `postgres`, ...).
     pub legacy: String,
+    /// The candidate target's short name.
     pub candidate: String,
+    /// Wall-clock time of the replay, in ms; for merged shards, the longest shard's.
     pub elapsed_ms: u64,
+    /// Requests replayed per second of `elapsed_ms` (0 when no time elapsed).
     pub requests_per_second: f64,
+    /// Requests of every operation, by status.
     pub totals: Counts,
     /// Latency of each side over every compared request.
     pub latency_us: SideLatency,
+    /// Figures per operation, by operation name.
     pub operations: BTreeMap<String, OperationReport>,
+    /// Up to [`EXAMPLES_PER_GROUP`] divergences per (operation, class), the first found.
     pub examples: Vec<Example>,
     /// Every normalization rule with how many values it changed; `fired: 0` is unused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -105,6 +116,7 @@ impl Report {
 /// A shadow experiment's own figures (see `capture::shadow`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShadowInfo {
+    /// The experiment's name.
     pub experiment: String,
     /// How calls were chosen.
     pub sampling: String,
@@ -126,7 +138,9 @@ pub struct ShadowInfo {
 /// What a report was made from, by content hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
+    /// The cassette replayed.
     pub cassette: FileRef,
+    /// The normalization rules file, if one was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<FileRef>,
     /// The version of cutover that replayed.
@@ -136,7 +150,9 @@ pub struct Inputs {
 /// Where the requests came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CassetteInfo {
+    /// The cassette's path as given to the replay.
     pub path: String,
+    /// The domain whose operations the cassette's requests name.
     pub domain: String,
     /// The truncated last line that was skipped, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,9 +162,13 @@ pub struct CassetteInfo {
 /// Request counts by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Every request; the sum of the other three.
     pub total: u64,
+    /// Requests with the same outcome on both sides.
     pub equal: u64,
+    /// Requests with at least one divergence.
     pub divergent: u64,
+    /// Requests that could not be compared.
     pub inconclusive: u64,
 }
 
@@ -166,7 +186,9 @@ impl Counts {
 /// Everything about one operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperationReport {
+    /// Whether the operation reads or writes.
     pub kind: Kind,
+    /// The operation's requests, by status.
     pub requests: Counts,
     /// Divergent requests with at least one divergence of each class.
     pub classes: BTreeMap<Class, u64>,
@@ -180,6 +202,7 @@ pub struct OperationReport {
     /// state check was off, the request had no key, or a side cannot tell its state.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub writes_unchecked: u64,
+    /// Latency percentiles of each side, in µs, over compared requests whose latency is known.
     pub latency_us: SideLatency,
     /// Compared requests whose latency a side could not tell (a `recorded` legacy
     /// without `latency_us`): the latency budget cannot be judged on them.
@@ -194,7 +217,9 @@ fn is_zero(n: &u64) -> bool {
 /// Requests whose latency one side could not tell.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencyUnknown {
+    /// Compared requests without a legacy latency.
     pub legacy: u64,
+    /// Compared requests without a candidate latency.
     pub candidate: u64,
 }
 
@@ -207,16 +232,22 @@ impl LatencyUnknown {
 /// Latency percentiles of both sides.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SideLatency {
+    /// The legacy's percentiles, in µs.
     pub legacy: Percentiles,
+    /// The candidate's percentiles, in µs.
     pub candidate: Percentiles,
 }
 
 /// One divergence shown as an example of its group, with the request it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
+    /// The request's operation.
     pub op: String,
+    /// The request's `seq` in the cassette.
     pub seq: u64,
+    /// The aggregate the request touches; `None` for a cross-aggregate request.
     pub key: Option<String>,
+    /// The divergence shown.
     pub divergence: Divergence,
 }
 
@@ -248,6 +279,7 @@ struct OpAccumulator {
 }
 
 impl Summary {
+    /// An empty summary.
     pub fn new() -> Summary {
         Summary::default()
     }

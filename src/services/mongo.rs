@@ -96,7 +96,9 @@ impl MongoServer {
 
 /// A uniquely named database, dropped when this value is.
 pub struct FreshMongo {
+    /// The server's connection URI.
     pub uri: String,
+    /// The database's name, from [`super::unique_name`].
     pub name: String,
     /// The address of a server started here: one that no longer accepts connections has
     /// gone with its databases, and is not waited on.

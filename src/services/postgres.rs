@@ -167,7 +167,9 @@ impl PostgresServer {
 
 /// A uniquely named database, dropped when this value is.
 pub struct FreshPostgres {
+    /// Connection options for the database.
     pub options: PgConnectOptions,
+    /// The database's name, from [`super::unique_name`].
     pub name: String,
     admin: PgConnectOptions,
 }

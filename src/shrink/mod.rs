@@ -18,8 +18,11 @@ use std::fmt;
 /// class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
+    /// The operation of the divergent request.
     pub op: String,
+    /// The divergence's path pattern, canonical (every index as `[*]`).
     pub pattern: String,
+    /// The divergence class.
     pub class: Class,
 }
 
@@ -34,6 +37,7 @@ impl fmt::Display for Signature {
 pub struct Shrunk {
     /// The minimal requests, in cassette order, as they were recorded.
     pub requests: Vec<Request>,
+    /// The divergence the minimal requests still show.
     pub signature: Signature,
     /// Replays run, the first (whole cassette) included.
     pub replays: u64,
@@ -42,10 +46,13 @@ pub struct Shrunk {
 /// Why a cassette could not be shrunk.
 #[derive(Debug, thiserror::Error)]
 pub enum ShrinkError {
+    /// A replay failed.
     #[error("{0}")]
     Replay(#[from] ReplayError),
+    /// No signature was given and the whole cassette shows no divergence.
     #[error("the cassette shows no divergence: nothing to shrink")]
     NothingDiverges,
+    /// The whole cassette does not show the divergence asked for.
     #[error("the cassette does not show the divergence {0}")]
     NotShown(Signature),
 }

@@ -77,12 +77,16 @@ impl std::fmt::Debug for dyn Target {
 /// A failure of the infrastructure, not of the repository's logic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InfraError {
+    /// The store could not be connected to; the text says why.
     #[error("connection refused: {0}")]
     Refused(String),
+    /// No answer within this time.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The connection was lost during the call; the text says why.
     #[error("connection dropped: {0}")]
     Disconnected(String),
+    /// Any other failure, described.
     #[error("{0}")]
     Other(String),
 }
@@ -91,14 +95,18 @@ pub enum InfraError {
 #[derive(Debug, thiserror::Error)]
 #[error("target spec `{spec}`: {what}")]
 pub struct SpecError {
+    /// The spec as given.
     pub spec: String,
+    /// What is wrong with it.
     pub what: String,
 }
 
 /// A parsed target spec: `name` or `name:key=value,key=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
+    /// The target's name, the part before `:`; never empty.
     pub name: String,
+    /// The `key=value` options, by key; each key appears at most once in the spec.
     pub options: BTreeMap<String, String>,
     text: String,
 }

@@ -21,6 +21,7 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// A recorded target holding no state yet.
     pub fn new() -> Recorded {
         Recorded::default()
     }

@@ -58,7 +58,9 @@ pub enum Writes {
     /// own (never the candidate's production store): `separate_store` names it in the
     /// report. A key joins the experiment at one of the `creates` operations.
     Mirror {
+        /// The mirror store's name, as the report shows it.
         separate_store: String,
+        /// Operations that create a key: a sampled key is mirrored from one of them on.
         creates: HashSet<String>,
     },
 }
@@ -68,6 +70,7 @@ pub enum Writes {
 pub struct ShadowConfig {
     /// The experiment's name, in events and the report.
     pub name: String,
+    /// The domain of the shadowed requests, written in the report's header.
     pub domain: String,
     /// Fraction of keys whose reads are shadowed, 0 to 1.
     pub rate: f64,
@@ -79,6 +82,7 @@ pub struct ShadowConfig {
     pub lanes: usize,
     /// Comparisons waiting, at most, over all lanes.
     pub queue: usize,
+    /// Whether writes are mirrored to a separate candidate store.
     pub writes: Writes,
     /// Normalization rules applied before every comparison (a replay's rules file).
     pub rules: Option<Arc<Rules>>,
@@ -89,6 +93,9 @@ pub struct ShadowConfig {
 }
 
 impl ShadowConfig {
+    /// A configuration for experiment `name` in `domain`: 1% of keys, a 1 s timeout,
+    /// 16 lanes, a queue of 1024, writes not shadowed, no rules, events only, published
+    /// every 60 s.
     pub fn new(name: &str, domain: &str) -> ShadowConfig {
         ShadowConfig {
             name: name.into(),
@@ -120,9 +127,11 @@ pub struct ShadowStats {
     /// Calls queued but not compared: their key fell out of step before the lane reached
     /// them (mirror mode).
     pub withdrawn: AtomicU64,
-    /// Comparisons finished, by verdict.
+    /// Comparisons finished equal.
     pub equal: AtomicU64,
+    /// Comparisons finished divergent.
     pub divergent: AtomicU64,
+    /// Comparisons finished without a verdict: a side failed or did not answer in time.
     pub inconclusive: AtomicU64,
     /// Candidate calls that failed, timed out or panicked (inconclusive results).
     pub candidate_failures: AtomicU64,
@@ -237,6 +246,7 @@ impl Shadow {
         })
     }
 
+    /// The experiment's counters, live.
     pub fn stats(&self) -> &ShadowStats {
         &self.stats
     }
@@ -254,6 +264,7 @@ impl Shadow {
             .insert(client.to_string());
     }
 
+    /// Stops shadowing the reads of `client` switched on by [`Shadow::enable_client`].
     pub fn disable_client(&self, client: &str) {
         self.clients
             .write()
@@ -388,6 +399,7 @@ pub struct Shadowed<T> {
 }
 
 impl<T> Shadowed<T> {
+    /// The experiment around the legacy.
     pub fn shadow(&self) -> &Arc<Shadow> {
         &self.shadow
     }

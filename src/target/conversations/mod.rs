@@ -33,7 +33,10 @@ use serde_json::Value;
 /// infrastructure failure (an inconclusive request).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
+    /// A domain error, its kind and message: an outcome both repositories must agree on.
     Domain(ErrorKind, String),
+    /// A failure of the infrastructure, not of the repository's logic: the request is
+    /// inconclusive.
     Infra(InfraError),
     /// The aggregate changed between its load and its save (an optimistic version did not
     /// match): the repository loads again and retries; it reaches a caller as `aborted`
@@ -42,14 +45,17 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// A `not_found` error saying `{what} not found`.
     pub fn not_found(what: impl std::fmt::Display) -> Failure {
         Failure::Domain(ErrorKind::NotFound, format!("{what} not found"))
     }
 
+    /// A `conflict` error with the given message.
     pub fn conflict(what: impl Into<String>) -> Failure {
         Failure::Domain(ErrorKind::Conflict, what.into())
     }
 
+    /// An `invalid` error with the given message.
     pub fn invalid(what: impl Into<String>) -> Failure {
         Failure::Domain(ErrorKind::Invalid, what.into())
     }

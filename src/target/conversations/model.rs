@@ -10,14 +10,19 @@ use serde::{Deserialize, Serialize};
 /// One conversation with everything embedded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
+    /// The conversation's id, the key of its requests.
     pub id: String,
+    /// Group or relation conversation.
     pub kind: ConversationKind,
     /// The two projects of a relation conversation, sorted; null for a group.
     #[serde(default)]
     pub relation: Option<Relation>,
+    /// The conversation's title; null when it has none.
     #[serde(default)]
     pub subject: Option<String>,
+    /// When the conversation was created (RFC 3339, UTC, milliseconds).
     pub created_at: String,
+    /// Whether the conversation is archived; false when absent.
     #[serde(default)]
     pub archived: bool,
     /// In joining order.
@@ -28,6 +33,7 @@ pub struct Conversation {
     pub messages: Vec<Message>,
 }
 
+/// What a conversation is between, written `group` or `relation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationKind {
@@ -38,6 +44,7 @@ pub enum ConversationKind {
 }
 
 impl ConversationKind {
+    /// The kind as documents write it: `group` or `relation`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConversationKind::Group => "group",
@@ -46,30 +53,45 @@ impl ConversationKind {
     }
 }
 
+/// The two projects a relation conversation joins; in a stored conversation they differ
+/// and `project_a` sorts before `project_b`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relation {
+    /// The first project, in sort order.
     pub project_a: String,
+    /// The second project, in sort order.
     pub project_b: String,
 }
 
+/// A member of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Participant {
+    /// The participant's identity id, unique in the conversation.
     pub identity_id: String,
+    /// Display name, kept byte for byte.
     pub name: String,
+    /// Role in the conversation (`member`, `admin`, `guest`, ...).
     pub role: String,
+    /// When the participant joined (RFC 3339, UTC, milliseconds).
     pub joined_at: String,
 }
 
+/// A message posted to a conversation, with its read receipts and attachments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    /// The message's id, unique in the conversation.
     pub id: String,
+    /// Identity id of the participant who posted it.
     pub author_id: String,
     /// Null once the message is deleted.
     #[serde(default)]
     pub text: Option<String>,
+    /// When the message was posted (RFC 3339, UTC, milliseconds).
     pub created_at: String,
+    /// When the text was last edited (RFC 3339, UTC, milliseconds); null if never.
     #[serde(default)]
     pub edited_at: Option<String>,
+    /// Whether the message is deleted; a deleted message keeps its place in the list.
     #[serde(default)]
     pub deleted: bool,
     /// Identity ids, in the order they read the message.
@@ -83,18 +105,28 @@ pub struct Message {
     pub stored_files: Vec<StoredFile>,
 }
 
+/// A file uploaded to a message and not yet promoted to storage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
+    /// Position among the message's attachments, unique across its temporary and stored
+    /// ones, and kept when the file is promoted.
     pub index: u32,
+    /// File name.
     pub name: String,
+    /// File size in bytes.
     pub size: u64,
 }
 
+/// An attachment promoted to storage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredFile {
+    /// The index the attachment had while temporary.
     pub index: u32,
+    /// File name.
     pub name: String,
+    /// File size in bytes.
     pub size: u64,
+    /// Where the file is stored (such as `s3://files/...`).
     pub storage_key: String,
 }
 

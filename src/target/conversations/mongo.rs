@@ -9,12 +9,15 @@
 //! conversation are atomic, as the legacy service's ORM made them. `update_conversation`
 //! replaces the whole document under the same version check. Documents
 //! are stored as they came (an absent optional field stays absent); reads map them to the
-//! canonical [`Conversation`], where absent and null read alike.
+//! canonical [`Conversation`], where absent and null read alike, through the cross-store
+//! value model ([`crate::target::value::bson`]: dates become UTC timestamps at
+//! milliseconds).
 
 use super::change;
-use super::model::{format_time, Conversation, Message};
+use super::model::{Conversation, Message};
 use super::ops::{Command, Operation, ReadOp, WriteOp};
 use super::{Failure, Repository};
+use crate::target::value::bson::to_canonical;
 use crate::target::InfraError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,7 +25,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, IndexModel};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// The document's version: absent when saved, incremented by every update.
@@ -112,7 +115,7 @@ impl Mongo {
             if let Some(id) = d.remove("_id") {
                 d.insert("id", id);
             }
-            bson_to_json(Bson::Document(d))
+            to_canonical(&Bson::Document(d))
         }))
     }
 
@@ -722,37 +725,13 @@ fn to_conversation(mut stored: Document) -> Result<Conversation, Failure> {
     if let Some(id) = stored.remove("_id") {
         stored.insert("id", id);
     }
-    let json = bson_to_json(Bson::Document(stored));
+    let json = to_canonical(&Bson::Document(stored));
     serde_json::from_value(json).map_err(|e| {
         Failure::Domain(
             crate::cassette::ErrorKind::Internal,
             format!("unreadable document: {e}"),
         )
     })
-}
-
-/// BSON to JSON: dates become canonical timestamps, numbers stay numbers.
-fn bson_to_json(value: Bson) -> Value {
-    match value {
-        Bson::Null | Bson::Undefined => Value::Null,
-        Bson::Boolean(b) => Value::Bool(b),
-        Bson::Int32(n) => json!(n),
-        Bson::Int64(n) => json!(n),
-        Bson::Double(f) => json!(f),
-        Bson::String(s) => Value::String(s),
-        Bson::DateTime(d) => match DateTime::from_timestamp_millis(d.timestamp_millis()) {
-            Some(t) => Value::String(format_time(t)),
-            None => Value::String(d.to_string()),
-        },
-        Bson::Array(items) => Value::Array(items.into_iter().map(bson_to_json).collect()),
-        Bson::Document(d) => Value::Object(
-            d.into_iter()
-                .map(|(k, v)| (k, bson_to_json(v)))
-                .collect::<Map<_, _>>(),
-        ),
-        Bson::ObjectId(o) => Value::String(o.to_hex()),
-        other => Value::String(other.to_string()),
-    }
 }
 
 /// A JSON document as BSON, with the timestamp fields as dates.

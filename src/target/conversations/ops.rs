@@ -14,36 +14,52 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
+    /// The identity id the operation is about.
     pub identity_id: String,
 }
 
+/// Arguments of `add_participant`: an identity joining the conversation at the
+/// command's time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewParticipant {
+    /// The identity joining; `conflict` if it already takes part.
     pub identity_id: String,
+    /// Display name, kept byte for byte.
     pub name: String,
+    /// Role in the conversation (`member`, `admin`, `guest`, ...).
     pub role: String,
 }
 
+/// Arguments of `set_role`: a participant's new role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetRole {
+    /// The participant whose role changes; `not_found` if it does not take part.
     pub identity_id: String,
+    /// The new role.
     pub role: String,
 }
 
+/// Arguments of `post_message`: a new message, created at the command's time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Post {
+    /// Id of the new message; `conflict` if the conversation already has it.
     pub message_id: String,
+    /// The author; `invalid` if not a participant.
     pub author_id: String,
+    /// The message's text.
     pub text: String,
 }
 
+/// Arguments of `edit_message`: a new text, with `edited_at` set to the command's time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
+    /// The message to edit; `invalid` if it is deleted.
     pub message_id: String,
+    /// The new text.
     pub text: String,
 }
 
@@ -51,77 +67,112 @@ pub struct Edit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageRef {
+    /// The message's id in the conversation.
     pub message_id: String,
 }
 
+/// Arguments of `mark_read`: a read receipt, kept once per reader.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
+    /// The message read.
     pub message_id: String,
+    /// The reader; `invalid` if not a participant.
     pub identity_id: String,
 }
 
+/// Arguments of `attach`: a temporary attachment to a live message, at its next free
+/// index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attach {
+    /// The message the file is attached to.
     pub message_id: String,
+    /// File name.
     pub name: String,
+    /// File size in bytes.
     pub size: u64,
 }
 
+/// Arguments of `promote_attachment`: a temporary attachment moved to the
+/// message's stored files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Promote {
+    /// The message holding the attachment.
     pub message_id: String,
+    /// Index of the temporary attachment; `not_found` if there is none.
     pub index: u32,
+    /// Where the file is now stored.
     pub storage_key: String,
 }
 
+/// Arguments of `rename`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
+    /// The new subject; null removes it.
     pub subject: Option<String>,
 }
 
+/// Arguments of `messages_page`: a window on the conversation's messages in posting
+/// order, deleted ones included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
+    /// How many messages to skip.
     pub offset: u64,
+    /// At most this many messages, 1 to 1000.
     pub limit: u64,
 }
 
+/// Arguments of `find_by_ids`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ids {
+    /// Conversation ids, in the order of the answer; unknown ids are left out.
     pub ids: Vec<String>,
 }
 
+/// Arguments of `find_by_date_range`: a span of conversation creation times, both
+/// ends included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DateRange {
+    /// The earliest creation time (RFC 3339).
     pub from: String,
+    /// The latest creation time (RFC 3339).
     pub to: String,
 }
 
+/// Arguments of `conversations_of_project`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Project {
+    /// The project, on either side of a relation.
     pub project: String,
 }
 
+/// Arguments of `search_messages`: messages not deleted whose text contains `text`,
+/// ignoring case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Search {
+    /// The text to find; not blank.
     pub text: String,
+    /// At most this many hits, 1 to 1000.
     pub limit: u64,
 }
 
+/// Arguments of `find_archived`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
+    /// At most this many conversation ids, 1 to 1000.
     pub limit: u64,
 }
 
+/// The arguments of an operation that takes none: an empty object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
@@ -130,7 +181,9 @@ pub struct NoArgs {}
 /// legacy store keeps it as it came, absent fields absent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewConversation {
+    /// The conversation, typed and validated.
     pub conversation: Conversation,
+    /// The `conversation` argument as sent.
     pub raw: Value,
 }
 
@@ -149,27 +202,46 @@ pub enum ListOrder {
 /// handle it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
+    /// A write of one conversation.
     Write(WriteOp),
+    /// A read, of one conversation or across conversations.
     Read(ReadOp),
 }
 
 /// The writes, each keyed by its conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
+    /// Saves a whole new conversation whose id is the key; `conflict` if it exists.
     CreateConversation(Box<NewConversation>),
+    /// Adds a participant.
     AddParticipant(NewParticipant),
+    /// Removes a participant; `not_found` if it does not take part.
     RemoveParticipant(Identity),
+    /// Changes a participant's role.
     SetRole(SetRole),
+    /// Posts a message.
     PostMessage(Post),
+    /// Replaces a message's text.
     EditMessage(Edit),
+    /// Deletes a message: its text becomes null and its temporary attachments are dropped;
+    /// it keeps its place.
     DeleteMessage(MessageRef),
+    /// Records that a participant read a message.
     MarkRead(MarkRead),
+    /// Adds a participant's read receipt to every message unread by them; answers
+    /// `{"marked": n}`.
     MarkAllRead(Identity),
+    /// Adds a temporary attachment to a message.
     Attach(Attach),
+    /// Moves a temporary attachment to the message's stored files.
     PromoteAttachment(Promote),
+    /// Sets or clears the subject.
     Rename(Rename),
+    /// Marks the conversation archived.
     Archive,
+    /// Marks the conversation not archived.
     Unarchive,
+    /// Deletes the conversation; `not_found` if it does not exist.
     DeleteConversation,
     /// Load, change in memory, save whole: the read-modify-write of [`super::change`].
     UpdateConversation(Update),
@@ -178,26 +250,49 @@ pub enum WriteOp {
 /// The reads: of one conversation, then across conversations (keyless).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReadOp {
+    /// The whole conversation.
     FindById,
+    /// Whether the conversation exists.
     Exists,
+    /// The participants.
     ListParticipants,
+    /// The number of messages not deleted.
     CountMessages,
+    /// A page of the messages.
     MessagesPage(Page),
+    /// The latest message not deleted; `not_found` if there is none.
     LastMessage,
+    /// One message, deleted or not.
     MessageById(MessageRef),
+    /// For each participant, `{"identity_id", "unread"}`: how many messages are unread by
+    /// them (not deleted, posted by someone else, without their read receipt).
     UnreadCounts,
+    /// Whether a participant has a message unread; `invalid` if not a participant.
     HasUnread(Identity),
+    /// The identity ids that read a message.
     ReadReceipts(MessageRef),
+    /// Every stored file of the conversation, each with its `message_id`.
     StoredFiles,
+    /// Every temporary attachment of the conversation, each with its `message_id`.
     TempAttachments,
+    /// The conversations with the given ids, each once.
     FindByIds(Ids),
+    /// The conversations created in a time range.
     FindByDateRange(DateRange),
+    /// The conversations an identity takes part in.
     FindByParticipant(Identity),
+    /// The relation conversation of two projects, given in either order; `not_found` if
+    /// there is none.
     FindByRelation(Relation),
+    /// The ids of the relation conversations a project is part of.
     ConversationsOfProject(Project),
+    /// Matching messages, as `{"conversation_id", "message_id"}`.
     SearchMessages(Search),
+    /// How many messages an identity has not read, across its conversations.
     UnreadTotal(Identity),
+    /// The number of conversations.
     CountConversations,
+    /// The ids of archived conversations.
     FindArchived(Limit),
 }
 
@@ -210,6 +305,7 @@ impl Operation {
         }
     }
 
+    /// Whether the operation is a write or a read.
     pub fn kind(&self) -> Kind {
         match self {
             Operation::Write(_) => Kind::Write,
@@ -227,6 +323,7 @@ impl Operation {
 }
 
 impl WriteOp {
+    /// The write's name, as cassettes write it.
     pub fn name(&self) -> &'static str {
         match self {
             WriteOp::CreateConversation(_) => "create_conversation",
@@ -250,6 +347,7 @@ impl WriteOp {
 }
 
 impl ReadOp {
+    /// The read's name, as cassettes write it.
     pub fn name(&self) -> &'static str {
         match self {
             ReadOp::FindById => "find_by_id",
@@ -381,6 +479,7 @@ pub const READS: [&str; 21] = [
 /// A parsed, validated request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
+    /// The operation, with its arguments.
     pub op: Operation,
     /// The conversation id, for keyed operations.
     pub key: Option<String>,

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 /// The running servers; the databases made on them are dropped before they stop.
 pub struct Servers {
+    /// The MongoDB server the legacy repositories' databases are made on.
     pub mongo: MongoServer,
+    /// The PostgreSQL server the new repositories' databases are made on.
     pub postgres: PostgresServer,
 }
 
@@ -63,7 +65,9 @@ impl Servers {
 
 /// The two targets and the databases they live in (dropped with this value).
 pub struct Pair {
+    /// The legacy repository (MongoDB) as a target.
     pub legacy: Arc<dyn Target>,
+    /// The new repository (PostgreSQL, default queries) as a target.
     pub candidate: Arc<dyn Target>,
     _databases: (FreshMongo, FreshPostgres),
 }

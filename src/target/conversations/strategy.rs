@@ -33,45 +33,79 @@ const WORDS: [&str; 8] = [
 /// One abstract request. Indexes are taken modulo what exists when the step runs.
 #[derive(Debug, Clone)]
 pub enum Step {
+    /// `create_conversation` of a new group conversation, whose participants join at its
+    /// creation.
     Create {
+        /// The subject, or none.
         subject: Option<String>,
+        /// Indexes into the fixed people, duplicates dropped.
         participants: Vec<usize>,
     },
+    /// `add_participant` of a person as a `member`.
     Join {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// Index into the fixed people.
         person: usize,
     },
+    /// `post_message` of a message with a fresh id.
     Post {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// Index into the fixed people; one who does not take part draws an `invalid`.
         author: usize,
+        /// The message's text.
         text: String,
         /// At the same millisecond as the step before.
         same_instant: bool,
     },
+    /// `edit_message` of a message.
     Edit {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// Index of the message, modulo those posted to the conversation so far; the step is
+        /// left out when there is none.
         message: usize,
+        /// The new text.
         text: String,
     },
+    /// `delete_message` of a message.
     Delete {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// Index of the message, modulo those posted to the conversation so far; the step is
+        /// left out when there is none.
         message: usize,
     },
+    /// `rename` of a conversation.
     Rename {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// The new subject.
         subject: String,
     },
+    /// `messages_page` of a conversation.
     Page {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// Messages skipped.
         offset: u64,
+        /// At most this many messages.
         limit: u64,
     },
+    /// A read of one conversation that takes no arguments.
     Read {
+        /// Index of the conversation, modulo those created so far.
         conversation: usize,
+        /// The read's name: `find_by_id`, `last_message`, `list_participants` or
+        /// `count_messages`.
         op: &'static str,
     },
+    /// `search_messages` across conversations.
     Search {
+        /// The word searched for.
         text: String,
+        /// At most this many hits.
         limit: u64,
     },
 }

@@ -61,9 +61,15 @@ fn number(text: &str) -> Option<Value> {
         .map(Value::Number)
 }
 
-/// An instant, in UTC, to the last non-zero sub-second unit.
+/// An instant, in UTC: milliseconds always written (the precision of a BSON date, and the
+/// canonical model's), finer digits only when the instant has them (PostgreSQL's
+/// microseconds).
 pub fn timestamp(t: DateTime<Utc>) -> Value {
-    Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    let format = match t.timestamp_subsec_nanos() % 1_000_000 {
+        0 => SecondsFormat::Millis,
+        _ => SecondsFormat::AutoSi,
+    };
+    Value::String(t.to_rfc3339_opts(format, true))
 }
 
 /// Bytes with a BSON binary subtype.

@@ -14,18 +14,40 @@ pub const KEY: &str = "c-race";
 /// One change, with indexes taken modulo what exists.
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// `rename` to a subject no other change uses.
     Rename,
-    Post { author: usize },
-    Join { person: usize },
-    MarkRead { message: usize, reader: usize },
-    Attach { message: usize },
+    /// `post_message` of a new message.
+    Post {
+        /// Index of the author among the starting participants, modulo their number.
+        author: usize,
+    },
+    /// `add_participant` of a person as a `guest` (a `conflict` if they already take part).
+    Join {
+        /// Index into the fixed people.
+        person: usize,
+    },
+    /// `mark_read` of a starting message (a `not_found` when there is none).
+    MarkRead {
+        /// Index of the message among the starting ones, modulo their number.
+        message: usize,
+        /// Index of the reader among the starting participants, modulo their number.
+        reader: usize,
+    },
+    /// `attach` of a file to a starting message (a `not_found` when there is none).
+    Attach {
+        /// Index of the message among the starting ones, modulo their number.
+        message: usize,
+    },
 }
 
 /// One write of the group: the first change as its targeted write, or all of them in one
 /// `update_conversation`.
 #[derive(Debug, Clone)]
 pub struct Racer {
+    /// One or two changes.
     pub changes: Vec<Change>,
+    /// Whether the write is an `update_conversation` of all the changes; otherwise it is
+    /// the first change's targeted write.
     pub whole: bool,
 }
 
@@ -36,6 +58,7 @@ pub struct RaceCase {
     pub participants: usize,
     /// Messages at the start, by the first participant.
     pub messages: usize,
+    /// The 2 to 4 writes, whose recorded intervals overlap.
     pub group: Vec<Racer>,
 }
 
