@@ -131,7 +131,7 @@ pub struct Recorder<T> {
     epoch: Instant,
 }
 
-impl<T: Target> Recorder<T> {
+impl<T> Recorder<T> {
     /// Starts the writer thread; `redactor` applies to every request before it is written.
     pub fn start(
         inner: T,
@@ -264,39 +264,15 @@ impl<T: Target> Target for Recorder<T> {
     }
 }
 
-/// What a recorder of typed calls wraps: nothing. Its calls go through
-/// [`Recorder::around`]; asked as a target, it refuses.
-pub struct Unwrapped;
-
-#[async_trait]
-impl Target for Unwrapped {
-    fn name(&self) -> &str {
-        "typed"
-    }
-
-    async fn reset(&self) -> Result<(), InfraError> {
-        Ok(())
-    }
-
-    async fn execute(&self, _: &Request) -> Result<Outcome, InfraError> {
-        Err(InfraError::Other(
-            "this recorder records typed calls (`around`) and wraps no repository".into(),
-        ))
-    }
-
-    async fn dump(&self, _: &str) -> Result<Option<Value>, InfraError> {
-        Ok(None)
-    }
-}
-
-impl Recorder<Unwrapped> {
+impl Recorder<()> {
     /// A recorder for a team's own repository type, whose typed calls it records with
-    /// [`Recorder::around`].
+    /// [`Recorder::around`]. It wraps no repository, so it is not a [`Target`]: only a
+    /// recorder of a target is one.
     pub fn typed(
         config: RecorderConfig,
         redactor: Option<Redactor>,
-    ) -> std::io::Result<Recorder<Unwrapped>> {
-        Recorder::start(Unwrapped, config, redactor)
+    ) -> std::io::Result<Recorder<()>> {
+        Recorder::start((), config, redactor)
     }
 }
 

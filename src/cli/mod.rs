@@ -14,7 +14,7 @@ mod report;
 mod sample;
 mod shrink;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, ValueEnum};
 use std::process::ExitCode;
 
 /// Golden-master differential testing for repository migrations.
@@ -22,11 +22,12 @@ use std::process::ExitCode;
 #[command(name = "cutover", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Subcommand,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
+/// `cutover <subcommand>`: one per module of this front end.
+#[derive(Debug, clap::Subcommand)]
+enum Subcommand {
     /// Replay a cassette against a legacy and a candidate target and compare every outcome.
     Replay(replay::Args),
     /// Compare two JSON documents structurally.
@@ -86,16 +87,16 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Replay(args) => replay::run(args),
-        Command::Diff(args) => diff::run(args),
-        Command::Demo(args) => demo::run(args),
-        Command::Generate(args) => generate::run(args),
-        Command::Sample(args) => sample::run(args),
-        Command::Shrink(args) => shrink::run(args),
-        Command::Gate(args) => gate::run(args),
-        Command::Merge(args) => merge::run(args),
-        Command::Report(args) => report::run(args),
-        Command::Inspect(args) => inspect::run(args),
+        Subcommand::Replay(args) => replay::run(args),
+        Subcommand::Diff(args) => diff::run(args),
+        Subcommand::Demo(args) => demo::run(args),
+        Subcommand::Generate(args) => generate::run(args),
+        Subcommand::Sample(args) => sample::run(args),
+        Subcommand::Shrink(args) => shrink::run(args),
+        Subcommand::Gate(args) => gate::run(args),
+        Subcommand::Merge(args) => merge::run(args),
+        Subcommand::Report(args) => report::run(args),
+        Subcommand::Inspect(args) => inspect::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,
