@@ -28,7 +28,7 @@ impl FileRef {
 /// A key's place among `buckets` (0-based): the first 8 bytes of the key's SHA-256,
 /// big-endian, modulo `buckets`. Stable across machines, versions and runs: shards
 /// (`replay::shard`) and samples of keys (`capture::key_sampled`) both draw from it.
-pub fn key_bucket(key: &str, buckets: u32) -> u32 {
+pub(crate) fn key_bucket(key: &str, buckets: u32) -> u32 {
     let digest = Sha256::digest(key.as_bytes());
     let head = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
     (head % u64::from(buckets.max(1))) as u32

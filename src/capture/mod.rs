@@ -13,7 +13,7 @@ pub mod shadow;
 use std::collections::HashSet;
 
 /// How [`key_sampled`] chooses, for a cassette's header and a shadow's report.
-pub fn describe_sampling(rate: f64, allow: &HashSet<String>) -> String {
+pub(crate) fn describe_sampling(rate: f64, allow: &HashSet<String>) -> String {
     format!(
         "{rate} of keys by SHA-256 of the key, plus {} allowed keys",
         allow.len()
@@ -23,7 +23,7 @@ pub fn describe_sampling(rate: f64, allow: &HashSet<String>) -> String {
 /// Whether `key` is in a sample of `rate` (0 to 1) of keys, or among `allow`. The same key
 /// is always in or always out: the draw is the SHA-256 of the key, never a random number,
 /// so a conversation is sampled whole and the recorder and the shadow agree on it.
-pub fn key_sampled(key: &str, rate: f64, allow: &HashSet<String>) -> bool {
+pub(crate) fn key_sampled(key: &str, rate: f64, allow: &HashSet<String>) -> bool {
     allow.contains(key) || {
         let at = crate::digest::key_bucket(key, 1_000_000);
         f64::from(at) < rate * 1_000_000.0

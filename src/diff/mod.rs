@@ -131,7 +131,7 @@ pub fn values(left: &Value, right: &Value) -> Diff {
 /// where the diff pairs values (after array alignment), elements are never paired by
 /// position: a shifted array stays `missing` and `extra`.
 #[derive(Debug, Clone, Default)]
-pub struct Tolerances {
+pub(crate) struct Tolerances {
     at: std::collections::HashMap<String, Vec<(usize, number::Decimal)>>,
 }
 
@@ -164,7 +164,11 @@ impl Tolerances {
 
 /// Compares two values structurally, accepting numbers within `tolerances`; returns the
 /// diff and, for each value a tolerance accepted, the tolerance's `rule`.
-pub fn values_within(left: &Value, right: &Value, tolerances: &Tolerances) -> (Diff, Vec<usize>) {
+pub(crate) fn values_within(
+    left: &Value,
+    right: &Value,
+    tolerances: &Tolerances,
+) -> (Diff, Vec<usize>) {
     let mut differ = Differ {
         tolerances: Some(tolerances).filter(|t| !t.is_empty()),
         ..Differ::default()
@@ -176,7 +180,7 @@ pub fn values_within(left: &Value, right: &Value, tolerances: &Tolerances) -> (D
 
 /// Turns the divergences of a comparison of stored states into `state` divergences, their
 /// structural class kept in `detail`.
-pub fn as_state(mut diff: Diff) -> Diff {
+pub(crate) fn as_state(mut diff: Diff) -> Diff {
     for d in &mut diff.divergences {
         d.detail = Some(d.class);
         d.class = Class::State;

@@ -110,7 +110,7 @@ pub fn equal(left: &str, right: &str) -> bool {
 /// A decimal number text (JSON grammar, or `1.5E+3` as other systems write it) in plain,
 /// canonical notation: no exponent, no superfluous zeros (`"1.50E+3"` is `"1500"`, `"-0"` is
 /// `"0"`). `None` if the text is not such a number, or its exponent is out of range.
-pub fn plain_decimal(text: &str) -> Option<String> {
+pub(crate) fn plain_decimal(text: &str) -> Option<String> {
     if !decimal_shape(text) {
         return None;
     }
@@ -140,7 +140,7 @@ pub fn plain_decimal(text: &str) -> Option<String> {
     })
 }
 
-/// The most digits an exact difference may take (see [`Decimal::abs_diff`]): numbers whose
+/// The most digits an exact difference may take (see `Decimal::abs_diff`): numbers whose
 /// aligned digits would be longer (`1e5000` against `1e-5000`) are never within a tolerance.
 pub const MAX_ALIGNED_DIGITS: usize = 4096;
 
@@ -171,17 +171,17 @@ impl Decimal {
     }
 
     /// Whether this is zero.
-    pub fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         self.digits.is_empty()
     }
 
     /// Whether this is below zero.
-    pub fn is_negative(&self) -> bool {
+    pub(crate) fn is_negative(&self) -> bool {
         self.negative
     }
 
     /// The exact order of two numbers.
-    pub fn cmp_value(&self, other: &Decimal) -> Ordering {
+    pub(crate) fn cmp_value(&self, other: &Decimal) -> Ordering {
         match (self.is_zero(), other.is_zero()) {
             (true, true) => return Ordering::Equal,
             (true, false) => {
@@ -224,7 +224,7 @@ impl Decimal {
 
     /// `|self - other|`, exactly; `None` when the two numbers, aligned on their last
     /// digit, would take more than [`MAX_ALIGNED_DIGITS`] digits.
-    pub fn abs_diff(&self, other: &Decimal) -> Option<Decimal> {
+    pub(crate) fn abs_diff(&self, other: &Decimal) -> Option<Decimal> {
         if self.is_zero() || other.is_zero() {
             let nonzero = if self.is_zero() { other } else { self };
             return Some(Decimal {
@@ -290,7 +290,7 @@ impl Decimal {
     }
 
     /// The number in plain notation (`0.001`, `109`, `-2.5`), as JSON and TOML read it.
-    pub fn to_plain(&self) -> String {
+    pub(crate) fn to_plain(&self) -> String {
         let text: String = self.digits.iter().map(|d| char::from(b'0' + d)).collect();
         if text.is_empty() {
             return "0".into();

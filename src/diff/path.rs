@@ -20,13 +20,13 @@ impl<'a> PathStack<'a> {
         self.steps.push(step);
     }
 
-    pub fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         self.steps.pop();
     }
 
     /// The normalized JSONPath (`$.name`, `$['odd key']`, `$[3]`), with one more
     /// step if `last` is given, without changing the buffer.
-    pub fn render_with(&self, last: Option<Step<'_>>) -> String {
+    pub(crate) fn render_with(&self, last: Option<Step<'_>>) -> String {
         let mut out = String::from("$");
         for step in self.steps.iter().chain(last.as_ref()) {
             match step {

@@ -19,7 +19,7 @@ pub fn wilson_upper(k: u64, n: u64, confidence: f64) -> f64 {
 }
 
 /// The standard normal quantile of a two-sided `confidence`.
-pub fn z_score(confidence: f64) -> f64 {
+pub(crate) fn z_score(confidence: f64) -> f64 {
     let normal = Normal::new(0.0, 1.0).expect("the standard normal");
     normal.inverse_cdf(1.0 - (1.0 - confidence) / 2.0)
 }

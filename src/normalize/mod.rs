@@ -30,7 +30,7 @@ mod parse;
 pub mod suggest;
 mod walk;
 
-pub use crate::located::line_column;
+pub(crate) use crate::located::line_column;
 pub use noise::Noise;
 pub use parse::RulesError;
 

@@ -14,7 +14,7 @@ use crate::gate::{Decision, GateVerdict};
 use crate::report::{OperationReport, Report, Verdict};
 
 /// The headline: the gate's verdict when there is a decision, else the replay's.
-pub fn headline(report: &Report, decision: Option<&Decision>) -> &'static str {
+pub(crate) fn headline(report: &Report, decision: Option<&Decision>) -> &'static str {
     match (decision.map(|d| d.verdict), report.verdict) {
         (Some(GateVerdict::Approved), _) => "APPROVED",
         (Some(GateVerdict::Rejected), _) => "REJECTED",
@@ -31,7 +31,7 @@ pub fn passed(report: &Report, decision: Option<&Decision>) -> bool {
 
 /// Whether an operation passes: by the gate when there is a decision, else by having
 /// nothing divergent or inconclusive.
-pub fn op_passed(op: &str, o: &OperationReport, decision: Option<&Decision>) -> bool {
+pub(crate) fn op_passed(op: &str, o: &OperationReport, decision: Option<&Decision>) -> bool {
     match decision {
         Some(d) => d
             .operations

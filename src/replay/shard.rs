@@ -72,7 +72,7 @@ impl Shard {
     }
 
     /// Whether the last keyless request is known (see [`Shard::knowing_last_keyless`]).
-    pub fn knows_last_keyless(&self) -> bool {
+    pub(crate) fn knows_last_keyless(&self) -> bool {
         self.keyless_until != Until::Unknown
     }
 

@@ -210,10 +210,10 @@ fn body(d: &Divergence) -> String {
 
 /// How many lines of each side a rendered line diff compares: the cost is bounded by
 /// size, never by a clock, so one input always renders to the same text.
-pub const DIFF_INPUT_LINES: usize = 2000;
+pub(crate) const DIFF_INPUT_LINES: usize = 2000;
 
 /// The first [`DIFF_INPUT_LINES`] lines of `text`, and whether any were left out.
-pub fn head_lines(text: &str) -> (&str, bool) {
+pub(crate) fn head_lines(text: &str) -> (&str, bool) {
     match text.match_indices('\n').nth(DIFF_INPUT_LINES - 1) {
         Some((end, _)) if end + 1 < text.len() => (&text[..=end], true),
         _ => (text, false),
@@ -221,7 +221,7 @@ pub fn head_lines(text: &str) -> (&str, bool) {
 }
 
 /// A line diff of two texts, showing changed regions with context (legacy `-`, candidate `+`).
-pub fn unified(left: &str, right: &str) -> String {
+pub(crate) fn unified(left: &str, right: &str) -> String {
     let ((left, l_cut), (right, r_cut)) = (head_lines(left), head_lines(right));
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Patience)

@@ -27,7 +27,7 @@ impl ServiceError {
 }
 
 /// A database name no other run on this machine uses: `cutover_<pid>_<time>_<n>`.
-pub fn unique_name() -> String {
+pub(crate) fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -41,14 +41,14 @@ pub fn unique_name() -> String {
 }
 
 /// Where the project keeps what it installs: `$CARGO_TARGET_DIR` or `target/` of the crate.
-pub fn build_dir() -> PathBuf {
+pub(crate) fn build_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
 /// A free TCP port on the loopback interface.
-pub fn free_port() -> Result<u16, ServiceError> {
+pub(crate) fn free_port() -> Result<u16, ServiceError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| ServiceError::new(format!("finding a free port: {e}")))?;
     listener
@@ -58,7 +58,7 @@ pub fn free_port() -> Result<u16, ServiceError> {
 }
 
 /// A child process that is killed when this value is dropped, or when this process dies.
-pub struct ChildGuard {
+pub(crate) struct ChildGuard {
     child: std::process::Child,
     what: String,
 }
@@ -90,7 +90,7 @@ impl ChildGuard {
     }
 
     /// Fails if the child has already exited, with its status.
-    pub fn check_running(&mut self) -> Result<(), ServiceError> {
+    pub(crate) fn check_running(&mut self) -> Result<(), ServiceError> {
         match self.child.try_wait() {
             Ok(Some(status)) => Err(ServiceError::new(format!("{} exited: {status}", self.what))),
             _ => Ok(()),

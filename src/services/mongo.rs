@@ -37,7 +37,7 @@ impl MongoServer {
     }
 
     /// A SecantusDB server of its own, on a free port, keeping nothing on disk.
-    pub async fn secantusdb() -> Result<MongoServer, ServiceError> {
+    pub(crate) async fn secantusdb() -> Result<MongoServer, ServiceError> {
         let venv = install_secantusdb()?;
         let port = free_port()?;
         let mut command = Command::new(venv.join("bin").join("python3"));
@@ -98,7 +98,7 @@ impl MongoServer {
 pub struct FreshMongo {
     /// The server's connection URI.
     pub uri: String,
-    /// The database's name, from [`super::unique_name`].
+    /// The database's name, unique per process and call.
     pub name: String,
     /// The address of a server started here: one that no longer accepts connections has
     /// gone with its databases, and is not waited on.
@@ -122,7 +122,7 @@ impl Drop for FreshMongo {
 }
 
 /// Installs SecantusDB into `target/secantusdb/venv` unless it is there; returns the venv.
-pub fn install_secantusdb() -> Result<PathBuf, ServiceError> {
+pub(crate) fn install_secantusdb() -> Result<PathBuf, ServiceError> {
     let home = build_dir().join("secantusdb");
     let venv = home.join("venv");
     let marker = venv.join(format!(".installed-{SECANTUSDB_VERSION}"));

@@ -169,7 +169,7 @@ impl PostgresServer {
 pub struct FreshPostgres {
     /// Connection options for the database.
     pub options: PgConnectOptions,
-    /// The database's name, from [`super::unique_name`].
+    /// The database's name, unique per process and call.
     pub name: String,
     admin: PgConnectOptions,
 }

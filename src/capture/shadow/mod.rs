@@ -205,7 +205,7 @@ impl Shadow {
 
     /// Starts the experiment's lanes on `runtime`: a runtime of its own keeps the
     /// candidate's work off the threads that serve callers.
-    pub fn start_on(
+    pub(crate) fn start_on(
         runtime: &tokio::runtime::Handle,
         candidate: Arc<dyn Target>,
         config: ShadowConfig,

@@ -40,7 +40,7 @@ impl Default for Queries {
 
 impl Queries {
     /// A message row `m` as its canonical JSON document.
-    pub fn message_json(&self) -> String {
+    pub(crate) fn message_json(&self) -> String {
         format!(
             r#"json_build_object(
                 'id', m.id, 'author_id', m.author_id, 'text', m.text,
@@ -89,7 +89,7 @@ impl Queries {
     }
 
     /// The last message that is not deleted (`$1` the conversation).
-    pub fn last_message(&self) -> String {
+    pub(crate) fn last_message(&self) -> String {
         format!(
             "SELECT doc FROM (SELECT {}::text AS doc, row_number() OVER (ORDER BY {}) AS n
                 FROM message m WHERE m.conversation_id = $1 AND NOT m.deleted) ranked
@@ -118,7 +118,7 @@ impl Queries {
     }
 
     /// Every temporary attachment of a conversation, by message order then index.
-    pub fn temp_attachments(&self) -> String {
+    pub(crate) fn temp_attachments(&self) -> String {
         format!(
             "SELECT json_build_object('message_id', t.message_id, 'index', t.index, 'name', t.name, 'size', t.size)::text
              FROM temp_attachment t JOIN message m ON m.conversation_id = t.conversation_id AND m.id = t.message_id
@@ -140,7 +140,7 @@ impl Queries {
 }
 
 /// `%text%` for LIKE, with `%`, `_` and `\` taken literally.
-pub fn contains_pattern(text: &str) -> String {
+pub(crate) fn contains_pattern(text: &str) -> String {
     let mut out = String::from("%");
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
