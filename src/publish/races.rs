@@ -8,17 +8,6 @@ use std::fmt::Write;
 
 /// One line: groups by verdict, schedules and seed.
 pub fn summary(r: &RaceReport) -> String {
-    let counts: Vec<String> = [
-        RaceClass::Serializable,
-        RaceClass::Atomicity,
-        RaceClass::Shared,
-        RaceClass::LegacyOnly,
-        RaceClass::Inconclusive,
-    ]
-    .iter()
-    .filter(|&&c| r.count(c) > 0 || c == RaceClass::Atomicity)
-    .map(|&c| format!("{} {}", r.count(c), c.name()))
-    .collect();
     format!(
         "{} concurrent groups ({}), {} schedules each on both sides, seed {}, pause {} µs: {}",
         r.groups.len(),
@@ -26,7 +15,7 @@ pub fn summary(r: &RaceReport) -> String {
         r.schedules,
         r.seed,
         r.pause_us,
-        counts.join(", ")
+        r.counts(false)
     )
 }
 

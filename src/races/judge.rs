@@ -27,6 +27,15 @@ pub enum RaceClass {
 }
 
 impl RaceClass {
+    /// Every class, in report order.
+    pub const ALL: [RaceClass; 5] = [
+        RaceClass::Serializable,
+        RaceClass::Atomicity,
+        RaceClass::Shared,
+        RaceClass::LegacyOnly,
+        RaceClass::Inconclusive,
+    ];
+
     /// The lowercase name used in JSON and reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -122,6 +122,17 @@ impl RaceReport {
         self.groups.iter().filter(|g| g.verdict == class).count() as u64
     }
 
+    /// The groups by verdict, as `14 serializable, 0 atomicity, ...`; `all` lists the
+    /// verdicts no group had too (atomicity always).
+    pub fn counts(&self, all: bool) -> String {
+        RaceClass::ALL
+            .iter()
+            .filter(|&&c| all || c == RaceClass::Atomicity || self.count(c) > 0)
+            .map(|&c| format!("{} {}", self.count(c), c.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Groups where the candidate gave a result no serial order explains.
     pub fn atomicity(&self) -> u64 {
         self.count(RaceClass::Atomicity)

@@ -25,17 +25,7 @@ pub fn render(r: &RaceReport) -> String {
         r.seed,
         super::render::latency(r.jitter_us)
     );
-    let counts: Vec<String> = [
-        RaceClass::Serializable,
-        RaceClass::Atomicity,
-        RaceClass::Shared,
-        RaceClass::LegacyOnly,
-        RaceClass::Inconclusive,
-    ]
-    .iter()
-    .map(|&c| format!("{} {}", r.count(c), c.name()))
-    .collect();
-    let _ = writeln!(out, "  groups: {}", counts.join(", "));
+    let _ = writeln!(out, "  groups: {}", r.counts(true));
     for g in r
         .groups
         .iter()

@@ -123,12 +123,7 @@ fn apply_one(c: &mut Conversation, change: &Change, now: &str) -> Result<(), Fai
                     a.message_id
                 )));
             }
-            let used = found
-                .temp_attachments
-                .iter()
-                .map(|t| t.index)
-                .chain(found.stored_files.iter().map(|f| f.index));
-            let index = used.max().map_or(0, |i| i + 1);
+            let index = found.next_index();
             found.temp_attachments.push(super::model::Attachment {
                 index,
                 name: a.name.clone(),

@@ -130,6 +130,16 @@ pub struct StoredFile {
     pub storage_key: String,
 }
 
+impl Message {
+    /// The next free attachment index: one past the highest among the temporary
+    /// attachments and the stored files, 0 for none.
+    pub fn next_index(&self) -> u32 {
+        let used = self.temp_attachments.iter().map(|t| t.index);
+        let all = used.chain(self.stored_files.iter().map(|f| f.index));
+        all.max().map_or(0, |i| i + 1)
+    }
+}
+
 /// Parses an RFC 3339 timestamp and keeps milliseconds, as the legacy store does.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(text)

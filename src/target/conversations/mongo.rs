@@ -329,12 +329,7 @@ impl Mongo {
             }
             WriteOp::Attach(a) => {
                 let (found, v) = self.live_message(id, &a.message_id).await?;
-                let used = found
-                    .temp_attachments
-                    .iter()
-                    .map(|t| t.index)
-                    .chain(found.stored_files.iter().map(|f| f.index));
-                let index = used.max().map_or(0, |i| i + 1);
+                let index = found.next_index();
                 let attachment =
                     doc! { "index": index as i64, "name": &a.name, "size": a.size as i64 };
                 let push = doc! { "$push": { "messages.$[m].temp_attachments": attachment } };
