@@ -2,7 +2,7 @@
 //! the first atomicity finding with the serial outcomes it was compared with.
 
 use crate::races::{GroupReport, RaceClass, RaceReport};
-use crate::report::races::finding;
+use crate::report::races::{cells, finding, COLUMNS};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
 use std::fmt::Write;
 
@@ -25,33 +25,17 @@ fn flagged(r: &RaceReport) -> impl Iterator<Item = &GroupReport> {
         .filter(|g| g.verdict != RaceClass::Serializable)
 }
 
-fn first(g: &GroupReport) -> String {
-    g.candidate
-        .first_unexplained
-        .map_or("-".into(), |i| i.to_string())
-}
-
 /// The Markdown section.
 pub fn markdown(out: &mut String, r: &RaceReport) {
     let _ = writeln!(out, "\n### Race check\n\n{}\n", summary(r));
     if flagged(r).next().is_some() {
-        let _ = writeln!(
-            out,
-            "| verdict | key | seqs | operations | candidate unexplained | first schedule | legacy unexplained |\n|---|---|---|---|---:|---:|---:|"
-        );
+        let _ = writeln!(out, "| {} |", COLUMNS.join(" | "));
+        let _ = writeln!(out, "|---|---|---|---|---:|---:|---:|");
         for g in flagged(r) {
+            let [verdict, key, seqs, ops, candidate, first, legacy] = cells(g);
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {:?} | {} | {} of {} | {} | {} of {} |",
-                g.verdict.name(),
-                g.key,
-                g.seqs,
-                g.ops.join(", "),
-                g.candidate.unexplained,
-                g.candidate.schedules,
-                first(g),
-                g.legacy.unexplained,
-                g.legacy.schedules
+                "| {verdict} | `{key}` | {seqs} | {ops} | {candidate} | {first} | {legacy} |"
             );
         }
     }
@@ -77,22 +61,23 @@ pub fn html(out: &mut String, r: &RaceReport, esc: fn(&str) -> String) {
         esc(&summary(r))
     );
     if flagged(r).next().is_some() {
-        out.push_str("<table id=\"race-groups\"><tr><th>verdict</th><th>key</th><th>seqs</th><th>operations</th><th>candidate unexplained</th><th>first schedule</th><th>legacy unexplained</th></tr>");
+        out.push_str("<table id=\"race-groups\"><tr>");
+        for c in COLUMNS {
+            let _ = write!(out, "<th>{c}</th>");
+        }
+        out.push_str("</tr>");
         for g in flagged(r) {
-            let _ = write!(
-                out,
-                "<tr class=\"{}\"><td>{}</td><td><code>{}</code></td><td>{:?}</td><td>{}</td><td class=\"num\">{} of {}</td><td class=\"num\">{}</td><td class=\"num\">{} of {}</td></tr>",
-                if g.verdict == RaceClass::Atomicity { "bad" } else { "" },
-                g.verdict.name(),
-                esc(&g.key),
-                g.seqs,
-                esc(&g.ops.join(", ")),
-                g.candidate.unexplained,
-                g.candidate.schedules,
-                first(g),
-                g.legacy.unexplained,
-                g.legacy.schedules
-            );
+            let bad = if g.verdict == RaceClass::Atomicity {
+                " class=\"bad\""
+            } else {
+                ""
+            };
+            let _ = write!(out, "<tr{bad}>");
+            for (i, cell) in cells(g).iter().enumerate() {
+                let class = if i >= 4 { " class=\"num\"" } else { "" };
+                let _ = write!(out, "<td{class}>{}</td>", esc(cell));
+            }
+            out.push_str("</tr>");
         }
         out.push_str("</table>");
     }

@@ -1,6 +1,6 @@
 //! The race check's section of the text report.
 
-use crate::races::{Finding, RaceClass, RaceReport};
+use crate::races::{Finding, GroupReport, RaceClass, RaceReport};
 use std::fmt::Write;
 
 /// The section: the figures, each group that was not serializable, and the findings.
@@ -31,28 +31,16 @@ pub fn render(r: &RaceReport) -> String {
         .iter()
         .filter(|g| g.verdict != RaceClass::Serializable)
     {
-        let first = |s: &crate::races::SideSummary| {
-            s.first_unexplained
-                .map_or(String::from("-"), |i| format!("schedule {i}"))
-        };
+        let [verdict, key, seqs, ops, candidate, first, legacy] = cells(g);
+        let failure = g
+            .candidate
+            .failure
+            .as_ref()
+            .or(g.legacy.failure.as_ref())
+            .map_or(String::new(), |f| format!("; failure: {f}"));
         let _ = writeln!(
             out,
-            "  {} key {} seqs {:?} ({}): candidate {} of {} unexplained (first: {}), legacy {} of {} (first: {}){}",
-            g.verdict.name(),
-            g.key,
-            g.seqs,
-            g.ops.join(", "),
-            g.candidate.unexplained,
-            g.candidate.schedules,
-            first(&g.candidate),
-            g.legacy.unexplained,
-            g.legacy.schedules,
-            first(&g.legacy),
-            g.candidate
-                .failure
-                .as_ref()
-                .or(g.legacy.failure.as_ref())
-                .map_or(String::new(), |f| format!("; failure: {f}"))
+            "  {verdict} key {key} seqs {seqs} ({ops}): candidate {candidate} unexplained (first schedule: {first}), legacy {legacy}{failure}"
         );
     }
     for f in r
@@ -75,6 +63,33 @@ fn applied(yes: bool) -> &'static str {
     } else {
         "not supported"
     }
+}
+
+/// The columns of a group's row, as [`cells`] fills them.
+pub const COLUMNS: [&str; 7] = [
+    "verdict",
+    "key",
+    "seqs",
+    "operations",
+    "candidate unexplained",
+    "first schedule",
+    "legacy unexplained",
+];
+
+/// A group's row: verdict, key, seqs, operations, the candidate's unexplained runs of its
+/// schedules, the first schedule that showed one, the legacy's unexplained runs.
+pub fn cells(g: &GroupReport) -> [String; 7] {
+    [
+        g.verdict.name().to_string(),
+        g.key.clone(),
+        format!("{:?}", g.seqs),
+        g.ops.join(", "),
+        format!("{} of {}", g.candidate.unexplained, g.candidate.schedules),
+        g.candidate
+            .first_unexplained
+            .map_or("-".into(), |i| i.to_string()),
+        format!("{} of {}", g.legacy.unexplained, g.legacy.schedules),
+    ]
 }
 
 /// One finding: what the store gave, and what its serial orders give.
