@@ -146,6 +146,13 @@ pub fn report(report: &Report) -> String {
             t.divergent, t.total
         ),
         Verdict::Divergent => format!("DIVERGENT: {} of {} requests", t.divergent, t.total),
+        Verdict::Inconclusive if t.inconclusive == 0 => {
+            let unjudged = report
+                .races
+                .as_ref()
+                .map_or(0, |r| r.count(crate::races::RaceClass::Inconclusive));
+            format!("INCONCLUSIVE: {unjudged} concurrent groups could not be judged")
+        }
         Verdict::Inconclusive => format!(
             "INCONCLUSIVE: {} of {} requests could not be compared",
             t.inconclusive, t.total

@@ -450,6 +450,15 @@ async fn a_store_that_stops_answering_ends_the_race_check_with_every_group_incon
     }
     .with_races(dead);
     assert_eq!(report.verdict, Verdict::Inconclusive);
+    let text = cutover::report::render::report(&report);
+    assert!(
+        text.contains("INCONCLUSIVE: 5 concurrent groups could not be judged"),
+        "{text}"
+    );
+    assert!(
+        text.contains("STOPPED: the candidate side (gone)"),
+        "{text}"
+    );
     let decision = gate::evaluate(&report, [], &policy(""), today());
     assert_eq!(decision.verdict, GateVerdict::Rejected);
     assert!(
