@@ -73,12 +73,20 @@ pub async fn check(
             );
         }
     }
-    let mut groups = races::groups(cassette, options.grouping, options.size, usize::MAX)
+    if options.pause >= options.timeout {
+        bail!(
+            "--race-pause ({:?}) must be shorter than --timeout ({:?}): every paused call would time out",
+            options.pause,
+            options.timeout
+        );
+    }
+    // The groups one run would check; a shard checks those of its own keys, so the shards'
+    // checks merged are that run's.
+    let mut groups = races::groups(cassette, options.grouping, options.size, options.max_groups)
         .with_context(|| format!("finding concurrent groups in {}", cassette.display()))?;
     groups.retain(|g| {
         shard.is_none_or(|s| g.requests.first().is_some_and(|r| s.role(r) == Role::Own))
     });
-    groups.truncate(options.max_groups);
     eprintln!(
         "race check: {} groups ({}), {} schedules each, on both sides...",
         groups.len(),

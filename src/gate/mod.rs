@@ -418,6 +418,12 @@ fn races(report: &Report, policy: &Policy) -> Vec<Reason> {
         };
     };
     let mut reasons = Vec::new();
+    if policy.require_races && races.groups.is_empty() {
+        reasons.push(reason(
+            None,
+            "the policy requires a race check and this one found no concurrent group to check (a cassette without `started_us`? try `--races writes`)".into(),
+        ));
+    }
     let found: Vec<_> = races
         .groups
         .iter()

@@ -3,7 +3,7 @@
 
 use crate::cassette::{CassetteError, Kind, Reader, Request};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// How groups are formed from a cassette.
@@ -61,17 +61,35 @@ impl Group {
     }
 }
 
-/// A group under construction: members and their span.
+/// A group under construction: members, how many are writes, and their span.
 #[derive(Default)]
 struct Open {
     seqs: Vec<u64>,
+    writes: usize,
     start: u64,
     end: u64,
 }
 
+impl Open {
+    fn of(request: &Request, start: u64, end: u64) -> Open {
+        Open {
+            seqs: vec![request.seq],
+            writes: usize::from(request.kind == Kind::Write),
+            start,
+            end,
+        }
+    }
+
+    fn add(&mut self, request: &Request) {
+        self.seqs.push(request.seq);
+        self.writes += usize::from(request.kind == Kind::Write);
+    }
+}
+
 /// Finds the cassette's groups: at most `max` of them, at most one per key, the first in
-/// cassette order, each of 2 to `size` requests (`size` is clamped to 2..=4). Two passes over
-/// the file: the groups' seqs, then the requests and their keys' histories.
+/// cassette order, each of 2 to `size` requests (`size` is clamped to 2..=4) with at least
+/// one write (reads alone cannot lose an update). Two passes over the file: the groups'
+/// seqs, then the requests and their keys' histories.
 pub fn groups(
     path: &Path,
     grouping: Grouping,
@@ -80,26 +98,31 @@ pub fn groups(
 ) -> Result<Vec<Group>, CassetteError> {
     let size = size.clamp(2, 4);
     let chosen = find(Reader::open(path)?, grouping, size, max)?;
-    let by_key: HashMap<&str, &Vec<u64>> = chosen.iter().map(|(k, s)| (k.as_str(), s)).collect();
+    let mut pending: HashMap<String, (Vec<u64>, Group)> = chosen
+        .into_iter()
+        .map(|(key, seqs)| {
+            let group = Group {
+                key: key.clone(),
+                requests: Vec::new(),
+                history: Vec::new(),
+            };
+            (key, (seqs, group))
+        })
+        .collect();
     let mut built: BTreeMap<u64, Group> = BTreeMap::new();
-    let mut partial: HashMap<String, Group> = HashMap::new();
     for request in Reader::open(path)? {
+        if pending.is_empty() {
+            break;
+        }
         let request = request?;
-        let Some(key) = request.key.clone() else {
+        let Some((seqs, group)) = request.key.as_ref().and_then(|k| pending.get_mut(k)) else {
             continue;
         };
-        let Some(seqs) = by_key.get(key.as_str()) else {
-            continue;
-        };
-        let group = partial.entry(key.clone()).or_insert_with(|| Group {
-            key: key.to_string(),
-            requests: Vec::new(),
-            history: Vec::new(),
-        });
         if seqs.contains(&request.seq) {
             group.requests.push(request);
             if group.requests.len() == seqs.len() {
-                if let Some(done) = partial.remove(&key) {
+                let key = group.key.clone();
+                if let Some((seqs, done)) = pending.remove(&key) {
                     built.insert(seqs[0], done);
                 }
             }
@@ -119,74 +142,78 @@ fn find(
 ) -> Result<Vec<(String, Vec<u64>)>, CassetteError> {
     let mut open: HashMap<String, Open> = HashMap::new();
     let mut chosen: Vec<(String, Vec<u64>)> = Vec::new();
-    let mut done = std::collections::HashSet::new();
-    let mut close = |key: &str, group: Open, chosen: &mut Vec<(String, Vec<u64>)>| {
-        if group.seqs.len() >= 2 && chosen.len() < max && done.insert(key.to_string()) {
+    let mut done: HashSet<String> = HashSet::new();
+    // Keys whose first write was seen: in `writes` mode that write (which brings the key
+    // into being) is history, not a member.
+    let mut created: HashSet<String> = HashSet::new();
+    let close = |key: &str, group: Open, chosen: &mut Vec<_>, done: &mut HashSet<String>| {
+        if group.seqs.len() >= 2
+            && group.writes >= 1
+            && chosen.len() < max
+            && done.insert(key.to_string())
+        {
             chosen.push((key.to_string(), group.seqs));
         }
     };
     for request in reader {
+        if chosen.len() >= max {
+            break;
+        }
         let request = request?;
         let Some(key) = request.key.clone() else {
             continue;
         };
-        if done_or_full(&chosen, max, &key) {
+        if done.contains(&key) {
             continue;
         }
-        let joins = match grouping {
-            Grouping::Writes => request.kind == Kind::Write,
+        match grouping {
+            Grouping::Writes => {
+                if request.kind != Kind::Write {
+                    // A read between writes does not change the state: a run of writes
+                    // goes on across it.
+                    continue;
+                }
+                if created.insert(key.clone()) {
+                    continue;
+                }
+                let current = open.entry(key.clone()).or_default();
+                current.add(&request);
+                if current.seqs.len() == size {
+                    let full = std::mem::take(current);
+                    close(&key, full, &mut chosen, &mut done);
+                }
+            }
             Grouping::Overlap => match (request.started_us, request.latency_us) {
                 (Some(start), Some(took)) => {
                     let end = start.saturating_add(took);
                     let current = open.entry(key.clone()).or_default();
                     let overlaps =
                         !current.seqs.is_empty() && start < current.end && end > current.start;
-                    if !overlaps || current.seqs.len() == size {
-                        let previous = std::mem::take(current);
-                        close(&key, previous, &mut chosen);
-                        *open.entry(key.clone()).or_default() = Open {
-                            seqs: vec![request.seq],
-                            start,
-                            end,
-                        };
-                    } else {
-                        current.seqs.push(request.seq);
+                    if overlaps && current.seqs.len() < size {
+                        current.add(&request);
                         current.start = current.start.min(start);
                         current.end = current.end.max(end);
+                    } else {
+                        let previous = std::mem::replace(current, Open::of(&request, start, end));
+                        close(&key, previous, &mut chosen, &mut done);
                     }
-                    continue;
                 }
-                _ => false,
+                // A request without an interval ends an overlap.
+                _ => {
+                    if let Some(previous) = open.remove(&key) {
+                        close(&key, previous, &mut chosen, &mut done);
+                    }
+                }
             },
-        };
-        if !joins {
-            // A read between writes does not change the state: a run of writes goes on
-            // across it. A request without an interval ends an overlap.
-            if grouping == Grouping::Overlap {
-                if let Some(previous) = open.remove(&key) {
-                    close(&key, previous, &mut chosen);
-                }
-            }
-            continue;
-        }
-        let current = open.entry(key.clone()).or_default();
-        current.seqs.push(request.seq);
-        if current.seqs.len() == size {
-            let full = std::mem::take(current);
-            close(&key, full, &mut chosen);
         }
     }
     let mut rest: Vec<(String, Open)> = open.into_iter().collect();
     rest.sort_by_key(|(_, o)| o.seqs.first().copied());
     for (key, group) in rest {
-        close(&key, group, &mut chosen);
+        close(&key, group, &mut chosen, &mut done);
     }
     chosen.sort_by_key(|(_, seqs)| seqs[0]);
     Ok(chosen)
-}
-
-fn done_or_full(chosen: &[(String, Vec<u64>)], max: usize, key: &str) -> bool {
-    chosen.len() >= max || chosen.iter().any(|(k, _)| k == key)
 }
 
 #[cfg(test)]
@@ -253,6 +280,16 @@ mod tests {
             [1]
         );
 
+        // Reads alone cannot lose an update: a key's read-only overlap does not take its
+        // one group; its later overlap of writes does.
+        let reads_first = [
+            request(1, "a", Read, Some((0, 100))),
+            request(2, "a", Read, Some((10, 100))),
+            request(3, "a", Write, Some((500, 100))),
+            request(4, "a", Write, Some((510, 100))),
+        ];
+        assert_eq!(found(&reads_first, Grouping::Overlap, 4, 16), [vec![3, 4]]);
+
         // A request without an interval ends an overlap.
         let cut = [
             request(1, "a", Write, Some((0, 100))),
@@ -274,14 +311,26 @@ mod tests {
             request(6, "a", Write, None),
             request(7, "c", Write, None),
         ];
+        // A key's first write brings it into being: history, not a member; b and c have
+        // one write left at most, no group.
+        assert_eq!(found(&requests, Grouping::Writes, 2, 16), [vec![4, 6]]);
+        assert_eq!(found(&requests, Grouping::Writes, 3, 16), [vec![4, 6]]);
+        let more = [
+            &requests[..],
+            &[
+                request(8, "b", Write, None),
+                request(9, "c", Write, None),
+                request(10, "c", Write, None),
+            ],
+        ]
+        .concat();
         assert_eq!(
-            found(&requests, Grouping::Writes, 2, 16),
-            [vec![1, 4], vec![2, 5]]
+            found(&more, Grouping::Writes, 2, 16),
+            [vec![4, 6], vec![5, 8], vec![9, 10]]
         );
         assert_eq!(
-            found(&requests, Grouping::Writes, 3, 16),
-            [vec![1, 4, 6], vec![2, 5]]
+            found(&more, Grouping::Writes, 2, 2),
+            [vec![4, 6], vec![5, 8]]
         );
-        assert_eq!(found(&requests, Grouping::Writes, 2, 1), [vec![1, 4]]);
     }
 }

@@ -176,14 +176,17 @@ pub(super) fn judge(
             ));
         }
     }
+    // A side with a serial order that did not run, or with no concurrent run at all, leaves
+    // the group unjudged: a result only that order explains would look unexplained, and a
+    // legacy that never ran concurrently cannot say what it never gives.
     let unjudged = |s: &SideSummary, run: &SideRun| {
         s.inconclusive > 0
             && (run.serial.iter().any(|(_, t)| t.is_err()) || s.explained + s.unexplained == 0)
     };
-    let verdict = if classes.contains(&RaceClass::Atomicity) {
-        RaceClass::Atomicity
-    } else if unjudged(&l_sum, legacy) || unjudged(&c_sum, candidate) {
+    let verdict = if unjudged(&l_sum, legacy) || unjudged(&c_sum, candidate) {
         RaceClass::Inconclusive
+    } else if classes.contains(&RaceClass::Atomicity) {
+        RaceClass::Atomicity
     } else {
         classes.into_iter().min().unwrap_or(RaceClass::Serializable)
     };
@@ -302,7 +305,13 @@ fn same_across(group: &Group, legacy: &Trial, candidate: &Trial, rules: Option<&
         .iter()
         .zip(legacy.answers.iter().zip(&candidate.answers))
         .all(|(request, (l, c))| crate::replay::diff_outcomes(request, rules, l, c).is_equal());
-    let op = group.requests.last().map_or("", |r| r.op.as_str());
+    // The state is what the group's writes left: compared by the rules of its last write.
+    let op = group
+        .requests
+        .iter()
+        .rev()
+        .find(|r| r.kind == crate::cassette::Kind::Write)
+        .map_or("", |r| r.op.as_str());
     let state = match (&legacy.state, &candidate.state) {
         (Some(l), Some(c)) => {
             let (mut l, mut c) = (l.clone(), c.clone());
@@ -438,6 +447,17 @@ mod tests {
             .0,
             RaceClass::Shared
         );
+        // A serial order that could not run leaves the group unjudged, even beside a result
+        // no other order explains: that order might have.
+        let mut broken = side(&serial()[..1], std::slice::from_ref(&lost));
+        broken.serial.push((vec![1, 0], Err("timed out".into())));
+        let (report, _) = judge(
+            &group(),
+            &side(&serial(), std::slice::from_ref(&ok)),
+            &broken,
+            None,
+        );
+        assert_eq!(report.verdict, RaceClass::Inconclusive);
         // A state the store could not tell is not a state it told.
         let untold = Trial {
             state: None,

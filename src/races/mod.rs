@@ -175,7 +175,8 @@ pub async fn check(pair: &Pair, groups: &[Group], options: &RaceOptions) -> Race
     let mut findings = Vec::new();
     let mut dead = [0usize; 2];
     for (g, group) in groups.iter().enumerate() {
-        let schedules = schedules(options, g, group.requests.len());
+        let first = group.requests.first().map_or(g as u64, |r| r.seq);
+        let schedules = schedules(options, first, group.requests.len());
         let (legacy, candidate) = if report.stopped.is_some() {
             (skipped(group, &schedules), skipped(group, &schedules))
         } else {
@@ -217,9 +218,9 @@ pub async fn check(pair: &Pair, groups: &[Group], options: &RaceOptions) -> Race
 }
 
 /// The group's concurrent schedules: the same on both stores, drawn from the seed and the
-/// group's place.
-fn schedules(options: &RaceOptions, group: usize, n: usize) -> Vec<Schedule> {
-    let mut rng = Rng::new(options.seed ^ (group as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+/// group's first seq (so a shard draws the schedules one run would).
+fn schedules(options: &RaceOptions, first_seq: u64, n: usize) -> Vec<Schedule> {
+    let mut rng = Rng::new(options.seed ^ first_seq.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let jitter = micros(options.jitter);
     (1..=options.schedules)
         .map(|index| Schedule {

@@ -527,6 +527,17 @@ async fn an_atomicity_group_fails_the_verdict_the_gate_and_every_document() {
     let missing = gate::evaluate(&base, [], &policy("require_races = true"), today());
     assert_eq!(missing.verdict, GateVerdict::Rejected);
     assert!(missing.reasons[0].message.contains("requires a race check"));
+    let empty = base.clone().with_races(RaceReport {
+        grouping: "overlap".into(),
+        ..RaceReport::default()
+    });
+    let nothing = gate::evaluate(&empty, [], &policy("require_races = true"), today());
+    assert_eq!(nothing.verdict, GateVerdict::Rejected);
+    assert!(nothing.reasons[0]
+        .message
+        .contains("found no concurrent group"));
+    let optional = gate::evaluate(&empty, [], &policy(""), today());
+    assert_eq!(optional.verdict, GateVerdict::Approved);
 
     // Every document carries the group, and the finding's serial outcomes.
     let markdown = cutover::publish::markdown::render(&report, Some(&rejected));

@@ -14,7 +14,7 @@
 //! milliseconds).
 
 use super::change;
-use super::model::{Conversation, Message};
+use super::model::{format_time, Conversation, Message, Participant};
 use super::ops::{Command, Operation, ReadOp, WriteOp};
 use super::{Failure, Repository};
 use crate::target::value::bson::to_canonical;
@@ -206,10 +206,10 @@ impl Mongo {
                 stored.remove("id");
                 stored.insert("_id", id);
                 self.conversations
-                    .insert_one(stored)
+                    .insert_one(&stored)
                     .await
                     .map_err(failure)?;
-                Ok(to_json(&self.existing(id).await?))
+                Ok(to_json(&to_conversation(stored)?))
             }
             WriteOp::AddParticipant(p) => {
                 let (conv, v) = self.loaded(id).await?;
@@ -222,10 +222,14 @@ impl Mongo {
                 let added = doc! { "identity_id": &p.identity_id, "name": &p.name, "role": &p.role, "joined_at": at };
                 self.update(id, &v, doc! { "$push": { "participants": added } }, None)
                     .await?;
-                let conv = self.existing(id).await?;
-                Ok(to_json(
-                    participant(&conv, &p.identity_id).expect("just added"),
-                ))
+                // The answer is what this write stored: a read after it could show a later
+                // write's change.
+                Ok(to_json(&Participant {
+                    identity_id: p.identity_id.clone(),
+                    name: p.name.clone(),
+                    role: p.role.clone(),
+                    joined_at: format_time(c.at),
+                }))
             }
             WriteOp::RemoveParticipant(p) => {
                 let (conv, v) = self.loaded(id).await?;
@@ -273,14 +277,28 @@ impl Mongo {
                 };
                 self.update(id, &v, doc! { "$push": { "messages": posted } }, None)
                     .await?;
-                self.message_json(id, &m.message_id).await
+                Ok(to_json(&Message {
+                    id: m.message_id.clone(),
+                    author_id: m.author_id.clone(),
+                    text: Some(m.text.clone()),
+                    created_at: format_time(c.at),
+                    edited_at: None,
+                    deleted: false,
+                    read_by: Vec::new(),
+                    temp_attachments: Vec::new(),
+                    stored_files: Vec::new(),
+                }))
             }
             WriteOp::EditMessage(e) => {
                 let (found, v) = self.live_message(id, &e.message_id).await?;
                 let set = doc! { "$set": { "messages.$[m].text": &e.text, "messages.$[m].edited_at": at } };
                 self.update(id, &v, set, Some(vec![doc! { "m.id": &found.id }]))
                     .await?;
-                self.message_json(id, &e.message_id).await
+                Ok(to_json(&Message {
+                    text: Some(e.text.clone()),
+                    edited_at: Some(format_time(c.at)),
+                    ..found
+                }))
             }
             WriteOp::DeleteMessage(d) => {
                 let (conv, v) = self.loaded(id).await?;
@@ -428,13 +446,6 @@ impl Mongo {
             return Err(Failure::invalid(format!("message {message_id} is deleted")));
         }
         Ok((found.clone(), v))
-    }
-
-    async fn message_json(&self, id: &str, message_id: &str) -> Result<Value, Failure> {
-        let conv = self.existing(id).await?;
-        message(&conv, message_id)
-            .map(to_json)
-            .ok_or_else(|| Failure::not_found(format!("message {message_id}")))
     }
 
     async fn read(&self, c: &Command, op: &ReadOp) -> Result<Value, Failure> {

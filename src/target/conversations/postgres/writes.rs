@@ -22,11 +22,9 @@ impl Postgres {
         let answer = match op {
             WriteOp::CreateConversation(new) => {
                 insert_conversation(&mut tx, &new.conversation).await?;
+                let saved = self.document_in(&mut tx, id).await?;
                 tx.commit().await.map_err(failure)?;
-                return self
-                    .document(id)
-                    .await?
-                    .ok_or_else(|| Failure::not_found(format!("conversation {id}")));
+                return saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")));
             }
             WriteOp::AddParticipant(p) => {
                 self.lock(&mut tx, id).await?;
@@ -94,8 +92,9 @@ impl Postgres {
                         }
                         other => other,
                     })?;
+                let posted = self.message_in(&mut tx, id, &m.message_id).await?;
                 tx.commit().await.map_err(failure)?;
-                return self.message(id, &m.message_id).await;
+                return Ok(posted);
             }
             WriteOp::EditMessage(e) => {
                 self.lock(&mut tx, id).await?;
@@ -108,8 +107,9 @@ impl Postgres {
                     .execute(&mut *tx)
                     .await
                     .map_err(failure)?;
+                let edited = self.message_in(&mut tx, id, &e.message_id).await?;
                 tx.commit().await.map_err(failure)?;
-                return self.message(id, &e.message_id).await;
+                return Ok(edited);
             }
             WriteOp::DeleteMessage(d) => {
                 self.lock(&mut tx, id).await?;
@@ -267,26 +267,19 @@ impl Postgres {
             }
             WriteOp::UpdateConversation(u) => {
                 self.lock(&mut tx, id).await?;
-                let text: Option<String> = sqlx::query_scalar(&self.queries.documents())
-                    .bind(vec![id.to_string()])
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(failure)?;
-                let text = text.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
+                let loaded = self.document_in(&mut tx, id).await?;
+                let loaded =
+                    loaded.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
                 let mut conversation: Conversation =
-                    serde_json::from_value(super::parse_json(&text)?).map_err(|e| {
+                    serde_json::from_value(loaded).map_err(|e| {
                         Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
                     })?;
                 c.pause().await;
                 change::apply(&mut conversation, &u.changes, at)?;
                 save_whole(&mut tx, &conversation).await?;
-                let saved: String = sqlx::query_scalar(&self.queries.documents())
-                    .bind(vec![id.to_string()])
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(failure)?;
+                let saved = self.document_in(&mut tx, id).await?;
                 tx.commit().await.map_err(failure)?;
-                return super::parse_json(&saved);
+                return saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")));
             }
         };
         tx.commit().await.map_err(failure)?;
@@ -307,6 +300,32 @@ impl Postgres {
         found
             .map(|_| ())
             .ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+    }
+}
+
+impl Postgres {
+    /// The conversation as this transaction sees it: an answer read before the commit, so
+    /// that no write committed after it can show in it.
+    async fn document_in(&self, tx: &mut Tx, id: &str) -> Result<Option<Value>, Failure> {
+        let text: Option<String> = sqlx::query_scalar(&self.queries.documents())
+            .bind(vec![id.to_string()])
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(failure)?;
+        text.map(|t| super::parse_json(&t)).transpose()
+    }
+
+    /// One message as this transaction sees it.
+    async fn message_in(&self, tx: &mut Tx, id: &str, message_id: &str) -> Result<Value, Failure> {
+        let text: Option<String> = sqlx::query_scalar(&self.queries.message())
+            .bind(id)
+            .bind(message_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(failure)?;
+        text.map(|t| super::parse_json(&t))
+            .transpose()?
+            .ok_or_else(|| Failure::not_found(format!("message {message_id}")))
     }
 }
 
