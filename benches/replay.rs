@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
         (0..100u64).map(|i| Request {
             latency_us: None,
             started_us: None,
+            probe: None,
             seq: i + 1,
             key: Some(format!("k{}", i % 10)),
             op: "get".into(),

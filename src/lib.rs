@@ -11,6 +11,8 @@
 //! * [`capture`]: from a running service: the recorder (sampled calls into cassettes),
 //!   redaction before capture, shadow reads, and the adapter for a team's own repository.
 //! * [`cassette`]: the recorded requests, read and written as a stream of JSON lines.
+//! * [`probe`]: requests derived from the recorded ones to reach the edges the traffic
+//!   missed (range ends, limits, absent ids, writes that must fail), appended after them.
 //! * [`target`]: the async [`target::Target`] trait both repositories sit behind, the
 //!   built-in `memory` and `recorded` targets, the cross-store value model, and the
 //!   reference domain (conversations, MongoDB to PostgreSQL).
@@ -18,6 +20,8 @@
 //!   concurrently, keyless requests as barriers; emits one [`replay::RequestResult`] each.
 //! * [`races`]: concurrent groups of one key's requests run on both stores, each result
 //!   judged against the group's serial orders (`atomicity` when none explains it).
+//! * [`coverage`]: what the traffic exercised of the domain's declared features (outcome
+//!   kinds, list sizes, argument classes, stored shapes, ties), and the gaps.
 //! * [`normalize`]: the declared rules applied to both sides before they are diffed, noise,
 //!   and suggested rules.
 //! * [`diff`]: the structural, order-aware comparison of two values.
@@ -37,11 +41,13 @@
 
 pub mod capture;
 pub mod cassette;
+pub mod coverage;
 pub mod diff;
 pub mod digest;
 pub mod gate;
 pub mod located;
 pub mod normalize;
+pub mod probe;
 pub mod publish;
 pub mod races;
 pub mod replay;

@@ -42,6 +42,7 @@ pub fn request(op: &str, key: Option<&str>, kind: Kind, args: Value) -> Request 
     Request {
         latency_us: None,
         started_us: None,
+        probe: None,
         seq: 0,
         key: key.map(str::to_string),
         op: op.to_string(),

@@ -101,6 +101,11 @@ pub struct Request {
     /// (`replay --races overlap`) groups them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_us: Option<u64>,
+    /// Set on a request that was not recorded but derived from the recorded ones to reach
+    /// an edge the traffic missed (`cutover probe`, [`crate::probe`]): why it was derived,
+    /// e.g. `"date range: to equals a stored created_at"`. `None` on recorded requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<String>,
 }
 
 /// A field that, when present, is `Some` even if it is `null`.

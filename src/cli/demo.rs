@@ -1,12 +1,16 @@
 //! `cutover demo`: the reference migration end to end. Starts PostgreSQL and a
 //! MongoDB-wire server (or uses `DATABASE_URL` and `MONGODB_URI`), replays the conversations
 //! fixture against the MongoDB (legacy) and PostgreSQL (new) repositories, prints the report.
+//! By default the fixture's probes (`cutover probe`, `docs/probes.md`) are appended first,
+//! into `OUT/cassette.probed.jsonl`, and that cassette is the one replayed.
 
 use super::{Exit, Format};
-use anyhow::Result;
+use anyhow::{Context, Result};
+use cutover::cassette::Reader;
 use cutover::replay::{Pair, ReplayOptions};
 use cutover::target::conversations::setup::Servers;
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,6 +36,10 @@ pub struct Args {
     /// Skip the race check (by default the demo checks the cassette's overlapping groups).
     #[arg(long)]
     no_races: bool,
+    /// Replay the cassette as recorded, without appending its probes (by default the demo
+    /// appends them, see `cutover probe`).
+    #[arg(long)]
+    no_probes: bool,
     #[command(flatten)]
     races: super::races::RaceArgs,
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -40,6 +48,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Exit> {
     let rules = std::sync::Arc::new(cutover::normalize::Rules::load(&args.rules)?);
+    let cassette = match args.no_probes {
+        true => args.cassette.clone(),
+        false => with_probes(&args.cassette, &args.out)?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -79,7 +91,7 @@ pub fn run(args: Args) -> Result<Exit> {
             ),
         };
         super::replay::replay_to(
-            &args.cassette,
+            &cassette,
             &targets,
             &options,
             races.as_ref(),
@@ -89,4 +101,28 @@ pub fn run(args: Args) -> Result<Exit> {
         )
         .await
     })
+}
+
+/// The cassette to replay: `cassette` with its probes appended, in `out`; or `cassette`
+/// itself if it already holds probes.
+fn with_probes(cassette: &Path, out: &Path) -> Result<PathBuf> {
+    let held = Reader::open(cassette)?
+        .header()
+        .meta
+        .get(cutover::probe::META_PROBES)
+        .and_then(serde_json::Value::as_u64);
+    if let Some(n) = held {
+        eprintln!("{}: already holds {n} probes", cassette.display());
+        return Ok(cassette.to_path_buf());
+    }
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let probed = out.join("cassette.probed.jsonl");
+    let appended = super::probe::append(cassette, &probed)?;
+    eprintln!(
+        "probes: {} derived from the {} recorded requests of {} (--no-probes to replay it as recorded)",
+        appended.probes(),
+        appended.recorded,
+        cassette.display()
+    );
+    Ok(probed)
 }

@@ -1,12 +1,15 @@
 //! Command-line front end: argument parsing, exit codes, terminal output. The only part of
 //! cutover that knows about any of those.
 
+mod coverage;
+mod covering;
 mod demo;
 mod diff;
 mod gate;
 mod generate;
 mod inspect;
 mod merge;
+mod probe;
 mod progress;
 mod races;
 mod replay;
@@ -48,6 +51,11 @@ enum Subcommand {
     Report(report::Args),
     /// Summarize a cassette: operations, keys, time span, sampling, redactions, truncation.
     Inspect(inspect::Args),
+    /// Append probes to a cassette: requests derived from the recorded ones that reach the
+    /// edges the traffic missed (range ends, limits, absent ids, writes that must fail).
+    Probe(probe::Args),
+    /// What a cassette's traffic exercises of its domain's declared features, and the gaps.
+    Coverage(coverage::Args),
 }
 
 /// How a command reports.
@@ -97,6 +105,8 @@ pub fn main() -> ExitCode {
         Subcommand::Merge(args) => merge::run(args),
         Subcommand::Report(args) => report::run(args),
         Subcommand::Inspect(args) => inspect::run(args),
+        Subcommand::Coverage(args) => coverage::run(args),
+        Subcommand::Probe(args) => probe::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

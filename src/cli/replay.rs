@@ -5,15 +5,18 @@ use super::progress::Progress;
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
+use cutover::coverage::observe::Observed;
+use cutover::coverage::Tally;
 use cutover::digest::FileRef;
 use cutover::normalize::suggest::Suggestion;
 use cutover::normalize::Rules;
 use cutover::replay::shard::{Role, Shard};
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
 use cutover::report::{self, Inputs, Summary, Verdict};
-use cutover::target;
+use cutover::target::{self, Target};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -207,9 +210,19 @@ pub async fn replay_to(
         JsonlSink::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
     let mut summary = Summary::new();
     let mut progress = Progress::new(total);
+    // Coverage is counted on the legacy's answers as they pass (for a domain that
+    // declares its features); the race check afterwards runs on the bare pair.
+    let observed = Tally::new(&header.domain)
+        .map(|tally| Arc::new(Observed::new(pair.legacy.clone(), tally, options.shard)));
+    let counting = Pair {
+        legacy: observed
+            .clone()
+            .map_or_else(|| pair.legacy.clone(), |o| o as Arc<dyn Target>),
+        candidate: pair.candidate.clone(),
+    };
     let run = replay::replay(
         cassette,
-        pair,
+        &counting,
         options,
         &mut [&mut results, &mut summary, &mut progress],
     )
@@ -239,6 +252,7 @@ pub async fn replay_to(
         &run,
     );
     report.noise = noise;
+    report.coverage = observed.map(|o| o.coverage());
     report.inputs = Some(Inputs {
         cassette: FileRef::of(cassette_path)
             .with_context(|| format!("hashing {}", cassette_path.display()))?,

@@ -9,6 +9,7 @@
 //! requests into accepted ones until they expire; an expired one rejects, and one that
 //! matched nothing is reported as stale.
 
+mod features;
 mod policy;
 pub mod stats;
 
@@ -56,6 +57,9 @@ pub enum Clause {
     /// Concurrent groups no serial order explains on the candidate, or a race check that
     /// could not judge (or is required and missing).
     Atomicity,
+    /// The traffic exercised too little of the domain's declared features, or never saw an
+    /// outcome an operation declares (`min_coverage`, `require_error_kinds`).
+    Features,
 }
 
 /// One reason to reject.
@@ -372,6 +376,7 @@ pub fn evaluate<'r>(
         operations.push(check);
     }
     reasons.extend(races(report, policy));
+    reasons.extend(features::check(report, policy));
     for u in &mut uses {
         u.stale = u.matched == 0;
         if u.expired {

@@ -11,6 +11,8 @@
 //! max_unchecked_rate = 0.0              # writes whose stored state was not compared
 //! max_atomicity = 0                     # race check: groups no serial order explains
 //! require_races = false                 # reject a run without a race check
+//! min_coverage = 0.8                    # share of the domain's declared features exercised
+//! require_error_kinds = true            # each operation's declared outcomes all seen
 //!
 //! [op.scan]
 //! max_divergence_rate = 0.01
@@ -67,6 +69,12 @@ pub struct Policy {
     pub max_atomicity: u64,
     /// Whether a run without a race check is rejected.
     pub require_races: bool,
+    /// The share of the domain's declared coverage features the traffic must exercise,
+    /// 0..1; none by default.
+    pub min_coverage: Option<f64>,
+    /// Whether every operation's declared outcomes (`ok` and each error kind) must have
+    /// been seen; false by default.
+    pub require_error_kinds: bool,
     /// Overrides per operation (`[op.NAME]`), by name.
     pub ops: BTreeMap<String, OpPolicy>,
     /// Accepted differences, in file order.
@@ -133,6 +141,8 @@ struct Gate {
     max_unchecked_rate: Option<f64>,
     max_atomicity: Option<u64>,
     require_races: Option<bool>,
+    min_coverage: Option<f64>,
+    require_error_kinds: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +284,11 @@ impl Policy {
             max_unchecked_rate: rate("gate", "max_unchecked_rate", gate.max_unchecked_rate, 0.0)?,
             max_atomicity: gate.max_atomicity.unwrap_or(0),
             require_races: gate.require_races.unwrap_or(false),
+            min_coverage: match gate.min_coverage {
+                Some(share) => Some(rate("gate", "min_coverage", Some(share), 0.0)?),
+                None => None,
+            },
+            require_error_kinds: gate.require_error_kinds.unwrap_or(false),
             ops: file.op,
             accept,
         })

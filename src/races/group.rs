@@ -234,6 +234,7 @@ mod tests {
             state: None,
             latency_us: interval.map(|(_, took)| took),
             started_us: interval.map(|(start, _)| start),
+            probe: None,
         }
     }
 

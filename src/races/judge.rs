@@ -346,6 +346,7 @@ mod tests {
             state: None,
             latency_us: None,
             started_us: None,
+            probe: None,
         };
         Group {
             key: "k".into(),

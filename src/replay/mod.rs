@@ -23,7 +23,7 @@ pub mod shard;
 
 pub(crate) use compare::outcomes as diff_outcomes;
 pub use compare::Pair;
-pub use record::{record, record_each};
+pub use record::{record, record_each, record_one};
 pub use result::{Collect, JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
 
 use crate::cassette::{CassetteError, Reader, Truncation};

@@ -33,16 +33,24 @@ pub async fn record_each(
     })?;
     let mut n = 0;
     while let Some(mut request) = cassette.next_request()? {
-        let failed = |e: crate::target::InfraError| {
-            ReplayError::Recording(format!("seq {}: {e}", request.seq))
-        };
-        request.outcome = Some(target.execute(&request).await.map_err(failed)?);
-        request.state = match (&request.key, request.kind) {
-            (Some(key), Kind::Write) => target.dump(key).await.map_err(failed)?,
-            _ => None,
-        };
+        record_one(target, &mut request).await?;
         each(request)?;
         n += 1;
     }
     Ok(n)
+}
+
+/// Runs one request on `target` (reset by the caller) and sets its outcome and, after a
+/// write, its key's state; an infrastructure failure is an error naming the request.
+pub async fn record_one(target: &dyn Target, request: &mut Request) -> Result<(), ReplayError> {
+    let failed =
+        |e: crate::target::InfraError| ReplayError::Recording(format!("seq {}: {e}", request.seq));
+    let outcome = target.execute(request).await.map_err(failed)?;
+    let state = match (&request.key, request.kind) {
+        (Some(key), Kind::Write) => target.dump(key).await.map_err(failed)?,
+        _ => None,
+    };
+    request.outcome = Some(outcome);
+    request.state = state;
+    Ok(())
 }

@@ -86,10 +86,18 @@ pub struct RequestResult {
     /// Differences at paths known to be noise (see `ReplayOptions::noise`), not counted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub noise: u64,
+    /// Whether the request was a probe (derived, not recorded: the cassette's `probe`),
+    /// counted apart in the report.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub probe: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl RequestResult {
@@ -109,6 +117,7 @@ impl RequestResult {
             state: None,
             tainted_by: None,
             noise: 0,
+            probe: request.probe.is_some(),
         }
     }
 }

@@ -200,6 +200,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
     let mut shards: Vec<String> = reports.iter().flat_map(|r| r.shards.clone()).collect();
     shards.sort_by_key(|s| s.split('/').next().and_then(|i| i.parse::<u32>().ok()));
     merged.shards = shards;
+    // Each shard counted the coverage of the requests it ran: the counts add up.
+    for r in reports.iter().filter_map(|r| r.coverage.as_ref()) {
+        match &mut merged.coverage {
+            Some(all) => all.merge(r).map_err(MergeError::Mismatch)?,
+            None => merged.coverage = Some(r.clone()),
+        }
+    }
     // Each shard checked the groups of its own keys: their race checks fold into one.
     let mut races: Option<crate::races::RaceReport> = None;
     for r in reports.iter().filter_map(|r| r.races.clone()) {

@@ -60,6 +60,10 @@ pub struct Report {
     pub requests_per_second: f64,
     /// Requests of every operation, by status.
     pub totals: Counts,
+    /// The probes among `totals` (requests derived from the recorded ones by `cutover
+    /// probe`, not recorded), by status; absent when the cassette had none.
+    #[serde(default, skip_serializing_if = "Counts::is_empty")]
+    pub probes: Counts,
     /// Latency of each side over every compared request.
     pub latency_us: SideLatency,
     /// Figures per operation, by operation name.
@@ -94,6 +98,10 @@ pub struct Report {
     /// orders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub races: Option<crate::races::RaceReport>,
+    /// What the replayed traffic exercised of the domain's declared features, counted on
+    /// the legacy's answers (`crate::coverage`); none for a domain that declares none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::coverage::Coverage>,
 }
 
 impl Report {
@@ -173,6 +181,11 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Whether no request was counted.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
     fn add(&mut self, status: Status) {
         self.total += 1;
         match status {
@@ -258,6 +271,7 @@ type GroupKey = (String, String, Class, Option<Class>);
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     totals: Counts,
+    probes: Counts,
     groups: BTreeMap<GroupKey, (u64, suggest::Fit)>,
     legacy: Latency,
     candidate: Latency,
@@ -292,6 +306,9 @@ impl Summary {
     /// Folds one result in.
     pub fn add(&mut self, result: &RequestResult) {
         self.totals.add(result.status);
+        if result.probe {
+            self.probes.add(result.status);
+        }
         let op = self
             .operations
             .entry(result.op.clone())
@@ -407,6 +424,7 @@ impl Summary {
                 0.0
             },
             totals: self.totals,
+            probes: self.probes,
             latency_us: SideLatency {
                 legacy: self.legacy.percentiles(),
                 candidate: self.candidate.percentiles(),
@@ -440,6 +458,7 @@ impl Summary {
             shadow: None,
             stopped: run.stopped.clone(),
             races: None,
+            coverage: None,
             suggested_rules: self
                 .groups
                 .into_iter()

@@ -35,6 +35,14 @@ pub fn report(report: &Report) -> String {
         t.divergent,
         t.inconclusive
     );
+    let p = &report.probes;
+    if !p.is_empty() {
+        let _ = writeln!(
+            out,
+            "of which {} probes (derived edge cases, not recorded): {} equal, {} divergent, {} inconclusive",
+            p.total, p.equal, p.divergent, p.inconclusive
+        );
+    }
     let (l, c) = (&report.latency_us.legacy, &report.latency_us.candidate);
     let _ = writeln!(
         out,
@@ -134,6 +142,9 @@ pub fn report(report: &Report) -> String {
                 s.count, s.class, s.path, s.op
             );
         }
+    }
+    if let Some(coverage) = &report.coverage {
+        out.push_str(&coverage_summary(coverage));
     }
     if let Some(races) = &report.races {
         out.push_str(&super::races::render(races));
@@ -328,4 +339,32 @@ fn table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
             .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
+}
+
+/// The coverage in a few lines: the share exercised, and the outcomes never seen (the
+/// whole table is `cutover coverage`'s, and `report.json`'s).
+fn coverage_summary(coverage: &crate::coverage::Coverage) -> String {
+    let (declared, exercised) = coverage.counts();
+    let mut out = format!(
+        "\ncoverage ({}): {exercised} of {declared} declared features exercised ({:.1}%)\n",
+        coverage.domain,
+        coverage.share() * 100.0
+    );
+    let outcomes = coverage.outcome_gaps();
+    if !outcomes.is_empty() {
+        let listed: Vec<String> = outcomes.iter().take(12).map(ToString::to_string).collect();
+        let more = outcomes.len().saturating_sub(listed.len());
+        let _ = writeln!(
+            out,
+            "  outcomes never seen ({}): {}{}",
+            outcomes.len(),
+            listed.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    out
 }

@@ -233,6 +233,7 @@ impl Iterator for Workload {
         let mut request = Request {
             latency_us: None,
             started_us: None,
+            probe: None,
             seq,
             key,
             op: op.to_string(),

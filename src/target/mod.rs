@@ -10,6 +10,7 @@
 //! * `recorded`: answers from the cassette's recorded outcomes ([`recorded::Recorded`]).
 
 pub mod conversations;
+pub mod kv_features;
 pub mod memory;
 pub mod recorded;
 pub mod rng;

@@ -314,6 +314,7 @@ fn compare(index: u64, expected: Option<&Entry>, actual: &Entry) -> RequestResul
     let request = Request {
         latency_us: None,
         started_us: None,
+        probe: None,
         seq: actual.seq,
         key: actual.key.clone(),
         op: actual.op.clone(),

@@ -129,6 +129,7 @@ fn replay_cases(
                 state: case.legacy_state.clone(),
                 latency_us: None,
                 started_us: None,
+                probe: None,
             })
             .unwrap();
         answers.insert(seq, (case.candidate.clone(), case.candidate_state.clone()));

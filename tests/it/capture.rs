@@ -331,6 +331,7 @@ fn the_recorder_keeps_each_call_s_interval_and_overlapping_calls_form_a_race_gro
         state: None,
         latency_us: None,
         started_us: None,
+        probe: None,
     };
     runtime.block_on(async {
         // One call, then two at the same time, then one more.

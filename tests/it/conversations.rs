@@ -354,6 +354,7 @@ fn defect_probes(first_seq: u64) -> Vec<Request> {
         .map(|(i, (key, op, kind, args, at))| Request {
             latency_us: None,
             started_us: None,
+            probe: None,
             seq: first_seq + i as u64,
             key: key.map(String::from),
             op: op.into(),
@@ -576,6 +577,7 @@ async fn a_throwaway_postgres_cluster_starts_from_the_installed_binaries() {
     let save = Request {
         latency_us: None,
         started_us: None,
+        probe: None,
         seq: 1,
         key: Some("c1".into()),
         op: "create_conversation".into(),

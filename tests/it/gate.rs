@@ -47,6 +47,7 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
             let request = Request {
                 latency_us: None,
                 started_us: None,
+                probe: None,
                 seq,
                 key: Some(format!("k{seq}")),
                 op: b.op.into(),

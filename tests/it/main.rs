@@ -13,8 +13,12 @@
 //! * `browser`: the HTML report rendered by headless Chromium, with a screenshot.
 //! * `capture`: `cutover inspect`.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
+//! * `coverage`: `cutover coverage` and a replay count the same features; the gate's
+//!   coverage clause rejects exactly the traffic that misses what the policy asks for.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `probes`: planted candidate defects at edges the fixture's traffic misses are
+//!   equivalent without probes and divergent with them; error-path probes fail on the legacy.
 //! * `failfast`: a side that stops answering stops the run; every request is still reported.
 //! * `shadow`: shadow reads on live calls: the legacy answers, the candidate is compared off
 //!   the caller's path; results and report as a replay's.
@@ -23,6 +27,7 @@
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
+//! * `mutants`: the demo as one test, for `scripts/mutants.sh` (ignored by `cargo test`).
 //! * `races`: the race check on real servers: the correct repositories are serializable,
 //!   the planted races (no row lock, an index computed before the lock) are atomicity.
 
@@ -31,11 +36,14 @@ mod browser;
 mod capture;
 mod cli;
 mod conversations;
+mod coverage;
 mod failfast;
 mod gate;
 mod generated;
 mod golden;
 mod malformed;
+mod mutants;
+mod probes;
 mod publish;
 mod races;
 mod redact;

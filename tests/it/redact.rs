@@ -38,6 +38,7 @@ fn request(seq: u64, args: serde_json::Value, outcome: serde_json::Value) -> Req
     Request {
         latency_us: None,
         started_us: None,
+        probe: None,
         seq,
         key: Some("c1".into()),
         op: "op".into(),

@@ -26,7 +26,7 @@ fn report(dir: &Path) -> Value {
 }
 
 /// What must not change by sharding: verdict, totals, per-operation counts and classes,
-/// and the examples (request and path).
+/// the examples (request and path), and the coverage (each shard counts what it reports).
 fn essentials(report: &Value) -> Value {
     let ops: serde_json::Map<String, Value> = report["operations"]
         .as_object()
@@ -45,6 +45,7 @@ fn essentials(report: &Value) -> Value {
         "totals": report["totals"],
         "operations": ops,
         "examples": examples,
+        "coverage": report["coverage"],
     })
 }
 
@@ -78,6 +79,10 @@ fn four_shards_merged_equal_one_run_with_keyless_requests_and_divergences() {
     let (w, m) = (report(&whole), report(&merged));
     assert_eq!(essentials(&w), essentials(&m));
     assert_eq!(w["totals"]["divergent"], 4);
+    assert_eq!(
+        w["coverage"]["domain"], "kv",
+        "the whole run counts coverage"
+    );
     assert_eq!(m["shards"], serde_json::json!(["1/4", "2/4", "3/4", "4/4"]));
     // Every shard did part of the work.
     for i in 1..=4 {
@@ -119,7 +124,12 @@ fn the_conversations_demo_in_four_shards_equals_one_run() {
     let (w, m) = (report(&whole), report(&merged));
     assert_eq!(essentials(&w), essentials(&m));
     assert_eq!(w["verdict"], "equivalent");
-    assert_eq!(w["totals"]["total"], 212);
+    // The golden cassette's 212 requests, then the probes the demo appends to it.
+    let probes = w["probes"]["total"].as_u64().unwrap();
+    assert!(probes > 0);
+    assert_eq!(w["totals"]["total"], 212 + probes);
+    assert_eq!(w["probes"], m["probes"]);
+    assert_eq!(w["coverage"]["domain"], "conversations");
     // The rules' counts add up across the shards.
     assert_eq!(w["rules"], m["rules"]);
 }

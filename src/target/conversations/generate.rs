@@ -111,6 +111,7 @@ pub fn cassette(conversations: usize, seed: u64) -> Vec<Request> {
         .map(|(i, t)| Request {
             latency_us: t.interval.map(|(_, took)| took),
             started_us: t.interval.map(|(start, _)| start),
+            probe: None,
             seq: i as u64 + 1,
             key: t.key,
             op: t.op.to_string(),

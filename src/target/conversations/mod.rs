@@ -13,6 +13,7 @@
 //! [`Repository`], or give [`postgres::Postgres`] other [`postgres::Queries`].
 
 pub mod change;
+pub mod features;
 pub mod generate;
 pub mod model;
 pub mod mongo;

@@ -120,7 +120,7 @@ pub struct Rename {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
-    /// How many messages to skip.
+    /// How many messages to skip, at most 2^63 - 1.
     pub offset: u64,
     /// At most this many messages, 1 to 1000.
     pub limit: u64,
@@ -573,7 +573,14 @@ fn parse_read(name: &str, a: &Value) -> Result<Option<ReadOp>, String> {
         "exists" => no_args(a, ReadOp::Exists)?,
         "list_participants" => no_args(a, ReadOp::ListParticipants)?,
         "count_messages" => no_args(a, ReadOp::CountMessages)?,
-        "messages_page" => ReadOp::MessagesPage(limit_checked(args::<Page>(a)?, |p| p.limit)?),
+        "messages_page" => {
+            let page = limit_checked(args::<Page>(a)?, |p| p.limit)?;
+            // Both stores count in signed 64 bits: a larger offset is no position at all.
+            if i64::try_from(page.offset).is_err() {
+                return Err(format!("offset {} is past any conversation", page.offset));
+            }
+            ReadOp::MessagesPage(page)
+        }
         "last_message" => no_args(a, ReadOp::LastMessage)?,
         "message_by_id" => ReadOp::MessageById(args(a)?),
         "unread_counts" => no_args(a, ReadOp::UnreadCounts)?,
@@ -702,5 +709,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An offset beyond what either store counts is `invalid` on both, never a wrapped
+    /// position on one and an internal error on the other.
+    #[test]
+    fn an_offset_past_signed_64_bits_is_invalid() {
+        let page = |offset: u64| {
+            serde_json::from_value::<Request>(serde_json::json!({
+                "seq": 1, "key": "c1", "op": "messages_page", "kind": "read",
+                "args": {"offset": offset, "limit": 10}, "at": "2024-01-01T00:00:00Z"
+            }))
+            .unwrap()
+        };
+        assert!(parse(&page(i64::MAX as u64)).is_ok());
+        let refused = parse(&page(i64::MAX as u64 + 1)).unwrap_err();
+        assert!(refused.contains("past any conversation"), "{refused}");
+        assert!(parse(&page(u64::MAX)).is_err());
     }
 }

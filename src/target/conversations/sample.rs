@@ -3,7 +3,7 @@
 //! stored) followed by a mix of the reads the service makes on them.
 //!
 //! The choice is deterministic for a seed and stable as the store grows: conversations
-//! are ranked by a seeded hash of their id and the first N are taken.
+//! are ranked by the SHA-256 of the seed and their id and the first N are taken.
 
 use super::model::{format_time, parse_time, Conversation};
 use super::mongo::Mongo;
@@ -11,17 +11,13 @@ use super::Failure;
 use crate::cassette::{Kind, Request};
 use crate::target::rng::Rng;
 use serde_json::{json, Value};
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 
 /// The sampled requests: seed writes, then reads.
 pub async fn sample(legacy: &Mongo, count: usize, seed: u64) -> Result<Vec<Request>, Failure> {
     let mut ids = legacy.ids().await?;
-    ids.sort_by_key(|id| {
-        let mut h = DefaultHasher::new();
-        (seed, id).hash(&mut h);
-        (h.finish(), id.clone())
-    });
+    // The SHA-256 of seed and id: the same order on every machine and toolchain (the
+    // standard library's hasher promises no stability across releases).
+    ids.sort_by_cached_key(|id| crate::coverage::select::rank(seed, id));
     ids.truncate(count);
     ids.sort();
 
@@ -77,6 +73,7 @@ impl Builder {
         self.requests.push(Request {
             latency_us: None,
             started_us: None,
+            probe: None,
             seq: self.requests.len() as u64 + 1,
             key: key.map(String::from),
             op: op.into(),

@@ -171,6 +171,7 @@ pub fn requests(steps: &[Step]) -> Vec<Request> {
         out.push(Request {
             latency_us: None,
             started_us: None,
+            probe: None,
             seq: out.len() as u64 + 1,
             key,
             op: op.into(),

@@ -114,6 +114,7 @@ fn scenario_request(
         state: None,
         latency_us: started_us.map(|_| 900),
         started_us,
+        probe: None,
     }
 }
 

@@ -1,9 +1,10 @@
 //! The SQL that decides what the candidate returns and in which order.
 //!
-//! The ordering clauses, the paging clause, the search match and the writes' row lock are
-//! fragments of [`Queries`], so that a test can build a faulty variant of the repository (a
-//! missing tie-break, an off-by-one page, a case-sensitive search, files out of index
-//! order, a write without its lock) without touching the product path.
+//! The ordering clauses, the paging clause, the search match, the date range and the
+//! writes' row lock are fragments of [`Queries`], so that a test can build a faulty variant
+//! of the repository (a missing tie-break, an off-by-one page, a case-sensitive search, an
+//! exclusive date bound, files out of index order, a write without its lock) without
+//! touching the product path.
 
 /// The fragments the queries are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub struct Queries {
     pub page: String,
     /// The search predicate on `m.text`, with `$1` a LIKE pattern (escape `\`).
     pub search_match: String,
+    /// The predicate of `find_by_date_range` on `created_at`, with `$1` and `$2` the
+    /// range's ends, both included.
+    pub created_between: String,
     /// The statement every keyed write starts with, in its transaction: locks the
     /// conversation row `$1` (or finds none: `not_found`), so that writes of one
     /// conversation run one after the other.
@@ -32,6 +36,7 @@ impl Default for Queries {
             files_order: "f.index".into(),
             page: "OFFSET $2 LIMIT $3".into(),
             search_match: r"m.text ILIKE $1 ESCAPE '\'".into(),
+            created_between: "created_at BETWEEN $1 AND $2".into(),
             lock: "SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE".into(),
             attach_index_locked: true,
         }

@@ -124,9 +124,10 @@ impl Postgres {
                     parse_time(&r.from).map_err(Failure::invalid)?,
                     parse_time(&r.to).map_err(Failure::invalid)?,
                 );
-                let ids: Vec<String> = sqlx::query_scalar(
-                    r#"SELECT id FROM conversation WHERE created_at BETWEEN $1 AND $2 ORDER BY created_at, id COLLATE "C""#,
-                )
+                let ids: Vec<String> = sqlx::query_scalar(&format!(
+                    r#"SELECT id FROM conversation WHERE {} ORDER BY created_at, id COLLATE "C""#,
+                    q.created_between
+                ))
                 .bind(from)
                 .bind(to)
                 .fetch_all(&self.pool)

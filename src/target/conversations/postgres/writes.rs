@@ -437,13 +437,13 @@ async fn join(
     Ok(())
 }
 
-/// A timestamp from a request, kept at the microseconds PostgreSQL stores (the shared
-/// validation runs first, so the text is known to parse).
+/// A timestamp from a saved document, kept at the milliseconds the legacy keeps. Kept at
+/// the microseconds PostgreSQL could store, a `created_at` of `...00.123456Z` fell outside a
+/// range ending at `...00.123Z` that the legacy, which stored `...00.123Z`, answered with
+/// it (found by the probe `date range: to equals a stored created_at`), and two values in
+/// one millisecond were ordered by a difference the legacy never saw.
 fn time(text: &str) -> Result<DateTime<Utc>, Failure> {
-    parse_time(text).map_err(Failure::invalid)?;
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Failure::invalid(e.to_string()))
+    parse_time(text).map_err(Failure::invalid)
 }
 
 /// A timestamp as the `iso_us` SQL function writes it.

@@ -170,6 +170,7 @@ fn request(seq: u64, op: &str, args: Value, started_us: Option<u64>) -> Request 
         state: None,
         latency_us: started_us.map(|_| 1_000),
         started_us,
+        probe: None,
     }
 }
 
