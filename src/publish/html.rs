@@ -53,6 +53,9 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         out.push_str("</ul></section>\n");
     }
     operations(&mut out, report, decision);
+    if let Some(coverage) = &report.coverage {
+        super::coverage::html(&mut out, coverage, esc);
+    }
     if let Some(races) = &report.races {
         super::races::html(&mut out, races, esc);
     }

@@ -66,6 +66,9 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             }
         );
     }
+    if let Some(coverage) = &report.coverage {
+        super::coverage::markdown(&mut out, coverage);
+    }
     if let Some(races) = &report.races {
         super::races::markdown(&mut out, races);
     }

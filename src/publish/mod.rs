@@ -4,6 +4,7 @@
 //! evidence bundle that lets a decision be reproduced later (`evidence.rs`). JSON is the
 //! report and the decision themselves.
 
+pub mod coverage;
 pub mod evidence;
 pub mod html;
 pub mod junit;
