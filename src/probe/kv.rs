@@ -3,7 +3,7 @@
 //! correct store refuses (a delete of nothing, an insert over a value).
 
 use super::pick::{fresh, lowest, Sample};
-use super::Probe;
+use super::{keyed, Probe};
 use crate::cassette::{Kind, Outcome, Request};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -109,15 +109,5 @@ impl Observed {
             out.push(write(key, "insert", args, why));
         }
         out
-    }
-}
-
-fn keyed(key: &str, op: &'static str, kind: Kind, args: Value, why: &'static str) -> Probe {
-    Probe {
-        key: Some(key.to_string()),
-        op,
-        kind,
-        args,
-        why,
     }
 }

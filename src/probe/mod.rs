@@ -80,6 +80,23 @@ pub(crate) struct Probe {
     pub why: &'static str,
 }
 
+/// A probe of one key.
+pub(crate) fn keyed(
+    key: &str,
+    op: &'static str,
+    kind: Kind,
+    args: Value,
+    why: &'static str,
+) -> Probe {
+    Probe {
+        key: Some(key.to_string()),
+        op,
+        kind,
+        args,
+        why,
+    }
+}
+
 /// One domain's view of the recorded traffic.
 enum Domain {
     Conversations(Box<conversations::Observed>),

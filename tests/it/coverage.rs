@@ -1,7 +1,7 @@
 //! Coverage: the table `cutover coverage` prints is the one a replay counts, and the
 //! gate's coverage clause rejects exactly the cassettes that miss what the policy asks for.
 
-use crate::util::{cutover, fixture, write};
+use crate::util::{cutover, fixture, stdout_of, write};
 use cutover::cassette::{Outcome, Reader, Request};
 use cutover::coverage::{Coverage, Tally};
 use cutover::gate::{self, GateVerdict, Policy};
@@ -24,16 +24,8 @@ fn coverage_of<'r>(domain: &str, requests: impl IntoIterator<Item = &'r Request>
 
 #[test]
 fn the_command_prints_the_table_and_its_gaps_and_a_replay_counts_the_same() {
-    let done = cutover()
-        .args(["coverage", fixture("kv-demo.jsonl").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let text = String::from_utf8(done.stdout).unwrap();
+    let kv = fixture("kv-demo.jsonl");
+    let text = stdout_of(&["coverage".as_ref(), kv.as_os_str()]);
     assert!(
         text.contains("Coverage (kv): 17 of 24 declared features exercised"),
         "{text}"
@@ -64,18 +56,13 @@ fn the_command_prints_the_table_and_its_gaps_and_a_replay_counts_the_same() {
 
     // The documents carry it: the share, and each gap by operation.
     let document = |format: &str| {
-        let done = cutover()
-            .arg("report")
-            .arg(dir.path())
-            .args(["--format", format])
-            .output()
-            .unwrap();
-        assert!(
-            done.status.success(),
-            "{}",
-            String::from_utf8_lossy(&done.stderr)
-        );
-        String::from_utf8(done.stdout).unwrap()
+        let args = [
+            "report".as_ref(),
+            dir.path().as_os_str(),
+            "--format".as_ref(),
+            format.as_ref(),
+        ];
+        stdout_of(&args)
     };
     let markdown = document("markdown");
     assert!(

@@ -55,3 +55,15 @@ pub fn replay(cassette: &Path, out: &Path, extra: &[&str]) -> Replayed {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// Runs `cutover ARGS...`, fails the test with its stderr unless it exits 0, and returns
+/// its stdout.
+pub fn stdout_of(args: &[&std::ffi::OsStr]) -> String {
+    let done = cutover().args(args).output().expect("cutover runs");
+    assert!(
+        done.status.success(),
+        "cutover {args:?}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    String::from_utf8(done.stdout).expect("stdout is UTF-8")
+}

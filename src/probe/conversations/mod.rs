@@ -7,6 +7,7 @@ mod reads;
 mod state;
 mod writes;
 
+pub(super) use super::keyed;
 pub(super) use super::pick::fresh;
 use super::pick::{lowest, Sample};
 use super::Probe;
@@ -177,17 +178,6 @@ impl Observed {
     /// A conversation id no request named: `base`, or `base-2`, `base-3`, ...
     fn absent_key(&self, base: &str) -> String {
         fresh(base, |k| self.keys.contains(k))
-    }
-}
-
-/// A keyed request.
-fn keyed(key: &str, op: &'static str, kind: Kind, args: Value, why: &'static str) -> Probe {
-    Probe {
-        key: Some(key.to_string()),
-        op,
-        kind,
-        args,
-        why,
     }
 }
 
