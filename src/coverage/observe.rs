@@ -29,7 +29,6 @@ pub struct Observed {
 
 struct Counting {
     tally: Tally,
-    shard: Option<Shard>,
     /// Per key, the write whose state read-back has not come yet.
     pending: BTreeMap<String, (Request, Outcome)>,
 }
@@ -37,15 +36,7 @@ struct Counting {
 impl Counting {
     fn flush(&mut self, key: &str) {
         if let Some((request, outcome)) = self.pending.remove(key) {
-            self.count(&request, Some(&outcome), None);
-        }
-    }
-
-    fn count(&mut self, request: &Request, outcome: Option<&Outcome>, state: Option<&Value>) {
-        match (self.shard.map(|s| s.role(request)), outcome) {
-            (None | Some(Role::Own), _) => self.tally.observe(request, outcome, state),
-            (Some(_), Some(outcome)) => self.tally.learn(request, outcome, state),
-            (Some(_), None) => {}
+            self.tally.observe(&request, Some(&outcome), None);
         }
     }
 }
@@ -59,7 +50,6 @@ impl Observed {
             shard,
             state: Mutex::new(Counting {
                 tally,
-                shard,
                 pending: BTreeMap::new(),
             }),
         }
@@ -121,8 +111,8 @@ impl Target for Observed {
                 let pending = (request.clone(), outcome.clone());
                 counting.pending.insert(key.clone(), pending);
             }
-            (Ok(outcome), _, _) => counting.count(request, Some(outcome), None),
-            (Err(_), _, _) => counting.count(request, None, None),
+            (Ok(outcome), _, _) => counting.tally.observe(request, Some(outcome), None),
+            (Err(_), _, _) => counting.tally.observe(request, None, None),
         }
         result
     }
@@ -132,7 +122,7 @@ impl Target for Observed {
         let mut counting = self.counting();
         if let Some((request, outcome)) = counting.pending.remove(key) {
             let state = result.as_ref().ok().and_then(Option::as_ref);
-            counting.count(&request, Some(&outcome), state);
+            counting.tally.observe(&request, Some(&outcome), state);
         }
         result
     }

@@ -113,15 +113,18 @@ fn declaration(op: &'static str) -> Option<Declared> {
             false,
             &[(Argument, "several changes"), (Argument, "no changes")],
         ),
-        "find_by_id" | "message_by_id" | "find_by_relation" => declared(
+        "find_by_id" => declared(op, &[NotFound], false, &[]),
+        "message_by_id" => declared(
             op,
             &[NotFound],
             false,
-            &match op {
-                "message_by_id" => vec![(Data, "deleted message"), ABSENT_MESSAGE],
-                "find_by_relation" => vec![(Argument, "projects in reverse order")],
-                _ => vec![],
-            },
+            &[(Data, "deleted message"), ABSENT_MESSAGE],
+        ),
+        "find_by_relation" => declared(
+            op,
+            &[NotFound],
+            false,
+            &[(Argument, "projects in reverse order")],
         ),
         "exists" => declared(op, &[], false, &[(Argument, "absent conversation")]),
         "count_messages" => declared(op, &[NotFound], false, &[(Data, "zero")]),
