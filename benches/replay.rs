@@ -7,8 +7,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cutover::cassette::{Header, Kind, Reader, Request, Writer};
 use cutover::replay::{self, Pair, ReplayOptions};
-use cutover::target::memory::{Memory, Workload};
-use cutover::target::recorded::Recorded;
+use cutover::targets::memory::{Memory, Workload};
+use cutover::targets::recorded::Recorded;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;

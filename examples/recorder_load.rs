@@ -11,8 +11,8 @@
 //! With `--forever` after DIR it records until killed (the SIGKILL test uses that).
 
 use cutover::capture::recorder::{Recorder, RecorderConfig};
-use cutover::target::memory::{Memory, Workload};
-use cutover::target::Target;
+use cutover::targets::memory::{Memory, Workload};
+use cutover::targets::Target;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

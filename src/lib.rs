@@ -13,7 +13,7 @@
 //! * [`cassette`]: the recorded requests, read and written as a stream of JSON lines.
 //! * [`probe`]: requests derived from the recorded ones to reach the edges the traffic
 //!   missed (range ends, limits, absent ids, writes that must fail), appended after them.
-//! * [`target`]: the async [`target::Target`] trait both repositories sit behind, the
+//! * [`targets`]: the async [`targets::Target`] trait both repositories sit behind, the
 //!   built-in `memory` and `recorded` targets, the cross-store value model, and the
 //!   reference domain (conversations, MongoDB to PostgreSQL).
 //! * [`replay`]: runs a cassette against two targets: same-key requests in order, other keys
@@ -54,5 +54,5 @@ pub mod replay;
 pub mod report;
 pub mod services;
 pub mod shrink;
-pub mod target;
+pub mod targets;
 pub mod testing;

@@ -10,7 +10,7 @@
 //!   call stands for, stamped with the current time.
 
 use crate::cassette::{ErrorKind, Kind, Outcome, Request};
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
@@ -60,7 +60,7 @@ pub fn request(op: &str, key: Option<&str>, kind: Kind, args: Value) -> Request 
 /// ```
 /// use cutover::capture::adapter::{outcome, Adapter, DomainError};
 /// use cutover::cassette::ErrorKind;
-/// use cutover::target::{InfraError, Target};
+/// use cutover::targets::{InfraError, Target};
 /// # #[derive(Debug)] struct Gone;
 /// # impl std::fmt::Display for Gone { fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { f.write_str("gone") } }
 /// impl DomainError for Gone {

@@ -2,7 +2,7 @@
 //! and writes a sample of whole conversations off the caller's path; `redact.rs` removes
 //! personal data and secrets before anything is written; `shadow/` compares the candidate
 //! against live traffic (the legacy answers, the candidate is asked off the path);
-//! `adapter.rs` puts a team's own repository type behind [`crate::target::Target`].
+//! `adapter.rs` puts a team's own repository type behind [`crate::targets::Target`].
 
 pub mod adapter;
 mod dropped;

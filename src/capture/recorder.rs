@@ -21,7 +21,7 @@ use super::adapter::{self, DomainError};
 use super::dropped::DroppedKeys;
 use super::redact::Redactor;
 use crate::cassette::{Header, Outcome, Request};
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;

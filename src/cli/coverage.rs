@@ -9,9 +9,9 @@ use cutover::cassette::Reader;
 use cutover::coverage::{self, Coverage, Tally};
 use cutover::replay::record_each;
 use cutover::services::mongo::FreshMongo;
-use cutover::target::conversations::setup::Servers;
-use cutover::target::conversations::DomainTarget;
-use cutover::target::{from_spec, Target};
+use cutover::targets::conversations::setup::Servers;
+use cutover::targets::conversations::DomainTarget;
+use cutover::targets::{from_spec, Target};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

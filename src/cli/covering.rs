@@ -10,8 +10,8 @@ use anyhow::{anyhow, Context, Result};
 use cutover::cassette::{Header, Reader, Request, Writer};
 use cutover::coverage::select::Candidates;
 use cutover::replay::record_one;
-use cutover::target::conversations::mongo::Mongo;
-use cutover::target::conversations::sample;
+use cutover::targets::conversations::mongo::Mongo;
+use cutover::targets::conversations::sample;
 use serde_json::json;
 use std::collections::BTreeSet;
 

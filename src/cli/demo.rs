@@ -8,7 +8,7 @@ use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::replay::{Pair, ReplayOptions};
-use cutover::target::conversations::setup::Servers;
+use cutover::targets::conversations::setup::Servers;
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 use super::Exit;
 use anyhow::Result;
 use cutover::cassette::{Header, Writer};
-use cutover::target::conversations::generate;
+use cutover::targets::conversations::generate;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

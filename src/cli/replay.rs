@@ -13,7 +13,7 @@ use cutover::normalize::Rules;
 use cutover::replay::shard::{Role, Shard};
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
 use cutover::report::{self, Inputs, Summary, Verdict};
-use cutover::target::{self, Target};
+use cutover::targets::{self, Target};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,16 +71,16 @@ pub struct Targets {
 impl Targets {
     pub fn pair(&self) -> Result<Pair> {
         Ok(Pair {
-            legacy: target::from_spec(&self.legacy).context("--legacy")?,
-            candidate: target::from_spec(&self.candidate).context("--candidate")?,
+            legacy: targets::from_spec(&self.legacy).context("--legacy")?,
+            candidate: targets::from_spec(&self.candidate).context("--candidate")?,
         })
     }
 
     /// The legacy twice: for noise runs.
     fn legacy_twice(&self) -> Result<Pair> {
         Ok(Pair {
-            legacy: target::from_spec(&self.legacy).context("--legacy")?,
-            candidate: target::from_spec(&self.legacy).context("--legacy")?,
+            legacy: targets::from_spec(&self.legacy).context("--legacy")?,
+            candidate: targets::from_spec(&self.legacy).context("--legacy")?,
         })
     }
 
@@ -95,7 +95,7 @@ impl Targets {
 }
 
 pub(super) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    target::parse_duration(text)
+    targets::parse_duration(text)
         .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
 }
 

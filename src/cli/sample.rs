@@ -6,8 +6,8 @@
 use super::Exit;
 use anyhow::{Context, Result};
 use cutover::cassette::{Header, Writer};
-use cutover::target::conversations::mongo::Mongo;
-use cutover::target::conversations::sample;
+use cutover::targets::conversations::mongo::Mongo;
+use cutover::targets::conversations::sample;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

@@ -96,9 +96,9 @@ pub trait Domain: Send {
 pub fn domain(name: &str) -> Option<Box<dyn Domain>> {
     match name {
         "conversations" => Some(Box::new(
-            crate::target::conversations::features::Conversations::default(),
+            crate::targets::conversations::features::Conversations::default(),
         )),
-        "kv" => Some(Box::new(crate::target::kv_features::Kv)),
+        "kv" => Some(Box::new(crate::targets::kv_features::Kv)),
         _ => None,
     }
 }

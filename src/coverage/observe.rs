@@ -13,7 +13,7 @@
 use super::{Coverage, Tally};
 use crate::cassette::{Kind, Outcome, Request};
 use crate::replay::shard::{Role, Shard};
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 use super::*;
 use crate::cassette::{ErrorKind, Outcome};
-use crate::target::conversations::{generate, ops};
-use crate::target::memory::{Memory, Workload};
-use crate::target::Target;
+use crate::targets::conversations::{generate, ops};
+use crate::targets::memory::{Memory, Workload};
+use crate::targets::Target;
 
 fn at(request: &Request) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&request.at)

@@ -7,7 +7,7 @@
 //! serial outcomes. Then the group runs concurrently `schedules` times, its requests
 //! released together by a barrier, each after a jitter drawn from the seed, with an
 //! optional pause injected between a repository's load and its save where the target
-//! supports it ([`crate::target::Target::execute_paused`]). Both stores run the same
+//! supports it ([`crate::targets::Target::execute_paused`]). Both stores run the same
 //! schedules, at the same time (each store resets only itself).
 //!
 //! **Timing decides what a concurrent run shows:** this is the one stage whose findings
@@ -30,8 +30,8 @@ pub use trial::{Schedule, Trial};
 
 use crate::normalize::{RuleRun, Rules};
 use crate::replay::Pair;
-use crate::target::rng::Rng;
-use crate::target::Target;
+use crate::targets::rng::Rng;
+use crate::targets::Target;
 use judge::SideRun;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 
 use super::group::Group;
 use crate::cassette::Outcome;
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::future::Future;

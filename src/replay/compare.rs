@@ -6,7 +6,7 @@ use super::ReplayOptions;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::{self, Diff};
 use crate::normalize::{Part, RuleRun};
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

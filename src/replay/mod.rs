@@ -27,7 +27,7 @@ pub use record::{record, record_each, record_one};
 pub use result::{Collect, JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
 
 use crate::cassette::{CassetteError, Reader, Truncation};
-use crate::target::InfraError;
+use crate::targets::InfraError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -119,7 +119,7 @@ impl fmt::Display for SideName {
 pub struct Stop {
     /// The side that stopped answering.
     pub side: SideName,
-    /// That side's target ([`Target::name`](crate::target::Target::name)).
+    /// That side's target ([`Target::name`](crate::targets::Target::name)).
     pub target: String,
     /// The failures in a row that stopped the run.
     pub failures: usize,

@@ -4,7 +4,7 @@
 
 use super::ReplayError;
 use crate::cassette::{CassetteError, Kind, Reader, Request, Writer};
-use crate::target::Target;
+use crate::targets::Target;
 
 /// Records every request of `cassette` on `target` into `out`, in cassette order, one at a
 /// time. An infrastructure failure stops the recording: a recording with holes would be
@@ -44,7 +44,7 @@ pub async fn record_each(
 /// write, its key's state; an infrastructure failure is an error naming the request.
 pub async fn record_one(target: &dyn Target, request: &mut Request) -> Result<(), ReplayError> {
     let failed =
-        |e: crate::target::InfraError| ReplayError::Recording(format!("seq {}: {e}", request.seq));
+        |e: crate::targets::InfraError| ReplayError::Recording(format!("seq {}: {e}", request.seq));
     let outcome = target.execute(request).await.map_err(failed)?;
     let state = match (&request.key, request.kind) {
         (Some(key), Kind::Write) => target.dump(key).await.map_err(failed)?,

@@ -12,7 +12,7 @@ use crate::diff::{self, Class, Divergence};
 use crate::normalize::{Part, RuleRun, Rules};
 use crate::replay::{self, ReplayRun, RequestResult, Status};
 use crate::report::{Report, Summary};
-use crate::target::Target;
+use crate::targets::Target;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;

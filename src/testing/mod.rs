@@ -3,7 +3,7 @@
 //! legacy outcomes kept as an insta snapshot, so CI needs no legacy store.
 //!
 //! ```
-//! use cutover::target::{from_spec, Target};
+//! use cutover::targets::{from_spec, Target};
 //! use cutover::testing::Equivalence;
 //! use std::sync::Arc;
 //!
@@ -26,7 +26,7 @@ use crate::cassette::Reader;
 use crate::normalize::Rules;
 use crate::replay::{self, Pair, ReplayOptions};
 use crate::report::{render, Report, Summary, Verdict};
-use crate::target::Target;
+use crate::targets::Target;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

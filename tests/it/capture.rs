@@ -37,8 +37,8 @@ fn inspect_summarizes_operations_keys_span_and_a_truncated_line() {
 use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::capture::redact::{Redactor, Secret};
 use cutover::cassette::Reader;
-use cutover::target::memory::{Memory, Workload};
-use cutover::target::Target;
+use cutover::targets::memory::{Memory, Workload};
+use cutover::targets::Target;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

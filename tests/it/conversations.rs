@@ -8,13 +8,13 @@ use cutover::diff::Class;
 use cutover::normalize::Rules;
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
-use cutover::target::conversations::generate;
-use cutover::target::conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
-use cutover::target::conversations::postgres::{Postgres, Queries};
-use cutover::target::conversations::setup::Servers;
-use cutover::target::conversations::{model::Conversation, DomainTarget, Failure, Repository};
-use cutover::target::recorded::Recorded;
-use cutover::target::Target;
+use cutover::targets::conversations::generate;
+use cutover::targets::conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
+use cutover::targets::conversations::postgres::{Postgres, Queries};
+use cutover::targets::conversations::setup::Servers;
+use cutover::targets::conversations::{model::Conversation, DomainTarget, Failure, Repository};
+use cutover::targets::recorded::Recorded;
+use cutover::targets::Target;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -531,13 +531,13 @@ async fn a_sample_of_a_live_store_is_deterministic_and_replays_equivalent() {
         .await
         .unwrap();
 
-    let first = cutover::target::conversations::sample::sample(&production.0, 6, 5)
+    let first = cutover::targets::conversations::sample::sample(&production.0, 6, 5)
         .await
         .unwrap();
-    let again = cutover::target::conversations::sample::sample(&production.0, 6, 5)
+    let again = cutover::targets::conversations::sample::sample(&production.0, 6, 5)
         .await
         .unwrap();
-    let other = cutover::target::conversations::sample::sample(&production.0, 6, 6)
+    let other = cutover::targets::conversations::sample::sample(&production.0, 6, 6)
         .await
         .unwrap();
     assert_eq!(first, again, "same seed, same sample");

@@ -3,10 +3,10 @@
 //! the legacy itself and against the candidate with no MongoDB at all.
 
 use cutover::services::postgres::{FreshPostgres, PostgresServer};
-use cutover::target::conversations::postgres::{Postgres, Queries};
-use cutover::target::conversations::setup::Servers;
-use cutover::target::conversations::DomainTarget;
-use cutover::target::Target;
+use cutover::targets::conversations::postgres::{Postgres, Queries};
+use cutover::targets::conversations::setup::Servers;
+use cutover::targets::conversations::DomainTarget;
+use cutover::targets::Target;
 use cutover::testing::GoldenMaster;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

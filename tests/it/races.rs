@@ -10,13 +10,13 @@ use cutover::normalize::Rules;
 use cutover::races::{self, Grouping, RaceClass, RaceOptions, RaceReport};
 use cutover::replay::Pair;
 use cutover::report::{Report, Verdict};
-use cutover::target::conversations::generate::concurrent;
-use cutover::target::conversations::postgres::Queries;
-use cutover::target::conversations::setup::Servers;
-use cutover::target::conversations::strategy;
-use cutover::target::conversations::DomainTarget;
-use cutover::target::memory::Memory;
-use cutover::target::InfraError;
+use cutover::targets::conversations::generate::concurrent;
+use cutover::targets::conversations::postgres::Queries;
+use cutover::targets::conversations::setup::Servers;
+use cutover::targets::conversations::strategy;
+use cutover::targets::conversations::DomainTarget;
+use cutover::targets::memory::Memory;
+use cutover::targets::InfraError;
 use proptest::prop_assert;
 use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
@@ -377,7 +377,7 @@ pub(crate) fn shows_its_race(path: &Path, defect: &str) {
 struct Gone;
 
 #[async_trait::async_trait]
-impl cutover::target::Target for Gone {
+impl cutover::targets::Target for Gone {
     fn name(&self) -> &str {
         "gone"
     }
@@ -393,7 +393,7 @@ impl cutover::target::Target for Gone {
 }
 
 /// The key-value fixture's write groups, on two in-memory stores (or a dead candidate).
-async fn kv_check(candidate: Arc<dyn cutover::target::Target>) -> RaceReport {
+async fn kv_check(candidate: Arc<dyn cutover::targets::Target>) -> RaceReport {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kv-demo.jsonl");
     let groups = races::groups(&path, Grouping::Writes, 3, 5).unwrap();
     assert_eq!(groups.len(), 5);

@@ -6,9 +6,9 @@ use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Write
 use cutover::diff::Class;
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
-use cutover::target::memory::{Memory, Workload};
-use cutover::target::recorded::Recorded;
-use cutover::target::{InfraError, Target};
+use cutover::targets::memory::{Memory, Workload};
+use cutover::targets::recorded::Recorded;
+use cutover::targets::{InfraError, Target};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -172,7 +172,7 @@ fn shards_that_do_not_make_one_replay_are_refused() {
 fn a_shard_from_the_library_answers_keyless_reads_over_the_full_state() {
     use cutover::cassette::Reader;
     use cutover::replay::{self, Collect, Pair, ReplayOptions, Status};
-    use cutover::target::{memory::Memory, recorded::Recorded};
+    use cutover::targets::{memory::Memory, recorded::Recorded};
     use std::sync::Arc;
 
     let path = fixture("kv-demo.jsonl");

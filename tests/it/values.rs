@@ -3,7 +3,7 @@
 
 use cutover::diff;
 use cutover::services::postgres::PostgresServer;
-use cutover::target::value::{bson::to_canonical, pg::row_to_canonical};
+use cutover::targets::value::{bson::to_canonical, pg::row_to_canonical};
 use mongodb::bson::{spec::BinarySubtype, Binary, Bson, Decimal128};
 use serde_json::{json, Value};
 use sqlx::Connection;

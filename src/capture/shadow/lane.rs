@@ -6,7 +6,7 @@ use super::{lock, ShadowConfig, ShadowStats, Writes};
 use crate::capture::redact::Redactor;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::replay::{RequestResult, Side, Status};
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use futures::FutureExt;
 use std::collections::HashSet;
 use std::hash::BuildHasher;

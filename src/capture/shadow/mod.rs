@@ -35,7 +35,7 @@ use super::redact::Redactor;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::normalize::Rules;
 use crate::report::Report;
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use async_trait::async_trait;
 use lane::{Job, Lanes};
 use serde::Serialize;

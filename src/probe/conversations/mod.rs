@@ -12,7 +12,7 @@ pub(super) use super::pick::fresh;
 use super::pick::{lowest, Sample};
 use super::Probe;
 use crate::cassette::{Kind, Outcome, Request};
-use crate::target::conversations::ops::{self, Operation, ReadOp, WriteOp};
+use crate::targets::conversations::ops::{self, Operation, ReadOp, WriteOp};
 use serde_json::Value;
 use state::Store;
 use std::collections::BTreeSet;

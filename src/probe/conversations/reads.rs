@@ -5,7 +5,7 @@ use super::{fresh, keyed, keyless, Observed};
 use crate::cassette::Kind;
 use crate::probe::pick::lowest;
 use crate::probe::Probe;
-use crate::target::conversations::model::{format_time, parse_time};
+use crate::targets::conversations::model::{format_time, parse_time};
 use chrono::DateTime;
 use serde_json::json;
 

@@ -4,8 +4,8 @@
 //! applied with the legacy's checks; a write the legacy refuses (or that the cassette
 //! recorded as an error) changes nothing.
 
-use crate::target::conversations::model::{parse_time, Conversation};
-use crate::target::conversations::ops::{Change, WriteOp};
+use crate::targets::conversations::model::{parse_time, Conversation};
+use crate::targets::conversations::ops::{Change, WriteOp};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One conversation, slimmed.

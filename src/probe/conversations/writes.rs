@@ -11,7 +11,7 @@ use super::{fresh, keyed, Observed};
 use crate::cassette::Kind;
 use crate::probe::pick::{lowest, rank};
 use crate::probe::Probe;
-use crate::target::conversations::model::format_time;
+use crate::targets::conversations::model::format_time;
 use chrono::DateTime;
 use serde_json::{json, Value};
 

@@ -272,7 +272,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::conversations::ops;
+    use crate::targets::conversations::ops;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
     #[test]

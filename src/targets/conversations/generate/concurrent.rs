@@ -6,7 +6,7 @@
 
 use super::{Generator, Timed, FIRST_NAMES, LAST_NAMES, ROLES, WORDS};
 use crate::cassette::{Kind, Request};
-use crate::target::rng::Rng;
+use crate::targets::rng::Rng;
 use serde_json::{json, Value};
 
 /// What the generator knew of a conversation when its life ended.

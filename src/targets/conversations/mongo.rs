@@ -10,15 +10,15 @@
 //! replaces the whole document under the same version check. Documents
 //! are stored as they came (an absent optional field stays absent); reads map them to the
 //! canonical [`Conversation`], where absent and null read alike, through the cross-store
-//! value model ([`crate::target::value::bson`]: dates become UTC timestamps at
+//! value model ([`crate::targets::value::bson`]: dates become UTC timestamps at
 //! milliseconds).
 
 use super::change;
 use super::model::{format_time, Conversation, Message, Participant};
 use super::ops::{Command, Operation, ReadOp, WriteOp};
 use super::{Failure, Repository};
-use crate::target::value::bson::to_canonical;
-use crate::target::InfraError;
+use crate::targets::value::bson::to_canonical;
+use crate::targets::InfraError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;

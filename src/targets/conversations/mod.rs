@@ -24,7 +24,7 @@ pub mod setup;
 pub mod strategy;
 
 use crate::cassette::{ErrorKind, Outcome, Request};
-use crate::target::{InfraError, Target};
+use crate::targets::{InfraError, Target};
 use async_trait::async_trait;
 use model::Conversation;
 use ops::Command;

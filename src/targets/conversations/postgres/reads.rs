@@ -2,9 +2,9 @@
 
 use super::queries::contains_pattern;
 use super::{failure, parse_json, Postgres};
-use crate::target::conversations::model::parse_time;
-use crate::target::conversations::ops::{Command, ReadOp};
-use crate::target::conversations::Failure;
+use crate::targets::conversations::model::parse_time;
+use crate::targets::conversations::ops::{Command, ReadOp};
+use crate::targets::conversations::Failure;
 use serde_json::{json, Value};
 
 impl Postgres {

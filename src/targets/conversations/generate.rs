@@ -12,7 +12,7 @@ pub mod concurrent;
 
 use super::model::format_time;
 use crate::cassette::{Kind, Request};
-use crate::target::rng::Rng;
+use crate::targets::rng::Rng;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 

@@ -6,7 +6,7 @@ use super::{DomainTarget, Failure, Repository};
 use crate::services::mongo::{FreshMongo, MongoServer};
 use crate::services::postgres::{FreshPostgres, PostgresServer};
 use crate::services::ServiceError;
-use crate::target::Target;
+use crate::targets::Target;
 use std::sync::Arc;
 
 /// The running servers; the databases made on them are dropped before they stop.

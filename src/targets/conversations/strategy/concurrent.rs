@@ -177,7 +177,7 @@ fn request(seq: u64, op: &str, args: Value, started_us: Option<u64>) -> Request 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::conversations::ops;
+    use crate::targets::conversations::ops;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
     #[test]

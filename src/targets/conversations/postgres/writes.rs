@@ -6,10 +6,10 @@
 
 use super::{failure, Postgres};
 use crate::cassette::ErrorKind;
-use crate::target::conversations::change;
-use crate::target::conversations::model::{parse_time, Conversation};
-use crate::target::conversations::ops::{Command, WriteOp};
-use crate::target::conversations::Failure;
+use crate::targets::conversations::change;
+use crate::targets::conversations::model::{parse_time, Conversation};
+use crate::targets::conversations::ops::{Command, WriteOp};
+use crate::targets::conversations::Failure;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres as Pg, Transaction};

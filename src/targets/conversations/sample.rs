@@ -9,7 +9,7 @@ use super::model::{format_time, parse_time, Conversation};
 use super::mongo::Mongo;
 use super::Failure;
 use crate::cassette::{Kind, Request};
-use crate::target::rng::Rng;
+use crate::targets::rng::Rng;
 use serde_json::{json, Value};
 
 /// The sampled requests: seed writes, then reads.

@@ -149,7 +149,7 @@ fn message_mut<'c>(c: &'c mut Conversation, id: &str) -> Result<&'c mut Message,
 mod tests {
     use super::*;
     use crate::cassette::ErrorKind;
-    use crate::target::conversations::model::ConversationKind;
+    use crate::targets::conversations::model::ConversationKind;
 
     fn conversation() -> Conversation {
         serde_json::from_value(serde_json::json!({

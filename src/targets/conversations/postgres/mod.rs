@@ -14,7 +14,7 @@ use super::model::Conversation;
 use super::ops::{Command, Operation};
 use super::{Failure, Repository};
 use crate::cassette::ErrorKind;
-use crate::target::InfraError;
+use crate::targets::InfraError;
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
