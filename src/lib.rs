@@ -31,11 +31,33 @@
 //! * [`shrink`]: a divergent cassette reduced to a minimal one that shows the same divergence.
 //! * [`testing`]: the `cargo test` front end: equivalence in one call, golden masters.
 //!
-//! Beside the stages: [`services`] starts the real servers the reference domain and the
-//! tests need, [`digest`] hashes inputs, [`located`] gives errors a file, line and column.
+//! Beside the stages: `services` (with either driver feature, below) starts the real
+//! servers the reference domain and the tests need, [`digest`] hashes inputs, [`located`]
+//! gives errors a file, line and column.
 //!
 //! The command-line front end lives in the binary (`src/main.rs`, `src/cli/`); it is the
 //! only place that knows about exit codes and terminals.
+//!
+//! # Features
+//!
+//! All three are on by default; a crate that only tests its own repositories with
+//! cutover depends on it with `default-features = false` and builds no database driver:
+//!
+//! * `mongodb`: the `mongodb` driver, for the reference domain's legacy repository
+//!   (`targets::conversations::mongo`), the BSON value model (`targets::value::bson`) and
+//!   the MongoDB-wire test server (`services::mongo`).
+//! * `postgres`: `sqlx`, for the reference domain's new repository
+//!   (`targets::conversations::postgres`), the PostgreSQL value model
+//!   (`targets::value::pg`) and the PostgreSQL test server (`services::postgres`).
+//! * `cli`: what only the `cutover` binary needs (argument parsing, progress bars, the
+//!   allocator). The binary, the integration tests and the examples on real servers need
+//!   all three.
+//!
+//! Everything else builds without them: the pipeline's stages, the `memory` and
+//! `recorded` targets, [`capture::adapter`] for a team's own repository, the `cargo test`
+//! front end ([`testing`]) and the reference domain's pure parts (its model, operations
+//! and generators). With both drivers, `targets::conversations::setup` starts both
+//! repositories on fresh databases.
 
 #![warn(missing_docs)]
 
@@ -52,6 +74,7 @@ pub mod publish;
 pub mod races;
 pub mod replay;
 pub mod report;
+#[cfg(any(feature = "mongodb", feature = "postgres"))]
 pub mod services;
 pub mod shrink;
 pub mod targets;

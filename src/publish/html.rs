@@ -1,6 +1,7 @@
-//! A self-contained HTML page (no script, no external resource): the verdict, the reasons,
-//! the per-operation table, the rules that fired, accepted differences, and the first
-//! divergences side by side with the changed lines and words highlighted.
+//! A self-contained HTML page (no script, no external resource): the verdict, the writes
+//! whose stored state was not compared, the reasons, the per-operation table, the rules
+//! that fired, accepted differences, and the first divergences side by side with the
+//! changed lines and words highlighted.
 
 use super::{classes, headline, op_passed, passed};
 use crate::gate::Decision;
@@ -21,7 +22,8 @@ td.num{text-align:right}tr.bad td{background:#fff3f3}\
 table.side-by-side{width:100%;table-layout:fixed}table.side-by-side td{padding:0 .4rem}\
 pre{margin:0;white-space:pre-wrap;word-break:break-all;font-size:12px}\
 td.del{background:#ffecec}td.ins{background:#eaffea}td.blank{background:#f6f6f6}\
-td.del mark{background:#f5a3a3}td.ins mark{background:#9ee6a8}code{font-size:90%}";
+td.del mark{background:#f5a3a3}td.ins mark{background:#9ee6a8}code{font-size:90%}\
+p.warn{background:#fff8e1;border:2px solid #f0b400;border-radius:8px;padding:.6rem 1rem}";
 
 /// The page for `report`, judged by `decision` when there is one.
 pub fn render(report: &Report, decision: Option<&Decision>) -> String {
@@ -45,6 +47,13 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         t.divergent,
         t.inconclusive
     );
+    if let Some(unchecked) = crate::report::render::unchecked(report) {
+        let _ = writeln!(
+            out,
+            "<p id=\"unchecked\" class=\"warn\"><b>Unchecked writes:</b> {}</p>",
+            esc(&unchecked)
+        );
+    }
     if let Some(d) = decision.filter(|d| !d.reasons.is_empty()) {
         out.push_str("<section><h2>Why</h2><ul id=\"reasons\">");
         for r in &d.reasons {
@@ -216,4 +225,29 @@ fn esc(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::replay::StateCheck;
+    use crate::report::render::tests::report;
+
+    #[test]
+    fn the_page_says_how_many_writes_went_unchecked_and_why() {
+        let page = super::render(&report(3, Some(StateCheck::Unchecked), false), None);
+        assert!(
+            page.contains(
+                "<p id=\"unchecked\" class=\"warn\"><b>Unchecked writes:</b> the stored state of \
+             3 of 3 writes was not compared (put 3): 3 because a side could not tell its \
+             stored state"
+            ),
+            "{page}"
+        );
+        let page = super::render(&report(1, None, true), None);
+        assert!(
+            page.contains("(put 1, wipe 1): 2 because the state check was off (--no-state-check)")
+        );
+        let page = super::render(&report(2, Some(StateCheck::Equal), false), None);
+        assert!(!page.contains("id=\"unchecked\""), "{page}");
+    }
 }

@@ -1,5 +1,6 @@
-//! Markdown for a pull-request comment: the verdict, the reasons, the per-operation table,
-//! the rules that fired, and the first divergences as collapsed diffs.
+//! Markdown for a pull-request comment: the verdict, the writes whose stored state was not
+//! compared, the reasons, the per-operation table, the rules that fired, and the first
+//! divergences as collapsed diffs.
 
 use super::{classes, headline, op_passed};
 use crate::gate::Decision;
@@ -29,6 +30,9 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         t.divergent,
         t.inconclusive
     );
+    if let Some(unchecked) = crate::report::render::unchecked(report) {
+        let _ = writeln!(out, "> ⚠️ **Unchecked writes:** {}\n", escape(&unchecked));
+    }
     if let Some(d) = decision {
         if !d.reasons.is_empty() {
             let _ = writeln!(out, "### Why\n");
@@ -140,4 +144,27 @@ fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::replay::StateCheck;
+    use crate::report::render::tests::report;
+
+    #[test]
+    fn the_comment_says_how_many_writes_went_unchecked_and_why() {
+        let md = super::render(&report(3, Some(StateCheck::Unchecked), false), None);
+        assert!(md.starts_with("## ✅ cutover: EQUIVALENT\n"), "{md}");
+        assert!(
+            md.contains(
+                "\n> ⚠️ **Unchecked writes:** the stored state of 3 of 3 writes was not compared \
+             (put 3): 3 because a side could not tell its stored state"
+            ),
+            "{md}"
+        );
+        let md = super::render(&report(2, None, false), None);
+        assert!(md.contains("(put 2): 2 because the state check was off (--no-state-check)"));
+        let md = super::render(&report(2, Some(StateCheck::Equal), false), None);
+        assert!(!md.contains("Unchecked writes"), "{md}");
+    }
 }

@@ -119,6 +119,49 @@ impl Report {
         self.races = Some(races);
         self
     }
+
+    /// The writes whose stored state was not compared, over every operation, and why.
+    pub fn unchecked(&self) -> Unchecked {
+        let mut unchecked = Unchecked::default();
+        for (op, o) in &self.operations {
+            if o.kind != Kind::Write {
+                continue;
+            }
+            unchecked.compared += o.requests.equal + o.requests.divergent;
+            if o.writes_unchecked > 0 {
+                unchecked.writes += o.writes_unchecked;
+                unchecked.no_state += o.state_unchecked.min(o.writes_unchecked);
+                unchecked
+                    .by_operation
+                    .push((op.clone(), o.writes_unchecked));
+            }
+        }
+        unchecked
+    }
+}
+
+/// Writes whose stored state was not compared ([`Report::unchecked`]): they were judged on
+/// their answers alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unchecked {
+    /// Writes compared (equal or divergent), of every operation.
+    pub compared: u64,
+    /// Of those, writes whose stored state was not compared (the operations'
+    /// `writes_unchecked`).
+    pub writes: u64,
+    /// Of `writes`, those where a side could not tell its stored state (a target without a
+    /// state dump, a recording without states): the operations' `state_unchecked`.
+    pub no_state: u64,
+    /// The operations with unchecked writes, and how many, by operation name.
+    pub by_operation: Vec<(String, u64)>,
+}
+
+impl Unchecked {
+    /// Writes unchecked for another reason than a side without its state: the state check
+    /// was off (`--no-state-check`, `ReplayOptions::check_state`) or the write had no key.
+    pub fn other(&self) -> u64 {
+        self.writes - self.no_state
+    }
 }
 
 /// A shadow experiment's own figures (see `capture::shadow`).

@@ -172,8 +172,48 @@ pub fn report(report: &Report) -> String {
     if let Some(stop) = &report.stopped {
         let _ = writeln!(out, "\nSTOPPED: {stop}");
     }
+    if let Some(unchecked) = unchecked(report) {
+        let _ = writeln!(out, "\nwarning: {unchecked}");
+    }
     let _ = writeln!(out, "\n{verdict}");
     out
+}
+
+/// What a report says when some write's stored state was not compared: how many, in which
+/// operations, and why; `None` when every compared write's state was compared. The text,
+/// Markdown and HTML documents all say it.
+pub fn unchecked(report: &Report) -> Option<String> {
+    let u = report.unchecked();
+    if u.writes == 0 {
+        return None;
+    }
+    let ops: Vec<String> = u
+        .by_operation
+        .iter()
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
+    let mut why = Vec::new();
+    if u.no_state > 0 {
+        why.push(format!(
+            "{} because a side could not tell its stored state (a target without a state \
+             dump, or a recording without states)",
+            u.no_state
+        ));
+    }
+    if u.other() > 0 {
+        why.push(format!(
+            "{} because the state check was off (--no-state-check) or the write had no key",
+            u.other()
+        ));
+    }
+    Some(format!(
+        "the stored state of {} of {} writes was not compared ({}): {}. Those writes were \
+         judged on their answers alone.",
+        u.writes,
+        u.compared,
+        ops.join(", "),
+        why.join("; ")
+    ))
 }
 
 /// One example divergence with its request.
@@ -367,4 +407,85 @@ fn coverage_summary(coverage: &crate::coverage::Coverage) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::cassette::{Header, Kind};
+    use crate::replay::{ReplayRun, RequestResult, StateCheck, Status};
+    use crate::report::{Report, Summary};
+    use serde_json::Value;
+    use std::time::Duration;
+
+    /// A report of `puts` writes of `put` and one read, each write's state checked as
+    /// `state` says, and one keyless write `wipe` whose state is never checked.
+    pub(crate) fn report(puts: u64, state: Option<StateCheck>, keyless: bool) -> Report {
+        let mut summary = Summary::new();
+        let mut add = |seq: u64, op: &str, kind: Kind, key: Option<&str>, state| {
+            let mut request = crate::capture::adapter::request(op, key, kind, Value::Null);
+            request.seq = seq;
+            let result = RequestResult {
+                state,
+                ..RequestResult::of(seq - 1, &request, Status::Equal)
+            };
+            summary.add(&result);
+        };
+        for seq in 1..=puts {
+            add(seq, "put", Kind::Write, Some("k1"), state);
+        }
+        add(puts + 1, "get", Kind::Read, Some("k1"), None);
+        if keyless {
+            add(puts + 2, "wipe", Kind::Write, None, None);
+        }
+        let run = ReplayRun {
+            requests: puts + 1 + u64::from(keyless),
+            elapsed: Duration::ZERO,
+            truncation: None,
+            rules: Vec::new(),
+            stopped: None,
+        };
+        summary.finish(&Header::new("kv"), "c.jsonl", "legacy", "candidate", &run)
+    }
+
+    #[test]
+    fn a_report_whose_writes_were_all_checked_says_nothing_about_unchecked_writes() {
+        let checked = report(3, Some(StateCheck::Equal), false);
+        assert_eq!(super::unchecked(&checked), None);
+        assert!(!super::report(&checked).contains("not compared"));
+    }
+
+    #[test]
+    fn an_equivalent_report_says_how_many_writes_went_unchecked_and_why() {
+        // A side without a state dump: every `put` is unchecked, for that reason.
+        let blind = report(3, Some(StateCheck::Unchecked), false);
+        let text = super::report(&blind);
+        assert!(
+            text.ends_with(
+                "\nwarning: the stored state of 3 of 3 writes was not compared (put 3): 3 because \
+             a side could not tell its stored state (a target without a state dump, or a \
+             recording without states). Those writes were judged on their answers alone.\n\n\
+             EQUIVALENT\n"
+            ),
+            "{text}"
+        );
+        // The state check off (no state read at all) and a keyless write: the other reason.
+        let off = report(2, None, true);
+        assert_eq!(
+            super::unchecked(&off).unwrap(),
+            "the stored state of 3 of 3 writes was not compared (put 2, wipe 1): 3 because \
+             the state check was off (--no-state-check) or the write had no key. Those writes \
+             were judged on their answers alone."
+        );
+        // Both reasons at once, each counted.
+        let both = report(2, Some(StateCheck::Unchecked), true);
+        let said = super::unchecked(&both).unwrap();
+        assert!(
+            said.contains(
+                "(put 2, wipe 1): 2 because a side could not tell its stored state (a target \
+             without a state dump, or a recording without states); 1 because the state check \
+             was off"
+            ),
+            "{said}"
+        );
+    }
 }

@@ -1,14 +1,16 @@
 //! The real servers the reference domain runs on, started by the project itself.
 //!
-//! * PostgreSQL ([`postgres`]): `DATABASE_URL`, else the server on 127.0.0.1:5432, else a
-//!   throwaway cluster made with the installed binaries.
-//! * A MongoDB-wire server ([`mongo`]): `MONGODB_URI`, else SecantusDB (pinned, installed
-//!   into a virtualenv under the build directory) started on a free port.
+//! * PostgreSQL (`postgres`, feature `postgres`): `DATABASE_URL`, else the server on
+//!   127.0.0.1:5432, else a throwaway cluster made with the installed binaries.
+//! * A MongoDB-wire server (`mongo`, feature `mongodb`): `MONGODB_URI`, else SecantusDB
+//!   (pinned, installed into a virtualenv under the build directory) started on a free port.
 //!
 //! Every user gets fresh, uniquely named databases, dropped when they go out of scope. A
 //! missing binary is an error that names what to install, never a silent skip.
 
+#[cfg(feature = "mongodb")]
 pub mod mongo;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 
 use std::path::PathBuf;
@@ -85,6 +87,7 @@ impl ChildGuard {
     }
 
     /// The child's process id.
+    #[cfg(feature = "mongodb")]
     pub fn id(&self) -> u32 {
         self.child.id()
     }

@@ -5,7 +5,8 @@
 //! later target is checked against: CI runs the candidate alone. A mismatch fails with the
 //! harness's grouped report, and insta's usual workflow applies: the snapshot's `.snap.new`
 //! is reviewed and accepted with `cargo insta review` (in CI, insta writes nothing). The
-//! snapshot's `info` records the cassette and the rules that made it.
+//! snapshot's `info` records the cassette and the rules that made it, and its `source` the
+//! test file that made the golden master (where [`GoldenMaster::new`] was called).
 
 use crate::cassette::{Kind, Outcome, Reader, Request};
 use crate::diff::{self, Class, Divergence};
@@ -16,8 +17,9 @@ use crate::targets::Target;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::panic::Location;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// One request's line in a golden master.
@@ -39,17 +41,23 @@ pub struct GoldenMaster {
     cassette: Option<PathBuf>,
     /// The rules file, and this golden master's use of it (its counts).
     rules: Option<(PathBuf, RuleRun)>,
+    /// Where the test made the golden master: the snapshot's `source`.
+    caller: &'static Location<'static>,
 }
 
 impl GoldenMaster {
     /// The snapshot `dir/name.snap`; `dir` should be absolute (e.g. from
     /// `env!("CARGO_MANIFEST_DIR")`), as insta resolves relative paths from the test file.
+    /// The file and line of this call are the snapshot's `source` (a helper function that
+    /// calls it for several tests names the helper's line).
+    #[track_caller]
     pub fn new(name: &str, dir: impl AsRef<Path>) -> GoldenMaster {
         GoldenMaster {
             name: name.to_string(),
             dir: dir.as_ref().to_path_buf(),
             cassette: None,
             rules: None,
+            caller: Location::caller(),
         }
     }
 
@@ -106,7 +114,8 @@ impl GoldenMaster {
 
         // The stored golden master, read before insta may rewrite it.
         let mut expected = self.expected();
-        let snapshot = self.snapshot(cassette, &text, entries.len());
+        let states = entries.iter().any(|e| e.state.is_some());
+        let snapshot = self.snapshot(cassette, &text, entries.len(), states);
         if expected.is_none() && snapshot.is_ok() {
             // insta wrote it in place (INSTA_UPDATE=always): recorded now, and checked.
             expected = self.expected();
@@ -215,27 +224,76 @@ impl GoldenMaster {
         Some(entries)
     }
 
-    /// Asserts `text` as the insta snapshot; `Err` when insta failed the assertion.
-    fn snapshot(&self, cassette: &Path, text: &str, requests: usize) -> Result<(), ()> {
+    /// Asserts `text` as the insta snapshot, recorded as made by the caller's test file;
+    /// `Err` when insta failed the assertion. `states`: whether any entry has a state.
+    fn snapshot(
+        &self,
+        cassette: &Path,
+        text: &str,
+        requests: usize,
+        states: bool,
+    ) -> Result<(), ()> {
+        use insta::_macro_support::{assert_snapshot, SnapshotValue};
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path(&self.dir);
         settings.set_prepend_module_to_snapshot(false);
         settings.set_omit_expression(true);
-        settings.set_description(format!(
-            "golden master: outcomes and post-write states of {requests} requests, one JSON line each"
-        ));
+        settings.set_description(description(requests, states));
         settings.set_info(&serde_json::json!({
             "cassette": relative(cassette),
             "rules": self.rules.as_ref().map(|(p, _)| relative(p)),
         }));
-        let name = self.name.as_str();
+        // What `insta::assert_snapshot!` does, with the caller's file and line in place of
+        // this one's, and the caller's workspace: the snapshot's `source` is the test.
+        let workspace = workspace();
+        let file = workspace.join(self.caller.file());
+        let file = file.to_string_lossy();
         settings.bind(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                insta::assert_snapshot!(name, text);
+                assert_snapshot(
+                    SnapshotValue::FileText {
+                        name: Some(self.name.as_str().into()),
+                        content: text,
+                    },
+                    &workspace,
+                    "cutover::testing::golden::GoldenMaster::assert_matches",
+                    module_path!(),
+                    &file,
+                    self.caller.line(),
+                    "golden master",
+                )
+                .unwrap_or_else(|e| panic!("golden master `{}`: {e}", self.name));
             }))
             .map_err(|_| ())
         })
     }
+}
+
+/// The workspace of the package under test, which insta makes the snapshot's `source`
+/// relative to: `INSTA_WORKSPACE_ROOT` when set, else the workspace of the package whose
+/// tests run (`cargo test` sets `CARGO_MANIFEST_DIR`), else this crate's.
+fn workspace() -> Arc<PathBuf> {
+    use insta::_macro_support::{get_cargo_workspace, Workspace};
+    static PACKAGE: OnceLock<Option<&'static str>> = OnceLock::new();
+    let package = PACKAGE.get_or_init(|| {
+        std::env::var("CARGO_MANIFEST_DIR")
+            .ok()
+            .map(|dir| &*Box::leak(dir.into_boxed_str()))
+    });
+    match package {
+        Some(dir) => get_cargo_workspace(Workspace::DetectWithCargo(dir)),
+        None => insta::_get_workspace_root!(),
+    }
+}
+
+/// The snapshot's description: what its lines hold; states only when some entry has one.
+fn description(requests: usize, states: bool) -> String {
+    let what = if states {
+        "outcomes and post-write states"
+    } else {
+        "outcomes"
+    };
+    format!("golden master: {what} of {requests} requests, one JSON line each")
 }
 
 /// Orders every object's keys, at every depth.
@@ -344,5 +402,17 @@ mod tests {
         let text = "---\nsource: x.rs\ninfo:\n  cassette: a.jsonl\n---\n{\"seq\":1}\n{\"seq\":2}\n";
         assert_eq!(snapshot_body(text), Some("{\"seq\":1}\n{\"seq\":2}\n"));
         assert_eq!(snapshot_body("no header"), None);
+    }
+
+    #[test]
+    fn the_description_names_states_only_when_there_are_some() {
+        assert_eq!(
+            description(212, true),
+            "golden master: outcomes and post-write states of 212 requests, one JSON line each"
+        );
+        assert_eq!(
+            description(7, false),
+            "golden master: outcomes of 7 requests, one JSON line each"
+        );
     }
 }

@@ -3,20 +3,102 @@
 //! legacy outcomes kept as an insta snapshot, so CI needs no legacy store.
 //!
 //! ```
-//! use cutover::targets::{from_spec, Target};
+//! use cutover::targets::{memory::Memory, recorded::Recorded, Target};
 //! use cutover::testing::Equivalence;
 //! use std::sync::Arc;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! // The recording as the legacy, the in-memory store as the candidate.
-//! let legacy: Arc<dyn Target> = from_spec("recorded").unwrap();
-//! let candidate: Arc<dyn Target> = from_spec("memory").unwrap();
+//! let legacy: Arc<dyn Target> = Arc::new(Recorded::new());
+//! let candidate: Arc<dyn Target> = Arc::new(Memory::new());
 //! let report = Equivalence::of(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kv-demo.jsonl"))
 //!     .assert_between(legacy, candidate)
 //!     .await;
 //! assert_eq!(report.totals.total, 300);
 //! # });
 //! ```
+//!
+//! # Asserting, or inspecting the report
+//!
+//! [`Equivalence::assert_between`] is the one-line test: it panics unless the verdict is
+//! equivalent, and the panic message is the rendered report ([`failure`]: the operations
+//! that did not pass, their first divergences side by side, the rules' counts, suggested
+//! rules). [`Equivalence::between`] runs the same replay and returns the [`Report`] whatever
+//! it says: it never panics on a divergence (only when the cassette or rules cannot be read,
+//! or the replay itself fails, e.g. a target that cannot be reset). Use it to assert on a
+//! divergence you expect, such as a candidate with a planted defect.
+//!
+//! What to read in a [`Report`] (the same fields as `report.json`):
+//!
+//! * `report.verdict`: [`Verdict::Equivalent`], [`Verdict::Divergent`] (some request
+//!   diverged) or [`Verdict::Inconclusive`] (none diverged, some could not be compared).
+//! * `report.totals`: the requests by status ([`crate::report::Counts`]: `total`, `equal`,
+//!   `divergent`, `inconclusive`).
+//! * `report.operations["get"]`: one operation ([`crate::report::OperationReport`]): its
+//!   `kind`, its `requests` by status (the same [`Counts`](crate::report::Counts)), and
+//!   `classes`, the divergent requests by [`Class`](crate::diff::Class) (a request with two
+//!   divergences of one class counts once; one with two classes counts in both).
+//!   `writes_unchecked` counts its writes whose stored state was not compared,
+//!   `state_unchecked` those where a side could not tell its state;
+//!   [`Report::unchecked`] sums them over the operations.
+//! * `report.examples`: the first divergences of each (operation, class), up to
+//!   [`EXAMPLES_PER_GROUP`](crate::report::EXAMPLES_PER_GROUP) each, ordered by operation
+//!   then class: the request's `op`, `seq` and `key`, and the `divergence` itself (`path`
+//!   such as `$.name`, `class`, the legacy's `left` and the candidate's `right` values).
+//! * `report.suggested_rules`: every divergent (operation, path pattern, class) with its
+//!   count, and the rule that would accept it where one can.
+//!
+//! [`render::report`] is the whole report as text.
+//!
+//! A candidate with a planted defect, checked against the recording of
+//! `fixtures/kv-demo.jsonl` (outcomes and post-write states) as the legacy: the in-memory
+//! store behind an [`Adapter`](crate::capture::adapter::Adapter) whose `get` forgets the
+//! `name` field of what it answers.
+//!
+//! ```
+//! use cutover::capture::adapter::Adapter;
+//! use cutover::cassette::Outcome;
+//! use cutover::diff::Class;
+//! use cutover::report::Verdict;
+//! use cutover::targets::{memory::Memory, recorded::Recorded, Target};
+//! use cutover::testing::Equivalence;
+//! use std::sync::Arc;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let forgetful = Adapter::new("forgetful", Memory::new(), |store, request| async move {
+//!     let mut answer = store.execute(&request).await?;
+//!     if let (Outcome::Ok(value), "get") = (&mut answer, request.op.as_str()) {
+//!         value.as_object_mut().map(|fields| fields.remove("name"));
+//!     }
+//!     Ok(answer)
+//! })
+//! .with_reset(|store| async move { store.reset().await })
+//! .with_dump(|store, key| async move { store.dump(&key).await });
+//!
+//! let cassette = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kv-demo.jsonl");
+//! let report = Equivalence::of(cassette)
+//!     .between(Arc::new(Recorded::new()), Arc::new(forgetful))
+//!     .await; // no panic: the report says what diverged
+//!
+//! assert_eq!(report.verdict, Verdict::Divergent);
+//! let get = &report.operations["get"];
+//! assert_eq!(get.requests.total, 150);
+//! assert_eq!(get.requests.divergent, 95);
+//! assert_eq!(get.classes[&Class::Missing], 95); // the only class
+//! assert_eq!(get.classes.len(), 1);
+//! assert_eq!(report.totals.divergent, 95); // no other operation diverged
+//! assert_eq!(report.unchecked().writes, 0); // every write's state was compared
+//!
+//! let first = &report.examples[0];
+//! assert_eq!((first.op.as_str(), first.divergence.class), ("get", Class::Missing));
+//! assert_eq!(first.divergence.path, "$.name");
+//! assert_eq!(first.divergence.left, Some("Zoë".into())); // the legacy's value
+//! assert_eq!(first.divergence.right, None); // absent on the candidate
+//! # });
+//! ```
+//!
+//! The same replay with `assert_between` fails the test with the rendered report, which
+//! ends in `DIVERGENT: 95 of 300 requests`.
 
 mod golden;
 

@@ -22,8 +22,13 @@
 //! Numbers then compare by value in the diff, so an int32 `1`, an int64 `1`, a double `1.0`
 //! and a numeric `1.00` are one value. Identifiers of different kinds (`$oid` against
 //! `$uuid`) are told apart until an `id_map` rule maps them.
+//!
+//! The mapping functions here are pure; the stores' own types are read by `bson` (feature
+//! `mongodb`) and `pg` (feature `postgres`).
 
+#[cfg(feature = "mongodb")]
 pub mod bson;
+#[cfg(feature = "postgres")]
 pub mod pg;
 
 use base64::Engine;
