@@ -11,7 +11,7 @@ use cutover::replay::record_each;
 use cutover::services::mongo::FreshMongo;
 use cutover::targets::conversations::setup::Servers;
 use cutover::targets::conversations::DomainTarget;
-use cutover::targets::{from_spec, Target};
+use cutover::targets::{open, Target};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -97,8 +97,8 @@ impl Legacy {
             _servers: None,
         };
         Ok(match (spec, domain) {
-            (Some(spec), _) => target(from_spec(spec)?),
-            (None, "kv") => target(from_spec("memory")?),
+            (Some(spec), _) => target(open(spec).await?),
+            (None, "kv") => target(open("memory").await?),
             (None, "conversations") => {
                 eprintln!("running the cassette on a fresh MongoDB database (the legacy)...");
                 let servers = Servers::start().await?;

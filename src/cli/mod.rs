@@ -1,6 +1,7 @@
 //! Command-line front end: argument parsing, exit codes, terminal output. The only part of
 //! cutover that knows about any of those.
 
+mod check_target;
 mod coverage;
 mod covering;
 mod demo;
@@ -56,6 +57,9 @@ enum Subcommand {
     Probe(probe::Args),
     /// What a cassette's traffic exercises of its domain's declared features, and the gaps.
     Coverage(coverage::Args),
+    /// Check an adapter (`exec:` or `http:`) against the target protocol: handshake, reset,
+    /// unknown operation, requests in flight, dump, and its domain's script.
+    CheckTarget(check_target::Args),
 }
 
 /// How a command reports.
@@ -107,6 +111,7 @@ pub fn main() -> ExitCode {
         Subcommand::Inspect(args) => inspect::run(args),
         Subcommand::Coverage(args) => coverage::run(args),
         Subcommand::Probe(args) => probe::run(args),
+        Subcommand::CheckTarget(args) => check_target::run(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

@@ -57,7 +57,9 @@ pub struct Args {
 /// The two targets and the rules that compare them, as every replaying command takes them.
 #[derive(Debug, clap::Args)]
 pub struct Targets {
-    /// The legacy target: `recorded` (answers from the cassette) or `memory[:latency=10ms]`.
+    /// The legacy target: `recorded` (answers from the cassette), `memory[:latency=10ms]`,
+    /// `exec:PROGRAM ARGS...` or `http:URL` (an adapter, docs/protocol.md),
+    /// `conversations-mongodb:uri=URI` or `conversations-postgres:url=URL`.
     #[arg(long, default_value = "recorded")]
     legacy: String,
     /// The candidate target, as for --legacy.
@@ -69,18 +71,23 @@ pub struct Targets {
 }
 
 impl Targets {
-    pub fn pair(&self) -> Result<Pair> {
+    /// Opens both targets (an adapter is started and its handshake read).
+    pub async fn pair(&self) -> Result<Pair> {
+        let (legacy, candidate) =
+            tokio::join!(targets::open(&self.legacy), targets::open(&self.candidate));
         Ok(Pair {
-            legacy: targets::from_spec(&self.legacy).context("--legacy")?,
-            candidate: targets::from_spec(&self.candidate).context("--candidate")?,
+            legacy: legacy.context("--legacy")?,
+            candidate: candidate.context("--candidate")?,
         })
     }
 
     /// The legacy twice: for noise runs.
-    fn legacy_twice(&self) -> Result<Pair> {
+    async fn legacy_twice(&self) -> Result<Pair> {
+        let (legacy, again) =
+            tokio::join!(targets::open(&self.legacy), targets::open(&self.legacy));
         Ok(Pair {
-            legacy: targets::from_spec(&self.legacy).context("--legacy")?,
-            candidate: targets::from_spec(&self.legacy).context("--legacy")?,
+            legacy: legacy.context("--legacy")?,
+            candidate: again.context("--legacy")?,
         })
     }
 
@@ -100,7 +107,6 @@ pub(super) fn parse_duration(text: &str) -> Result<std::time::Duration, String> 
 }
 
 pub fn run(args: Args) -> Result<Exit> {
-    let pair = args.targets.pair()?;
     let options = ReplayOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout: args.timeout,
@@ -113,6 +119,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let pair = runtime.block_on(args.targets.pair())?;
     let noise = runtime.block_on(noise_runs(&args, &options))?;
     let options = ReplayOptions {
         noise: Some(std::sync::Arc::new(cutover::normalize::Noise::from_groups(
@@ -144,7 +151,7 @@ async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggesti
     type Key = (String, String, String, Option<String>);
     let mut groups: std::collections::BTreeMap<Key, Suggestion> = Default::default();
     for _ in 0..args.noise_runs {
-        let pair = args.targets.legacy_twice()?;
+        let pair = args.targets.legacy_twice().await?;
         let cassette = Reader::open(&args.cassette)?;
         let header = cassette.header().clone();
         let mut summary = Summary::new();

@@ -37,7 +37,6 @@ pub fn run(args: Args) -> Result<Exit> {
         rules: args.targets.rules()?,
         ..ReplayOptions::default()
     };
-    let pair = args.targets.pair()?;
     // The whole cassette is read first: a bad line stops here, before anything is written.
     let mut reader = Reader::open(&args.cassette)?;
     let header = reader.header().clone();
@@ -49,6 +48,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let pair = runtime.block_on(args.targets.pair())?;
     let start = Instant::now();
     let shrunk = runtime.block_on(shrink::shrink(
         &header, requests, &pair, &options, signature,

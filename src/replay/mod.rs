@@ -191,6 +191,18 @@ pub enum ReplayError {
         #[source]
         source: InfraError,
     },
+    /// A target serves another domain than the cassette's (an adapter's handshake says).
+    #[error("the {side} target `{target}` serves domain `{serves}`; the cassette is of domain `{cassette}`")]
+    Domain {
+        /// `legacy` or `candidate`.
+        side: &'static str,
+        /// The target's name.
+        target: String,
+        /// The domain it declared.
+        serves: String,
+        /// The cassette's domain.
+        cassette: String,
+    },
     /// A sink failed to write a result.
     #[error("writing results: {0}")]
     Sink(#[from] std::io::Error),
@@ -242,6 +254,19 @@ pub async fn replay(
         return Err(ReplayError::Options(
             "concurrency and window must be at least 1".into(),
         ));
+    }
+    for (side, target) in [("legacy", &pair.legacy), ("candidate", &pair.candidate)] {
+        match target.domain() {
+            Some(serves) if serves != cassette.header().domain => {
+                return Err(ReplayError::Domain {
+                    side,
+                    target: target.name().to_string(),
+                    serves: serves.to_string(),
+                    cassette: cassette.header().domain.clone(),
+                })
+            }
+            _ => {}
+        }
     }
     if options.reset {
         // Bounded like every other call: a store that never answers fails the reset.

@@ -5,13 +5,18 @@
 //! [`InfraError`] when the store itself could not be reached: that makes the request
 //! inconclusive, never equal and never divergent.
 //!
-//! Built-in targets, chosen on the command line by a [`spec`](from_spec):
+//! Targets are chosen on the command line by a spec ([`open`]):
 //! * `memory`: an in-memory key-value store ([`memory::Memory`]), for tests and benchmarks.
 //! * `recorded`: answers from the cassette's recorded outcomes ([`recorded::Recorded`]).
+//! * `exec:` and `http:`: a repository in any language behind an adapter program
+//!   ([`protocol`], `docs/protocol.md`).
+//! * `conversations-mongodb:` and `conversations-postgres:`: the reference domain's
+//!   repositories ([`conversations`]) on existing databases.
 
 pub mod conversations;
 pub mod kv_features;
 pub mod memory;
+pub mod protocol;
 pub mod recorded;
 pub mod rng;
 pub mod value;
@@ -37,6 +42,12 @@ pub trait Target: Send + Sync {
 
     /// Executes one request.
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError>;
+
+    /// The cassette domain this target serves, when it declares one (an adapter's
+    /// handshake does): a replay refuses a cassette of another domain.
+    fn domain(&self) -> Option<&str> {
+        None
+    }
 
     /// The canonical stored state of the aggregate `key`, `Ok(None)` if this target cannot
     /// tell (then the state check is skipped and counted as unchecked).
@@ -187,8 +198,33 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
-/// Builds a built-in target from its spec.
-pub fn from_spec(text: &str) -> Result<Arc<dyn Target>, SpecError> {
+/// Opens a target from its spec (`docs/protocol.md`, README "Targets"):
+///
+/// * `memory[:latency=10ms]`, `recorded`: in-process;
+/// * `exec:[OPTIONS] PROGRAM ARGS...`: an adapter program ([`protocol::exec`]), started and
+///   its handshake read;
+/// * `http:URL`: an adapter inside a running service ([`protocol::http`]);
+/// * `conversations-mongodb:uri=mongodb://HOST/DATABASE`,
+///   `conversations-postgres:url=postgres://HOST/DATABASE`: the reference domain's two
+///   repositories on existing databases (emptied by every replay's reset).
+pub async fn open(text: &str) -> Result<Arc<dyn Target>, SpecError> {
+    let error = |what: String| SpecError {
+        spec: text.to_string(),
+        what,
+    };
+    if let Some(rest) = text.strip_prefix("exec:") {
+        let spec = protocol::exec::ExecSpec::parse(rest).map_err(error)?;
+        let exec = protocol::exec::Exec::start(spec).await.map_err(error)?;
+        return Ok(Arc::new(exec));
+    }
+    if let Some(url) = text.strip_prefix("http:") {
+        let http = protocol::http::Http::connect(url).await.map_err(error)?;
+        return Ok(Arc::new(http));
+    }
+    #[cfg(all(feature = "mongodb", feature = "postgres"))]
+    if let Some(target) = conversations::spec::open(text).await {
+        return target.map_err(error);
+    }
     let spec = Spec::parse(text)?;
     match spec.name.as_str() {
         "memory" => Ok(Arc::new(memory::Memory::from_spec(&spec)?)),
@@ -197,7 +233,11 @@ pub fn from_spec(text: &str) -> Result<Arc<dyn Target>, SpecError> {
             Ok(Arc::new(recorded::Recorded::new()))
         }
         other => Err(spec.error(format!(
-            "unknown target `{other}`; expected memory or recorded"
+            "unknown target `{other}`; expected memory, recorded, exec:COMMAND, http:URL{}",
+            match cfg!(all(feature = "mongodb", feature = "postgres")) {
+                true => ", conversations-mongodb:uri=URI or conversations-postgres:url=URL",
+                false => "",
+            }
         ))),
     }
 }
@@ -216,14 +256,29 @@ mod tests {
         );
         assert!(Spec::parse(":x=1").is_err());
         assert!(Spec::parse("memory:latency").is_err());
-        assert!(from_spec("memory:latncy=1ms")
+        let open = |text| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(open(text))
+        };
+        assert!(open("memory:latncy=1ms")
             .unwrap_err()
             .to_string()
             .contains("unknown option `latncy`"));
-        assert!(from_spec("memory:latency=ten").is_err());
-        assert!(from_spec("oracle")
+        assert!(open("memory:latency=ten").is_err());
+        assert!(open("oracle")
             .unwrap_err()
             .to_string()
             .contains("unknown target"));
+        let missing = open("exec:/nonexistent/adapter --flag")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("cannot start `/nonexistent/adapter`"),
+            "{missing}"
+        );
+        assert!(open("http:localhost").is_err());
     }
 }

@@ -1,5 +1,8 @@
 //! Integration tests, one binary. Each module tests one behaviour family:
 //!
+//! * `adapters`: repositories in Python, Node and Rust behind the target protocol
+//!   (`exec:`, `http:`), their planted defects, adapters that die, hang or answer garbage,
+//!   `check-target`, the conversations repositories as named specs.
 //! * `allowances`: every rule, noise, suggestion and accepted difference accepts only what
 //!   it declares (other classes, paths, parts, big numbers, nulls in arrays, ties).
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
@@ -31,6 +34,7 @@
 //! * `races`: the race check on real servers: the correct repositories are serializable,
 //!   the planted races (no row lock, an index computed before the lock) are atomicity.
 
+mod adapters;
 mod allowances;
 mod browser;
 mod capture;

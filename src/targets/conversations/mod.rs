@@ -3,24 +3,35 @@
 //!
 //! * [`model`]: the canonical document both repositories return.
 //! * [`ops`]: the 16 writes and 21 reads, parsed and validated once for both sides.
-//! * [`mongo`]: the legacy repository, one `conversations` collection with embedded arrays.
-//! * [`postgres`]: the new repository over a normalized schema (`migrations/`), whose
-//!   queries rebuild the legacy documents in the legacy order.
-//! * [`generate`]: a seeded generator of realistic conversations and traffic.
+//! * `mongo`: the legacy repository, one `conversations` collection with embedded arrays
+//!   (feature `mongodb`).
+//! * `postgres`: the new repository over a normalized schema (`migrations/`), whose
+//!   queries rebuild the legacy documents in the legacy order (feature `postgres`).
+//! * `setup` (both features): both repositories on fresh databases of real servers;
+//!   `sample` (feature `mongodb`): a cassette sampled from a live legacy store.
+//! * [`generate`]: a seeded generator of realistic conversations and traffic;
+//!   [`strategy`]: proptest strategies; [`features`]: the declared coverage features.
 //!
 //! Both repositories implement [`Repository`]; [`DomainTarget`] puts one behind the
 //! harness's [`Target`] trait. To test a faulty variant, wrap a repository in another
-//! [`Repository`], or give [`postgres::Postgres`] other [`postgres::Queries`].
+//! [`Repository`], or give `postgres::Postgres` other `postgres::Queries`. The pure parts
+//! (the model, the operations, the generators) build without either driver.
 
 pub mod change;
 pub mod features;
 pub mod generate;
 pub mod model;
+#[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod ops;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "mongodb")]
 pub mod sample;
+#[cfg(all(feature = "mongodb", feature = "postgres"))]
 pub mod setup;
+#[cfg(all(feature = "mongodb", feature = "postgres"))]
+pub mod spec;
 pub mod strategy;
 
 use crate::cassette::{ErrorKind, Outcome, Request};

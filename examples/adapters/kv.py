@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""A cutover adapter for the `kv` domain over sqlite3 (Python 3.11, standard library only).
+
+Copy it as a template: `KvRepository` stands for your team's repository class, and the rest
+is the adapter that speaks cutover's target protocol, version 1 (docs/protocol.md).
+
+How cutover runs it:
+
+    cutover replay fixtures/kv-demo.jsonl --out /tmp/kv --legacy recorded \\
+      --candidate 'exec:python3 examples/adapters/kv.py'
+    cutover check-target 'exec:python3 examples/adapters/kv.py'
+
+* `exec:` (the default): JSON Lines on stdin/stdout, one message at a time, in order
+  (it declares `"concurrency": 1`); it exits when stdin closes.
+* `--http PORT`: serves the `http:` endpoints (POST .../hello, .../reset, .../execute,
+  .../dump) on 127.0.0.1 with a ThreadingHTTPServer and declares `"concurrency": 8`.
+  PORT 0 picks a free port. The one line `listening on PORT` is written to stdout, which is
+  otherwise unused; then run `cutover replay ... --candidate http://127.0.0.1:PORT`.
+* `--db FILE`: keep the store in a sqlite file instead of in memory.
+
+stdout carries only answers (or the `listening on` line); stderr is the log.
+
+Values are stored as JSON text, keys as TEXT PRIMARY KEY: sqlite compares TEXT bytewise
+(UTF-8), which is the key order of the reference `memory` target (Rust String order).
+Numbers keep their exact digits: non-integers are decoded as Decimal, not float.
+
+Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
+
+* `scan-order`      scan answers the selected items (the first `limit`, in key order) reversed;
+* `not-found-null`  get of an absent key answers {"ok": null} instead of a not_found error;
+* `drop-tags`       put and insert store an object value without its top-level "tags" member;
+* `die-after=N`     the process kills itself (SIGKILL) on receiving the (N+1)-th execute;
+* `garbage-after=N` the (N+1)-th execute answer is replaced by the line `this is not json`
+                    (over http: that text as the body, status 200);
+* `hang-after=N`    after N execute answers it answers nothing more (it keeps reading stdin
+                    and exits when stdin closes; over http the exchanges are left open).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import secrets
+import signal
+import sqlite3
+import sys
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+NAME = "kv-sqlite"
+DOMAIN = "kv"
+PROTOCOL = 1
+KEYED_OPS = {"get", "put", "insert", "delete", "stamp"}
+MAX_COUNT = 2**64 - 1  # scan's limit is an unsigned 64-bit count in the reference
+DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after"}
+
+
+def log(text):
+    print(f"{NAME}: {text}", file=sys.stderr, flush=True)
+
+
+# --- JSON that keeps numbers exact --------------------------------------------------------
+
+
+def from_json(text):
+    """Decodes JSON text; numbers with a fraction or an exponent become Decimal, exactly."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def to_json(value):
+    """Encodes a decoded value as compact JSON text, Decimal numbers with their own digits."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        members = (json.dumps(str(k)) + ":" + to_json(v) for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(to_json, value)) + "]"
+    return json.dumps(value)
+
+
+# --- The repository (stands for the team's class) -----------------------------------------
+
+
+class KvError(Exception):
+    """What the repository refuses: answered as an `error` outcome, never as a failure."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class KvRepository:
+    """A key-value store over sqlite3. Every method holds one lock: one connection, many threads."""
+
+    def __init__(self, path=":memory:"):
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.lock = threading.Lock()
+        with self.db:
+            self.db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def _row(self, key):
+        return self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+
+    def get(self, key):
+        with self.lock:
+            row = self._row(key)
+        if row is None:
+            raise KvError("not_found", f"no value at {key}")
+        return from_json(row[0])
+
+    def load(self, key):
+        """The stored value, or None when nothing is stored (the `dump` answer)."""
+        with self.lock:
+            row = self._row(key)
+        return None if row is None else from_json(row[0])
+
+    def put(self, key, value):
+        """Stores value under key; True when the key was new."""
+        with self.lock, self.db:
+            created = self._row(key) is None
+            self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, to_json(value)))
+        return created
+
+    def insert(self, key, value):
+        try:
+            with self.lock, self.db:
+                self.db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (key, to_json(value)))
+        except sqlite3.IntegrityError:
+            raise KvError("conflict", f"{key} exists") from None
+
+    def delete(self, key):
+        with self.lock, self.db:
+            deleted = self.db.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount
+        if deleted == 0:
+            raise KvError("not_found", f"no value at {key}")
+
+    def scan(self, prefix="", limit=None):
+        """[(key, value)] of the keys starting with prefix, in key order, at most limit of them.
+
+        The keys with a prefix are the run of keys that starts at the first key >= prefix."""
+        sql_limit = -1 if limit is None or limit > 2**63 - 1 else limit
+        items = []
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT key, value FROM kv WHERE key >= ? ORDER BY key LIMIT ?", (prefix, sql_limit)
+            )
+            for key, value in rows:
+                if not key.startswith(prefix):
+                    break
+                items.append((key, from_json(value)))
+        return items
+
+    def stamp(self, key, value):
+        """Stores and returns {"id": generated, "at": now, "value": value}."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        stamped = {"id": secrets.token_hex(8), "at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "value": value}
+        self.put(key, stamped)
+        return stamped
+
+    def clear(self):
+        with self.lock, self.db:
+            self.db.execute("DELETE FROM kv")
+
+    def close(self):
+        self.db.close()
+
+
+# --- Planted defects ----------------------------------------------------------------------
+
+
+class Defect:
+    """The defect KV_DEFECT plants (see the top of this file); a blank one plants nothing."""
+
+    def __init__(self, spec):
+        name, _, count = (spec or "").partition("=")
+        if name and name not in DEFECTS:
+            raise ValueError(f"unknown KV_DEFECT `{spec}`; known: {', '.join(sorted(DEFECTS))}")
+        if name.endswith("-after") and not count.isdigit():
+            raise ValueError(f"KV_DEFECT `{spec}` needs a count: {name}=N")
+        self.name = name
+        self.count = int(count or 0)
+        self.received = 0  # execute messages received
+        self.answered = 0  # execute answers written (or replaced)
+        self.hanging = False
+        self.lock = threading.Lock()
+
+    def on_execute(self):
+        """Called as an execute message arrives: die-after kills the process."""
+        with self.lock:
+            self.received += 1
+            if self.name == "die-after" and self.received > self.count:
+                log(f"KV_DEFECT die-after={self.count}: killing myself")
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def answer_text(self, text, is_execute):
+        """The text to send for an answer: its own, garbage, or None to answer nothing."""
+        with self.lock:
+            if self.hanging:
+                return None
+            if not is_execute:
+                return text
+            if self.name == "hang-after" and self.answered >= self.count:
+                self.hanging = True
+                return None
+            self.answered += 1
+            if self.name == "garbage-after" and self.answered == self.count + 1:
+                return "this is not json"
+            return text
+
+
+def without_tags(value):
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "tags"}
+    return value
+
+
+# --- The adapter: protocol messages onto the repository -----------------------------------
+
+
+def invalid(message):
+    return KvError("invalid", message)
+
+
+def scan_args(args):
+    """(prefix, limit) from scan's args, as the reference checks them."""
+    prefix = args.get("prefix")
+    if prefix is None:
+        prefix = ""
+    elif not isinstance(prefix, str):
+        raise invalid("scan args.prefix must be a string")
+    limit = args.get("limit")
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_COUNT:
+            raise invalid("scan args.limit must be a count")
+    return prefix, limit
+
+
+class Adapter:
+    def __init__(self, repo, defect, concurrency):
+        self.repo = repo
+        self.defect = defect
+        self.concurrency = concurrency
+
+    def handle(self, message):
+        """The answer to one message, without its id."""
+        kind = message.get("type")
+        try:
+            if kind == "hello":
+                supports = {"reset": True, "dump": True, "concurrency": self.concurrency}
+                return {"protocol": PROTOCOL, "name": NAME, "domain": DOMAIN, "supports": supports}
+            if kind == "reset":
+                self.repo.clear()
+                return {"ok": True}
+            if kind == "execute":
+                self.defect.on_execute()
+                return self.execute(message.get("request"))
+            if kind == "dump":
+                return self.dump(message.get("key"))
+            return {"failure": f"unknown message type {kind}"}
+        except Exception as e:  # the store failed (sqlite error, a bug): not the repository's answer
+            log(f"{kind} failed: {e!r}")
+            return {"failure": f"{type(e).__name__}: {e}"}
+
+    def dump(self, key):
+        if not isinstance(key, str):
+            return {"failure": "dump needs a key"}
+        return {"state": self.repo.load(key)}
+
+    def execute(self, request):
+        if not isinstance(request, dict):
+            return {"failure": "execute needs a request"}
+        try:
+            return {"outcome": {"ok": self.apply(request)}}
+        except KvError as e:
+            return {"outcome": {"error": {"kind": e.kind, "message": e.message}}}
+
+    def apply(self, request):
+        """The repository's answer to one request, in the reference's order of checks."""
+        op, key = request.get("op"), request.get("key")
+        args = request.get("args")
+        args = args if isinstance(args, dict) else {}
+        if op == "scan":
+            if key is not None:
+                raise invalid("scan takes no key")
+            return self.scan(args)
+        if op not in KEYED_OPS:
+            raise KvError("unsupported", f"unknown operation `{op}`")
+        if key is None:
+            raise invalid(f"{op} needs a key")
+        if not isinstance(key, str):
+            raise invalid(f"{op} needs a string key")
+        return getattr(self, "op_" + op)(key, args)
+
+    def op_get(self, key, args):
+        try:
+            return self.repo.get(key)
+        except KvError as e:
+            if e.kind == "not_found" and self.defect.name == "not-found-null":
+                return None
+            raise
+
+    def op_put(self, key, args):
+        if "value" not in args:
+            raise invalid("put needs args.value")
+        return {"created": self.repo.put(key, self.stored(args["value"]))}
+
+    def op_insert(self, key, args):
+        if "value" not in args:
+            raise invalid("insert needs args.value")
+        self.repo.insert(key, self.stored(args["value"]))
+        return None
+
+    def op_delete(self, key, args):
+        self.repo.delete(key)
+        return None
+
+    def op_stamp(self, key, args):
+        return self.repo.stamp(key, args.get("value"))
+
+    def scan(self, args):
+        items = [{"key": k, "value": v} for k, v in self.repo.scan(*scan_args(args))]
+        if self.defect.name == "scan-order":
+            items.reverse()
+        return items
+
+    def stored(self, value):
+        return without_tags(value) if self.defect.name == "drop-tags" else value
+
+
+# --- Transports ---------------------------------------------------------------------------
+
+
+def serve_stdio(adapter):
+    """JSON Lines on stdin/stdout, one message at a time; returns when stdin closes."""
+    log("serving protocol 1 on stdin/stdout")
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        try:
+            message = from_json(line)
+            ident = message["id"]
+        except (ValueError, TypeError, KeyError):
+            log(f"ignoring a line that is not a message: {line[:200]!r}")
+            continue
+        answer = {"id": ident, **adapter.handle(message)}
+        text = adapter.defect.answer_text(to_json(answer), message.get("type") == "execute")
+        if text is not None:
+            out.write(text.encode() + b"\n")
+            out.flush()
+    log("stdin closed, exiting")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # several exchanges connect at once
+
+
+class Handler(BaseHTTPRequestHandler):
+    """POST URL/hello, URL/reset, URL/execute, URL/dump: the message is the body."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: cutover reuses its connections
+    adapter = None  # set by serve_http
+    ENDPOINTS = {"hello", "reset", "execute", "dump"}
+
+    def do_POST(self):
+        endpoint = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if endpoint not in self.ENDPOINTS:
+            return self.reply(404, to_json({"failure": f"no endpoint {self.path}"}))
+        if "Content-Length" not in self.headers and "Transfer-Encoding" in self.headers:
+            return self.reply(411, to_json({"failure": "send a Content-Length"}))
+        try:
+            body = from_json(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            message = {**body, "type": endpoint}
+        except (ValueError, TypeError) as e:
+            return self.reply(400, to_json({"failure": f"bad body: {e}"}))
+        answer = to_json(self.adapter.handle(message))
+        text = self.adapter.defect.answer_text(answer, endpoint == "execute")
+        if text is None:
+            threading.Event().wait()  # hang-after: never answer
+        self.reply(200, text)
+
+    def reply(self, status, text):
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass  # no line per exchange; errors are logged by Adapter.handle
+
+
+def serve_http(adapter, port):
+    """Serves the http: endpoints until SIGTERM or Ctrl-C."""
+    Handler.adapter = adapter
+    server = Server(("127.0.0.1", port), Handler)
+    port = server.server_address[1]
+    print(f"listening on {port}", flush=True)
+    log(f"serving protocol 1 on http://127.0.0.1:{port}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="cutover adapter for the kv domain over sqlite3")
+    parser.add_argument("--db", default=":memory:", help="sqlite file (default: in memory)")
+    parser.add_argument("--http", type=int, metavar="PORT", help="serve http: on PORT (0: any free port)")
+    options = parser.parse_args()
+    try:
+        defect = Defect(os.environ.get("KV_DEFECT"))
+    except ValueError as e:
+        log(str(e))
+        return 2
+    if defect.name:
+        log(f"planted defect: {os.environ['KV_DEFECT']}")
+    repo = KvRepository(options.db)
+    try:
+        if options.http is None:
+            serve_stdio(Adapter(repo, defect, concurrency=1))
+        else:
+            serve_http(Adapter(repo, defect, concurrency=8), options.http)
+    except BrokenPipeError:
+        log("stdout closed, exiting")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+    finally:
+        repo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+//! The adapter side in Rust: any [`Target`] answered over the protocol, so a repository
+//! written in Rust (or this library's own targets) can be driven through `exec:` like an
+//! adapter in any other language.
+//!
+//! ```no_run
+//! use cutover::targets::memory::Memory;
+//! use cutover::targets::protocol::serve;
+//! use std::sync::Arc;
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     serve::stdio(Arc::new(Memory::new()), "kv").await
+//! }
+//! ```
+
+use super::{excerpt, Hello, Supports, VERSION};
+use crate::cassette::Request;
+use crate::targets::Target;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+/// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes,
+/// declaring reset, dump and 16 messages in flight.
+pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
+    let hello = Hello {
+        protocol: VERSION,
+        name: target.name().to_string(),
+        domain: domain.to_string(),
+        supports: Supports {
+            reset: true,
+            dump: true,
+            concurrency: 16,
+        },
+    };
+    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves `target` on `input` and `output` until `input` ends: `hello` answers the
+/// handshake; up to `hello.supports.concurrency` other messages run at once and their
+/// answers are written as they finish. A line that is not a message is reported on stderr
+/// and skipped (it cannot be answered without an id).
+pub async fn serve<R, W>(
+    target: Arc<dyn Target>,
+    hello: Hello,
+    input: R,
+    output: W,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (answers, mut queue) = mpsc::unbounded_channel::<String>();
+    let writer = tokio::spawn(async move {
+        let mut output = output;
+        // Every answer ready is written before one flush.
+        while let Some(line) = queue.recv().await {
+            output.write_all(line.as_bytes()).await?;
+            while let Ok(line) = queue.try_recv() {
+                output.write_all(line.as_bytes()).await?;
+            }
+            output.flush().await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    let slots = Arc::new(Semaphore::new(hello.supports.concurrency.max(1)));
+    let mut running = JoinSet::new();
+    let mut lines = BufReader::new(input).lines();
+    while let Some(line) = lines.next_line().await? {
+        let message: Value = match serde_json::from_str(&line) {
+            Ok(Value::Object(message)) if message.get("id").is_some_and(Value::is_u64) => {
+                Value::Object(message)
+            }
+            _ if line.trim().is_empty() => continue,
+            _ => {
+                eprintln!("not a message (skipped): {}", excerpt(&line));
+                continue;
+            }
+        };
+        if message["type"] == "hello" {
+            let mut answer = serde_json::to_value(&hello).expect("a handshake serializes");
+            answer["id"] = message["id"].clone();
+            let _ = answers.send(answer.to_string() + "\n");
+            continue;
+        }
+        let slot = Arc::clone(&slots)
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let (target, answers) = (Arc::clone(&target), answers.clone());
+        running.spawn(async move {
+            let mut answer = handle(target.as_ref(), &message).await;
+            answer["id"] = message["id"].clone();
+            let _ = answers.send(answer.to_string() + "\n");
+            drop(slot);
+        });
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+    drop(answers);
+    writer.await.map_err(std::io::Error::other)?
+}
+
+/// The answer to one message (without its id).
+async fn handle(target: &dyn Target, message: &Value) -> Value {
+    let failure = |e: &dyn std::fmt::Display| json!({ "failure": e.to_string() });
+    match message["type"].as_str().unwrap_or("") {
+        "reset" => match target.reset().await {
+            Ok(()) => json!({ "ok": true }),
+            Err(e) => failure(&e),
+        },
+        "execute" => match serde_json::from_value::<Request>(message["request"].clone()) {
+            Ok(request) => match target.execute(&request).await {
+                Ok(outcome) => json!({ "outcome": outcome }),
+                Err(e) => failure(&e),
+            },
+            Err(e) => failure(&format!("not a request: {e}")),
+        },
+        "dump" => match message["key"].as_str() {
+            Some(key) => match target.dump(key).await {
+                Ok(Some(state)) => json!({ "state": state }),
+                Ok(None) => failure(&"this target cannot tell its stored state"),
+                Err(e) => failure(&e),
+            },
+            None => failure(&"dump needs a `key`"),
+        },
+        other => failure(&format!("unknown message type `{other}`")),
+    }
+}
