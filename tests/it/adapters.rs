@@ -266,6 +266,37 @@ fn a_restarted_adapter_over_a_persistent_store_goes_on() {
     assert!(equal >= 280, "{equal} equal");
 }
 
+/// An adapter that answers its handshake, then answers every message with another id.
+const WRONG_IDS: &str = r#"exec:python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["type"] == "hello":
+        a = {"protocol": 1, "name": "wrong-ids", "domain": "kv"}
+    else:
+        a = {"ok": True, "outcome": {"ok": None}}
+        m["id"] += 1000
+    a["id"] = m["id"]
+    print(json.dumps(a), flush=True)
+'"#;
+
+#[test]
+fn an_adapter_answering_an_id_it_was_never_sent_stops_the_run() {
+    let (run, out) = replay_kv(WRONG_IDS, &[]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("adapter `wrong-ids`")
+            && run
+                .stderr
+                .contains("answered id 1001, which it was never sent"),
+        "{}",
+        run.stderr
+    );
+    let results = std::fs::read_to_string(out.path().join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 300);
+    assert_eq!(totals(&run.report), (0, 0, 300));
+}
+
 #[test]
 fn adapters_that_cannot_start_or_serve_another_domain_exit_2_naming_them() {
     let cases = [
