@@ -8,9 +8,7 @@
 //! program is started again at the next call only while `--restarts` allows.
 
 use super::{answer, excerpt, Answer, Call, Hello};
-use crate::cassette::{Outcome, Request};
-use crate::targets::{parse_duration, InfraError, Target};
-use async_trait::async_trait;
+use crate::targets::{parse_duration, InfraError};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -222,40 +220,7 @@ impl Drop for Exec {
     }
 }
 
-#[async_trait]
-impl Target for Exec {
-    fn name(&self) -> &str {
-        &self.hello.name
-    }
-
-    fn domain(&self) -> Option<&str> {
-        Some(&self.hello.domain)
-    }
-
-    async fn reset(&self) -> Result<(), InfraError> {
-        if !self.hello.supports.reset {
-            return Ok(());
-        }
-        self.call(Call::Reset).await.map(|_| ())
-    }
-
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        match self.call(Call::Execute(request)).await? {
-            Answer::Outcome(outcome) => Ok(outcome),
-            _ => unreachable!("`answer` reads an outcome for execute"),
-        }
-    }
-
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        if !self.hello.supports.dump {
-            return Ok(None);
-        }
-        match self.call(Call::Dump(key)).await? {
-            Answer::State(state) => Ok(Some(state)),
-            _ => unreachable!("`answer` reads a state for dump"),
-        }
-    }
-}
+super::protocol_target!(Exec);
 
 type Waiter = oneshot::Sender<Result<Map<String, Value>, InfraError>>;
 

@@ -12,6 +12,63 @@
 //! Both transports share the messages of this module: [`Hello`] (the handshake) and the
 //! `Answer` read back from a JSON object.
 
+/// `Target` for a transport type with a `hello: Hello` field and
+/// `async fn call(&self, Call<'_>) -> Result<Answer, InfraError>`: `reset` and `dump` only
+/// when the handshake declared them.
+macro_rules! protocol_target {
+    ($transport:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::targets::Target for $transport {
+            fn name(&self) -> &str {
+                &self.hello.name
+            }
+
+            fn domain(&self) -> Option<&str> {
+                Some(&self.hello.domain)
+            }
+
+            async fn reset(&self) -> Result<(), $crate::targets::InfraError> {
+                if !self.hello.supports.reset {
+                    return Ok(());
+                }
+                self.call($crate::targets::protocol::Call::Reset)
+                    .await
+                    .map(|_| ())
+            }
+
+            async fn execute(
+                &self,
+                request: &$crate::cassette::Request,
+            ) -> Result<$crate::cassette::Outcome, $crate::targets::InfraError> {
+                match self
+                    .call($crate::targets::protocol::Call::Execute(request))
+                    .await?
+                {
+                    $crate::targets::protocol::Answer::Outcome(outcome) => Ok(outcome),
+                    _ => unreachable!("`answer` reads an outcome for execute"),
+                }
+            }
+
+            async fn dump(
+                &self,
+                key: &str,
+            ) -> Result<Option<serde_json::Value>, $crate::targets::InfraError> {
+                if !self.hello.supports.dump {
+                    return Ok(None);
+                }
+                match self
+                    .call($crate::targets::protocol::Call::Dump(key))
+                    .await?
+                {
+                    $crate::targets::protocol::Answer::State(state) => Ok(Some(state)),
+                    _ => unreachable!("`answer` reads a state for dump"),
+                }
+            }
+        }
+    };
+}
+use protocol_target;
+
 pub mod check;
 pub mod exec;
 pub mod http;
