@@ -20,15 +20,31 @@
 //! the diff pairs two numbers), `id_map` (identifiers learned from write outcomes and
 //! translated in later answers; a mapping that is not one-to-one is itself a divergence).
 //! `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule touches.
+//!
+//! Three mapping actions translate one store's representation into the other's, on the
+//! side `side = "legacy"|"candidate"|"both"` names (default legacy; the other actions act
+//! on both sides): `rename = { from = "is_active", to = "active" }` (a member of the
+//! objects the path selects; an object that has both names is left as it is and counted
+//! `unjudged`), `value_map = { pending = "PENDING", 2 = "shipped" }` (a selected value
+//! equal to a key becomes the key's value: keys written as JSON numbers match numbers of
+//! that exact value, `true` and `false` booleans, a key in double quotes (`'"2"'`) that
+//! string, any other key the string it spells; values not in the map are left alone), and
+//! `null_as = false` (a selected `null` becomes the value; a missing member is not a
+//! `null`). Rules apply in file order, so a rule after a `rename` sees the new name.
 //! Every rule counts the values it changed, and the report lists rules that never fired, so
 //! that a rule hiding everything is visible. A rule accepts only what it declares:
-//! `tests/it/allowances.rs` attacks each one.
+//! `tests/it/allowances.rs` and `tests/it/mapping.rs` attack each one.
 
 mod apply;
+mod mapping;
 pub mod noise;
 mod parse;
+mod precision;
+mod sorting;
 pub mod suggest;
 mod walk;
+
+pub use mapping::ValueMap;
 
 pub(crate) use crate::located::line_column;
 pub use noise::Noise;
@@ -71,6 +87,53 @@ pub enum Action {
     /// `id_map`: identifiers are paired from write outcomes, and the legacy's are translated
     /// to the candidate's in later answers; a pairing that is not one-to-one is a divergence.
     IdMap,
+    /// `rename`: in each object the path selects on the rule's side, the member `from` is
+    /// renamed `to`. An object that has both members is left as it is (neither value is
+    /// dropped) and counted in the rule's `unjudged`.
+    Rename {
+        /// The member's name on the rule's side.
+        from: String,
+        /// The name it is compared under.
+        to: String,
+    },
+    /// `value_map`: a value the path selects on the rule's side that equals a key of the
+    /// map becomes the key's value; other values are left alone.
+    ValueMap(ValueMap),
+    /// `null_as`: a `null` the path selects on the rule's side becomes this value (a
+    /// missing member is not a `null`, and stays missing).
+    NullAs(Value),
+}
+
+/// The side(s) whose values a mapping action (`rename`, `value_map`, `null_as`) changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The legacy's values (the left document of `cutover diff`): the default.
+    Legacy,
+    /// The candidate's values (the right document of `cutover diff`).
+    Candidate,
+    /// Both sides' values.
+    Both,
+}
+
+impl Side {
+    /// Whether the legacy's values are changed.
+    pub fn legacy(self) -> bool {
+        matches!(self, Side::Legacy | Side::Both)
+    }
+
+    /// Whether the candidate's values are changed.
+    pub fn candidate(self) -> bool {
+        matches!(self, Side::Candidate | Side::Both)
+    }
+
+    /// The side as the rules file writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Legacy => "legacy",
+            Side::Candidate => "candidate",
+            Side::Both => "both",
+        }
+    }
 }
 
 /// A timestamp precision.
@@ -103,6 +166,9 @@ pub struct Rule {
     pub outcome: bool,
     /// Whether the rule applies to stored states (`on = "state"` or `"both"`).
     pub state: bool,
+    /// The side(s) a mapping action changes (`side`, legacy by default); `Both` for the
+    /// other actions, which act on both sides.
+    pub side: Side,
     /// 1-based line of the rule in its file.
     pub line: usize,
     /// Why the rule exists, as the file gives it.
@@ -130,6 +196,14 @@ impl Rule {
             Action::NullEqualsMissing => "null_equals_missing".to_string(),
             Action::Tolerance(t) => format!("tolerance {}", t.to_plain()),
             Action::IdMap => "id_map".to_string(),
+            Action::Rename { from, to } => format!(
+                "rename {} to {}, {} side",
+                Value::from(from.as_str()),
+                Value::from(to.as_str()),
+                self.side.name()
+            ),
+            Action::ValueMap(map) => format!("value_map {map}, {} side", self.side.name()),
+            Action::NullAs(value) => format!("null_as {value}, {} side", self.side.name()),
         };
         match &self.op {
             Some(op) => format!("{op} {} {action}", self.path_text),
@@ -168,11 +242,13 @@ pub struct RuleUsage {
     pub line: usize,
     /// The rule on one line, as [`Rule::describe`] writes it.
     pub rule: String,
-    /// Values the rule changed (arrays it sorted, for `sorted_by`).
+    /// Values the rule changed (arrays it sorted, for `sorted_by`; members renamed, for
+    /// `rename`).
     pub fired: u64,
     /// For `sorted_by`: differing arrays it could not judge, because one of its keys is
     /// absent from every element (a typo, or a nested key the elements do not have). They
-    /// were compared in their order, as without the rule.
+    /// were compared in their order, as without the rule. For `rename`: objects that have
+    /// both names, left as they are (neither value dropped).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unjudged: u64,
 }
@@ -234,9 +310,23 @@ impl RuleRun {
         left: &mut Value,
         right: &mut Value,
     ) -> Vec<Divergence> {
+        self.apply_rules(op, part, learn, left, right, false)
+    }
+
+    /// [`RuleRun::apply`]; `redacting`: one value alone (`left`), so the rules that change
+    /// one side only are left out.
+    fn apply_rules(
+        &self,
+        op: &str,
+        part: Part,
+        learn: bool,
+        left: &mut Value,
+        right: &mut Value,
+        redacting: bool,
+    ) -> Vec<Divergence> {
         let mut found = Vec::new();
         for (i, rule) in self.rules.rules.iter().enumerate() {
-            if rule.applies(op, part) {
+            if rule.applies(op, part) && !(redacting && rule.side != Side::Both) {
                 let n = apply::apply(self, i, learn, left, right, &mut found);
                 self.fired[i].fetch_add(n, Ordering::Relaxed);
             }
@@ -283,11 +373,13 @@ impl RuleRun {
     }
 
     /// Applies the rules that need only one side (ignore, unordered, sorted_by, precision,
-    /// null_equals_missing) to `value`, as redactions: what a golden master stores.
-    /// `tolerance` and `id_map` compare two sides and leave a single value alone.
+    /// null_equals_missing, and the mapping actions declared for `side = "both"`) to
+    /// `value`, as redactions: what a golden master stores. `tolerance` and `id_map`
+    /// compare two sides, and a mapping declared for one side cannot know which side a
+    /// lone value comes from: they leave it alone.
     pub fn redact(&self, op: &str, part: Part, value: &mut Value) {
         let mut other = Value::Null;
-        self.apply(op, part, false, value, &mut other);
+        self.apply_rules(op, part, false, value, &mut other, true);
     }
 
     /// Each rule with how often it fired, in file order.

@@ -1,9 +1,12 @@
 //! Reading a rules file: TOML, one `[[rule]]` table per rule, errors with line and column.
 
-use super::{Action, Precision, Rule, Rules};
+use super::{mapping, Action, Precision, Rule, Rules, Side, ValueMap};
 use crate::located::{Located, Source};
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json_path::JsonPath;
+use std::collections::BTreeMap;
+use toml::Spanned;
 
 /// A rules file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,20 @@ struct Spec {
     null_equals_missing: Option<bool>,
     tolerance: Option<toml::Spanned<toml::Value>>,
     id_map: Option<bool>,
+    side: Option<Spanned<String>>,
+    rename: Option<Spanned<RenameSpec>>,
+    value_map: Option<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+    null_as: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table { from = \"old name\", to = \"new name\" }"
+)]
+struct RenameSpec {
+    from: String,
+    to: String,
 }
 
 pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
@@ -91,10 +108,62 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
         if spec.id_map == Some(true) {
             actions.push(Action::IdMap);
         }
+        if let Some(rename) = spec.rename {
+            let span = rename.span().start;
+            let RenameSpec { from, to } = rename.into_inner();
+            if from.is_empty() || to.is_empty() {
+                return Err(at(
+                    span,
+                    "rename: `from` and `to` are member names, not empty".into(),
+                ));
+            }
+            if from == to {
+                return Err(at(
+                    span,
+                    format!("rename: `from` and `to` are both `{from}`"),
+                ));
+            }
+            actions.push(Action::Rename { from, to });
+        }
+        if let Some(map) = spec.value_map {
+            actions.push(Action::ValueMap(
+                value_map(text, map).map_err(|(at_, what)| at(at_, what))?,
+            ));
+        }
+        if let Some(value) = spec.null_as {
+            actions.push(Action::NullAs(
+                json_of(text, value, "null_as").map_err(|(at_, what)| at(at_, what))?,
+            ));
+        }
         let action = match actions.len() {
             1 => actions.remove(0),
-            0 => return Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance or id_map".into())),
+            0 => return Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance, id_map, rename, value_map or null_as".into())),
             _ => return Err(at(start, "a rule has exactly one action; split it into several rules".into())),
+        };
+        let mapping = matches!(
+            action,
+            Action::Rename { .. } | Action::ValueMap(_) | Action::NullAs(_)
+        );
+        let side = match (spec.side, mapping) {
+            (None, true) => Side::Legacy,
+            (None, false) => Side::Both,
+            (Some(side), false) => {
+                return Err(at(
+                    side.span().start,
+                    "side: only rename, value_map and null_as change one side; the other actions act on both".into(),
+                ))
+            }
+            (Some(side), true) => match side.get_ref().as_str() {
+                "legacy" => Side::Legacy,
+                "candidate" => Side::Candidate,
+                "both" => Side::Both,
+                other => {
+                    return Err(at(
+                        side.span().start,
+                        format!("side = \"{other}\": expected legacy, candidate or both"),
+                    ))
+                }
+            },
         };
         let (outcome, state) = match spec.on.as_deref() {
             None | Some("both") => (true, true),
@@ -115,6 +184,7 @@ pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
             action,
             outcome,
             state,
+            side,
             line: text[..start.min(text.len())].matches('\n').count() + 1,
             reason: spec.reason,
         });
@@ -152,4 +222,71 @@ fn tolerance(
         return Err(bad("a tolerance is at least 0"));
     }
     Ok(value)
+}
+
+/// A `value_map` table: keys typed by how they are written ([`mapping::key`]), values
+/// converted exactly ([`json_of`]), in file order; errors at the entry.
+fn value_map(
+    text: &str,
+    spanned: Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+) -> Result<ValueMap, (usize, String)> {
+    let start = spanned.span().start;
+    let mut written: Vec<_> = spanned.into_inner().into_iter().collect();
+    written.sort_by_key(|(key, _)| key.span().start);
+    let mut spans = Vec::with_capacity(written.len());
+    let mut entries = Vec::with_capacity(written.len());
+    for (key, value) in written {
+        let what = format!("value_map {}", Value::from(key.get_ref().as_str()));
+        spans.push(key.span().start);
+        entries.push((mapping::key(key.get_ref()), json_of(text, value, &what)?));
+    }
+    ValueMap::new(entries).map_err(|(i, why)| (spans.get(i).copied().unwrap_or(start), why))
+}
+
+/// A TOML value as JSON, numbers exactly: a float is read from its text in the file (never
+/// through `f64`), an integer from its `i64`, a date-time as its text. A float inside an
+/// array or table has no text of its own to read, and is refused.
+fn json_of(
+    text: &str,
+    spanned: Spanned<toml::Value>,
+    what: &str,
+) -> Result<Value, (usize, String)> {
+    let span = spanned.span();
+    let written = text.get(span.clone()).unwrap_or_default().trim();
+    let bad = |why: &str| (span.start, format!("{what} = {written}: {why}"));
+    match spanned.into_inner() {
+        toml::Value::Float(_) => {
+            let plain: String = written
+                .strip_prefix('+')
+                .unwrap_or(written)
+                .chars()
+                .filter(|c| *c != '_')
+                .collect();
+            serde_json::from_str::<serde_json::Number>(&plain)
+                .map(Value::Number)
+                .map_err(|_| bad("expected a finite decimal number"))
+        }
+        other => nested(other).map_err(|why| bad(&why)),
+    }
+}
+
+fn nested(value: toml::Value) -> Result<Value, String> {
+    Ok(match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Float(_) => {
+            return Err("a float inside an array or table cannot be read exactly; write it as a string, or map to the number alone".into())
+        }
+        toml::Value::Array(items) => {
+            Value::Array(items.into_iter().map(nested).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| nested(v).map(|v| (k, v)))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
 }

@@ -1,7 +1,7 @@
 //! Suggested rules: divergences grouped by (operation, path pattern, class), each group with
 //! a rule in the rules-file syntax that would accept it. Printed for review; never applied.
 
-use super::apply::truncate;
+use super::precision::truncate;
 use super::Precision;
 use crate::diff::number::Decimal;
 pub use crate::diff::pattern;

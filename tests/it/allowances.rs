@@ -44,7 +44,7 @@ fn check_with(rules: &RuleRun, mut left: Value, mut right: Value) -> Vec<(String
 
 /// One request of a scripted replay: what the legacy (recorded) and the candidate answer.
 #[derive(Clone)]
-struct Case {
+pub(crate) struct Case {
     op: &'static str,
     kind: Kind,
     legacy: Outcome,
@@ -53,7 +53,7 @@ struct Case {
     candidate_state: Option<Value>,
 }
 
-fn read(op: &'static str, legacy: Value, candidate: Value) -> Case {
+pub(crate) fn read(op: &'static str, legacy: Value, candidate: Value) -> Case {
     Case {
         op,
         kind: Kind::Read,
@@ -64,7 +64,7 @@ fn read(op: &'static str, legacy: Value, candidate: Value) -> Case {
     }
 }
 
-fn write_case(op: &'static str, legacy_state: Value, candidate_state: Value) -> Case {
+pub(crate) fn write_case(op: &'static str, legacy_state: Value, candidate_state: Value) -> Case {
     Case {
         op,
         kind: Kind::Write,
@@ -106,7 +106,7 @@ impl Target for Scripted {
 }
 
 /// Replays `cases` (one key each) with a recorded legacy and a scripted candidate.
-fn replay_cases(
+pub(crate) fn replay_cases(
     cases: &[Case],
     rules: Option<Rules>,
     noise: Option<Noise>,
@@ -168,13 +168,13 @@ fn replay_cases(
 }
 
 /// A group's identity, as reports and policies name it.
-type Group = (String, String, Class, Option<Class>);
+pub(crate) type Group = (String, String, Class, Option<Class>);
 
-fn group_of(s: &Suggestion) -> Group {
+pub(crate) fn group_of(s: &Suggestion) -> Group {
     (s.op.clone(), s.path.clone(), s.class, s.detail)
 }
 
-fn groups(report: &Report) -> HashMap<Group, u64> {
+pub(crate) fn groups(report: &Report) -> HashMap<Group, u64> {
     report
         .suggested_rules
         .iter()
