@@ -48,6 +48,12 @@ pub struct Args {
     /// dead: nothing more is sent, what is left is inconclusive, and the exit is 2 (0: never).
     #[arg(long, default_value_t = 5)]
     max_infra_failures: usize,
+    /// For a candidate fed by a sync: how long its data may take to reflect a write (e.g.
+    /// 2s). A candidate read or state read-back that differs is asked again until it
+    /// agrees or this window ends; the lag is reported (docs/settle.md). The candidate's
+    /// own window, where it declares one, wins.
+    #[arg(long, value_parser = parse_duration)]
+    settle: Option<std::time::Duration>,
     #[command(flatten)]
     races: super::races::RaceArgs,
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -121,11 +127,13 @@ pub fn run(args: Args) -> Result<Exit> {
         .build()?;
     let pair = runtime.block_on(args.targets.pair())?;
     let noise = runtime.block_on(noise_runs(&args, &options))?;
+    // The noise runs compare the legacy with itself: no sync, no settle window.
     let options = ReplayOptions {
         noise: Some(std::sync::Arc::new(cutover::normalize::Noise::from_groups(
             &noise,
         )))
         .filter(|n| !n.is_empty()),
+        settle: args.settle,
         ..options
     };
     let races = args.races.options(

@@ -5,12 +5,13 @@
 //! policy says otherwise; reads may allow a divergence rate, judged on the Wilson upper
 //! bound, not the point estimate), a minimum number of requests and the coverage of every
 //! operation the policy lists, a maximum inconclusive rate, a latency budget relative to the
-//! legacy. Accepted differences (operation, path pattern, class) turn matching divergent
+//! legacy, and with a settle window the p99 lag of the requests that settled (`settle.rs`). Accepted differences (operation, path pattern, class) turn matching divergent
 //! requests into accepted ones until they expire; an expired one rejects, and one that
 //! matched nothing is reported as stale.
 
 mod features;
 mod policy;
+mod settle;
 pub mod stats;
 
 pub use policy::{Accepted, OpPolicy, Policy, PolicyError};
@@ -60,6 +61,9 @@ pub enum Clause {
     /// The traffic exercised too little of the domain's declared features, or never saw an
     /// outcome an operation declares (`min_coverage`, `require_error_kinds`).
     Features,
+    /// The requests that agreed only when the candidate was asked again within the settle
+    /// window took longer at p99 than `max_settle_p99`.
+    Settle,
 }
 
 /// One reason to reject.
@@ -118,6 +122,9 @@ pub struct OpCheck {
     /// and the legacy p99 is above 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_p99_ratio: Option<f64>,
+    /// The p99 settle lag of the operation's settled requests, in µs, when some settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_p99_us: Option<u64>,
     /// Whether the operation meets every clause judged here.
     pub passed: bool,
 }
@@ -272,6 +279,7 @@ pub fn evaluate<'r>(
             legacy_p99_us: o.latency_us.legacy.p99,
             candidate_p99_us: o.latency_us.candidate.p99,
             latency_p99_ratio: None,
+            settle_p99_us: o.settle.filter(|s| s.settled > 0).map(|s| s.lag_us.p99),
             passed: true,
         };
         let mut reject = |clause: Clause, message: String| {
@@ -372,6 +380,10 @@ pub fn evaluate<'r>(
                     );
                 }
             }
+        }
+        if let Some(message) = settle::check(op, o, policy) {
+            check.passed = false;
+            reject(Clause::Settle, message);
         }
         operations.push(check);
     }

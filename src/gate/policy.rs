@@ -13,11 +13,13 @@
 //! require_races = false                 # reject a run without a race check
 //! min_coverage = 0.8                    # share of the domain's declared features exercised
 //! require_error_kinds = true            # each operation's declared outcomes all seen
+//! max_settle_p99 = "500ms"              # settle window: p99 lag of requests that settled
 //!
 //! [op.scan]
 //! max_divergence_rate = 0.01
 //! min_requests = 5
 //! latency_p99_ratio = 3.0
+//! max_settle_p99 = "2s"
 //!
 //! [[accept]]
 //! op = "scan"
@@ -35,6 +37,7 @@ use crate::located::{Located, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// A policy file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,9 @@ pub struct Policy {
     /// Whether every operation's declared outcomes (`ok` and each error kind) must have
     /// been seen; false by default.
     pub require_error_kinds: bool,
+    /// With a settle window (`docs/settle.md`): the p99 lag an operation's settled requests
+    /// may show; none by default.
+    pub max_settle_p99: Option<Duration>,
     /// Overrides per operation (`[op.NAME]`), by name.
     pub ops: BTreeMap<String, OpPolicy>,
     /// Accepted differences, in file order.
@@ -95,6 +101,9 @@ pub struct OpPolicy {
     pub latency_p99_ratio: Option<f64>,
     /// The share of its compared writes whose stored state may go unchecked, 0..1.
     pub max_unchecked_rate: Option<f64>,
+    /// The p99 lag its settled requests may show (`"500ms"`).
+    #[serde(default, deserialize_with = "super::settle::duration")]
+    pub max_settle_p99: Option<Duration>,
 }
 
 /// A known difference accepted for a while, by someone, for a reason.
@@ -143,6 +152,8 @@ struct Gate {
     require_races: Option<bool>,
     min_coverage: Option<f64>,
     require_error_kinds: Option<bool>,
+    #[serde(default, deserialize_with = "super::settle::duration")]
+    max_settle_p99: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -289,6 +300,7 @@ impl Policy {
                 None => None,
             },
             require_error_kinds: gate.require_error_kinds.unwrap_or(false),
+            max_settle_p99: gate.max_settle_p99,
             ops: file.op,
             accept,
         })
@@ -327,6 +339,14 @@ impl Policy {
             .get(op)
             .and_then(|o| o.max_unchecked_rate)
             .unwrap_or(self.max_unchecked_rate)
+    }
+
+    /// The p99 settle lag `op` may show: its own, else the gate's, if any.
+    pub fn max_settle_p99(&self, op: &str) -> Option<Duration> {
+        self.ops
+            .get(op)
+            .and_then(|o| o.max_settle_p99)
+            .or(self.max_settle_p99)
     }
 
     /// `op`'s latency budget (a factor of the legacy p99): its own, else the gate's, if any.

@@ -1,7 +1,7 @@
 //! A self-contained HTML page (no script, no external resource): the verdict, the writes
-//! whose stored state was not compared, the reasons, the per-operation table, the rules
-//! that fired, accepted differences, and the first divergences side by side with the
-//! changed lines and words highlighted.
+//! whose stored state was not compared, the reasons, the per-operation table, the settle
+//! lags, the rules that fired, accepted differences, and the first divergences side by
+//! side with the changed lines and words highlighted.
 
 use super::{classes, headline, op_passed, passed};
 use crate::gate::Decision;
@@ -62,6 +62,7 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         out.push_str("</ul></section>\n");
     }
     operations(&mut out, report, decision);
+    super::settle::html(&mut out, report, esc);
     if let Some(coverage) = &report.coverage {
         super::coverage::html(&mut out, coverage, esc);
     }

@@ -1,6 +1,6 @@
 //! Markdown for a pull-request comment: the verdict, the writes whose stored state was not
-//! compared, the reasons, the per-operation table, the rules that fired, and the first
-//! divergences as collapsed diffs.
+//! compared, the reasons, the per-operation table, the settle lags, the rules that fired,
+//! and the first divergences as collapsed diffs.
 
 use super::{classes, headline, op_passed};
 use crate::gate::Decision;
@@ -70,6 +70,7 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             }
         );
     }
+    super::settle::markdown(&mut out, report);
     if let Some(coverage) = &report.coverage {
         super::coverage::markdown(&mut out, coverage);
     }

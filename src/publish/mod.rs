@@ -10,6 +10,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod races;
+pub mod settle;
 
 use crate::gate::{Decision, GateVerdict};
 use crate::report::{OperationReport, Report, Verdict};

@@ -2,11 +2,13 @@
 //! diff the stored state after a write.
 
 use super::result::{RequestResult, Side, StateCheck, Status};
+use super::settle::{self, Asking};
 use super::ReplayOptions;
 use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::{self, Diff};
 use crate::normalize::{Part, RuleRun};
 use crate::targets::{InfraError, Target};
+use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +23,8 @@ pub struct Pair {
 }
 
 /// Replays `request` (the `index`-th of the cassette) on both sides and compares; a
-/// `context` request is only run.
+/// `context` request is only run. With a settle window (`settle.rs`), a candidate read or
+/// state read-back that differs is asked again until it agrees or the window ends.
 pub(super) async fn compare(
     pair: &Pair,
     index: u64,
@@ -32,7 +35,20 @@ pub(super) async fn compare(
     context: bool,
 ) -> RequestResult {
     let limit = options.timeout;
-    let ((legacy, l_time), (candidate, c_time)) = tokio::join!(
+    let window = match context {
+        true => None,
+        false => settle::window(pair, request, options),
+    };
+    let asking = |window, started| Asking {
+        pair,
+        request,
+        options,
+        rules,
+        window,
+        started,
+    };
+    let started = Instant::now();
+    let ((legacy, l_time), (mut candidate, c_time)) = tokio::join!(
         timed(limit, pair.legacy.execute(request)),
         timed(limit, pair.candidate.execute(request)),
     );
@@ -65,9 +81,28 @@ pub(super) async fn compare(
     // Noise is taken out of each comparison as it is made, so that what is left decides
     // the state check and the status alike.
     let mut noise = 0;
+    let (mut settled_us, mut settle_retries) = (None, 0);
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
         found = outcomes(request, rules, l, c);
         noise += forgive(options, request, &mut found);
+        // A read that differs is asked again within the window; a write never is.
+        if let (Some(window), Kind::Read, false) = (window, request.kind, found.is_equal()) {
+            let retried = settle::read(asking(window, started), l).await;
+            settle_retries = retried.retries;
+            settled_us = retried.lag_us();
+            match retried.last {
+                Some(Ok(last)) => {
+                    (found, noise) = (last.diff, last.noise);
+                    candidate = Ok(last.answer);
+                }
+                Some(Err(e)) => {
+                    c_side.failure = Some(format!("asked again within the settle window: {e}"));
+                    (found, inconclusive) = (Diff::default(), true);
+                    candidate = Err(e);
+                }
+                None => {}
+            }
+        }
     }
 
     let mut state = None;
@@ -77,25 +112,46 @@ pub(super) async fn compare(
         options.check_state,
         inconclusive,
     ) {
+        let started = Instant::now();
         let ((l_state, _), (c_state, _)) = tokio::join!(
             timed(limit, pair.legacy.dump(key)),
             timed(limit, pair.candidate.dump(key)),
         );
         state = Some(match (l_state, c_state) {
             (Ok(Some(mut l)), Ok(Some(mut c))) => {
-                let mut states = match rules {
-                    Some(rules) => rules.compare(&request.op, Part::State, false, &mut l, &mut c),
-                    None => diff::states(&l, &c),
-                };
-                noise += forgive(options, request, &mut states);
-                let check = if states.is_equal() {
-                    StateCheck::Equal
-                } else {
-                    StateCheck::Divergent
-                };
-                found.divergences.extend(states.divergences);
-                found.omitted += states.omitted;
-                check
+                // The legacy's state as read, for the retries' comparisons.
+                let legacy_state = window.map(|_| l.clone());
+                let (mut states, mut state_noise) = states(options, request, rules, &mut l, &mut c);
+                let mut failed = None;
+                if let (Some(window), Some(l), false) = (window, &legacy_state, states.is_equal()) {
+                    let retried = settle::state(asking(window, started), key, l).await;
+                    settle_retries = retried.retries;
+                    settled_us = retried.lag_us();
+                    match retried.last {
+                        Some(Ok(last)) => (states, state_noise) = (last.diff, last.noise),
+                        Some(Err(e)) => failed = Some(e),
+                        None => {}
+                    }
+                }
+                match failed {
+                    Some(e) => {
+                        c_side.failure =
+                            Some(format!("reading state again within the settle window: {e}"));
+                        inconclusive = true;
+                        StateCheck::Inconclusive
+                    }
+                    None => {
+                        noise += state_noise;
+                        let check = if states.is_equal() {
+                            StateCheck::Equal
+                        } else {
+                            StateCheck::Divergent
+                        };
+                        found.divergences.extend(states.divergences);
+                        found.omitted += states.omitted;
+                        check
+                    }
+                }
             }
             (l, c) if l.is_err() || c.is_err() => {
                 // Each side that failed says so: the scheduler counts failures per side.
@@ -132,8 +188,27 @@ pub(super) async fn compare(
         state,
         tainted_by: tainted_by.filter(|_| !found_equal),
         noise,
+        settled_us,
+        settle_retries,
         ..RequestResult::of(index, request, status)
     }
+}
+
+/// The stored states `l` and `c` after the write `request` compared (rules applied in
+/// place), and how many differences were forgiven as noise.
+pub(super) fn states(
+    options: &ReplayOptions,
+    request: &Request,
+    rules: Option<&RuleRun>,
+    l: &mut Value,
+    c: &mut Value,
+) -> (Diff, u64) {
+    let mut states = match rules {
+        Some(rules) => rules.compare(&request.op, Part::State, false, l, c),
+        None => diff::states(l, c),
+    };
+    let noise = forgive(options, request, &mut states);
+    (states, noise)
 }
 
 /// Compares two answers to `request` after `rules` (the replay's and the shadow's one
@@ -155,7 +230,7 @@ pub(crate) fn outcomes(
 }
 
 /// Takes the divergences `options.noise` forgives out of `found`; returns how many.
-fn forgive(options: &ReplayOptions, request: &Request, found: &mut Diff) -> u64 {
+pub(super) fn forgive(options: &ReplayOptions, request: &Request, found: &mut Diff) -> u64 {
     let Some(known) = &options.noise else {
         return 0;
     };
@@ -195,7 +270,8 @@ fn side<T>(
     }
 }
 
-async fn timed<T>(
+/// `work` bounded by `limit` (a timeout is an infrastructure failure), and how long it took.
+pub(super) async fn timed<T>(
     limit: Duration,
     work: impl Future<Output = Result<T, InfraError>>,
 ) -> (Result<T, InfraError>, Duration) {

@@ -6,6 +6,9 @@
 //! * A request without a key is a barrier: it waits for everything before it, and
 //!   everything after it waits for it.
 //! * After every write, the key's stored state is read back from both sides and compared.
+//! * With a settle window ([`ReplayOptions::settle`], [`Target::settle`]), a candidate read
+//!   or state read-back that differs is asked again until it agrees or the window ends
+//!   (`settle.rs`, `docs/settle.md`); without one, every answer is compared as it comes.
 //! * Infrastructure failures make a request inconclusive; they never abort the replay.
 //!   But a side that fails [`ReplayOptions::max_infra_failures`] times in a row is taken
 //!   for dead: nothing more is sent, and every request not yet compared is emitted
@@ -14,11 +17,14 @@
 //! The cassette is read on its own thread and never held whole: at most
 //! [`ReplayOptions::window`] requests are in memory between reading and emitting, plus a
 //! read-ahead of 16 parsed requests. Results reach the [`Sink`]s in cassette order.
+//!
+//! [`Target::settle`]: crate::targets::Target::settle
 
 mod compare;
 mod record;
 mod result;
 mod schedule;
+mod settle;
 pub mod shard;
 
 pub(crate) use compare::outcomes as diff_outcomes;
@@ -58,6 +64,14 @@ pub struct ReplayOptions {
     /// timeouts included; a call that side answers resets the count) after which that side
     /// is taken for dead and the run stops sending requests (see [`Stop`]); 0: never stop.
     pub max_infra_failures: usize,
+    /// How long the candidate's stored data may take to reflect a write (a store fed by a
+    /// sync): a candidate read, or state read back after a write, that differs from the
+    /// legacy's is asked again (only on the candidate) until it agrees or this window ends
+    /// (`docs/settle.md`). The candidate's own [`Target::settle`] wins where it gives one.
+    /// None (the default): every answer is compared as it comes, with no retry.
+    ///
+    /// [`Target::settle`]: crate::targets::Target::settle
+    pub settle: Option<Duration>,
 }
 
 impl Default for ReplayOptions {
@@ -73,6 +87,7 @@ impl Default for ReplayOptions {
             noise: None,
             shard: None,
             max_infra_failures: 5,
+            settle: None,
         }
     }
 }

@@ -90,9 +90,22 @@ pub struct RequestResult {
     /// counted apart in the report.
     #[serde(default, skip_serializing_if = "is_false")]
     pub probe: bool,
+    /// With a settle window (`docs/settle.md`): the lag, in µs, from the start of the
+    /// candidate's first answer (a read's, or the state read back after a write) to the
+    /// start of the retry that agreed with the legacy; set only when a retry agreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_us: Option<u64>,
+    /// With a settle window: how many times the candidate's read or state read-back was
+    /// asked again because it differed (0, and absent, without a retry).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub settle_retries: u32,
 }
 
 fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
@@ -118,6 +131,8 @@ impl RequestResult {
             tainted_by: None,
             noise: 0,
             probe: request.probe.is_some(),
+            settled_us: None,
+            settle_retries: 0,
         }
     }
 }

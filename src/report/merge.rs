@@ -1,7 +1,7 @@
 //! Merging the outputs of a sharded replay (`report.json` and `results.jsonl` per shard)
 //! into the output of one run: the results in cassette order, and the report folded from
-//! them again, so counts, classes, examples and latency percentiles are exactly those of an
-//! unsharded replay of the same cassette.
+//! them again, so counts, classes, examples, latency percentiles and settle lags are
+//! exactly those of an unsharded replay of the same cassette.
 
 use super::{Report, Summary};
 use crate::cassette::Header;

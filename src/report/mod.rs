@@ -1,14 +1,16 @@
 //! Stage 5: the report. [`Summary`] is a [`Sink`] that folds request results into
-//! per-operation counts, latency percentiles and the first divergences of each
-//! (operation, class) group; [`Summary::finish`] turns it into a serializable [`Report`],
-//! which [`render`] writes for people.
+//! per-operation counts, latency percentiles, settle lags (`settle.rs`) and the first
+//! divergences of each (operation, class) group; [`Summary::finish`] turns it into a
+//! serializable [`Report`], which [`render`] writes for people.
 
 mod latency;
 pub mod merge;
 pub mod races;
 pub mod render;
+mod settle;
 
 pub use latency::{Latency, Percentiles};
+pub use settle::Settle;
 
 use crate::cassette::{Header, Kind, Truncation};
 use crate::diff::{Class, Divergence};
@@ -264,6 +266,10 @@ pub struct OperationReport {
     /// without `latency_us`): the latency budget cannot be judged on them.
     #[serde(default, skip_serializing_if = "LatencyUnknown::is_none")]
     pub latency_unknown: LatencyUnknown,
+    /// With a settle window: the requests asked again, and the lag of those that settled
+    /// (`docs/settle.md`); absent when none was asked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<Settle>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -333,6 +339,7 @@ struct OpAccumulator {
     legacy: Latency,
     candidate: Latency,
     latency_unknown: LatencyUnknown,
+    settle: settle::SettleAccumulator,
 }
 
 impl Summary {
@@ -365,12 +372,14 @@ impl Summary {
                 legacy: Latency::default(),
                 candidate: Latency::default(),
                 latency_unknown: LatencyUnknown::default(),
+                settle: settle::SettleAccumulator::default(),
             });
         op.counts.add(result.status);
         if result.state == Some(StateCheck::Unchecked) {
             op.state_unchecked += 1;
         }
         op.noise += result.noise;
+        op.settle.add(result);
         if result.status != Status::Inconclusive {
             let checked = matches!(
                 result.state,
@@ -489,6 +498,7 @@ impl Summary {
                         writes_unchecked: op.writes_unchecked,
                         latency_us: latency,
                         latency_unknown: op.latency_unknown,
+                        settle: op.settle.finish(),
                     };
                     (name, operation)
                 })

@@ -85,6 +85,7 @@ pub fn report(report: &Report) -> String {
         ]);
     }
     table(&mut out, &rows);
+    out.push_str(&super::settle::text(report));
     if !report.examples.is_empty() {
         let _ = writeln!(out, "\nfirst divergences of each operation and class:");
         for example in &report.examples {
@@ -102,11 +103,11 @@ pub fn report(report: &Report) -> String {
                 r.line, r.fired, r.rule
             );
             if r.unjudged > 0 {
-                let _ = writeln!(
-                    out,
-                    "            {} differing arrays not judged: a sort key is absent from every element (compared in order)",
-                    r.unjudged
-                );
+                let why = match r.rule.contains(" rename ") {
+                    true => "objects not renamed: both names present (left as they are)",
+                    false => "differing arrays not judged: a sort key is absent from every element (compared in order)",
+                };
+                let _ = writeln!(out, "            {} {why}", r.unjudged);
             }
         }
     }
