@@ -74,7 +74,7 @@ pub mod publish;
 pub mod races;
 pub mod replay;
 pub mod report;
-#[cfg(any(feature = "mongodb", feature = "postgres"))]
+#[cfg(any(feature = "mongodb", feature = "postgres", feature = "mysql"))]
 pub mod services;
 pub mod shrink;
 pub mod targets;

@@ -9,23 +9,32 @@ use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::replay::{Pair, ReplayOptions};
 use cutover::targets::conversations::setup::Servers;
+use cutover::targets::declared::migration::{Migration, BUNDLED};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The cassette to replay.
+    /// The migration: `conversations` (MongoDB to PostgreSQL), or one of
+    /// fixtures/migrations/ (`--list` names them).
+    #[arg(default_value = "conversations")]
+    migration: String,
+    /// List the migrations and exit.
+    #[arg(long)]
+    list: bool,
+    /// The cassette to replay (conversations).
     #[arg(long, default_value = "fixtures/conversations-100.jsonl")]
     cassette: PathBuf,
     /// Directory for results.jsonl and report.json.
     #[arg(long, default_value = "target/demo")]
     out: PathBuf,
-    /// The declared representation differences between the two repositories.
+    /// The declared representation differences between the two repositories
+    /// (conversations; a bundled migration has its own).
     #[arg(long, default_value = "fixtures/conversations.rules.toml")]
     rules: PathBuf,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    /// Requests in flight at once (default 16, or what the migration declares).
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Replay only shard i of n (see `replay --shard`).
     #[arg(long)]
     shard: Option<cutover::replay::shard::Shard>,
@@ -47,6 +56,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Exit> {
+    if args.list {
+        let mut text = "conversations      MongoDB to PostgreSQL: the conversations repository (the default)\n".to_string();
+        for (name, description) in Migration::bundled(Path::new(".")) {
+            text += &format!("{name:<18} {description}\n");
+        }
+        super::print(&text)?;
+        return Ok(Exit::Equivalent);
+    }
+    if args.migration != "conversations" {
+        return migration(&args);
+    }
     let rules = std::sync::Arc::new(cutover::normalize::Rules::load(&args.rules)?);
     let cassette = match args.no_probes {
         true => args.cassette.clone(),
@@ -71,7 +91,7 @@ pub fn run(args: Args) -> Result<Exit> {
         );
         let pair = servers.pair().await?;
         let options = ReplayOptions {
-            concurrency: args.concurrency.max(1),
+            concurrency: args.concurrency.unwrap_or(16).max(1),
             rules: Some(rules),
             shard: args.shard,
             max_infra_failures: args.max_infra_failures,
@@ -96,6 +116,69 @@ pub fn run(args: Args) -> Result<Exit> {
             &options,
             races.as_ref(),
             &args.out,
+            args.format,
+            Vec::new(),
+        )
+        .await
+    })
+}
+
+/// A bundled migration (`fixtures/migrations/NAME`) on fresh databases: its cassette,
+/// replayed with its rules.
+fn migration(args: &Args) -> Result<Exit> {
+    let dir = Path::new(BUNDLED).join(&args.migration);
+    if !dir.join("migration.toml").exists() {
+        let known: Vec<String> = Migration::bundled(Path::new("."))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        anyhow::bail!(
+            "no migration `{}`; expected conversations or one of: {}",
+            args.migration,
+            known.join(", ")
+        );
+    }
+    let migration = Migration::load(&dir).map_err(anyhow::Error::msg)?;
+    let rules = migration
+        .rules
+        .as_ref()
+        .map(cutover::normalize::Rules::load)
+        .transpose()?
+        .map(std::sync::Arc::new);
+    let out = match args.out.as_path() {
+        p if p == Path::new("target/demo") => {
+            PathBuf::from(format!("target/demo-{}", args.migration))
+        }
+        p => p.to_path_buf(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        eprintln!("{}: {}", args.migration, migration.description);
+        let running = migration.start().await.map_err(anyhow::Error::msg)?;
+        eprintln!("fresh databases: {}", running.databases().join(", "));
+        let options = ReplayOptions {
+            concurrency: args
+                .concurrency
+                .or(migration.concurrency)
+                .unwrap_or(16)
+                .max(1),
+            rules,
+            shard: args.shard,
+            max_infra_failures: args.max_infra_failures,
+            ..ReplayOptions::default()
+        };
+        let pair = Pair {
+            legacy: running.legacy.clone(),
+            candidate: running.candidate.clone(),
+        };
+        super::replay::replay_to(
+            &migration.cassette,
+            &pair,
+            &options,
+            None,
+            &out,
             args.format,
             Vec::new(),
         )

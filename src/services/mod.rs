@@ -4,12 +4,20 @@
 //!   127.0.0.1:5432, else a throwaway cluster made with the installed binaries.
 //! * A MongoDB-wire server (`mongo`, feature `mongodb`): `MONGODB_URI`, else SecantusDB
 //!   (pinned, installed into a virtualenv under the build directory) started on a free port.
+//! * MySQL or MariaDB (`mysql`, feature `mysql`): `MYSQL_URL`, else the server on
+//!   127.0.0.1:3306 as `root`.
 //!
 //! Every user gets fresh, uniquely named databases, dropped when they go out of scope. A
 //! missing binary is an error that names what to install, never a silent skip.
 
+// The process helpers serve the servers started here (MongoDB, PostgreSQL); a build with
+// only MySQL finds its server and starts none.
+#![cfg_attr(not(any(feature = "mongodb", feature = "postgres")), allow(dead_code))]
+
 #[cfg(feature = "mongodb")]
 pub mod mongo;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 

@@ -14,6 +14,7 @@
 //!   repositories ([`conversations`]) on existing databases.
 
 pub mod conversations;
+pub mod declared;
 pub mod kv_features;
 pub mod memory;
 pub mod protocol;
@@ -59,6 +60,16 @@ pub trait Target: Send + Sync {
     fn latency(&self, request: &Request, measured: Duration) -> Option<Duration> {
         let _ = request;
         Some(measured)
+    }
+
+    /// How long this target's stored data may take to reflect a write, for `request` (a
+    /// store fed by a sync): as the candidate of a replay, its answer to a read and its
+    /// state read back after a write are asked again within this window until they agree
+    /// with the legacy's (`docs/settle.md`). It wins over `ReplayOptions::settle`;
+    /// `Some(Duration::ZERO)` asks for no retry. None by default: the run's window applies.
+    fn settle(&self, request: &Request) -> Option<Duration> {
+        let _ = request;
+        None
     }
 
     /// Whether [`Target::execute_paused`] can widen a race window (the race check reports
@@ -221,6 +232,14 @@ pub async fn open(text: &str) -> Result<Arc<dyn Target>, SpecError> {
         let http = protocol::http::Http::connect(url).await.map_err(error)?;
         return Ok(Arc::new(http));
     }
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    if let Some(rest) = text.strip_prefix("sql:") {
+        let (ops, url) = declared_spec(rest, "url").map_err(error)?;
+        let target = declared::sql::SqlTarget::open(url, std::path::Path::new(ops))
+            .await
+            .map_err(error)?;
+        return Ok(Arc::new(target));
+    }
     #[cfg(all(feature = "mongodb", feature = "postgres"))]
     if let Some(target) = conversations::spec::open(text).await {
         return target.map_err(error);
@@ -233,13 +252,30 @@ pub async fn open(text: &str) -> Result<Arc<dyn Target>, SpecError> {
             Ok(Arc::new(recorded::Recorded::new()))
         }
         other => Err(spec.error(format!(
-            "unknown target `{other}`; expected memory, recorded, exec:COMMAND, http:URL{}",
+            "unknown target `{other}`; expected memory, recorded, exec:COMMAND, http:URL{}{}",
+            match cfg!(any(feature = "postgres", feature = "mysql")) {
+                true => ", sql:ops=FILE,url=URL",
+                false => "",
+            },
             match cfg!(all(feature = "mongodb", feature = "postgres")) {
                 true => ", conversations-mongodb:uri=URI or conversations-postgres:url=URL",
                 false => "",
             }
         ))),
     }
+}
+
+/// `ops=FILE,KEY=URL` of a declared target's spec; the URL is the rest of the text, commas
+/// and all.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
+fn declared_spec<'a>(rest: &'a str, key: &str) -> Result<(&'a str, &'a str), String> {
+    let expected = || format!("expected `ops=FILE,{key}=URL`");
+    let rest = rest.strip_prefix("ops=").ok_or_else(expected)?;
+    let (ops, url) = rest.split_once(&format!(",{key}=")).ok_or_else(expected)?;
+    if ops.is_empty() || url.is_empty() {
+        return Err(expected());
+    }
+    Ok((ops, url))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //!   state checks and inconclusive requests, through the library.
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
+//! * `mapping`: the mapping rules (`rename`, `value_map`, `null_as`) accept only what they
+//!   declare: their paths, operations, parts and side, exact numbers, typed keys.
 //! * `browser`: the HTML report rendered by headless Chromium, with a screenshot.
 //! * `capture`: `cutover inspect`.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
@@ -20,11 +22,17 @@
 //!   coverage clause rejects exactly the traffic that misses what the policy asks for.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `migrations`: the bundled migrations (MySQL to PostgreSQL, PostgreSQL to PostgreSQL) on
+//!   the real servers through declared targets: equivalent with their rules, each trap's
+//!   planted defect found with its class; arguments stay data.
 //! * `probes`: planted candidate defects at edges the fixture's traffic misses are
 //!   equivalent without probes and divergent with them; error-path probes fail on the legacy.
 //! * `failfast`: a side that stops answering stops the run; every request is still reported.
 //! * `shadow`: shadow reads on live calls: the legacy answers, the candidate is compared off
 //!   the caller's path; results and report as a replay's.
+//! * `settle`: the settle window: a candidate fed by a sync settles within it (its lag
+//!   reported and bounded by the gate), diverges when the sync never delivers, and is
+//!   judged as before without one; writes are never executed twice.
 //! * `shard`: sharded replays merged equal one run.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
@@ -46,6 +54,8 @@ mod gate;
 mod generated;
 mod golden;
 mod malformed;
+mod mapping;
+mod migrations;
 mod mutants;
 mod probes;
 mod publish;
@@ -53,6 +63,7 @@ mod races;
 mod redact;
 mod replay;
 mod rules;
+mod settle;
 mod shadow;
 mod shard;
 mod shrink;

@@ -28,6 +28,8 @@
 
 #[cfg(feature = "mongodb")]
 pub mod bson;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod pg;
 

@@ -1,0 +1,132 @@
+//! The harness's overhead over the raw driver: a `kv` cassette replayed (recorded legacy,
+//! declared PostgreSQL candidate, `examples/declared/kv-postgres.toml`) at a concurrency,
+//! beside the same statements issued with sqlx directly by as many workers (each write
+//! followed by the same state query the replay reads back). Both on a fresh database.
+//!
+//! ```bash
+//! cargo run --release --example kv_cassette -- /tmp/kv-20k.jsonl 20000 2000 42
+//! cargo run --release --example declared_overhead -- /tmp/kv-20k.jsonl 16
+//! ```
+
+use cutover::cassette::{Kind, Reader, Request};
+use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
+use cutover::report::Summary;
+use cutover::services::postgres::PostgresServer;
+use cutover::targets::declared::sql::SqlTarget;
+use cutover::targets::recorded::Recorded;
+use serde_json::Value;
+use sqlx::types::Json;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (cassette, concurrency) = match args.as_slice() {
+        [_, cassette, c] => (cassette.clone(), c.parse::<usize>()?),
+        _ => return Err("usage: declared_overhead CASSETTE CONCURRENCY".into()),
+    };
+    let server = PostgresServer::start().await?;
+    let db = server.fresh_database().await?;
+    let pool = sqlx::PgPool::connect(&db.url()).await?;
+    sqlx::raw_sql(&std::fs::read_to_string("examples/declared/kv.sql")?)
+        .execute(&pool)
+        .await?;
+
+    // The harness.
+    let target =
+        SqlTarget::open(&db.url(), Path::new("examples/declared/kv-postgres.toml")).await?;
+    let pair = Pair {
+        legacy: Arc::new(Recorded::new()),
+        candidate: Arc::new(target),
+    };
+    let options = ReplayOptions {
+        concurrency,
+        ..ReplayOptions::default()
+    };
+    let out = tempfile::tempdir()?;
+    let mut sink = JsonlSink::create(out.path().join("results.jsonl"))?;
+    let mut summary = Summary::new();
+    let start = Instant::now();
+    let run = replay::replay(
+        Reader::open(&cassette)?,
+        &pair,
+        &options,
+        &mut [&mut summary, &mut sink],
+    )
+    .await?;
+    let harness = start.elapsed();
+    let report = summary.finish(
+        &Reader::open(&cassette)?.header().clone(),
+        "",
+        "recorded",
+        "declared",
+        &run,
+    );
+    assert_eq!(
+        report.totals.equal, report.totals.total,
+        "the declared target replays equal"
+    );
+
+    // The raw driver: the same statements, `concurrency` workers.
+    pair.candidate.reset().await?;
+    let mut requests = Vec::new();
+    let mut reader = Reader::open(&cassette)?;
+    while let Some(request) = reader.next_request()? {
+        requests.push(request);
+    }
+    let total = requests.len();
+    let queue = Arc::new(Mutex::new(requests.into_iter()));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (queue, pool) = (Arc::clone(&queue), pool.clone());
+            tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some(request) = next else { break };
+                    raw(&pool, &request).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await?;
+    }
+    let raw_elapsed = start.elapsed();
+    let (h, r) = (
+        total as f64 / harness.as_secs_f64(),
+        total as f64 / raw_elapsed.as_secs_f64(),
+    );
+    println!(
+        "{total} requests, concurrency {concurrency}: harness {h:.0} requests/s ({:.2} s), raw sqlx {r:.0} requests/s ({:.2} s), overhead {:.1}%",
+        harness.as_secs_f64(),
+        raw_elapsed.as_secs_f64(),
+        (r - h) / r * 100.0
+    );
+    Ok(())
+}
+
+/// One request as the declared statements run it, errors ignored (a conflict is an answer).
+async fn raw(pool: &sqlx::PgPool, request: &Request) {
+    let key = request.key.clone().unwrap_or_default();
+    let value = Json(request.args.get("value").cloned().unwrap_or(Value::Null));
+    let _ = match request.op.as_str() {
+        "get" => sqlx::query("SELECT value FROM kv WHERE key = $1").bind(&key).fetch_all(pool).await,
+        "put" => sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING (xmax = 0) AS created")
+            .bind(&key).bind(&value).fetch_all(pool).await,
+        "insert" => sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2) RETURNING NULL::int").bind(&key).bind(&value).fetch_all(pool).await,
+        "delete" => sqlx::query("DELETE FROM kv WHERE key = $1 RETURNING NULL::int").bind(&key).fetch_all(pool).await,
+        _ => sqlx::query("SELECT key, value FROM kv WHERE starts_with(key, COALESCE($1, '')) ORDER BY key COLLATE \"C\" LIMIT $2")
+            .bind(request.args.get("prefix").and_then(Value::as_str))
+            .bind(request.args.get("limit").and_then(Value::as_i64))
+            .fetch_all(pool).await,
+    };
+    if request.kind == Kind::Write {
+        let _ = sqlx::query("SELECT value FROM kv WHERE key = $1")
+            .bind(&key)
+            .fetch_all(pool)
+            .await;
+    }
+}
