@@ -10,6 +10,8 @@
 //! * `recorded`: answers from the cassette's recorded outcomes ([`recorded::Recorded`]).
 //! * `exec:` and `http:`: a repository in any language behind an adapter program
 //!   ([`protocol`], `docs/protocol.md`).
+//! * `sql:` and `mongodb:`: declared targets, one statement per operation in a TOML file
+//!   ([`declared`], `docs/declared.md`).
 //! * `conversations-mongodb:` and `conversations-postgres:`: the reference domain's
 //!   repositories ([`conversations`]) on existing databases.
 
@@ -215,6 +217,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// * `exec:[OPTIONS] PROGRAM ARGS...`: an adapter program ([`protocol::exec`]), started and
 ///   its handshake read;
 /// * `http:URL`: an adapter inside a running service ([`protocol::http`]);
+/// * `sql:ops=FILE,url=postgres://...|mysql://...`, `mongodb:ops=FILE,uri=mongodb://...`:
+///   declared targets ([`declared`]);
 /// * `conversations-mongodb:uri=mongodb://HOST/DATABASE`,
 ///   `conversations-postgres:url=postgres://HOST/DATABASE`: the reference domain's two
 ///   repositories on existing databases (emptied by every replay's reset).
@@ -240,6 +244,14 @@ pub async fn open(text: &str) -> Result<Arc<dyn Target>, SpecError> {
             .map_err(error)?;
         return Ok(Arc::new(target));
     }
+    #[cfg(feature = "mongodb")]
+    if let Some(rest) = text.strip_prefix("mongodb:") {
+        let (ops, uri) = declared_spec(rest, "uri").map_err(error)?;
+        let target = declared::mongo::MongoTarget::open(uri, std::path::Path::new(ops))
+            .await
+            .map_err(error)?;
+        return Ok(Arc::new(target));
+    }
     #[cfg(all(feature = "mongodb", feature = "postgres"))]
     if let Some(target) = conversations::spec::open(text).await {
         return target.map_err(error);
@@ -253,9 +265,14 @@ pub async fn open(text: &str) -> Result<Arc<dyn Target>, SpecError> {
         }
         other => Err(spec.error(format!(
             "unknown target `{other}`; expected memory, recorded, exec:COMMAND, http:URL{}{}",
-            match cfg!(any(feature = "postgres", feature = "mysql")) {
-                true => ", sql:ops=FILE,url=URL",
-                false => "",
+            match (
+                cfg!(any(feature = "postgres", feature = "mysql")),
+                cfg!(feature = "mongodb")
+            ) {
+                (true, true) => ", sql:ops=FILE,url=URL, mongodb:ops=FILE,uri=URI",
+                (true, false) => ", sql:ops=FILE,url=URL",
+                (false, true) => ", mongodb:ops=FILE,uri=URI",
+                (false, false) => "",
             },
             match cfg!(all(feature = "mongodb", feature = "postgres")) {
                 true => ", conversations-mongodb:uri=URI or conversations-postgres:url=URL",

@@ -5,6 +5,8 @@
 //!   `check-target`, the conversations repositories as named specs.
 //! * `allowances`: every rule, noise, suggestion and accepted difference accepts only what
 //!   it declares (other classes, paths, parts, big numbers, nulls in arrays, ties).
+//! * `declared_mongo`: the kv domain declared on MongoDB replays its recording equivalent,
+//!   a planted defect is found with its class, arguments stay data, bad files are located.
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `publish`: Markdown, JUnit XML and the evidence bundle.
@@ -49,6 +51,7 @@ mod capture;
 mod cli;
 mod conversations;
 mod coverage;
+mod declared_mongo;
 mod failfast;
 mod gate;
 mod generated;

@@ -81,6 +81,19 @@ async fn run(
     (report.verdict, found, used)
 }
 
+/// Each planted defect makes the run divergent, with its (operation, path, class) among
+/// what was found.
+async fn assert_traps(name: &str, traps: &[Trap<'_>]) {
+    for &(file, from, to, (op, path, class)) in traps {
+        let (verdict, found, _) = run(name, Some((file, from, to)), false).await;
+        assert_eq!(verdict, Verdict::Divergent, "{to}");
+        assert!(
+            has(&found, op, path, class),
+            "`{to}`: expected {op} {path} {class}, found {found:?}"
+        );
+    }
+}
+
 fn has(found: &Found, op: &str, path: &str, class: &str) -> bool {
     found.contains(&(op.to_string(), path.to_string(), class.to_string()))
 }
@@ -124,14 +137,7 @@ async fn mysql_to_postgres_is_equivalent_and_each_trap_is_found() {
         // LIMIT without ORDER BY: the heap's order, not the primary key's.
         ("new.toml", "ORDER BY id LIMIT 5", "LIMIT 5", ("recent_orders", "$", "ordering")),
     ];
-    for (file, from, to, (op, path, class)) in traps {
-        let (verdict, found, _) = run(name, Some((file, from, to)), false).await;
-        assert_eq!(verdict, Verdict::Divergent, "{to}");
-        assert!(
-            has(&found, op, path, class),
-            "`{to}`: expected {op} {path} {class}, found {found:?}"
-        );
-    }
+    assert_traps(name, &traps).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,14 +166,7 @@ async fn postgres_to_postgres_is_equivalent_and_each_trap_is_found() {
             ("create_user", "$.id", "value"),
         ),
     ];
-    for (file, from, to, (op, path, class)) in traps {
-        let (verdict, found, _) = run(name, Some((file, from, to)), false).await;
-        assert_eq!(verdict, Verdict::Divergent, "{to}");
-        assert!(
-            has(&found, op, path, class),
-            "`{to}`: expected {op} {path} {class}, found {found:?}"
-        );
-    }
+    assert_traps(name, &traps).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,6 +41,8 @@
 
 #[cfg(all(feature = "postgres", feature = "mysql"))]
 pub mod migration;
+#[cfg(feature = "mongodb")]
+pub mod mongo;
 pub mod params;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod sql;
