@@ -22,6 +22,10 @@ pub struct Args {
     /// List the migrations and exit.
     #[arg(long)]
     list: bool,
+    /// A migration's sync worker: how long each change waits before it reaches the new
+    /// store (e.g. 200ms), or `never` (stopped); the migration's own delay by default.
+    #[arg(long)]
+    sync_delay: Option<String>,
     /// The cassette to replay (conversations).
     #[arg(long, default_value = "fixtures/conversations-100.jsonl")]
     cassette: PathBuf,
@@ -138,7 +142,13 @@ fn migration(args: &Args) -> Result<Exit> {
             known.join(", ")
         );
     }
-    let migration = Migration::load(&dir).map_err(anyhow::Error::msg)?;
+    let mut migration = Migration::load(&dir).map_err(anyhow::Error::msg)?;
+    if let Some(delay) = &args.sync_delay {
+        match &mut migration.candidate.sync {
+            Some(sync) => sync.delay = delay.clone(),
+            None => anyhow::bail!("--sync-delay: migration `{}` has no sync", args.migration),
+        }
+    }
     let rules = migration
         .rules
         .as_ref()

@@ -25,6 +25,17 @@ async fn run(
     patch: Option<(&str, &str, &str)>,
     without_rules: bool,
 ) -> (Verdict, Found, u64) {
+    let (report, found) = run_report(name, patch, without_rules).await;
+    let used: u64 = report.rules.iter().map(|r| r.fired).sum();
+    (report.verdict, found, used)
+}
+
+/// As [`run`], with the whole report.
+async fn run_report(
+    name: &str,
+    patch: Option<(&str, &str, &str)>,
+    without_rules: bool,
+) -> (cutover::report::Report, Found) {
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/migrations")
         .join(name);
@@ -77,8 +88,7 @@ async fn run(
                 .map(|d| (r.op.clone(), pattern(&d.path), d.class.to_string()))
         })
         .collect();
-    let used: u64 = report.rules.iter().map(|r| r.fired).sum();
-    (report.verdict, found, used)
+    (report, found)
 }
 
 /// Each planted defect makes the run divergent, with its (operation, path, class) among
@@ -229,4 +239,39 @@ async fn arguments_full_of_quotes_and_sql_stay_data_on_both_stores() {
             target.name()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_to_mongodb_converges_within_the_settle_window_and_a_stopped_sync_diverges() {
+    let name = "mysql-to-mongodb";
+    let delay = "delay = \"50ms\"";
+    // The sync as bundled, and slowed: every request equal, the writes' state read-backs
+    // settled after a lag inside the window, recorded per operation.
+    for setting in [delay, "delay = \"400ms\""] {
+        let (report, found) =
+            run_report(name, Some(("migration.toml", delay, setting)), false).await;
+        assert_eq!(report.verdict, Verdict::Equivalent, "{setting}: {found:?}");
+        let settle = report.operations["create_user"]
+            .settle
+            .as_ref()
+            .expect("settled writes");
+        assert!(settle.settled > 0, "{setting}");
+        assert!(
+            settle.lag_us.max > 0 && settle.lag_us.max <= 2_000_000,
+            "{setting}"
+        );
+    }
+    // The sync stopped: reads after writes never agree: divergent, not inconclusive.
+    let never = Some(("migration.toml", delay, "delay = \"never\""));
+    let (report, found) = run_report(name, never, false).await;
+    assert_eq!(report.verdict, Verdict::Divergent);
+    assert_eq!(report.totals.inconclusive, 0);
+    assert!(has(&found, "get_user", "$", "error"), "{found:?}");
+    assert!(has(&found, "create_user", "$", "state"), "{found:?}");
+    // A sync that loses a field converges to the wrong document: divergent after the window.
+    let from = "'plan', NEW.plan, 'active', NEW.active));\nCREATE TRIGGER users_updated";
+    let to = "'active', NEW.active));\nCREATE TRIGGER users_updated";
+    let (report, found) = run_report(name, Some(("outbox.sql", from, to)), false).await;
+    assert_eq!(report.verdict, Verdict::Divergent);
+    assert!(has(&found, "get_user", "$.plan", "missing"), "{found:?}");
 }

@@ -18,7 +18,10 @@
 //! ops = "new.toml"
 //! ```
 
+use super::mongo::MongoTarget;
 use super::sql::SqlTarget;
+use super::sync::{Synced, Worker};
+use crate::services::mongo::{FreshMongo, MongoServer};
 use crate::services::mysql::{FreshMySql, MySqlServer};
 use crate::services::postgres::{FreshPostgres, PostgresServer};
 use crate::targets::Target;
@@ -37,6 +40,8 @@ pub enum Store {
     Postgres,
     /// MySQL or MariaDB.
     Mysql,
+    /// MongoDB (a read side fed by a sync).
+    Mongodb,
 }
 
 /// One side of a migration.
@@ -49,6 +54,37 @@ pub struct Side {
     pub schema: PathBuf,
     /// Its declared operations, relative to the migration's directory.
     pub ops: PathBuf,
+    /// Where it reads from, when not from `store` (a new store fed by a sync).
+    #[serde(default)]
+    pub reads: Option<Reads>,
+    /// The sync from `store` to `reads`.
+    #[serde(default)]
+    pub sync: Option<SyncSpec>,
+}
+
+/// A side's read path on another store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reads {
+    /// Its store (`mongodb`).
+    pub store: Store,
+    /// Its declared operations (reads and the stored state).
+    pub ops: PathBuf,
+}
+
+/// The sync worker between a side's write store and its read store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSpec {
+    /// The outbox table the write store's triggers fill.
+    pub outbox: String,
+    /// How long the worker waits before applying what it found (`50ms`), or `never` (the
+    /// worker is stopped).
+    pub delay: String,
+    /// The settle window of the state read back after a write (the read operations
+    /// declare their own); the replay's `--settle` otherwise.
+    #[serde(default)]
+    pub settle: Option<String>,
 }
 
 /// A migration's `migration.toml`, its paths made absolute.
@@ -86,12 +122,14 @@ pub struct Running {
 enum Database {
     Postgres(Box<FreshPostgres>),
     Mysql(Box<FreshMySql>),
+    Mongodb(Box<FreshMongo>),
 }
 
 #[derive(Default)]
 struct Servers {
     postgres: Option<PostgresServer>,
     mysql: Option<MySqlServer>,
+    mongodb: Option<MongoServer>,
 }
 
 impl Migration {
@@ -111,6 +149,9 @@ impl Migration {
         for side in [&mut migration.legacy, &mut migration.candidate] {
             side.schema = dir.join(&side.schema);
             side.ops = dir.join(&side.ops);
+            if let Some(reads) = &mut side.reads {
+                reads.ops = dir.join(&reads.ops);
+            }
         }
         Ok(migration)
     }
@@ -142,32 +183,19 @@ impl Migration {
         for side in [&self.legacy, &self.candidate] {
             let schema = std::fs::read_to_string(&side.schema)
                 .map_err(|e| format!("{}: {e}", side.schema.display()))?;
-            let url = match side.store {
-                Store::Postgres => {
-                    if servers.postgres.is_none() {
-                        servers.postgres = Some(PostgresServer::start().await.map_err(|e| e.0)?);
-                    }
-                    let server = servers.postgres.as_ref().expect("started above");
-                    let db = server.fresh_database().await.map_err(|e| e.0)?;
-                    let url = db.url();
-                    databases.push(Database::Postgres(Box::new(db)));
-                    url
-                }
-                Store::Mysql => {
-                    if servers.mysql.is_none() {
-                        servers.mysql = Some(MySqlServer::start().await.map_err(|e| e.0)?);
-                    }
-                    let server = servers.mysql.as_ref().expect("started above");
-                    let db = server.fresh_database().await.map_err(|e| e.0)?;
-                    let url = db.url.clone();
-                    databases.push(Database::Mysql(Box::new(db)));
-                    url
-                }
-            };
+            let url = fresh(side.store, &mut servers, &mut databases).await?;
             apply(side.store, &url, &schema)
                 .await
                 .map_err(|e| format!("{}: {e}", side.schema.display()))?;
-            targets.push(Arc::new(SqlTarget::open(&url, &side.ops).await?) as Arc<dyn Target>);
+            let writes = Arc::new(SqlTarget::open(&url, &side.ops).await?) as Arc<dyn Target>;
+            let target = match (&side.reads, &side.sync) {
+                (None, None) => writes,
+                (Some(reads), Some(sync)) => {
+                    synced(writes, &url, reads, sync, &mut servers, &mut databases).await?
+                }
+                _ => return Err("`reads` and `sync` go together".into()),
+            };
+            targets.push(target);
         }
         let candidate = targets.pop().expect("two sides");
         let legacy = targets.pop().expect("two sides");
@@ -188,9 +216,101 @@ impl Running {
             .map(|d| match d {
                 Database::Postgres(db) => format!("PostgreSQL database {}", db.name),
                 Database::Mysql(db) => format!("MySQL database {}", db.name),
+                Database::Mongodb(db) => format!("MongoDB database {}", db.name),
             })
             .collect()
     }
+}
+
+/// A fresh database on `store`'s server (started once), kept in `databases`; its URL (for
+/// MongoDB: the server's URI with the database's name in it).
+async fn fresh(
+    store: Store,
+    servers: &mut Servers,
+    databases: &mut Vec<Database>,
+) -> Result<String, String> {
+    Ok(match store {
+        Store::Postgres => {
+            if servers.postgres.is_none() {
+                servers.postgres = Some(PostgresServer::start().await.map_err(|e| e.0)?);
+            }
+            let db = servers
+                .postgres
+                .as_ref()
+                .expect("started")
+                .fresh_database()
+                .await;
+            let db = db.map_err(|e| e.0)?;
+            let url = db.url();
+            databases.push(Database::Postgres(Box::new(db)));
+            url
+        }
+        Store::Mysql => {
+            if servers.mysql.is_none() {
+                servers.mysql = Some(MySqlServer::start().await.map_err(|e| e.0)?);
+            }
+            let db = servers
+                .mysql
+                .as_ref()
+                .expect("started")
+                .fresh_database()
+                .await;
+            let db = db.map_err(|e| e.0)?;
+            let url = db.url.clone();
+            databases.push(Database::Mysql(Box::new(db)));
+            url
+        }
+        Store::Mongodb => {
+            if servers.mongodb.is_none() {
+                servers.mongodb = Some(MongoServer::start().await.map_err(|e| e.0)?);
+            }
+            let db = servers.mongodb.as_ref().expect("started").fresh_database();
+            let (base, query) = db.uri.split_once('?').unwrap_or((&db.uri, ""));
+            let url = format!("{}/{}?{query}", base.trim_end_matches('/'), db.name);
+            databases.push(Database::Mongodb(Box::new(db)));
+            url
+        }
+    })
+}
+
+/// The candidate behind a sync: writes to `writes` (at `write_url`), reads from a fresh
+/// database of `reads.store`, the worker copying the outbox across.
+async fn synced(
+    writes: Arc<dyn Target>,
+    write_url: &str,
+    reads: &Reads,
+    sync: &SyncSpec,
+    servers: &mut Servers,
+    databases: &mut Vec<Database>,
+) -> Result<Arc<dyn Target>, String> {
+    if reads.store != Store::Mongodb {
+        return Err("a synced read side is a MongoDB store (`store = \"mongodb\"`)".into());
+    }
+    let duration = |what: &str, text: &str| {
+        crate::targets::parse_duration(text)
+            .ok_or_else(|| format!("sync {what} `{text}`: expected 50ms, 2s, ... or never"))
+    };
+    let delay = match sync.delay.as_str() {
+        "never" => None,
+        text => Some(duration("delay", text)?),
+    };
+    let settle = sync
+        .settle
+        .as_deref()
+        .map(|s| duration("settle", s))
+        .transpose()?;
+    let uri = fresh(Store::Mongodb, servers, databases).await?;
+    let Some(Database::Mongodb(db)) = databases.last() else {
+        unreachable!("`fresh` pushed the MongoDB database")
+    };
+    let target = MongoTarget::open(&uri, &reads.ops).await?;
+    let worker = Worker::start(write_url, &sync.outbox, &uri, &db.name, delay).await?;
+    Ok(Arc::new(Synced::new(
+        writes,
+        Arc::new(target),
+        settle,
+        worker,
+    )))
 }
 
 /// Runs a schema file (several statements) on a fresh database.
@@ -206,6 +326,7 @@ async fn apply(store: Store, url: &str, schema: &str) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        Store::Mongodb => return Err("a MongoDB store has no schema file".into()),
         Store::Mysql => {
             let mut conn = sqlx::MySqlConnection::connect(url)
                 .await

@@ -39,13 +39,15 @@
 //! * [`migration`]: a worked migration (both schemas, both declarations, a cassette and
 //!   rules) run on fresh databases: `cutover demo NAME`.
 
-#[cfg(all(feature = "postgres", feature = "mysql"))]
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "mongodb"))]
 pub mod migration;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod params;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod sql;
+#[cfg(all(feature = "mysql", feature = "mongodb"))]
+pub mod sync;
 
 use crate::cassette::{ErrorKind, Kind};
 use crate::located::{Located, Source};
