@@ -24,9 +24,10 @@
 //!   coverage clause rejects exactly the traffic that misses what the policy asks for.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
-//! * `migrations`: the bundled migrations (MySQL to PostgreSQL, PostgreSQL to PostgreSQL) on
-//!   the real servers through declared targets: equivalent with their rules, each trap's
-//!   planted defect found with its class; arguments stay data.
+//! * `migrations`: the bundled migrations (MySQL to PostgreSQL, PostgreSQL to PostgreSQL,
+//!   MySQL to MongoDB behind a sync) on the real servers through declared targets:
+//!   equivalent with their rules and settle windows, each trap's planted defect found with
+//!   its class; arguments stay data.
 //! * `probes`: planted candidate defects at edges the fixture's traffic misses are
 //!   equivalent without probes and divergent with them; error-path probes fail on the legacy.
 //! * `failfast`: a side that stops answering stops the run; every request is still reported.
