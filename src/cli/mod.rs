@@ -16,6 +16,7 @@ mod races;
 mod replay;
 mod report;
 mod sample;
+mod shell;
 mod shrink;
 
 use clap::{Parser, ValueEnum};
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 /// Golden-master differential testing for repository migrations.
 #[derive(Debug, Parser)]
 #[command(name = "cutover", version, about, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Subcommand,
 }
@@ -60,6 +61,10 @@ enum Subcommand {
     /// Check an adapter (`exec:` or `http:`) against the target protocol: handshake, reset,
     /// unknown operation, requests in flight, dump, and its domain's script.
     CheckTarget(check_target::Args),
+    /// Print the completion script for a shell (`cutover completions bash > ...`).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (`cutover man > cutover.1`).
+    Man(shell::ManArgs),
 }
 
 /// How a command reports.
@@ -112,6 +117,8 @@ pub fn main() -> ExitCode {
         Subcommand::Coverage(args) => coverage::run(args),
         Subcommand::Probe(args) => probe::run(args),
         Subcommand::CheckTarget(args) => check_target::run(args),
+        Subcommand::Completions(args) => shell::completions(args),
+        Subcommand::Man(args) => shell::man(args),
     };
     match outcome {
         Ok(Exit::Equivalent) => ExitCode::SUCCESS,

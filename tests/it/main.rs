@@ -19,6 +19,8 @@
 //!   declare: their paths, operations, parts and side, exact numbers, typed keys.
 //! * `browser`: the HTML report rendered by headless Chromium, with a screenshot.
 //! * `capture`: `cutover inspect`.
+//! * `ci_examples`: the CI pipelines of `examples/ci/` parse and run valid `cutover`
+//!   commands; completions and the man page come from the command's definition.
 //! * `cli`: the `cutover` command's outputs and exit codes on the fixtures.
 //! * `coverage`: `cutover coverage` and a replay count the same features; the gate's
 //!   coverage clause rejects exactly the traffic that misses what the policy asks for.
@@ -49,6 +51,7 @@ mod adapters;
 mod allowances;
 mod browser;
 mod capture;
+mod ci_examples;
 mod cli;
 mod conversations;
 mod coverage;
