@@ -213,6 +213,23 @@ impl Declaration {
     }
 }
 
+/// The JSON value bound to parameter `name` of a request: its key for `key`, else the
+/// argument (dots for nested members); a missing argument is `null`. One meaning for every
+/// declared store.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "mongodb"))]
+pub(crate) fn argument(request: &crate::cassette::Request, name: &str) -> serde_json::Value {
+    if name == "key" {
+        return request
+            .key
+            .clone()
+            .map_or(serde_json::Value::Null, serde_json::Value::String);
+    }
+    name.split('.')
+        .try_fold(&request.args, |value, member| value.get(member))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
 fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text = Option::<String>::deserialize(d)?;
     text.map(|t| {

@@ -291,17 +291,7 @@ fn refused(e: mongodb::error::Error) -> Result<Ran, InfraError> {
     }
 }
 
-/// The JSON value of parameter `name`: the request's key for `key`, else the argument
-/// (dots for nested members); a missing argument is `null`.
-fn argument(request: &Request, name: &str) -> Value {
-    if name == "key" {
-        return request.key.clone().map_or(Value::Null, Value::String);
-    }
-    name.split('.')
-        .try_fold(&request.args, |value, member| value.get(member))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
+use super::argument;
 
 #[async_trait]
 impl Target for MongoTarget {

@@ -287,17 +287,7 @@ fn op_label(op: &PreparedOp) -> &str {
     })
 }
 
-/// The JSON value bound to parameter `name`: the request's key for `key`, else the
-/// argument (dots for nested members); a missing argument is `null`.
-pub(crate) fn argument(request: &Request, name: &str) -> Value {
-    if name == "key" {
-        return request.key.clone().map_or(Value::Null, Value::String);
-    }
-    name.split('.')
-        .try_fold(&request.args, |value, member| value.get(member))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
+pub(crate) use super::argument;
 
 #[async_trait]
 impl Target for SqlTarget {
