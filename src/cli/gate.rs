@@ -53,6 +53,18 @@ pub fn run(args: Args) -> Result<Exit> {
 /// A replay's output directory, its report and its divergent results (all the gate needs
 /// of them), from a directory or a report.json with results.jsonl beside it.
 pub fn load(path: &Path) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
+    let mut divergent = Vec::new();
+    let (dir, report) = load_each(path, |result| {
+        if result.status == Status::Divergent {
+            divergent.push(result);
+        }
+    })?;
+    Ok((dir, report, divergent))
+}
+
+/// A replay's output directory and its report, every result of `results.jsonl` handed to
+/// `each` in order; an error when the results are not the report's.
+pub fn load_each(path: &Path, mut each: impl FnMut(RequestResult)) -> Result<(PathBuf, Report)> {
     let (report_path, dir) = if path.is_dir() {
         (path.join("report.json"), path.to_path_buf())
     } else {
@@ -66,11 +78,10 @@ pub fn load(path: &Path) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
     let results_path = dir.join("results.jsonl");
     let file = std::fs::File::open(&results_path).with_context(|| {
         format!(
-            "reading {} (the gate needs every result beside the report)",
+            "reading {} (every result must sit beside the report)",
             results_path.display()
         )
     })?;
-    let mut divergent = Vec::new();
     let mut seen = 0u64;
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", results_path.display()))?;
@@ -80,9 +91,7 @@ pub fn load(path: &Path) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
         let result: RequestResult = serde_json::from_str(&line)
             .with_context(|| format!("{} line {}: not a result", results_path.display(), n + 1))?;
         seen += 1;
-        if result.status == Status::Divergent {
-            divergent.push(result);
-        }
+        each(result);
     }
     if seen != report.totals.total {
         bail!(
@@ -91,5 +100,5 @@ pub fn load(path: &Path) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
             report.totals.total
         );
     }
-    Ok((dir, report, divergent))
+    Ok((dir, report))
 }

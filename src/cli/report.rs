@@ -5,6 +5,8 @@ use super::Exit;
 use anyhow::{Context, Result};
 use cutover::gate::{self, Policy};
 use cutover::publish;
+use cutover::publish::html::Workspace;
+use cutover::replay::Status;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,7 +35,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Exit> {
-    let (_, report, divergent) = super::gate::load(&args.report)?;
+    // One pass over results.jsonl: the divergent results the gate needs, and for the HTML
+    // page every result folded into its workspace.
+    let mut workspace = (args.format == Document::Html).then(Workspace::default);
+    let mut divergent = Vec::new();
+    let (_, report) = super::gate::load_each(&args.report, |result| {
+        if let Some(ws) = &mut workspace {
+            ws.add(&result);
+        }
+        if result.status == Status::Divergent {
+            divergent.push(result);
+        }
+    })?;
     let decision = match &args.policy {
         Some(path) => {
             let policy = Policy::load(path)?;
@@ -47,7 +60,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let d = decision.as_ref();
     let text = match args.format {
         Document::Markdown => publish::markdown::render(&report, d),
-        Document::Html => publish::html::render(&report, d),
+        Document::Html => publish::html::render(&report, d, workspace.as_ref()),
         Document::Junit => publish::junit::render(&report, d),
         Document::Json => {
             let value = match d {

@@ -84,10 +84,21 @@ pub fn write(
         "report.json",
         &std::fs::read(replay_dir.join("report.json"))?,
     )?;
-    put(
-        "results.jsonl",
-        &std::fs::read(replay_dir.join("results.jsonl"))?,
-    )?;
+    let results = std::fs::read(replay_dir.join("results.jsonl"))?;
+    put("results.jsonl", &results)?;
+    let mut workspace = super::html::Workspace::default();
+    for (n, line) in results.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let result: crate::replay::RequestResult = serde_json::from_slice(line).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("results.jsonl line {}: not a result: {e}", n + 1),
+            )
+        })?;
+        workspace.add(&result);
+    }
     let policy_text = std::fs::read(policy)?;
     put("policy.toml", &policy_text)?;
     let rules = report.inputs.as_ref().and_then(|i| i.rules.clone());
@@ -107,7 +118,7 @@ pub fn write(
     )?;
     put(
         "report.html",
-        super::html::render(report, Some(decision)).as_bytes(),
+        super::html::render(report, Some(decision), Some(&workspace)).as_bytes(),
     )?;
     put(
         "junit.xml",

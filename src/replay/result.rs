@@ -63,6 +63,10 @@ pub struct RequestResult {
     pub kind: Kind,
     /// The verdict on the request.
     pub status: Status,
+    /// The request's arguments, kept only when the request was not equal (as the
+    /// outcomes), so that a divergence can be read with the call that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<serde_json::Value>,
     /// The legacy side's answer.
     pub legacy: Side,
     /// The candidate side's answer.
@@ -114,7 +118,8 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl RequestResult {
-    /// The result for the `index`-th request of a cassette, before anything is known of it.
+    /// The result for the `index`-th request of a cassette with `status`, before anything
+    /// else is known of it; with the request's arguments when `status` is not equal.
     pub fn of(index: u64, request: &Request, status: Status) -> RequestResult {
         RequestResult {
             index,
@@ -123,6 +128,7 @@ impl RequestResult {
             op: request.op.clone(),
             kind: request.kind,
             status,
+            args: (status != Status::Equal).then(|| request.args.clone()),
             legacy: Side::default(),
             candidate: Side::default(),
             divergences: Vec::new(),

@@ -93,7 +93,10 @@ fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence()
         assert!(table.contains(&format!("<code>{op}</code>")), "{op} row");
     }
     assert_eq!(table.matches("<tr class=\"bad\">").count(), 4, "{table}");
-    let side = &dom[dom
+    let get = &dom[dom
+        .find("<article class=\"divergence\" data-op=\"get\"")
+        .expect("the get divergence in the list")..];
+    let side = &get[get
         .find("<table class=\"side-by-side\">")
         .expect("a side-by-side")..];
     let side = &side[..side.find("</table>").unwrap()];
@@ -126,4 +129,234 @@ fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence()
         .filter(|p| p[..3] == [0xfd, 0xe8, 0xe8])
         .count();
     assert!(banner > 50_000, "{banner} banner pixels");
+}
+
+/// A `kv` cassette of `requests` requests with divergences planted in what the legacy
+/// recorded: a changed `n` (value) in every second `get` that found something, `n` as a
+/// string (type) in others, every `scan` of two or more entries reversed (ordering), a
+/// `not_found` recorded as `conflict` (error) in every third miss; every request with a
+/// recorded latency, so that both sides' charts are drawn.
+fn planted(path: &Path, requests: u64, keys: u64) {
+    use cutover::cassette::{ErrorKind, Header, Outcome, Writer};
+    use cutover::targets::memory::Workload;
+    use serde_json::Value;
+    let mut writer = Writer::create(path, &Header::new("kv")).unwrap();
+    for mut r in Workload::new(requests, keys, 11).scan_every(15) {
+        r.latency_us = Some(40 + (r.seq * 37) % 400 + if r.seq % 97 == 0 { 20_000 } else { 0 });
+        match (r.op.as_str(), &mut r.outcome) {
+            ("get", Some(Outcome::Ok(v))) if r.seq % 2 == 0 => {
+                v["n"] = Value::from(v["n"].as_i64().unwrap() + 1);
+            }
+            ("get", Some(Outcome::Ok(v))) if r.seq % 5 == 1 => {
+                v["n"] = Value::from(v["n"].to_string());
+            }
+            ("scan", Some(Outcome::Ok(Value::Array(entries)))) if entries.len() > 1 => {
+                entries.reverse();
+            }
+            ("get", Some(Outcome::Error(e))) if r.seq % 3 == 0 => e.kind = ErrorKind::Conflict,
+            _ => {}
+        }
+        writer.write(&r).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// Every divergence of `results.jsonl` in `out` as (op, class, seq, path).
+fn divergences(out: &Path) -> Vec<(String, String, u64, String)> {
+    let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        if r["status"] != "divergent" {
+            continue;
+        }
+        for d in r["divergences"].as_array().unwrap() {
+            found.push((
+                r["op"].as_str().unwrap().to_string(),
+                d["class"].as_str().unwrap().to_string(),
+                r["seq"].as_u64().unwrap(),
+                d["path"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    found
+}
+
+/// The value of attribute `name` in `tag` (`name="..."`), unescaped for `&quot;` and `&amp;`.
+fn attribute<'a>(tag: &'a str, name: &str) -> String {
+    let start = tag
+        .find(&format!(" {name}=\""))
+        .unwrap_or_else(|| panic!("{name} in {tag}"))
+        + name.len()
+        + 3;
+    let value = &tag[start..];
+    value[..value.find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The divergences a rendered page lists, as (op, class, seq, path), and its match count.
+fn listed(dom: &str) -> (Vec<(String, String, u64, String)>, usize) {
+    let count = &dom[dom.find("<b id=\"match-count\">").expect("the match count") + 20..];
+    let count: usize = count[..count.find('<').unwrap()].parse().unwrap();
+    let mut items = Vec::new();
+    let mut rest = dom;
+    while let Some(at) = rest.find("<article class=\"divergence\"") {
+        let tag = &rest[at..at + rest[at..].find('>').unwrap()];
+        items.push((
+            attribute(tag, "data-op"),
+            attribute(tag, "data-class"),
+            attribute(tag, "data-seq").parse().unwrap(),
+            attribute(tag, "data-path"),
+        ));
+        rest = &rest[at + tag.len()..];
+    }
+    (items, count)
+}
+
+/// Pixels of `shot` with exactly the colour `rgb`.
+fn pixels(shot: &Path, rgb: [u8; 3]) -> (usize, (u32, u32)) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buffer).unwrap();
+    let channels = frame.line_size / frame.width as usize;
+    let n = buffer[..frame.buffer_size()]
+        .chunks(channels)
+        .filter(|p| p[..3] == rgb)
+        .count();
+    (n, (frame.width, frame.height))
+}
+
+#[test]
+fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("planted.jsonl");
+    planted(&cassette, 1500, 60);
+    let out = dir.path().join("out");
+    assert_eq!(crate::util::replay(&cassette, &out, &[]).code, Some(1));
+    let expected = divergences(&out);
+    let wanted: Vec<_> = expected
+        .iter()
+        .filter(|(op, class, ..)| op == "get" && class == "value")
+        .cloned()
+        .collect();
+    let page_size = cutover::publish::html::PAGE;
+    assert!(
+        wanted.len() > page_size,
+        "the filter spans pages: {} get/value divergences",
+        wanted.len()
+    );
+    for class in ["type", "error"] {
+        assert!(
+            expected.iter().any(|(op, c, ..)| op == "get" && c == class),
+            "{class}"
+        );
+    }
+    assert!(expected
+        .iter()
+        .any(|(op, c, ..)| op == "scan" && c == "ordering"));
+
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&e2e).unwrap();
+    let page = e2e.join("workspace.html");
+    let policy = write(dir.path(), "policy.toml", "[gate]\nmin_requests = 5\n");
+    let made = cutover()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "html", "--today", "2026-11-21", "--policy"])
+        .arg(&policy)
+        .arg("--out")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(
+        made.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let url = |fragment: &str| PathBuf::from(format!("{}#{fragment}", page.display()));
+
+    // Unfiltered: every divergence of results.jsonl is counted.
+    let dom = headless(&url(""), &dir.path().join("p0"), &["--dump-dom"]);
+    let (items, count) = listed(&dom);
+    assert_eq!(count, expected.len());
+    assert_eq!(items.len(), page_size);
+    // Every operation has its chart, both sides drawn.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let ops = report["operations"].as_object().unwrap();
+    assert_eq!(ops.len(), 5);
+    for op in ops.keys() {
+        let at = dom
+            .find(&format!("<svg class=\"latency\" data-op=\"{op}\""))
+            .unwrap_or_else(|| panic!("no latency chart for {op}"));
+        let svg = &dom[at..at + dom[at..].find("</svg>").unwrap()];
+        for side in ["legacy", "candidate"] {
+            assert!(
+                svg.contains(&format!("<path class=\"{side}\" d=\"M")),
+                "{op} {side}: {svg}"
+            );
+        }
+    }
+    // The gate's clauses, the field view.
+    assert!(dom.contains("<table id=\"clauses\">"));
+    assert!(
+        dom.contains("<tr data-op=\"get\" data-path=\"$.n\">"),
+        "field view"
+    );
+
+    // Filtered to get/value: exactly those divergences, page by page.
+    let pages = wanted.len().div_ceil(page_size);
+    let mut seen = Vec::new();
+    for n in 1..=pages {
+        let dom = headless(
+            &url(&format!("op=get&class=value&page={n}")),
+            &dir.path().join(format!("p{n}")),
+            &["--dump-dom"],
+        );
+        let (items, count) = listed(&dom);
+        assert_eq!(count, wanted.len(), "page {n}");
+        let on_page = if n < pages {
+            page_size
+        } else {
+            wanted.len() - page_size * (pages - 1)
+        };
+        assert_eq!(items.len(), on_page, "page {n}");
+        seen.extend(items);
+    }
+    assert_eq!(
+        seen, wanted,
+        "the pages list exactly results.jsonl's get/value divergences, in order"
+    );
+
+    // The screenshot of the filtered view: the banner, the charts of both sides, and
+    // divergences with their changes highlighted.
+    let shot = e2e.join("workspace.png");
+    let _ = std::fs::remove_file(&shot);
+    headless(
+        &url("op=get&class=value"),
+        &dir.path().join("shot"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,9000",
+        ],
+    );
+    let (banner, size) = pixels(&shot, [0xfd, 0xe8, 0xe8]);
+    assert_eq!(size, (1280, 9000));
+    assert!(banner > 50_000, "{banner} banner pixels");
+    let (candidate, _) = pixels(&shot, [0xe8, 0x59, 0x0c]);
+    let (legacy, _) = pixels(&shot, [0x1f, 0x6f, 0xb4]);
+    assert!(
+        candidate > 500 && legacy > 500,
+        "chart lines: {candidate} {legacy}"
+    );
+    let (marked, _) = pixels(&shot, [0xf5, 0xa3, 0xa3]);
+    assert!(
+        marked > 200,
+        "{marked} highlighted pixels of changed values"
+    );
 }

@@ -552,7 +552,7 @@ async fn an_atomicity_group_fails_the_verdict_the_gate_and_every_document() {
         "{markdown}"
     );
     assert!(markdown.contains("serial [6, 7]") && markdown.contains("serial [7, 6]"));
-    let html = cutover::publish::html::render(&report, None);
+    let html = cutover::publish::html::render(&report, None, None);
     assert!(
         html.contains("<section id=\"races\">")
             && html.contains("atomicity: key <code>c-att</code>")

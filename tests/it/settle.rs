@@ -326,7 +326,7 @@ async fn reads_right_after_writes_settle_within_the_window_with_their_lag() {
         md.contains("### Settle window") && md.contains("| `get` | 8 |"),
         "{md}"
     );
-    let html = cutover::publish::html::render(&report, None);
+    let html = cutover::publish::html::render(&report, None, None);
     assert!(html.contains("<section id=\"settle\">"), "{html}");
 }
 

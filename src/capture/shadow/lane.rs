@@ -216,6 +216,14 @@ async fn compare(
             }
         }
     }
+    if result.status != Status::Equal {
+        // Kept with the divergence, redacted as a recording would be.
+        let mut shown = request.clone();
+        if let Some(redactor) = &context.redactor {
+            redactor.apply(&mut shown);
+        }
+        result.args = Some(shown.args);
+    }
     result
 }
 

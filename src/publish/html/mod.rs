@@ -1,32 +1,39 @@
-//! A self-contained HTML page (no script, no external resource): the verdict, the writes
-//! whose stored state was not compared, the reasons, the per-operation table, the settle
-//! lags, the rules that fired, accepted differences, and the first divergences side by
-//! side with the changed lines and words highlighted.
+//! A self-contained HTML page (no external resource, one file): the verdict, the writes
+//! whose stored state was not compared, the gate's decision clause by clause, the
+//! per-operation table, and, from the run's every result ([`Workspace`]), the field view,
+//! each operation's latency chart and every divergence to filter and page, with its
+//! request's arguments and both sides highlighted; then the settle lags, coverage, races,
+//! the rules with their counts and the accepted differences. Without a workspace (a report
+//! alone), the first divergence of each operation and class stands for the list.
+//!
+//! `workspace.rs` folds the results, `chart.rs` draws the SVG charts, `list.rs` the field
+//! view and the list (with `page.js`, its only script), `gate.rs` the clauses, `sides.rs`
+//! one divergence side by side.
+
+mod chart;
+mod gate;
+mod list;
+mod sides;
+pub mod workspace;
+
+pub use list::PAGE;
+pub use workspace::{Workspace, MAX_SHOWN};
 
 use super::{classes, headline, op_passed, passed};
 use crate::gate::Decision;
 use crate::report::render::{latency, side};
 use crate::report::Report;
-use similar::{Algorithm, ChangeTag, DiffTag, TextDiff};
 use std::fmt::Write;
 
-/// Lines of one side shown per divergence, at most.
-const MAX_ROWS: usize = 200;
+const STYLE: &str = include_str!("page.css");
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d1f}\
-header{padding:1rem 1.5rem;border-radius:8px;margin-bottom:1.5rem}\
-header.pass{background:#e3f6e8;border:2px solid #2e9d4f}header.fail{background:#fde8e8;border:2px solid #c62828}\
-header h1{margin:0 0 .3rem 0}table{border-collapse:collapse;margin-bottom:1.5rem}\
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
-td.num{text-align:right}tr.bad td{background:#fff3f3}\
-table.side-by-side{width:100%;table-layout:fixed}table.side-by-side td{padding:0 .4rem}\
-pre{margin:0;white-space:pre-wrap;word-break:break-all;font-size:12px}\
-td.del{background:#ffecec}td.ins{background:#eaffea}td.blank{background:#f6f6f6}\
-td.del mark{background:#f5a3a3}td.ins mark{background:#9ee6a8}code{font-size:90%}\
-p.warn{background:#fff8e1;border:2px solid #f0b400;border-radius:8px;padding:.6rem 1rem}";
-
-/// The page for `report`, judged by `decision` when there is one.
-pub fn render(report: &Report, decision: Option<&Decision>) -> String {
+/// The page for `report`, judged by `decision` when there is one, with the run's results
+/// folded into `workspace` when they are at hand.
+pub fn render(
+    report: &Report,
+    decision: Option<&Decision>,
+    workspace: Option<&Workspace>,
+) -> String {
     let mut out = String::new();
     let verdict = headline(report, decision);
     let _ = write!(
@@ -54,14 +61,14 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             esc(&unchecked)
         );
     }
-    if let Some(d) = decision.filter(|d| !d.reasons.is_empty()) {
-        out.push_str("<section><h2>Why</h2><ul id=\"reasons\">");
-        for r in &d.reasons {
-            let _ = write!(out, "<li>{}</li>", esc(&r.message));
-        }
-        out.push_str("</ul></section>\n");
+    if let Some(d) = decision {
+        gate::section(&mut out, d);
     }
     operations(&mut out, report, decision);
+    if let Some(ws) = workspace {
+        chart::section(&mut out, report, &ws.latency);
+        list::fields(&mut out, report, ws);
+    }
     super::settle::html(&mut out, report, esc);
     if let Some(coverage) = &report.coverage {
         super::coverage::html(&mut out, coverage, esc);
@@ -100,6 +107,16 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
         }
         out.push_str("</table></section>\n");
     }
+    match workspace {
+        Some(ws) => list::divergences(&mut out, ws),
+        None => first_divergences(&mut out, report),
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// The first divergence of each operation and class, for a page made from a report alone.
+fn first_divergences(out: &mut String, report: &Report) {
     if !report.examples.is_empty() {
         out.push_str("<section><h2>First divergences</h2>\n");
         for e in &report.examples {
@@ -116,13 +133,11 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             if let Some(note) = &d.note {
                 let _ = write!(out, "<p>{}</p>", esc(note));
             }
-            side_by_side(&mut out, &side(d.left.as_ref()), &side(d.right.as_ref()));
+            sides::side_by_side(out, &side(d.left.as_ref()), &side(d.right.as_ref()));
             out.push_str("</article>\n");
         }
         out.push_str("</section>\n");
     }
-    out.push_str("</body></html>\n");
-    out
 }
 
 fn operations(out: &mut String, report: &Report, decision: Option<&Decision>) {
@@ -152,67 +167,6 @@ fn operations(out: &mut String, report: &Report, decision: Option<&Decision>) {
     out.push_str("</tbody></table></section>\n");
 }
 
-/// The two sides in two columns, lines aligned by a line diff; changed words marked.
-fn side_by_side(out: &mut String, left: &str, right: &str) {
-    let (left, _) = crate::report::render::head_lines(left);
-    let (right, _) = crate::report::render::head_lines(right);
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Patience)
-        .diff_lines(left, right);
-    let mut rows: Vec<(Option<String>, Option<String>, bool)> = Vec::new();
-    for op in diff.ops() {
-        if op.tag() == DiffTag::Equal {
-            for change in diff.iter_changes(op) {
-                let text = esc(change.value().trim_end_matches('\n'));
-                rows.push((Some(text.clone()), Some(text), false));
-            }
-            continue;
-        }
-        let (mut dels, mut inss) = (Vec::new(), Vec::new());
-        for change in diff.iter_inline_changes(op) {
-            let mut line = String::new();
-            for (emphasized, text) in change.iter_strings_lossy() {
-                let text = esc(text.trim_end_matches('\n'));
-                if emphasized {
-                    let _ = write!(line, "<mark>{text}</mark>");
-                } else {
-                    line.push_str(&text);
-                }
-            }
-            match change.tag() {
-                ChangeTag::Delete => dels.push(line),
-                ChangeTag::Insert => inss.push(line),
-                ChangeTag::Equal => {}
-            }
-        }
-        for i in 0..dels.len().max(inss.len()) {
-            rows.push((dels.get(i).cloned(), inss.get(i).cloned(), true));
-        }
-    }
-    out.push_str("<table class=\"side-by-side\"><tr><th>legacy</th><th>candidate</th></tr>");
-    let cell = |text: &Option<String>, changed: bool, class: &str| match text {
-        None => "<td class=\"blank\"></td>".to_string(),
-        Some(t) if changed => format!("<td class=\"{class}\"><pre>{t}</pre></td>"),
-        Some(t) => format!("<td><pre>{t}</pre></td>"),
-    };
-    for (l, r, changed) in rows.iter().take(MAX_ROWS) {
-        let _ = write!(
-            out,
-            "<tr>{}{}</tr>",
-            cell(l, *changed, "del"),
-            cell(r, *changed, "ins")
-        );
-    }
-    if rows.len() > MAX_ROWS {
-        let _ = write!(
-            out,
-            "<tr><td colspan=\"2\">… {} more lines</td></tr>",
-            rows.len() - MAX_ROWS
-        );
-    }
-    out.push_str("</table>");
-}
-
 /// Text for HTML.
 fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -235,7 +189,7 @@ mod tests {
 
     #[test]
     fn the_page_says_how_many_writes_went_unchecked_and_why() {
-        let page = super::render(&report(3, Some(StateCheck::Unchecked), false), None);
+        let page = super::render(&report(3, Some(StateCheck::Unchecked), false), None, None);
         assert!(
             page.contains(
                 "<p id=\"unchecked\" class=\"warn\"><b>Unchecked writes:</b> the stored state of \
@@ -244,11 +198,11 @@ mod tests {
             ),
             "{page}"
         );
-        let page = super::render(&report(1, None, true), None);
+        let page = super::render(&report(1, None, true), None, None);
         assert!(
             page.contains("(put 1, wipe 1): 2 because the state check was off (--no-state-check)")
         );
-        let page = super::render(&report(2, Some(StateCheck::Equal), false), None);
+        let page = super::render(&report(2, Some(StateCheck::Equal), false), None, None);
         assert!(!page.contains("id=\"unchecked\""), "{page}");
     }
 }
