@@ -135,21 +135,25 @@ fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence()
 /// recorded: a changed `n` (value) in every second `get` that found something, `n` as a
 /// string (type) in others, every `scan` of two or more entries reversed (ordering), a
 /// `not_found` recorded as `conflict` (error) in every third miss; every request with a
-/// recorded latency, so that both sides' charts are drawn.
-fn planted(path: &Path, requests: u64, keys: u64) {
+/// recorded latency, so that both sides' charts are drawn. Only `percent` of the requests
+/// (picked by their seq) are planted on.
+fn planted(path: &Path, requests: u64, keys: u64, percent: u64) {
     use cutover::cassette::{ErrorKind, Header, Outcome, Writer};
     use cutover::targets::memory::Workload;
     use serde_json::Value;
     let mut writer = Writer::create(path, &Header::new("kv")).unwrap();
     for mut r in Workload::new(requests, keys, 11).scan_every(15) {
         r.latency_us = Some(40 + (r.seq * 37) % 400 + if r.seq % 97 == 0 { 20_000 } else { 0 });
+        let planted = (r.seq * 7919) % 100 < percent;
         match (r.op.as_str(), &mut r.outcome) {
+            _ if !planted => {}
             ("get", Some(Outcome::Ok(v))) if r.seq % 2 == 0 => {
                 v["n"] = Value::from(v["n"].as_i64().unwrap() + 1);
             }
             ("get", Some(Outcome::Ok(v))) if r.seq % 5 == 1 => {
                 v["n"] = Value::from(v["n"].to_string());
             }
+            ("get", Some(Outcome::Ok(v))) if r.seq % 7 == 3 => v["name"] = "Zoe".into(),
             ("scan", Some(Outcome::Ok(Value::Array(entries)))) if entries.len() > 1 => {
                 entries.reverse();
             }
@@ -234,7 +238,7 @@ fn pixels(shot: &Path, rgb: [u8; 3]) -> (usize, (u32, u32)) {
 fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_operation() {
     let dir = tempfile::tempdir().unwrap();
     let cassette = dir.path().join("planted.jsonl");
-    planted(&cassette, 1500, 60);
+    planted(&cassette, 1500, 60, 100);
     let out = dir.path().join("out");
     assert_eq!(crate::util::replay(&cassette, &out, &[]).code, Some(1));
     let expected = divergences(&out);
@@ -333,6 +337,34 @@ fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_o
         "the pages list exactly results.jsonl's get/value divergences, in order"
     );
 
+    // A path pattern takes what is under it, not what merely starts with the same letters
+    // ($.n, not $.name); a key is exact, or a prefix with `*`.
+    let at_n = expected.iter().filter(|(.., path)| path == "$.n").count();
+    assert!(expected.iter().any(|(.., path)| path == "$.name"));
+    let dom = headless(
+        &url("path=%24.n"),
+        &dir.path().join("path"),
+        &["--dump-dom"],
+    );
+    assert_eq!(listed(&dom).1, at_n);
+    let keys: Vec<String> = std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["status"] == "divergent")
+        .flat_map(|r| {
+            let key = r["key"].as_str().unwrap_or("(none)").to_string();
+            vec![key; r["divergences"].as_array().unwrap().len()]
+        })
+        .collect();
+    let exact = keys.iter().filter(|k| *k == "k1").count();
+    let prefix = keys.iter().filter(|k| k.starts_with("k1")).count();
+    assert!(exact > 0 && prefix > exact, "{exact} {prefix}");
+    for (fragment, want) in [("key=k1", exact), ("key=k1*", prefix)] {
+        let dom = headless(&url(fragment), &dir.path().join(fragment), &["--dump-dom"]);
+        assert_eq!(listed(&dom).1, want, "{fragment}");
+    }
+
     // The screenshot of the filtered view: the banner, the charts of both sides, and
     // divergences with their changes highlighted.
     let shot = e2e.join("workspace.png");
@@ -358,5 +390,102 @@ fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_o
     assert!(
         marked > 200,
         "{marked} highlighted pixels of changed values"
+    );
+}
+
+/// The figures of the report at scale (not a check: run it to measure, with `cargo test
+/// --release --test it -- --ignored --nocapture the_report_at_scale`): 50,000 requests with
+/// about 10,000 divergences replayed, the page made, its size, and how long headless
+/// Chromium takes to load it and list the first page.
+#[test]
+#[ignore = "a measurement"]
+fn the_report_at_scale() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("scale.jsonl");
+    planted(&cassette, 50_000, 2_000, 65);
+    let out = dir.path().join("out");
+    assert_eq!(crate::util::replay(&cassette, &out, &[]).code, Some(1));
+    let found = divergences(&out);
+    let page = dir.path().join("scale.html");
+    let start = Instant::now();
+    let made = cutover()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "html", "--out"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    let made_in = start.elapsed();
+    assert_eq!(made.status.code(), Some(1));
+    let size = std::fs::metadata(&page).unwrap().len();
+    let results = std::fs::metadata(out.join("results.jsonl")).unwrap().len();
+    println!(
+        "50,000 requests, {} divergences: results.jsonl {:.1} MB, report.html {:.1} MB, made in {:.2} s",
+        found.len(),
+        results as f64 / 1e6,
+        size as f64 / 1e6,
+        made_in.as_secs_f64()
+    );
+    for (n, fragment) in ["", "op=get&class=type&page=3"].iter().enumerate() {
+        let url = PathBuf::from(format!("{}#{fragment}", page.display()));
+        let start = Instant::now();
+        let dom = headless(&url, &dir.path().join(format!("p{n}")), &["--dump-dom"]);
+        let wall = start.elapsed();
+        let ms = &dom[dom.find("data-listed-ms=\"").expect("the page listed") + 16..];
+        let ms = &ms[..ms.find('"').unwrap()];
+        let (items, count) = listed(&dom);
+        println!(
+            "#{fragment}: first page listed {ms} ms after navigation; chromium started, loaded and dumped it in {:.2} s; {count} match, {} listed",
+            wall.as_secs_f64(),
+            items.len()
+        );
+    }
+}
+
+#[test]
+fn values_keys_and_arguments_from_a_store_stay_text_in_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "</script><script>document.title='owned'</script><img src=x onerror=\"document.title='owned'\"><!--";
+    let key = "<b>k1</b>";
+    let value = serde_json::json!({"name": evil, "n": 1});
+    let mut changed = value.clone();
+    changed["name"] = format!("{evil}!").into();
+    let lines = [
+        serde_json::json!({"cutover": 1, "domain": "kv"}),
+        serde_json::json!({"seq": 1, "key": key, "op": "put", "kind": "write", "args": {"value": value},
+            "at": "2026-01-01T00:00:00Z", "outcome": {"ok": {"created": true}}, "state": value}),
+        serde_json::json!({"seq": 2, "key": key, "op": "get", "kind": "read", "args": {"note": evil},
+            "at": "2026-01-01T00:00:01Z", "outcome": {"ok": changed}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let cassette = write(dir.path(), "evil.jsonl", text);
+    let out = dir.path().join("out");
+    assert_eq!(crate::util::replay(&cassette, &out, &[]).code, Some(1));
+    let page = dir.path().join("evil.html");
+    let made = cutover()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "html", "--out"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(made.status.code(), Some(1));
+    let dom = headless(&page, &dir.path().join("profile"), &["--dump-dom"]);
+    assert!(dom.contains("<title>cutover: DIVERGENT</title>"), "{dom}");
+    assert!(!dom.contains("<img"), "an element from the data: {dom}");
+    assert_eq!(
+        dom.matches("<script").count(),
+        2,
+        "only the page's own scripts"
+    );
+    let (items, count) = listed(&dom);
+    assert_eq!(count, 1);
+    assert_eq!(items[0].0, "get");
+    let article = &dom[dom.find("<article class=\"divergence\"").unwrap()..];
+    assert!(article.contains("key &lt;b&gt;k1&lt;/b&gt;"), "{article}");
+    assert!(
+        article.contains("&lt;/script&gt;&lt;script&gt;document.title="),
+        "{article}"
     );
 }

@@ -121,3 +121,81 @@ fn divergence(check: &OpCheck) -> String {
         check.max_divergence_rate
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cassette::Kind;
+    use crate::gate::{Clause, Decision, GateVerdict, OpCheck, Reason};
+
+    fn check(op: &str) -> OpCheck {
+        OpCheck {
+            op: op.into(),
+            kind: Kind::Read,
+            total: 10,
+            compared: 10,
+            divergent: 0,
+            accepted: 0,
+            divergence_rate: 0.0,
+            divergence_upper: 0.3,
+            max_divergence_rate: 0.0,
+            inconclusive: 0,
+            inconclusive_rate: 0.0,
+            max_inconclusive_rate: 0.0,
+            unchecked: 0,
+            unchecked_rate: 0.0,
+            max_unchecked_rate: 0.0,
+            legacy_p99_us: 100,
+            candidate_p99_us: 900,
+            latency_p99_ratio: Some(9.0),
+            settle_p99_us: None,
+            passed: true,
+        }
+    }
+
+    #[test]
+    fn only_the_failing_clause_of_the_failing_operation_is_marked() {
+        let mut get = check("get");
+        get.passed = false;
+        let decision = Decision {
+            verdict: GateVerdict::Rejected,
+            reasons: vec![
+                Reason {
+                    op: Some("get".into()),
+                    clause: Clause::Latency,
+                    message: "get: candidate p99 <too slow>".into(),
+                },
+                Reason {
+                    op: None,
+                    clause: Clause::Atomicity,
+                    message: "2 groups".into(),
+                },
+            ],
+            operations: vec![get, check("put")],
+            accepted: Vec::new(),
+            confidence: 0.95,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        };
+        let mut out = String::new();
+        super::section(&mut out, &decision);
+        assert!(
+            out.contains("<li>get: candidate p99 &lt;too slow&gt;</li>"),
+            "{out}"
+        );
+        let row = |op: &str| {
+            let at = out.find(&format!("<tr data-op=\"{op}\">")).unwrap();
+            out[at..at + out[at..].find("</tr>").unwrap()].to_string()
+        };
+        let get = row("get");
+        assert_eq!(get.matches("class=\"fail\"").count(), 1, "{get}");
+        assert!(
+            get.contains("<td class=\"fail\">900µs vs 100µs (× 9.00)</td>"),
+            "{get}"
+        );
+        assert!(get.ends_with("<td>no</td>"), "{get}");
+        assert_eq!(row("put").matches("class=\"fail\"").count(), 0);
+        assert!(
+            out.contains("<li class=\"fail\"><b>Atomicity</b>: 2 groups</li>"),
+            "{out}"
+        );
+    }
+}
