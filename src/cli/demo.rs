@@ -4,7 +4,7 @@
 //! By default the fixture's probes (`cutover probe`, `docs/probes.md`) are appended first,
 //! into `OUT/cassette.probed.jsonl`, and that cassette is the one replayed.
 
-use super::{Exit, Format};
+use super::{Exit, Printing};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::replay::{Pair, ReplayOptions};
@@ -55,8 +55,8 @@ pub struct Args {
     no_probes: bool,
     #[command(flatten)]
     races: super::races::RaceArgs,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[command(flatten)]
+    printing: Printing,
 }
 
 pub fn run(args: Args) -> Result<Exit> {
@@ -120,7 +120,7 @@ pub fn run(args: Args) -> Result<Exit> {
             &options,
             races.as_ref(),
             &args.out,
-            args.format,
+            args.printing,
             Vec::new(),
         )
         .await
@@ -189,7 +189,7 @@ fn migration(args: &Args) -> Result<Exit> {
             &options,
             None,
             &out,
-            args.format,
+            args.printing,
             Vec::new(),
         )
         .await

@@ -1,6 +1,6 @@
 //! `cutover merge`: folds the outputs of a sharded replay into the output of one run.
 
-use super::{Exit, Format};
+use super::{Exit, Printing};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -12,11 +12,11 @@ pub struct Args {
     /// Directory for the merged results.jsonl and report.json.
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[command(flatten)]
+    printing: Printing,
 }
 
 pub fn run(args: Args) -> Result<Exit> {
     let report = cutover::report::merge::merge(&args.shards, &args.out)?;
-    super::replay::publish(&report, &args.out.join("report.json"), args.format)
+    super::replay::publish(&report, &args.out.join("report.json"), args.printing)
 }

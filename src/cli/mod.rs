@@ -1,5 +1,5 @@
-//! Command-line front end: argument parsing, exit codes, terminal output. The only part of
-//! cutover that knows about any of those.
+//! Command-line front end: argument parsing, exit codes, terminal output (progress bars,
+//! colours: [`style`]). The only part of cutover that knows about any of those.
 
 mod check_target;
 mod coverage;
@@ -74,6 +74,59 @@ pub enum Format {
     Json,
 }
 
+/// How a replaying command (`replay`, `merge`, `demo`) prints its report.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Printing {
+    /// `human`: a summary for people (the whole report with --verbose); `json`: the report
+    /// as report.json holds it.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Print the whole human report: every divergence group and example, every rule, noise
+    /// path and suggested rule (the default is a summary).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl Printing {
+    /// The report as these options print it: JSON, or text for people in the terminal's
+    /// colours ([`style`]).
+    fn render(&self, report: &cutover::report::Report) -> anyhow::Result<String> {
+        use cutover::report::render::{self, Options};
+        Ok(match self.format {
+            Format::Json => format!("{}\n", serde_json::to_string_pretty(report)?),
+            Format::Human => render::text(
+                report,
+                Options {
+                    verbose: self.verbose,
+                    style: style(),
+                },
+            ),
+        })
+    }
+}
+
+/// Colours on stdout, decided once from the environment: never with `NO_COLOR` set and not
+/// empty (<https://no-color.org>), always with `CLICOLOR_FORCE` set and not `0`, else when
+/// stdout is a terminal that is not `TERM=dumb`.
+pub fn style() -> cutover::report::render::Style {
+    use std::io::IsTerminal;
+    let env = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let colour = colour(
+        env("NO_COLOR").is_some(),
+        env("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+        std::io::stdout().is_terminal() && env("TERM").is_none_or(|t| t != "dumb"),
+    );
+    match colour {
+        true => cutover::report::render::Style::Colour,
+        false => cutover::report::render::Style::Plain,
+    }
+}
+
+/// Whether to colour: `NO_COLOR` wins over everything, then `CLICOLOR_FORCE`, then a terminal.
+fn colour(no_color: bool, forced: bool, terminal: bool) -> bool {
+    !no_color && (forced || terminal)
+}
+
 /// What a command concluded, as its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -128,5 +181,17 @@ pub fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_color_wins_over_a_terminal_and_over_clicolor_force() {
+        assert!(!super::colour(true, true, true));
+        assert!(!super::colour(true, false, true));
+        assert!(super::colour(false, true, false));
+        assert!(super::colour(false, false, true));
+        assert!(!super::colour(false, false, false));
     }
 }

@@ -2,7 +2,7 @@
 //! `OUT/report.json`, prints the report.
 
 use super::progress::Progress;
-use super::{Exit, Format};
+use super::{Exit, Printing};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::coverage::observe::Observed;
@@ -56,8 +56,8 @@ pub struct Args {
     settle: Option<std::time::Duration>,
     #[command(flatten)]
     races: super::races::RaceArgs,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[command(flatten)]
+    printing: Printing,
 }
 
 /// The two targets and the rules that compare them, as every replaying command takes them.
@@ -148,7 +148,7 @@ pub fn run(args: Args) -> Result<Exit> {
         &options,
         races.as_ref(),
         &args.out,
-        args.format,
+        args.printing,
         noise,
     ))
 }
@@ -194,7 +194,7 @@ pub async fn replay_to(
     options: &ReplayOptions,
     races: Option<&cutover::races::RaceOptions>,
     out: &Path,
-    format: Format,
+    printing: Printing,
     noise: Vec<Suggestion>,
 ) -> Result<Exit> {
     // A first pass finds any malformed line before anything is replayed or written, and
@@ -279,14 +279,15 @@ pub async fn replay_to(
         let checked = super::races::check(cassette_path, pair, races, options.shard).await?;
         report = report.with_races(checked);
     }
-    publish(&report, &report_path, format)
+    publish(&report, &report_path, printing)
 }
 
 /// Writes `report` to `path` atomically, prints it, and turns its verdict into the exit
 /// code; a run (or a merged shard) that stopped because a side stopped answering is
 /// inconclusive (2) whatever its verdict.
-pub(super) fn publish(report: &report::Report, path: &Path, format: Format) -> Result<Exit> {
-    show(report, path, format)?;
+pub(super) fn publish(report: &report::Report, path: &Path, printing: Printing) -> Result<Exit> {
+    write_atomically(path, &serde_json::to_vec_pretty(report)?)?;
+    super::print(&printing.render(report)?)?;
     if let Some(stop) = &report.stopped {
         eprintln!("error: {stop} (inconclusive)");
         return Ok(Exit::Inconclusive);
@@ -302,15 +303,6 @@ pub(super) fn publish(report: &report::Report, path: &Path, format: Format) -> R
             Exit::Inconclusive
         }
     })
-}
-
-/// Writes `report` to `path` atomically and prints it.
-fn show(report: &report::Report, path: &Path, format: Format) -> Result<()> {
-    write_atomically(path, &serde_json::to_vec_pretty(report)?)?;
-    match format {
-        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(report)?)),
-        Format::Human => super::print(&report::render::report(report)),
-    }
 }
 
 /// The requests `shard` reports (all without one), and the seq of the last keyless request.

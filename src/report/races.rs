@@ -1,10 +1,26 @@
-//! The race check's section of the text report.
+//! The race check's section of the text report: whole ([`render`]), or cut for the summary
+//! ([`summary`]).
 
 use crate::races::{Finding, GroupReport, RaceClass, RaceReport};
 use std::fmt::Write;
 
+/// Groups not serializable the summary lists; the others are counted.
+const SUMMARY_GROUPS: usize = 5;
+
 /// The section: the figures, each group that was not serializable, and the findings.
 pub fn render(r: &RaceReport) -> String {
+    section(r, usize::MAX, 3)
+}
+
+/// The section as the summary has it: the figures, the first groups that were not
+/// serializable (the rest counted), and the first atomicity finding.
+pub fn summary(r: &RaceReport) -> String {
+    section(r, SUMMARY_GROUPS, 1)
+}
+
+/// The figures, the first `rows` groups that were not serializable, the first `findings`
+/// atomicity findings.
+fn section(r: &RaceReport, rows: usize, findings: usize) -> String {
     let mut out = String::new();
     let pause = match (r.pause_us, r.legacy_pauses, r.candidate_pauses) {
         (0, _, _) => String::new(),
@@ -26,11 +42,12 @@ pub fn render(r: &RaceReport) -> String {
         super::render::latency(r.jitter_us)
     );
     let _ = writeln!(out, "  groups: {}", r.counts(true));
-    for g in r
+    let unserializable: Vec<&GroupReport> = r
         .groups
         .iter()
         .filter(|g| g.verdict != RaceClass::Serializable)
-    {
+        .collect();
+    for g in unserializable.iter().take(rows) {
         let [verdict, key, seqs, ops, candidate, first, legacy] = cells(g);
         let failure = g
             .candidate
@@ -43,11 +60,18 @@ pub fn render(r: &RaceReport) -> String {
             "  {verdict} key {key} seqs {seqs} ({ops}): candidate {candidate} unexplained (first schedule: {first}), legacy {legacy}{failure}"
         );
     }
+    if unserializable.len() > rows {
+        let _ = writeln!(
+            out,
+            "  … {} more groups not serializable (--verbose lists every group)",
+            unserializable.len() - rows
+        );
+    }
     for f in r
         .findings
         .iter()
         .filter(|f| f.class == RaceClass::Atomicity)
-        .take(3)
+        .take(findings)
     {
         out.push_str(&finding(f));
     }

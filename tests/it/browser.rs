@@ -187,7 +187,7 @@ fn divergences(out: &Path) -> Vec<(String, String, u64, String)> {
 }
 
 /// The value of attribute `name` in `tag` (`name="..."`), unescaped for `&quot;` and `&amp;`.
-fn attribute<'a>(tag: &'a str, name: &str) -> String {
+fn attribute(tag: &str, name: &str) -> String {
     let start = tag
         .find(&format!(" {name}=\""))
         .unwrap_or_else(|| panic!("{name} in {tag}"))

@@ -68,17 +68,48 @@ fn the_planted_divergences_are_found_with_class_operation_and_path() {
     }
 }
 
-#[test]
-fn the_human_report_shows_the_table_the_examples_and_the_verdict() {
+/// Runs `cutover replay CASSETTE --out TMP EXTRA...` without a terminal, `NO_COLOR` and
+/// `CLICOLOR_FORCE` as `env` sets them (unset otherwise): exit code, stdout, stderr.
+fn replay_human(
+    cassette: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let output = cutover()
+    let mut command = cutover();
+    command
         .arg("replay")
-        .arg(fixture("kv-divergent.jsonl"))
+        .arg(cassette)
         .args(["--out", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1));
+        .args(extra)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_human_report_shows_the_table_the_groups_the_first_examples_and_the_verdict() {
+    let (code, stdout, stderr) = replay_human(&fixture("kv-divergent.jsonl"), &[], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(
+            "\ndivergence groups (4), most first:\n\
+             \x20 operation  class          path       divergences\n\
+             \x20 get        value          $.name     1\n\
+             \x20 insert     error          $          1\n\
+             \x20 put        state (extra)  $.tags[*]  1\n\
+             \x20 scan       ordering       $          1\n"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("get seq 11 key k1: value at $.name"),
         "{stdout}"
@@ -87,11 +118,150 @@ fn the_human_report_shows_the_table_the_examples_and_the_verdict() {
         stdout.contains("  legacy:    \"Zoe\"\n  candidate: \"Zoë\""),
         "{stdout}"
     );
-    assert!(stdout.contains("DIVERGENT: 4 of 300 requests"), "{stdout}");
+    // Three groups' examples; the fourth (the scan's ordering) only with --verbose.
+    assert!(!stdout.contains("scan seq 40"), "{stdout}");
     assert!(
-        output.stderr.is_empty(),
-        "no progress bar without a terminal"
+        stdout.contains("\n… 1 more example (--verbose shows every example)\n"),
+        "{stdout}"
     );
+    assert!(
+        stdout.contains("\nsuggested rules: 3 of 4 groups have one"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("\nDIVERGENT: 4 of 300 requests\n"),
+        "{stdout}"
+    );
+    assert!(stderr.is_empty(), "no progress bar without a terminal");
+}
+
+#[test]
+fn verbose_prints_every_example_and_suggested_rule() {
+    let (code, stdout, _) = replay_human(&fixture("kv-divergent.jsonl"), &["--verbose"], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("\nfirst divergences of each operation and class:\n"),
+        "{stdout}"
+    );
+    for example in [
+        "get seq 11 key k1: value at $.name",
+        "insert seq 33 key k14: error at $",
+        "put seq 1 key k9: state at $.tags[1] (extra)",
+        "scan seq 40 key (no key): ordering at $",
+    ] {
+        assert!(stdout.contains(example), "{example} in {stdout}");
+    }
+    assert!(
+        stdout.contains("\nsuggested rules (for review; none is applied):\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "\n# 1 divergence(s): ordering at $ on scan\n[[rule]]\nop = \"scan\"\npath = \"$\"\n\
+             on = \"outcome\"\nunordered = true\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("more example"), "{stdout}");
+    assert!(
+        stdout.ends_with("\nDIVERGENT: 4 of 300 requests\n"),
+        "{stdout}"
+    );
+}
+
+/// A `kv` cassette whose `get`s diverge at eight paths: one `put` of `{f0: 0, ..., f7: 0}`,
+/// then eight `get`s, the i-th recorded with `1` at `f0` to `fi`; so `$.fj` diverges in
+/// `8 - j` requests: eight groups, 36 divergences.
+fn eight_groups(dir: &std::path::Path) -> std::path::PathBuf {
+    let fields = |ones: usize| -> Value {
+        (0..8)
+            .map(|j| (format!("f{j}"), json!(u8::from(j < ones))))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let mut lines = vec![json!({"cutover": 1, "domain": "kv"})];
+    lines.push(json!({
+        "seq": 1, "key": "k1", "op": "put", "kind": "write",
+        "args": {"value": fields(0)}, "at": "2026-01-01T00:00:00Z",
+        "outcome": {"ok": {"created": true}}, "state": fields(0),
+    }));
+    for i in 1..=8 {
+        lines.push(json!({
+            "seq": i + 1, "key": "k1", "op": "get", "kind": "read", "args": {},
+            "at": "2026-01-01T00:00:00Z", "outcome": {"ok": fields(i)},
+        }));
+    }
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    write(dir, "eight-groups.jsonl", text)
+}
+
+#[test]
+fn the_default_report_lists_the_largest_groups_and_counts_the_rest_and_verbose_every_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = eight_groups(dir.path());
+    let (code, summary, _) = replay_human(&cassette, &[], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        summary.contains(
+            "\ndivergence groups (8), most first:\n\
+             \x20 operation  class  path  divergences\n\
+             \x20 get        value  $.f0  8\n\
+             \x20 get        value  $.f1  7\n\
+             \x20 get        value  $.f2  6\n\
+             \x20 get        value  $.f3  5\n\
+             \x20 get        value  $.f4  4\n\
+             \x20 … 3 more groups (--verbose shows every group)\n"
+        ),
+        "{summary}"
+    );
+    for cut in ["$.f5", "$.f6", "$.f7"] {
+        assert!(!summary.contains(cut), "{cut} in {summary}");
+    }
+    assert!(
+        summary.ends_with("\nDIVERGENT: 8 of 9 requests\n"),
+        "{summary}"
+    );
+
+    let (code, verbose, _) = replay_human(&cassette, &["--verbose"], &[]);
+    assert_eq!(code, Some(1));
+    for j in 0..8 {
+        let group = format!("\n# {} divergence(s): value at $.f{j} on get\n", 8 - j);
+        assert!(verbose.contains(&group), "{group} in {verbose}");
+    }
+    assert!(!verbose.contains("more group"), "{verbose}");
+    assert!(
+        summary.lines().count() < verbose.lines().count(),
+        "the summary is the shorter"
+    );
+}
+
+#[test]
+fn colours_only_when_forced_and_never_with_no_color() {
+    let cassette = fixture("kv-divergent.jsonl");
+    let escape = |stdout: &str| stdout.contains('\x1b');
+    // The tests' stdout is a pipe, not a terminal: plain, in both lengths.
+    for extra in [&[][..], &["--verbose"]] {
+        let (_, stdout, _) = replay_human(&cassette, extra, &[]);
+        assert!(!escape(&stdout), "{stdout}");
+        let (_, stdout, _) = replay_human(&cassette, extra, &[("NO_COLOR", "1")]);
+        assert!(!escape(&stdout), "{stdout}");
+    }
+    let (_, forced, _) = replay_human(&cassette, &[], &[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        forced.ends_with("\n\x1b[1m\x1b[31mDIVERGENT\x1b[0m: 4 of 300 requests\n"),
+        "{forced}"
+    );
+    assert!(forced.contains("\x1b[31m4 divergent\x1b[0m"), "{forced}");
+    // NO_COLOR wins over CLICOLOR_FORCE; an empty NO_COLOR is no NO_COLOR.
+    let both = [("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")];
+    let (_, stdout, _) = replay_human(&cassette, &["--verbose"], &both);
+    assert!(!escape(&stdout), "{stdout}");
+    let empty = [("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")];
+    let (_, stdout, _) = replay_human(&cassette, &[], &empty);
+    assert!(escape(&stdout), "{stdout}");
+    // JSON is never coloured.
+    let (_, json, _) = replay_human(&cassette, &["--format", "json"], &[("CLICOLOR_FORCE", "1")]);
+    assert!(!escape(&json));
 }
 
 #[test]
