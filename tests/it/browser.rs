@@ -53,6 +53,29 @@ fn headless(page: &Path, profile: &Path, args: &[&str]) -> String {
     String::from_utf8(done.stdout).unwrap()
 }
 
+/// `cutover report OUT --format html` into `page`, judged by `policy` on a fixed date when
+/// given; the replay in `out` is divergent, so the report exits 1.
+fn html_page(out: &Path, page: &Path, policy: Option<&Path>) {
+    let mut command = cutover();
+    command
+        .arg("report")
+        .arg(out)
+        .args(["--format", "html", "--out"])
+        .arg(page);
+    if let Some(policy) = policy {
+        command
+            .args(["--today", "2026-11-21", "--policy"])
+            .arg(policy);
+    }
+    let made = command.output().unwrap();
+    assert_eq!(
+        made.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
 #[test]
 fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence() {
     let dir = tempfile::tempdir().unwrap();
@@ -65,21 +88,7 @@ fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence()
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
     std::fs::create_dir_all(&e2e).unwrap();
     let page = e2e.join("report.html");
-    let made = cutover()
-        .arg("report")
-        .arg(&out)
-        .args(["--format", "html", "--today", "2026-11-21", "--policy"])
-        .arg(&policy)
-        .arg("--out")
-        .arg(&page)
-        .output()
-        .unwrap();
-    assert_eq!(
-        made.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    html_page(&out, &page, Some(&policy));
 
     // The DOM as the browser built it.
     let dom = headless(&page, &dir.path().join("profile-dom"), &["--dump-dom"]);
@@ -267,21 +276,7 @@ fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_o
     std::fs::create_dir_all(&e2e).unwrap();
     let page = e2e.join("workspace.html");
     let policy = write(dir.path(), "policy.toml", "[gate]\nmin_requests = 5\n");
-    let made = cutover()
-        .arg("report")
-        .arg(&out)
-        .args(["--format", "html", "--today", "2026-11-21", "--policy"])
-        .arg(&policy)
-        .arg("--out")
-        .arg(&page)
-        .output()
-        .unwrap();
-    assert_eq!(
-        made.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    html_page(&out, &page, Some(&policy));
     let url = |fragment: &str| PathBuf::from(format!("{}#{fragment}", page.display()));
 
     // Unfiltered: every divergence of results.jsonl is counted.
@@ -412,15 +407,8 @@ fn the_report_at_scale() {
     std::fs::create_dir_all(&e2e).unwrap();
     let page = e2e.join("scale.html");
     let start = Instant::now();
-    let made = cutover()
-        .arg("report")
-        .arg(&out)
-        .args(["--format", "html", "--out"])
-        .arg(&page)
-        .output()
-        .unwrap();
+    html_page(&out, &page, None);
     let made_in = start.elapsed();
-    assert_eq!(made.status.code(), Some(1));
     let size = std::fs::metadata(&page).unwrap().len();
     let results = std::fs::metadata(out.join("results.jsonl")).unwrap().len();
     println!(
@@ -433,13 +421,20 @@ fn the_report_at_scale() {
     for (n, fragment) in ["", "op=get&class=type&page=3"].iter().enumerate() {
         let url = PathBuf::from(format!("{}#{fragment}", page.display()));
         let start = Instant::now();
-        let dom = headless(&url, &dir.path().join(format!("p{n}")), &["--dump-dom"]);
+        // The budget lets the page's timers run, so that it can note its first paint.
+        let dom = headless(
+            &url,
+            &dir.path().join(format!("p{n}")),
+            &["--dump-dom", "--virtual-time-budget=3000"],
+        );
         let wall = start.elapsed();
         let ms = &dom[dom.find("data-listed-ms=\"").expect("the page listed") + 16..];
         let ms = &ms[..ms.find('"').unwrap()];
+        let paint = &dom[dom.find("data-first-paint-ms=\"").expect("a first paint") + 21..];
+        let paint = &paint[..paint.find('"').unwrap()];
         let (items, count) = listed(&dom);
         println!(
-            "#{fragment}: first page listed {ms} ms after navigation; chromium started, loaded and dumped it in {:.2} s; {count} match, {} listed",
+            "#{fragment}: first contentful paint {paint} ms, first page listed {ms} ms after navigation; chromium started, loaded and dumped it in {:.2} s; {count} match, {} listed",
             wall.as_secs_f64(),
             items.len()
         );
@@ -466,14 +461,7 @@ fn values_keys_and_arguments_from_a_store_stay_text_in_the_page() {
     let out = dir.path().join("out");
     assert_eq!(crate::util::replay(&cassette, &out, &[]).code, Some(1));
     let page = dir.path().join("evil.html");
-    let made = cutover()
-        .arg("report")
-        .arg(&out)
-        .args(["--format", "html", "--out"])
-        .arg(&page)
-        .output()
-        .unwrap();
-    assert_eq!(made.status.code(), Some(1));
+    html_page(&out, &page, None);
     let dom = headless(&page, &dir.path().join("profile"), &["--dump-dom"]);
     assert!(dom.contains("<title>cutover: DIVERGENT</title>"), "{dom}");
     assert!(!dom.contains("<img"), "an element from the data: {dom}");

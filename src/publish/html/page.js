@@ -102,6 +102,14 @@
   window.addEventListener("hashchange", function () { read(); render(); });
   read();
   render();
-  // When the first page of the list was in the document, for measurements.
-  document.documentElement.setAttribute("data-listed-ms", String(Math.round(performance.now())));
+  // For measurements: when the first page of the list was in the document, and when the
+  // browser first painted, in ms from the navigation.
+  var root = document.documentElement;
+  root.setAttribute("data-listed-ms", String(Math.round(performance.now())));
+  window.addEventListener("load", function () {
+    setTimeout(function () {
+      var paint = performance.getEntriesByName("first-contentful-paint")[0];
+      if (paint) root.setAttribute("data-first-paint-ms", String(Math.round(paint.startTime)));
+    }, 100);
+  });
 })();
