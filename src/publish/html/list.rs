@@ -6,7 +6,7 @@
 //! (`#op=scan&class=ordering&path=$&key=k1&page=2`), so a view can be linked to.
 
 use super::workspace::{Workspace, MAX_SHOWN};
-use super::{esc, sides::side_by_side};
+use super::{esc, sides::rows_json};
 use crate::report::render::side;
 use crate::report::Report;
 use serde_json::{json, Value};
@@ -120,7 +120,9 @@ pub(super) fn divergences(out: &mut String, ws: &Workspace) {
 }
 
 /// The divergences as the script reads them: requests `[seq, key, op, arguments]` and
-/// items `[request, path, pattern, class, side-by-side HTML]`, patterns interned.
+/// items `[request, path, pattern, class, notes, rows, lines cut]` (the rows as
+/// `sides::rows_json` writes them), patterns interned. Text stays text: the script escapes
+/// it as it writes it.
 fn data(ws: &Workspace) -> Value {
     let mut patterns: BTreeMap<String, usize> = BTreeMap::new();
     let mut pattern_list: Vec<String> = Vec::new();
@@ -139,15 +141,21 @@ fn data(ws: &Workspace) -> Value {
                 pattern_list.push(at);
                 pattern_list.len() - 1
             });
-            let mut html = String::new();
+            let mut notes = Vec::new();
             if let Some(detail) = d.detail {
-                let _ = write!(html, "<p>state difference: {detail}</p>");
+                notes.push(format!("state difference: {detail}"));
             }
-            if let Some(note) = &d.note {
-                let _ = write!(html, "<p>{}</p>", esc(note));
-            }
-            side_by_side(&mut html, &side(d.left.as_ref()), &side(d.right.as_ref()));
-            items.push(json!([r, d.path, index, d.class.to_string(), html]));
+            notes.extend(d.note.clone());
+            let (rows, more) = rows_json(&side(d.left.as_ref()), &side(d.right.as_ref()));
+            items.push(json!([
+                r,
+                d.path,
+                index,
+                d.class.to_string(),
+                notes,
+                rows,
+                more
+            ]));
         }
     }
     json!({

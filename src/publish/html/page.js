@@ -54,6 +54,33 @@
     }
     return out;
   }
+  // A side's pieces: plain and marked in turn.
+  function pieces(side) {
+    var text = "";
+    for (var i = 0; i < side.length; i++) {
+      text += i % 2 ? "<mark>" + esc(side[i]) + "</mark>" : esc(side[i]);
+    }
+    return text;
+  }
+  function cell(side, cls) {
+    return side === null ? "<td class=\"blank\"></td>" :
+      "<td class=\"" + cls + "\"><pre>" + pieces(side) + "</pre></td>";
+  }
+  // The two sides in two columns, as the page writes them without its list.
+  function sides(rows, more) {
+    var html = "<table class=\"side-by-side\"><tr><th>legacy</th><th>candidate</th></tr>";
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      if (typeof row === "string") {
+        var same = "<td><pre>" + esc(row) + "</pre></td>";
+        html += "<tr>" + same + same + "</tr>";
+      } else {
+        html += "<tr>" + cell(row[0], "del") + cell(row[1], "ins") + "</tr>";
+      }
+    }
+    if (more > 0) html += "<tr><td colspan=\"2\">… " + more + " more lines</td></tr>";
+    return html + "</table>";
+  }
   function article(item) {
     var request = data.requests[item[0]];
     var args = request[3] === null ? "" :
@@ -61,7 +88,9 @@
     return "<article class=\"divergence\" data-op=\"" + esc(request[2]) + "\" data-class=\"" +
       esc(item[3]) + "\" data-seq=\"" + request[0] + "\" data-path=\"" + esc(item[1]) + "\"><h3><code>" +
       esc(request[2]) + "</code> seq " + request[0] + " key " + esc(request[1] === null ? "(none)" : request[1]) +
-      ": " + esc(item[3]) + " at <code>" + esc(item[1]) + "</code></h3>" + args + item[4] + "</article>";
+      ": " + esc(item[3]) + " at <code>" + esc(item[1]) + "</code></h3>" + args +
+      item[4].map(function (note) { return "<p>" + esc(note) + "</p>"; }).join("") +
+      sides(item[5], item[6]) + "</article>";
   }
   function render() {
     el("f-op").value = state.op;
