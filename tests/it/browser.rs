@@ -275,7 +275,11 @@ fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_o
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
     std::fs::create_dir_all(&e2e).unwrap();
     let page = e2e.join("workspace.html");
-    let policy = write(dir.path(), "policy.toml", "[gate]\nmin_requests = 5\n");
+    let policy = write(
+        dir.path(),
+        "policy.toml",
+        "[gate]\nmin_requests = 5\n\n[[accept]]\nop = \"scan\"\npath = \"$\"\nclass = \"ordering\"\nreason = \"never ordered\"\nowner = \"a@example.com\"\nexpires = 2027-03-31\n",
+    );
     html_page(&out, &page, Some(&policy));
     let url = |fragment: &str| PathBuf::from(format!("{}#{fragment}", page.display()));
 
@@ -303,10 +307,28 @@ fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_o
     }
     // The gate's clauses, the field view.
     assert!(dom.contains("<table id=\"clauses\">"));
+    // The field view: rates among compared requests, the accepted pattern marked as such.
+    let get_n = &dom[dom
+        .find("<tr class=\"field\" data-op=\"get\" data-path=\"$.n\">")
+        .expect("the get $.n row")..];
+    let get_n = &get_n[..get_n.find("</tr>").unwrap()];
+    let at_n = expected
+        .iter()
+        .filter(|(op, _, _, path)| op == "get" && path == "$.n")
+        .map(|(_, _, seq, _)| seq)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let compared = ops["get"]["requests"]["total"].as_u64().unwrap()
+        - ops["get"]["requests"]["inconclusive"].as_u64().unwrap();
     assert!(
-        dom.contains("<tr data-op=\"get\" data-path=\"$.n\">"),
-        "field view"
+        get_n.contains(&format!("<td class=\"num\">{at_n}</td>"))
+            && get_n.contains(&format!(" {:.4}</td>", at_n as f64 / compared as f64)),
+        "{get_n}"
     );
+    let scan = &dom[dom
+        .find("<tr class=\"field accepted\" data-op=\"scan\" data-path=\"$\">")
+        .expect("the accepted scan row")..];
+    assert!(scan[..scan.find("</tr>").unwrap()].contains("accepted: ordering (policy line"));
 
     // Filtered to get/value: exactly those divergences, page by page.
     let pages = wanted.len().div_ceil(page_size);

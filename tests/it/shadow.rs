@@ -226,7 +226,7 @@ async fn divergences_are_tracing_events_and_personal_data_never_reaches_the_resu
     let (legacy, candidate) = (Memory::new(), candidate());
     seed(&legacy, &candidate).await;
     let redactor = Redactor::parse(
-        "[[redact]]\npath = \"$..email\"\naction = \"hash\"\non = \"outcome\"\n\n[[redact]]\npath = \"$..name\"\naction = \"hash\"\non = \"outcome\"\n",
+        "[[redact]]\npath = \"$..email\"\naction = \"hash\"\non = \"both\"\n\n[[redact]]\npath = \"$..name\"\naction = \"hash\"\non = \"outcome\"\n",
         "redactions.toml",
         |_| Some(Secret::new(b"k".to_vec())),
     )
@@ -234,10 +234,24 @@ async fn divergences_are_tracing_events_and_personal_data_never_reaches_the_resu
     let shadow =
         Arc::new(Shadow::start(candidate.clone(), config(dir.path()), Some(redactor)).unwrap());
     let service = shadow.wrap(legacy);
-    for key in ["k-ok", "k-zoe"] {
-        call(&service, &get(key)).await.unwrap();
-    }
+    // The divergent call's arguments are kept with its result, redacted as recorded.
+    call(&service, &get("k-ok")).await.unwrap();
+    let mut asked = get("k-zoe");
+    asked.args = json!({"asked_by": {"email": "ops@example.com"}});
+    call(&service, &asked).await.unwrap();
     shadow.finish().await.unwrap();
+    let results = std::fs::read_to_string(dir.path().join("results.jsonl")).unwrap();
+    let kept = results
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["status"] == "divergent")
+        .unwrap();
+    assert!(
+        kept["args"]["asked_by"]["email"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("hmac:")),
+        "{kept}"
+    );
 
     // Hashed fields still compare: equal emails are equal, the changed name is not.
     let stats = shadow.stats();

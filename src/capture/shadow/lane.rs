@@ -140,6 +140,7 @@ async fn run(mut rx: mpsc::Receiver<Job>, context: Arc<Context>) {
             Ok(result) => result,
             Err(panic) => {
                 let mut result = RequestResult::of(request.seq - 1, &request, Status::Inconclusive);
+                result.args = Some(redacted_args(&context, &request));
                 result.candidate.failure = Some(format!(
                     "comparing panicked: {}",
                     crate::replay::panic_text(&*panic)
@@ -217,14 +218,19 @@ async fn compare(
         }
     }
     if result.status != Status::Equal {
-        // Kept with the divergence, redacted as a recording would be.
-        let mut shown = request.clone();
-        if let Some(redactor) = &context.redactor {
-            redactor.apply(&mut shown);
-        }
-        result.args = Some(shown.args);
+        result.args = Some(redacted_args(context, request));
     }
     result
+}
+
+/// The arguments a result keeps, redacted as a recording would be (every result that is
+/// not equal keeps them, so every path that makes one calls this).
+fn redacted_args(context: &Context, request: &Request) -> serde_json::Value {
+    let mut shown = request.clone();
+    if let Some(redactor) = &context.redactor {
+        redactor.apply(&mut shown);
+    }
+    shown.args
 }
 
 fn side(took: Duration, answer: &Result<Outcome, InfraError>) -> Side {

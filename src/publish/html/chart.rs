@@ -94,8 +94,9 @@ fn chart(out: &mut String, op: &str, sides: &[Buckets; 2]) {
     let last = sides[0].counts.len() - 1;
     let hi = ((hi / PER_DECADE + 1) * PER_DECADE).min(last);
     let most = sides.iter().map(Buckets::known).max().unwrap_or(1).max(1);
-    // Down to the share of one request of the larger side, at least 1%.
-    let decades = (most as f64).log10().ceil().max(2.0);
+    // Below the share of one request of the larger side (10 requests: 10% is one, so down
+    // to 1%), at least to 1%.
+    let decades = (most.ilog10() + 1).max(2) as f64;
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |i: usize| LEFT + (i - lo) as f64 / (hi - lo).max(1) as f64 * plot_w;
@@ -129,7 +130,7 @@ fn chart(out: &mut String, op: &str, sides: &[Buckets; 2]) {
             1 => "10%".to_string(),
             2 => "1% · p99".to_string(),
             3 => "0.1% · p99.9".to_string(),
-            _ => format!("{}%", 100.0 * share),
+            _ => format!("0.{}1%", "0".repeat(d as usize - 3)),
         };
         let stroke = if d == 2 {
             "stroke=\"#888\" stroke-dasharray=\"4 3\""
@@ -227,6 +228,22 @@ mod tests {
         for label in [">100µs<", ">1ms<", ">10ms<", ">100ms<"] {
             assert!(out.contains(label), "{label} in {out}");
         }
+    }
+
+    #[test]
+    fn the_slowest_request_stays_above_the_bottom_and_labels_stay_short() {
+        // 100 latencies: one in a hundred is 1%, so the plot goes down to 0.1%.
+        let mut many: Vec<u64> = vec![100; 99];
+        many.push(50_000);
+        let mut out = String::new();
+        chart(&mut out, "get", &[buckets(&many), buckets(&many)]);
+        assert!(out.contains(">0.1% · p99.9<"), "{out}");
+        let mut huge = Buckets::default();
+        huge.counts[10] = 2_000_000;
+        let mut out = String::new();
+        chart(&mut out, "get", &[huge.clone(), huge]);
+        assert!(out.contains(">0.00001%<"), "{out}");
+        assert!(!out.contains("9999"), "{out}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use super::workspace::{Workspace, MAX_SHOWN};
 use super::{esc, sides::rows_json};
+use crate::gate::Decision;
 use crate::report::render::side;
 use crate::report::Report;
 use serde_json::{json, Value};
@@ -21,30 +22,53 @@ const MAX_ARG_LINES: usize = 60;
 
 const SCRIPT: &str = include_str!("page.js");
 
-/// The field view.
-pub(super) fn fields(out: &mut String, report: &Report, ws: &Workspace) {
-    out.push_str("<section id=\"fields\"><h2>Fields</h2><p class=\"hint\">Every path pattern where a divergence was found (array indices as <code>[*]</code>), by operation in tree order: the divergent requests with a divergence there, their share of the operation's requests, and the divergences by class. A pattern filters the list below to it and everything under it.</p>");
+/// The field view; with a decision, the patterns an active accepted difference covers are
+/// marked with it.
+pub(super) fn fields(
+    out: &mut String,
+    report: &Report,
+    ws: &Workspace,
+    decision: Option<&Decision>,
+) {
+    out.push_str("<section id=\"fields\"><h2>Fields</h2><p class=\"hint\">Every path pattern where a divergence was found (array indices as <code>[*]</code>), by operation in tree order: the divergent requests with a divergence there, their share of the operation's compared requests (inconclusive ones aside, as the gate counts), and the divergences by class. A pattern filters the list below to it and everything under it.</p>");
     if ws.fields.is_empty() {
         out.push_str("<p>No divergence.</p></section>\n");
         return;
     }
     out.push_str("<table id=\"field-table\"><thead><tr><th>operation</th><th>path pattern</th><th>divergent requests</th><th>rate</th><th>divergences by class</th></tr></thead><tbody>");
     for ((op, pattern), field) in &ws.fields {
-        let total = report.operations.get(op).map_or(0, |o| o.requests.total);
-        let rate = if total == 0 {
+        let compared = report
+            .operations
+            .get(op)
+            .map_or(0, |o| o.requests.total - o.requests.inconclusive);
+        let rate = if compared == 0 {
             0.0
         } else {
-            field.requests as f64 / total as f64
+            field.requests as f64 / compared as f64
         };
-        let classes: Vec<String> = field
+        let mut classes: Vec<String> = field
             .classes
             .iter()
             .map(|(c, n)| format!("{c}:{n}"))
             .collect();
+        let accepted: Vec<String> = decision
+            .map(|d| d.accepted.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| !a.expired && &a.op == op && &a.path == pattern)
+            .map(|a| {
+                format!(
+                    "<br><span class=\"accepted\">accepted: {} (policy line {}, until {})</span>",
+                    a.class, a.line, a.expires
+                )
+            })
+            .collect();
+        classes.extend(accepted.iter().cloned());
         let depth = pattern.matches(['.', '[']).count();
         let _ = write!(
             out,
-            "<tr data-op=\"{}\" data-path=\"{}\"><td><code>{}</code></td><td style=\"padding-left:{:.1}rem\"><a href=\"#op={}&amp;path={}\"><code>{}</code></a></td><td class=\"num\">{}</td><td class=\"num\"><span class=\"bar\" style=\"width:{:.0}px\"></span> {:.4}</td><td>{}</td></tr>",
+            "<tr class=\"{}\" data-op=\"{}\" data-path=\"{}\"><td><code>{}</code></td><td style=\"padding-left:{:.1}rem\"><a href=\"#op={}&amp;path={}\"><code>{}</code></a></td><td class=\"num\">{}</td><td class=\"num\"><span class=\"bar\" style=\"width:{:.0}px\"></span> {:.4}</td><td>{}</td></tr>",
+            if accepted.is_empty() { "field" } else { "field accepted" },
             esc(op),
             esc(pattern),
             esc(op),
@@ -74,7 +98,7 @@ pub(super) fn fields(out: &mut String, report: &Report, ws: &Workspace) {
 pub(super) fn divergences(out: &mut String, ws: &Workspace) {
     let _ = write!(
         out,
-        "<section id=\"divergences\"><h2>Divergences</h2><p class=\"hint\">Every divergence of the run in cassette order, each with its request's arguments and both sides, {PAGE} to a page. A page holds at most the first {MAX_SHOWN} divergences; <code>results.jsonl</code> holds them all.</p>"
+        "<section id=\"divergences\"><h2>Divergences</h2><p class=\"hint\">Every divergence of the run in the order of <code>results.jsonl</code> (the cassette's, for a replay), each with its request's arguments and both sides, {PAGE} to a page. A page holds at most the first {MAX_SHOWN} divergences; <code>results.jsonl</code> holds them all.</p>"
     );
     if ws.beyond > 0 {
         let _ = write!(
@@ -83,13 +107,13 @@ pub(super) fn divergences(out: &mut String, ws: &Workspace) {
             ws.beyond
         );
     }
-    let mut ops: Vec<&str> = ws.shown.iter().map(|s| s.op.as_str()).collect();
-    ops.sort_unstable();
+    // Every operation and class of the run, held or beyond the cap, as the field view.
+    let mut ops: Vec<&str> = ws.fields.keys().map(|(op, _)| op.as_str()).collect();
     ops.dedup();
     let mut classes: Vec<String> = ws
-        .shown
-        .iter()
-        .flat_map(|s| s.divergences.iter().map(|d| d.class.to_string()))
+        .fields
+        .values()
+        .flat_map(|f| f.classes.keys().map(ToString::to_string))
         .collect();
     classes.sort_unstable();
     classes.dedup();
@@ -146,7 +170,10 @@ fn data(ws: &Workspace) -> Value {
                 notes.push(format!("state difference: {detail}"));
             }
             notes.extend(d.note.clone());
-            let (rows, more) = rows_json(&side(d.left.as_ref()), &side(d.right.as_ref()));
+            let (rows, more, cut) = rows_json(&side(d.left.as_ref()), &side(d.right.as_ref()));
+            if cut {
+                notes.push(super::sides::cut_note());
+            }
             items.push(json!([
                 r,
                 d.path,

@@ -67,7 +67,7 @@ pub fn render(
     operations(&mut out, report, decision);
     if let Some(ws) = workspace {
         chart::section(&mut out, report, &ws.latency);
-        list::fields(&mut out, report, ws);
+        list::fields(&mut out, report, ws, decision);
     }
     super::settle::html(&mut out, report, esc);
     if let Some(coverage) = &report.coverage {

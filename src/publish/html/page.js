@@ -103,7 +103,8 @@
     var first = (state.page - 1) * data.page;
     var shown = found.slice(first, first + data.page);
     el("matches").innerHTML = "<b id=\"match-count\">" + found.length + "</b> of " + data.items.length +
-      " divergences match" + (shown.length ? "; showing " + (first + 1) + " to " + (first + shown.length) : "");
+      " divergences match" + (shown.length ? "; showing " + (first + 1) + " to " + (first + shown.length) : "") +
+      (data.beyond > 0 ? " (" + data.beyond + " more, beyond what this page holds, are in results.jsonl and counted in the field view)" : "");
     el("p-at").textContent = "page " + state.page + " of " + pages;
     el("p-prev").disabled = state.page <= 1;
     el("p-next").disabled = state.page >= pages;

@@ -22,10 +22,19 @@ pub(super) enum Row {
     Changed(Option<Pieces>, Option<Pieces>),
 }
 
-/// The rows of `left` against `right`, at most [`MAX_ROWS`], and how many more there were.
-pub(super) fn rows(left: &str, right: &str) -> (Vec<Row>, usize) {
-    let (left, _) = crate::report::render::head_lines(left);
-    let (right, _) = crate::report::render::head_lines(right);
+/// What a side-by-side view says when the sides were too long to compare whole.
+pub(super) fn cut_note() -> String {
+    format!(
+        "only the first {} lines of each side were compared",
+        crate::report::render::DIFF_INPUT_LINES
+    )
+}
+
+/// The rows of `left` against `right`, at most [`MAX_ROWS`], how many more there were, and
+/// whether a side was cut before comparing ([`cut_note`]).
+pub(super) fn rows(left: &str, right: &str) -> (Vec<Row>, usize, bool) {
+    let (left, l_cut) = crate::report::render::head_lines(left);
+    let (right, r_cut) = crate::report::render::head_lines(right);
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Patience)
         .diff_lines(left, right);
@@ -60,12 +69,15 @@ pub(super) fn rows(left: &str, right: &str) -> (Vec<Row>, usize) {
     }
     let more = rows.len().saturating_sub(MAX_ROWS);
     rows.truncate(MAX_ROWS);
-    (rows, more)
+    (rows, more, l_cut || r_cut)
 }
 
 /// The two sides in two columns as HTML.
 pub(super) fn side_by_side(out: &mut String, left: &str, right: &str) {
-    let (rows, more) = rows(left, right);
+    let (rows, more, cut) = rows(left, right);
+    if cut {
+        let _ = write!(out, "<p>{}</p>", cut_note());
+    }
     out.push_str("<table class=\"side-by-side\"><tr><th>legacy</th><th>candidate</th></tr>");
     let cell = |pieces: &Option<Pieces>, class: &str| match pieces {
         None => "<td class=\"blank\"></td>".to_string(),
@@ -103,9 +115,10 @@ pub(super) fn side_by_side(out: &mut String, left: &str, right: &str) {
 }
 
 /// The rows for `page.js`: a same line as its text, a changed one as `[left, right]`, each
-/// side its pieces or `null`; then how many more lines were cut.
-pub(super) fn rows_json(left: &str, right: &str) -> (Value, usize) {
-    let (rows, more) = rows(left, right);
+/// side its pieces or `null`; then how many more lines were cut, and whether a side was cut
+/// before comparing.
+pub(super) fn rows_json(left: &str, right: &str) -> (Value, usize, bool) {
+    let (rows, more, cut) = rows(left, right);
     let rows = rows
         .into_iter()
         .map(|row| match row {
@@ -113,7 +126,7 @@ pub(super) fn rows_json(left: &str, right: &str) -> (Value, usize) {
             Row::Changed(l, r) => json!([l, r]),
         })
         .collect();
-    (Value::Array(rows), more)
+    (Value::Array(rows), more, cut)
 }
 
 #[cfg(test)]
@@ -122,7 +135,7 @@ mod tests {
 
     #[test]
     fn changed_words_are_the_odd_pieces_and_the_html_marks_exactly_them() {
-        let (rows, more) = rows(
+        let (rows, more, _) = rows(
             "{\n  \"a\": 1,\n  \"b\": \"x<y\"\n}",
             "{\n  \"a\": 1,\n  \"b\": \"x<z\"\n}",
         );
@@ -149,11 +162,23 @@ mod tests {
     fn a_long_side_is_cut_and_says_how_many_lines_were() {
         let left: String = (0..300).map(|i| format!("{i}\n")).collect();
         let right: String = (0..300).map(|i| format!("{}\n", i + 1000)).collect();
-        let (rows, more) = rows(&left, &right);
+        let (rows, more, cut) = rows(&left, &right);
         assert_eq!(rows.len(), MAX_ROWS);
         assert_eq!(more, 100);
+        assert!(!cut);
         let mut html = String::new();
         side_by_side(&mut html, &left, &right);
         assert!(html.contains("… 100 more lines"));
+        // Beyond what is compared, the view says so.
+        let lines = crate::report::render::DIFF_INPUT_LINES + 10;
+        let long: String = (0..lines).map(|i| format!("{i}\n")).collect();
+        let (_, _, cut) = super::rows(&long, "x\n");
+        assert!(cut);
+        let mut html = String::new();
+        side_by_side(&mut html, &long, "x\n");
+        assert!(
+            html.starts_with(&format!("<p>{}</p>", cut_note())),
+            "{html}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! What the HTML page needs of a run's every result, folded from `results.jsonl` in one
-//! pass and bounded memory: the divergences to browse (the first [`MAX_SHOWN`] in cassette
-//! order, the rest counted), every divergence counted by operation and path pattern (the
+//! pass and bounded memory: the divergences to browse (the first [`MAX_SHOWN`] in the
+//! order of `results.jsonl`, the rest counted), every divergence counted by operation and path pattern (the
 //! field view), and each operation's latencies of both sides in logarithmic buckets (the
 //! charts).
 

@@ -27,7 +27,7 @@ mod value;
 
 pub use style::Style;
 pub use value::{divergence, example, side};
-pub(crate) use value::{head_lines, unified};
+pub(crate) use value::{head_lines, unified, DIFF_INPUT_LINES};
 
 use super::{Report, Verdict};
 use std::fmt::Write;
