@@ -4,6 +4,7 @@
 use super::{Exit, Format};
 use anyhow::{bail, Context, Result};
 use cutover::gate::{self, GateVerdict, Policy};
+use cutover::publish::html::Workspace;
 use cutover::replay::{RequestResult, Status};
 use cutover::report::Report;
 use std::io::BufRead;
@@ -29,13 +30,15 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Exit> {
     let policy = Policy::load(&args.policy)?;
-    let (dir, report, divergent) = load(&args.report)?;
+    // The evidence bundle's page needs every result: folded while the gate reads them.
+    let mut workspace = args.evidence.as_ref().map(|_| Workspace::default());
+    let (dir, report, divergent) = load(&args.report, workspace.as_mut())?;
     let today = args
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let decision = gate::evaluate(&report, &divergent, &policy, today);
-    if let Some(out) = &args.evidence {
-        cutover::publish::evidence::write(out, &dir, &report, &decision, &args.policy)
+    if let (Some(out), Some(workspace)) = (&args.evidence, &workspace) {
+        cutover::publish::evidence::write(out, &dir, &report, &decision, &args.policy, workspace)
             .with_context(|| format!("writing the evidence bundle {}", out.display()))?;
         eprintln!("evidence bundle written to {}", out.display());
     }
@@ -51,20 +54,12 @@ pub fn run(args: Args) -> Result<Exit> {
 }
 
 /// A replay's output directory, its report and its divergent results (all the gate needs
-/// of them), from a directory or a report.json with results.jsonl beside it.
-pub fn load(path: &Path) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
-    let mut divergent = Vec::new();
-    let (dir, report) = load_each(path, |result| {
-        if result.status == Status::Divergent {
-            divergent.push(result);
-        }
-    })?;
-    Ok((dir, report, divergent))
-}
-
-/// A replay's output directory and its report, every result of `results.jsonl` handed to
-/// `each` in order; an error when the results are not the report's.
-pub fn load_each(path: &Path, mut each: impl FnMut(RequestResult)) -> Result<(PathBuf, Report)> {
+/// of them), from a directory or a report.json with results.jsonl beside it; every result
+/// also folded into `workspace` when there is one (the HTML page's), in the same pass.
+pub fn load(
+    path: &Path,
+    mut workspace: Option<&mut Workspace>,
+) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
     let (report_path, dir) = if path.is_dir() {
         (path.join("report.json"), path.to_path_buf())
     } else {
@@ -82,6 +77,7 @@ pub fn load_each(path: &Path, mut each: impl FnMut(RequestResult)) -> Result<(Pa
             results_path.display()
         )
     })?;
+    let mut divergent = Vec::new();
     let mut seen = 0u64;
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", results_path.display()))?;
@@ -91,7 +87,12 @@ pub fn load_each(path: &Path, mut each: impl FnMut(RequestResult)) -> Result<(Pa
         let result: RequestResult = serde_json::from_str(&line)
             .with_context(|| format!("{} line {}: not a result", results_path.display(), n + 1))?;
         seen += 1;
-        each(result);
+        if let Some(ws) = workspace.as_deref_mut() {
+            ws.add(&result);
+        }
+        if result.status == Status::Divergent {
+            divergent.push(result);
+        }
     }
     if seen != report.totals.total {
         bail!(
@@ -100,5 +101,5 @@ pub fn load_each(path: &Path, mut each: impl FnMut(RequestResult)) -> Result<(Pa
             report.totals.total
         );
     }
-    Ok((dir, report))
+    Ok((dir, report, divergent))
 }

@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use cutover::gate::{self, Policy};
 use cutover::publish;
 use cutover::publish::html::Workspace;
-use cutover::replay::Status;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,15 +37,7 @@ pub fn run(args: Args) -> Result<Exit> {
     // One pass over results.jsonl: the divergent results the gate needs, and for the HTML
     // page every result folded into its workspace.
     let mut workspace = (args.format == Document::Html).then(Workspace::default);
-    let mut divergent = Vec::new();
-    let (_, report) = super::gate::load_each(&args.report, |result| {
-        if let Some(ws) = &mut workspace {
-            ws.add(&result);
-        }
-        if result.status == Status::Divergent {
-            divergent.push(result);
-        }
-    })?;
+    let (_, report, divergent) = super::gate::load(&args.report, workspace.as_mut())?;
     let decision = match &args.policy {
         Some(path) => {
             let policy = Policy::load(path)?;

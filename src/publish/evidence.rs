@@ -47,13 +47,15 @@ pub struct Manifest {
 }
 
 /// Writes the bundle for `decision` on the replay output in `replay_dir` (judged as
-/// `report`) by the policy at `policy` into `out`, which must not exist yet.
+/// `report`, its results folded into `workspace` for the page) by the policy at `policy`
+/// into `out`, which must not exist yet.
 pub fn write(
     out: &Path,
     replay_dir: &Path,
     report: &Report,
     decision: &Decision,
     policy: &Path,
+    workspace: &super::html::Workspace,
 ) -> std::io::Result<Manifest> {
     if out.exists() {
         return Err(std::io::Error::new(
@@ -84,21 +86,10 @@ pub fn write(
         "report.json",
         &std::fs::read(replay_dir.join("report.json"))?,
     )?;
-    let results = std::fs::read(replay_dir.join("results.jsonl"))?;
-    put("results.jsonl", &results)?;
-    let mut workspace = super::html::Workspace::default();
-    for (n, line) in results.split(|b| *b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let result: crate::replay::RequestResult = serde_json::from_slice(line).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("results.jsonl line {}: not a result: {e}", n + 1),
-            )
-        })?;
-        workspace.add(&result);
-    }
+    put(
+        "results.jsonl",
+        &std::fs::read(replay_dir.join("results.jsonl"))?,
+    )?;
     let policy_text = std::fs::read(policy)?;
     put("policy.toml", &policy_text)?;
     let rules = report.inputs.as_ref().and_then(|i| i.rules.clone());
@@ -118,7 +109,7 @@ pub fn write(
     )?;
     put(
         "report.html",
-        super::html::render(report, Some(decision), Some(&workspace)).as_bytes(),
+        super::html::render(report, Some(decision), Some(workspace)).as_bytes(),
     )?;
     put(
         "junit.xml",
