@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::capture::shadow::{Shadow, ShadowConfig};
 use cutover::cassette::{Kind, Request};
-use cutover::targets::memory::Memory;
+use cutover::kv::memory::Memory;
 use cutover::targets::{InfraError, Target};
 use hdrhistogram::Histogram;
 use serde_json::json;

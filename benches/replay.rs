@@ -6,8 +6,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cutover::cassette::{Header, Kind, Reader, Request, Writer};
+use cutover::kv::memory::{Memory, Workload};
 use cutover::replay::{self, Pair, ReplayOptions};
-use cutover::targets::memory::{Memory, Workload};
 use cutover::targets::recorded::Recorded;
 use serde_json::json;
 use std::path::Path;

@@ -11,9 +11,9 @@
 use cutover::cassette::{Kind, Reader, Request};
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
 use cutover::report::Summary;
-use cutover::services::postgres::PostgresServer;
-use cutover::targets::declared::sql::SqlTarget;
 use cutover::targets::recorded::Recorded;
+use cutover_declared::sql::SqlTarget;
+use cutover_servers::postgres::PostgresServer;
 use serde_json::Value;
 use sqlx::types::Json;
 use std::path::Path;

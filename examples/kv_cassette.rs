@@ -3,7 +3,7 @@
 //! Usage: `cargo run --release --example kv_cassette -- OUT.jsonl[.gz] REQUESTS KEYS [SEED [SCAN_EVERY]]`
 
 use cutover::cassette::{Header, Writer};
-use cutover::targets::memory::Workload;
+use cutover::kv::memory::Workload;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

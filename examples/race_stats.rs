@@ -14,10 +14,10 @@ use cutover::cassette::{Header, Writer};
 use cutover::normalize::Rules;
 use cutover::races::{self, Grouping, RaceClass, RaceOptions};
 use cutover::replay::Pair;
-use cutover::targets::conversations::generate::concurrent;
-use cutover::targets::conversations::postgres::Queries;
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::DomainTarget;
+use cutover_conversations::generate::concurrent;
+use cutover_conversations::postgres::Queries;
+use cutover_conversations::setup::Servers;
+use cutover_conversations::DomainTarget;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

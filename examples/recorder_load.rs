@@ -11,7 +11,7 @@
 //! With `--forever` after DIR it records until killed (the SIGKILL test uses that).
 
 use cutover::capture::recorder::{Recorder, RecorderConfig};
-use cutover::targets::memory::{Memory, Workload};
+use cutover::kv::memory::{Memory, Workload};
 use cutover::targets::Target;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
  *
  * Copy it as a template: `KvRepository` stands for your team's repository class (its methods
  * are async, as a real one's would be), and the rest is the adapter that speaks cutover's
- * target protocol, version 1 (docs/protocol.md): JSON Lines on stdin/stdout. It declares
+ * target protocol, version 1 (docs/src/protocol.md): JSON Lines on stdin/stdout. It declares
  * `"concurrency": 16`: messages are handled as they arrive and each answer is written when
  * its promise settles, so answers may come back in any order. It exits when stdin closes.
  *

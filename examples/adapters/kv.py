@@ -2,7 +2,7 @@
 """A cutover adapter for the `kv` domain over sqlite3 (Python 3.11, standard library only).
 
 Copy it as a template: `KvRepository` stands for your team's repository class, and the rest
-is the adapter that speaks cutover's target protocol, version 1 (docs/protocol.md).
+is the adapter that speaks cutover's target protocol, version 1 (docs/src/protocol.md).
 
 How cutover runs it:
 

@@ -1,5 +1,5 @@
 //! A `kv` adapter in Rust, built on the library: the in-process `memory` store served over
-//! the target protocol (`docs/protocol.md`) on stdin and stdout, so that `exec:` can be
+//! the target protocol (`docs/src/protocol.md`) on stdin and stdout, so that `exec:` can be
 //! measured against the same store in process, and a Rust repository can be driven the
 //! way an adapter in any language is.
 //!
@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use cutover::cassette::{Outcome, Request};
-use cutover::targets::memory::Memory;
+use cutover::kv::memory::Memory;
 use cutover::targets::protocol::serve;
 use cutover::targets::{InfraError, Target};
 use serde_json::Value;

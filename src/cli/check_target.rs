@@ -1,10 +1,12 @@
 //! `cutover check-target SPEC`: the conformance session against an adapter
-//! (`docs/protocol.md`), each check with what was wrong in the adapter's terms. Exit 0 when
+//! (`docs/src/protocol.md`), each check with what was wrong in the adapter's terms. Exit 0 when
 //! every check passed, 1 when one failed, 2 when the adapter could not be started.
+
+use super::Shared;
 
 use super::{print, Exit, Format};
 use anyhow::Result;
-use cutover::targets::protocol::check;
+use cutover::conformance;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,11 +16,9 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let session = runtime.block_on(check::run(&args.spec));
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
+    let runtime = &cx.runtime;
+    let session = runtime.block_on(conformance::run(&cx.registry, &args.spec));
     match args.format {
         Format::Json => print(&(serde_json::to_string_pretty(&session)? + "\n"))?,
         Format::Human => {

@@ -3,15 +3,18 @@
 //! without is first run on the legacy (`--legacy SPEC`, or the domain's own: the in-memory
 //! store for `kv`, a fresh MongoDB database for `conversations`).
 
+use super::Shared;
+
 use super::{Exit, Format};
 use anyhow::{bail, Context, Result};
 use cutover::cassette::Reader;
-use cutover::coverage::{self, Coverage, Tally};
+use cutover::coverage::{self, Coverage};
 use cutover::replay::record_each;
-use cutover::services::mongo::FreshMongo;
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::DomainTarget;
-use cutover::targets::{open, Target};
+use cutover::targets::Target;
+use cutover::Registry;
+use cutover_conversations::setup::Servers;
+use cutover_conversations::DomainTarget;
+use cutover_servers::mongo::FreshMongo;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,8 +30,8 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
-    let coverage = count(&args.cassette, args.legacy.as_deref())?;
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
+    let coverage = count(cx, &args.cassette, args.legacy.as_deref())?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&coverage)? + "\n",
         Format::Human => coverage::render(&coverage),
@@ -39,14 +42,14 @@ pub fn run(args: Args) -> Result<Exit> {
 
 /// The coverage of `path`: from its recorded outcomes if every request has one, else from
 /// a recording on the legacy.
-pub fn count(path: &Path, legacy: Option<&str>) -> Result<Coverage> {
+pub fn count(cx: &Shared, path: &Path, legacy: Option<&str>) -> Result<Coverage> {
     let mut reader = Reader::open(path)?;
     let domain = reader.header().domain.clone();
-    let Some(mut tally) = Tally::new(&domain) else {
+    let Some(mut tally) = cx.registry.tally(&domain) else {
         bail!(
             "cassette {}: domain `{domain}` declares no coverage features (declared: {})",
             path.display(),
-            coverage::DOMAINS.join(", ")
+            cx.registry.with_features().join(", ")
         );
     };
     let mut recorded = true;
@@ -60,12 +63,13 @@ pub fn count(path: &Path, legacy: Option<&str>) -> Result<Coverage> {
     if recorded && legacy.is_none() {
         return Ok(tally.coverage());
     }
-    let mut tally = Tally::new(&domain).expect("the domain was found above");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut tally = cx
+        .registry
+        .tally(&domain)
+        .expect("the domain was found above");
+    let runtime = &cx.runtime;
     runtime.block_on(async {
-        let legacy = Legacy::start(&domain, legacy).await?;
+        let legacy = Legacy::start(&cx.registry, &domain, legacy).await?;
         let n = record_each(Reader::open(path)?, legacy.target.as_ref(), |request| {
             tally.observe(&request, request.outcome.as_ref(), request.state.as_ref());
             Ok(())
@@ -90,15 +94,15 @@ pub struct Legacy {
 impl Legacy {
     /// `spec` if given, else `memory` for `kv` and a fresh MongoDB database for
     /// `conversations`.
-    pub async fn start(domain: &str, spec: Option<&str>) -> Result<Legacy> {
+    pub async fn start(registry: &Registry, domain: &str, spec: Option<&str>) -> Result<Legacy> {
         let target = |target| Legacy {
             target,
             _db: None,
             _servers: None,
         };
         Ok(match (spec, domain) {
-            (Some(spec), _) => target(open(spec).await?),
-            (None, "kv") => target(open("memory").await?),
+            (Some(spec), _) => target(registry.open(spec).await?),
+            (None, "kv") => target(registry.open("memory").await?),
             (None, "conversations") => {
                 eprintln!("running the cassette on a fresh MongoDB database (the legacy)...");
                 let servers = Servers::start().await?;

@@ -10,12 +10,13 @@ use anyhow::{anyhow, Context, Result};
 use cutover::cassette::{Header, Reader, Request, Writer};
 use cutover::coverage::select::Candidates;
 use cutover::replay::record_one;
-use cutover::targets::conversations::mongo::Mongo;
-use cutover::targets::conversations::sample;
+use cutover::Registry;
+use cutover_conversations::mongo::Mongo;
+use cutover_conversations::sample;
 use serde_json::json;
 use std::collections::BTreeSet;
 
-pub async fn run(args: &Args, live: Option<(String, String)>) -> Result<Exit> {
+pub async fn run(registry: &Registry, args: &Args, live: Option<(String, String)>) -> Result<Exit> {
     let (mut header, requests) = match (&args.from, live) {
         (Some(path), _) => {
             let mut reader = Reader::open(path)?;
@@ -42,15 +43,16 @@ pub async fn run(args: &Args, live: Option<(String, String)>) -> Result<Exit> {
         (None, None) => anyhow::bail!("give --from CASSETTE, or --mongodb-uri and --database"),
     };
     let domain = header.domain.clone();
-    let mut candidates = Candidates::new(&domain).ok_or_else(|| {
+    let tally = registry.tally(&domain).ok_or_else(|| {
         anyhow!("domain `{domain}` declares no coverage features: only `--strategy random` applies")
     })?;
+    let mut candidates = Candidates::new(tally);
     if requests.iter().all(|r| r.outcome.is_some()) && args.legacy.is_none() {
         for r in &requests {
             candidates.observe(r, r.outcome.as_ref(), r.state.as_ref());
         }
     } else {
-        let legacy = Legacy::start(&domain, args.legacy.as_deref()).await?;
+        let legacy = Legacy::start(registry, &domain, args.legacy.as_deref()).await?;
         legacy.target.reset().await.context("emptying the legacy")?;
         for r in &requests {
             let mut r = r.clone();

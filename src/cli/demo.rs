@@ -1,15 +1,18 @@
 //! `cutover demo`: the reference migration end to end. Starts PostgreSQL and a
 //! MongoDB-wire server (or uses `DATABASE_URL` and `MONGODB_URI`), replays the conversations
 //! fixture against the MongoDB (legacy) and PostgreSQL (new) repositories, prints the report.
-//! By default the fixture's probes (`cutover probe`, `docs/probes.md`) are appended first,
+//! By default the fixture's probes (`cutover probe`, `docs/src/probes.md`) are appended first,
 //! into `OUT/cassette.probed.jsonl`, and that cassette is the one replayed.
+
+use super::Shared;
 
 use super::{Exit, Printing};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::replay::{Pair, ReplayOptions};
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::declared::migration::{Migration, BUNDLED};
+use cutover::Registry;
+use cutover_conversations::setup::Servers;
+use cutover_declared::migration::{Migration, BUNDLED};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +62,7 @@ pub struct Args {
     printing: Printing,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
     if args.list {
         let mut text = "conversations      MongoDB to PostgreSQL: the conversations repository (the default)\n".to_string();
         for (name, description) in Migration::bundled(Path::new(".")) {
@@ -69,16 +72,14 @@ pub fn run(args: Args) -> Result<Exit> {
         return Ok(Exit::Equivalent);
     }
     if args.migration != "conversations" {
-        return migration(&args);
+        return migration(&args, cx);
     }
     let rules = std::sync::Arc::new(cutover::normalize::Rules::load(&args.rules)?);
     let cassette = match args.no_probes {
         true => args.cassette.clone(),
-        false => with_probes(&args.cassette, &args.out)?,
+        false => with_probes(&cx.registry, &args.cassette, &args.out)?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = &cx.runtime;
     runtime.block_on(async {
         eprintln!("starting the servers (the first run installs SecantusDB under target/)...");
         let servers = Servers::start().await?;
@@ -115,6 +116,7 @@ pub fn run(args: Args) -> Result<Exit> {
             ),
         };
         super::replay::replay_to(
+            &cx.registry,
             &cassette,
             &targets,
             &options,
@@ -129,7 +131,7 @@ pub fn run(args: Args) -> Result<Exit> {
 
 /// A bundled migration (`fixtures/migrations/NAME`) on fresh databases: its cassette,
 /// replayed with its rules.
-fn migration(args: &Args) -> Result<Exit> {
+fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
     let dir = Path::new(BUNDLED).join(&args.migration);
     if !dir.join("migration.toml").exists() {
         let known: Vec<String> = Migration::bundled(Path::new("."))
@@ -161,9 +163,7 @@ fn migration(args: &Args) -> Result<Exit> {
         }
         p => p.to_path_buf(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = &cx.runtime;
     runtime.block_on(async {
         eprintln!("{}: {}", args.migration, migration.description);
         let running = migration.start().await.map_err(anyhow::Error::msg)?;
@@ -184,6 +184,7 @@ fn migration(args: &Args) -> Result<Exit> {
             candidate: running.candidate.clone(),
         };
         super::replay::replay_to(
+            &cx.registry,
             &migration.cassette,
             &pair,
             &options,
@@ -198,7 +199,7 @@ fn migration(args: &Args) -> Result<Exit> {
 
 /// The cassette to replay: `cassette` with its probes appended, in `out`; or `cassette`
 /// itself if it already holds probes.
-fn with_probes(cassette: &Path, out: &Path) -> Result<PathBuf> {
+fn with_probes(registry: &Registry, cassette: &Path, out: &Path) -> Result<PathBuf> {
     let held = Reader::open(cassette)?
         .header()
         .meta
@@ -210,7 +211,7 @@ fn with_probes(cassette: &Path, out: &Path) -> Result<PathBuf> {
     }
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let probed = out.join("cassette.probed.jsonl");
-    let appended = super::probe::append(cassette, &probed)?;
+    let appended = super::probe::append(registry, cassette, &probed)?;
     eprintln!(
         "probes: {} derived from the {} recorded requests of {} (--no-probes to replay it as recorded)",
         appended.probes(),

@@ -1,5 +1,7 @@
 //! `cutover diff`: compares two JSON documents and prints the divergences.
 
+use super::Shared;
+
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::diff;
@@ -24,7 +26,7 @@ pub struct Args {
     op: String,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     // The two documents are read and parsed on two threads.
     let (left, right) = std::thread::scope(|s| {
         let left = s.spawn(|| load(&args.left));

@@ -1,6 +1,8 @@
 //! `cutover gate`: judges a replay's output (`report.json` and `results.jsonl`) by a policy;
 //! APPROVED exits 0, REJECTED exits 1.
 
+use super::Shared;
+
 use super::{Exit, Format};
 use anyhow::{bail, Context, Result};
 use cutover::gate::{self, GateVerdict, Policy};
@@ -28,7 +30,7 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     let policy = Policy::load(&args.policy)?;
     // The evidence bundle's page needs every result: folded while the gate reads them.
     let mut workspace = args.evidence.as_ref().map(|_| Workspace::default());

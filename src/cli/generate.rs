@@ -1,10 +1,12 @@
 //! `cutover generate`: writes a synthetic conversations cassette (requests without recorded
 //! outcomes), reproducible from its seed.
 
+use super::Shared;
+
 use super::Exit;
 use anyhow::Result;
 use cutover::cassette::{Header, Writer};
-use cutover::targets::conversations::generate;
+use cutover_conversations::generate;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +21,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     let mut header = Header::new("conversations");
     header
         .meta

@@ -1,5 +1,7 @@
 //! `cutover inspect`: a summary of a cassette.
 
+use super::Shared;
+
 use super::{Exit, Format};
 use anyhow::Result;
 use cutover::cassette::inspect;
@@ -13,7 +15,7 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     let summary = inspect::inspect(&args.cassette)?;
     if let Some(t) = &summary.truncated {
         eprintln!(

@@ -1,5 +1,7 @@
 //! `cutover merge`: folds the outputs of a sharded replay into the output of one run.
 
+use super::Shared;
+
 use super::{Exit, Printing};
 use anyhow::Result;
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ pub struct Args {
     printing: Printing,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     let report = cutover::report::merge::merge(&args.shards, &args.out)?;
     super::replay::publish(&report, &args.out.join("report.json"), args.printing)
 }

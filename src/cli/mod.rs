@@ -20,6 +20,7 @@ mod shell;
 mod shrink;
 
 use clap::{Parser, ValueEnum};
+use cutover::Registry;
 use std::process::ExitCode;
 
 /// Golden-master differential testing for repository migrations.
@@ -148,6 +149,27 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// What every command runs with: the one tokio runtime of the process, and the registry of
+/// every domain and target spec the command line knows.
+pub struct Shared {
+    /// The runtime commands block on.
+    pub runtime: tokio::runtime::Runtime,
+    /// The built-in domains and specs, the reference domain, the declared targets.
+    pub registry: Registry,
+}
+
+impl Shared {
+    fn new() -> anyhow::Result<Shared> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        Ok(Shared {
+            runtime,
+            registry: cutover_cli::registry(),
+        })
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -156,20 +178,27 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let cx = match Shared::new() {
+        Ok(cx) => cx,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = match cli.command {
-        Subcommand::Replay(args) => replay::run(args),
-        Subcommand::Diff(args) => diff::run(args),
-        Subcommand::Demo(args) => demo::run(args),
-        Subcommand::Generate(args) => generate::run(args),
-        Subcommand::Sample(args) => sample::run(args),
-        Subcommand::Shrink(args) => shrink::run(args),
-        Subcommand::Gate(args) => gate::run(args),
-        Subcommand::Merge(args) => merge::run(args),
-        Subcommand::Report(args) => report::run(args),
-        Subcommand::Inspect(args) => inspect::run(args),
-        Subcommand::Coverage(args) => coverage::run(args),
-        Subcommand::Probe(args) => probe::run(args),
-        Subcommand::CheckTarget(args) => check_target::run(args),
+        Subcommand::Replay(args) => replay::run(args, &cx),
+        Subcommand::Diff(args) => diff::run(args, &cx),
+        Subcommand::Demo(args) => demo::run(args, &cx),
+        Subcommand::Generate(args) => generate::run(args, &cx),
+        Subcommand::Sample(args) => sample::run(args, &cx),
+        Subcommand::Shrink(args) => shrink::run(args, &cx),
+        Subcommand::Gate(args) => gate::run(args, &cx),
+        Subcommand::Merge(args) => merge::run(args, &cx),
+        Subcommand::Report(args) => report::run(args, &cx),
+        Subcommand::Inspect(args) => inspect::run(args, &cx),
+        Subcommand::Coverage(args) => coverage::run(args, &cx),
+        Subcommand::Probe(args) => probe::run(args, &cx),
+        Subcommand::CheckTarget(args) => check_target::run(args, &cx),
         Subcommand::Completions(args) => shell::completions(args),
         Subcommand::Man(args) => shell::man(args),
     };

@@ -1,10 +1,13 @@
 //! `cutover probe`: writes a cassette with its probes (requests derived from the recorded
-//! ones to reach the edges the traffic missed, see `docs/probes.md`) appended, and says how
+//! ones to reach the edges the traffic missed, see `docs/src/probes.md`) appended, and says how
 //! many of each kind.
+
+use super::Shared;
 
 use super::{Exit, Format};
 use anyhow::{Context, Result};
 use cutover::probe::{self, Appended};
+use cutover::Registry;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -19,8 +22,8 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
-    let appended = append(&args.cassette, &args.out)?;
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
+    let appended = append(&cx.registry, &args.cassette, &args.out)?;
     let text = match args.format {
         Format::Json => {
             let json = serde_json::json!({
@@ -38,8 +41,8 @@ pub fn run(args: Args) -> Result<Exit> {
 }
 
 /// Writes `output`, `input` with its probes appended; warns of a truncated last line.
-pub(super) fn append(input: &Path, output: &Path) -> Result<Appended> {
-    let appended = probe::append(input, output)
+pub(super) fn append(registry: &Registry, input: &Path, output: &Path) -> Result<Appended> {
+    let appended = probe::append(input, output, |domain| registry.prober(domain))
         .with_context(|| format!("deriving the probes of {}", input.display()))?;
     if let Some(line) = appended.truncated_line {
         eprintln!(

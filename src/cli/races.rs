@@ -11,7 +11,7 @@ use std::time::Duration;
 pub struct RaceArgs {
     /// Also run concurrent groups on both sides and judge them against their serial orders:
     /// `overlap` (requests of one key whose recorded intervals overlap) or `writes`
-    /// (consecutive writes of one key). See docs/races.md.
+    /// (consecutive writes of one key). See docs/src/races.md.
     #[arg(long)]
     races: Option<Grouping>,
     /// Requests per group, at most (2 to 4).

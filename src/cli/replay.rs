@@ -1,12 +1,13 @@
 //! `cutover replay`: replays a cassette on two targets, writes `OUT/results.jsonl` and
 //! `OUT/report.json`, prints the report.
 
+use super::Shared;
+
 use super::progress::Progress;
 use super::{Exit, Printing};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::coverage::observe::Observed;
-use cutover::coverage::Tally;
 use cutover::digest::FileRef;
 use cutover::normalize::suggest::Suggestion;
 use cutover::normalize::Rules;
@@ -14,6 +15,7 @@ use cutover::replay::shard::{Role, Shard};
 use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
 use cutover::report::{self, Inputs, Summary, Verdict};
 use cutover::targets::{self, Target};
+use cutover::Registry;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,7 +52,7 @@ pub struct Args {
     max_infra_failures: usize,
     /// For a candidate fed by a sync: how long its data may take to reflect a write (e.g.
     /// 2s). A candidate read or state read-back that differs is asked again until it
-    /// agrees or this window ends; the lag is reported (docs/settle.md). The candidate's
+    /// agrees or this window ends; the lag is reported (docs/src/settle.md). The candidate's
     /// own window, where it declares one, wins.
     #[arg(long, value_parser = parse_duration)]
     settle: Option<std::time::Duration>,
@@ -64,7 +66,7 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct Targets {
     /// The legacy target: `recorded` (answers from the cassette), `memory[:latency=10ms]`,
-    /// `exec:PROGRAM ARGS...` or `http:URL` (an adapter, docs/protocol.md),
+    /// `exec:PROGRAM ARGS...` or `http:URL` (an adapter, docs/src/protocol.md),
     /// `conversations-mongodb:uri=URI` or `conversations-postgres:url=URL`.
     #[arg(long, default_value = "recorded")]
     legacy: String,
@@ -78,9 +80,9 @@ pub struct Targets {
 
 impl Targets {
     /// Opens both targets (an adapter is started and its handshake read).
-    pub async fn pair(&self) -> Result<Pair> {
+    pub async fn pair(&self, registry: &Registry) -> Result<Pair> {
         let (legacy, candidate) =
-            tokio::join!(targets::open(&self.legacy), targets::open(&self.candidate));
+            tokio::join!(registry.open(&self.legacy), registry.open(&self.candidate));
         Ok(Pair {
             legacy: legacy.context("--legacy")?,
             candidate: candidate.context("--candidate")?,
@@ -88,9 +90,9 @@ impl Targets {
     }
 
     /// The legacy twice: for noise runs.
-    async fn legacy_twice(&self) -> Result<Pair> {
+    async fn legacy_twice(&self, registry: &Registry) -> Result<Pair> {
         let (legacy, again) =
-            tokio::join!(targets::open(&self.legacy), targets::open(&self.legacy));
+            tokio::join!(registry.open(&self.legacy), registry.open(&self.legacy));
         Ok(Pair {
             legacy: legacy.context("--legacy")?,
             candidate: again.context("--legacy")?,
@@ -112,7 +114,7 @@ pub(super) fn parse_duration(text: &str) -> Result<std::time::Duration, String> 
         .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
     let options = ReplayOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout: args.timeout,
@@ -122,11 +124,9 @@ pub fn run(args: Args) -> Result<Exit> {
         max_infra_failures: args.max_infra_failures,
         ..ReplayOptions::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let pair = runtime.block_on(args.targets.pair())?;
-    let noise = runtime.block_on(noise_runs(&args, &options))?;
+    let runtime = &cx.runtime;
+    let pair = runtime.block_on(args.targets.pair(&cx.registry))?;
+    let noise = runtime.block_on(noise_runs(&cx.registry, &args, &options))?;
     // The noise runs compare the legacy with itself: no sync, no settle window.
     let options = ReplayOptions {
         noise: Some(std::sync::Arc::new(cutover::normalize::Noise::from_groups(
@@ -143,6 +143,7 @@ pub fn run(args: Args) -> Result<Exit> {
         options.rules.clone(),
     );
     runtime.block_on(replay_to(
+        &cx.registry,
         &args.cassette,
         &pair,
         &options,
@@ -155,11 +156,15 @@ pub fn run(args: Args) -> Result<Exit> {
 
 /// Replays the legacy against a fresh instance of itself `--noise-runs` times and returns
 /// every (operation, path pattern, class) that differed, with counts.
-async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggestion>> {
+async fn noise_runs(
+    registry: &Registry,
+    args: &Args,
+    options: &ReplayOptions,
+) -> Result<Vec<Suggestion>> {
     type Key = (String, String, String, Option<String>);
     let mut groups: std::collections::BTreeMap<Key, Suggestion> = Default::default();
     for _ in 0..args.noise_runs {
-        let pair = args.targets.legacy_twice().await?;
+        let pair = args.targets.legacy_twice(registry).await?;
         let cassette = Reader::open(&args.cassette)?;
         let header = cassette.header().clone();
         let mut summary = Summary::new();
@@ -189,6 +194,7 @@ async fn noise_runs(args: &Args, options: &ReplayOptions) -> Result<Vec<Suggesti
 /// the report, and returns the verdict as an exit; a run that stopped because a side
 /// stopped answering is inconclusive (2) whatever its verdict, and says so on stderr.
 pub async fn replay_to(
+    registry: &Registry,
     cassette_path: &Path,
     pair: &Pair,
     options: &ReplayOptions,
@@ -227,7 +233,8 @@ pub async fn replay_to(
     let mut progress = Progress::new(total);
     // Coverage is counted on the legacy's answers as they pass (for a domain that
     // declares its features); the race check afterwards runs on the bare pair.
-    let observed = Tally::new(&header.domain)
+    let observed = registry
+        .tally(&header.domain)
         .map(|tally| Arc::new(Observed::new(pair.legacy.clone(), tally, options.shard)));
     let counting = Pair {
         legacy: observed

@@ -1,6 +1,8 @@
 //! `cutover report`: a replay's output (optionally judged by a policy) as Markdown, a
 //! self-contained HTML page, JUnit XML or JSON.
 
+use super::Shared;
+
 use super::Exit;
 use anyhow::{Context, Result};
 use cutover::gate::{self, Policy};
@@ -33,7 +35,7 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     // One pass over results.jsonl: the divergent results the gate needs, and for the HTML
     // page every result folded into its workspace.
     let mut workspace = (args.format == Document::Html).then(Workspace::default);

@@ -3,11 +3,13 @@
 //! keeps the requests of N keys of a cassette (`--from`). `--strategy coverage` picks the
 //! keys that together cover the most declared features ([`super::covering`]).
 
+use super::Shared;
+
 use super::Exit;
 use anyhow::{Context, Result};
 use cutover::cassette::{Header, Writer};
-use cutover::targets::conversations::mongo::Mongo;
-use cutover::targets::conversations::sample;
+use cutover_conversations::mongo::Mongo;
+use cutover_conversations::sample;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -28,7 +30,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// `random`: a seeded random choice; `coverage`: the keys that together cover the most
-    /// declared features (greedy set cover; docs/coverage.md).
+    /// declared features (greedy set cover; docs/src/coverage.md).
     #[arg(long, value_enum, default_value_t = Strategy::Random)]
     pub strategy: Strategy,
     /// Also print what random samples of the same size cover, for seeds 1..=N.
@@ -52,10 +54,8 @@ pub enum Strategy {
     Coverage,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
+    let runtime = &cx.runtime;
     let live = match (&args.from, &args.mongodb_uri, &args.database) {
         (Some(_), _, _) => None,
         (None, Some(uri), Some(db)) => Some((uri.clone(), db.clone())),
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<Exit> {
         Some((uri, database)) if args.strategy == Strategy::Random && args.compare == 0 => {
             runtime.block_on(live_random(&args, &uri, &database))
         }
-        live => runtime.block_on(super::covering::run(&args, live)),
+        live => runtime.block_on(super::covering::run(&cx.registry, &args, live)),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `cutover shrink`: reduces a cassette that shows a divergence to a minimal one that still
 //! shows it, and writes it as a cassette.
 
+use super::Shared;
+
 use super::{Exit, Format};
 use anyhow::{bail, Context, Result};
 use cutover::cassette::{Reader, Writer};
@@ -27,7 +29,7 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Exit> {
+pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
     let signature = args
         .divergence
         .as_deref()
@@ -45,10 +47,8 @@ pub fn run(args: Args) -> Result<Exit> {
         requests.push(request);
     }
     let before = requests.len();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let pair = runtime.block_on(args.targets.pair())?;
+    let runtime = &cx.runtime;
+    let pair = runtime.block_on(args.targets.pair(&cx.registry))?;
     let start = Instant::now();
     let shrunk = runtime.block_on(shrink::shrink(
         &header, requests, &pair, &options, signature,

@@ -1,4 +1,4 @@
-//! Repositories in other languages behind the target protocol (`docs/protocol.md`): the
+//! Repositories in other languages behind the target protocol (`docs/src/protocol.md`): the
 //! Python (`sqlite3`), Node and Rust `kv` adapters of `examples/adapters/` replay the kv
 //! fixture equivalent, their planted defects divergent with the right classes; adapters
 //! that die, answer garbage or hang end the run with exit 2 and every request reported;
@@ -400,7 +400,7 @@ fn with_database(uri: &str, database: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conversations_repositories_are_reachable_as_named_specs() {
-    use cutover::targets::conversations::setup::Servers;
+    use cutover_conversations::setup::Servers;
     let servers = Servers::start()
         .await
         .expect("the servers start (see the error for what to install)");

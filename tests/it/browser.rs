@@ -148,7 +148,7 @@ fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence()
 /// (picked by their seq) are planted on.
 fn planted(path: &Path, requests: u64, keys: u64, percent: u64) {
     use cutover::cassette::{ErrorKind, Header, Outcome, Writer};
-    use cutover::targets::memory::Workload;
+    use cutover::kv::memory::Workload;
     use serde_json::Value;
     let mut writer = Writer::create(path, &Header::new("kv")).unwrap();
     for mut r in Workload::new(requests, keys, 11).scan_every(15) {

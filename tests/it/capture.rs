@@ -37,7 +37,7 @@ fn inspect_summarizes_operations_keys_span_and_a_truncated_line() {
 use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::capture::redact::{Redactor, Secret};
 use cutover::cassette::Reader;
-use cutover::targets::memory::{Memory, Workload};
+use cutover::kv::memory::{Memory, Workload};
 use cutover::targets::Target;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

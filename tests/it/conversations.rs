@@ -8,13 +8,13 @@ use cutover::diff::Class;
 use cutover::normalize::Rules;
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
-use cutover::targets::conversations::generate;
-use cutover::targets::conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
-use cutover::targets::conversations::postgres::{Postgres, Queries};
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::{model::Conversation, DomainTarget, Failure, Repository};
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
+use cutover_conversations::generate;
+use cutover_conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
+use cutover_conversations::postgres::{Postgres, Queries};
+use cutover_conversations::setup::Servers;
+use cutover_conversations::{model::Conversation, DomainTarget, Failure, Repository};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -531,13 +531,13 @@ async fn a_sample_of_a_live_store_is_deterministic_and_replays_equivalent() {
         .await
         .unwrap();
 
-    let first = cutover::targets::conversations::sample::sample(&production.0, 6, 5)
+    let first = cutover_conversations::sample::sample(&production.0, 6, 5)
         .await
         .unwrap();
-    let again = cutover::targets::conversations::sample::sample(&production.0, 6, 5)
+    let again = cutover_conversations::sample::sample(&production.0, 6, 5)
         .await
         .unwrap();
-    let other = cutover::targets::conversations::sample::sample(&production.0, 6, 6)
+    let other = cutover_conversations::sample::sample(&production.0, 6, 6)
         .await
         .unwrap();
     assert_eq!(first, again, "same seed, same sample");
@@ -567,7 +567,7 @@ async fn a_sample_of_a_live_store_is_deterministic_and_replays_equivalent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throwaway_postgres_cluster_starts_from_the_installed_binaries() {
-    let server = cutover::services::postgres::PostgresServer::throwaway()
+    let server = cutover_servers::postgres::PostgresServer::throwaway()
         .await
         .expect("initdb and postgres are installed");
     assert!(server.source().starts_with("a throwaway cluster"));

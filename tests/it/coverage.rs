@@ -3,7 +3,7 @@
 
 use crate::util::{cutover, fixture, stdout_of, write};
 use cutover::cassette::{Outcome, Reader, Request};
-use cutover::coverage::{Coverage, Tally};
+use cutover::coverage::Coverage;
 use cutover::gate::{self, GateVerdict, Policy};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -15,7 +15,7 @@ fn requests(name: &str) -> Vec<Request> {
 }
 
 fn coverage_of<'r>(domain: &str, requests: impl IntoIterator<Item = &'r Request>) -> Coverage {
-    let mut tally = Tally::new(domain).unwrap();
+    let mut tally = cutover_cli::registry().tally(domain).unwrap();
     for r in requests {
         tally.observe(r, r.outcome.as_ref(), r.state.as_ref());
     }

@@ -7,9 +7,9 @@ use cutover::cassette::{ErrorKind, Kind, Outcome, Reader, Request};
 use cutover::diff::pattern;
 use cutover::replay::{self, Collect, Pair, ReplayOptions, StateCheck};
 use cutover::report::{Report, Summary, Verdict};
-use cutover::services::mongo::{FreshMongo, MongoServer};
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
+use cutover_servers::mongo::{FreshMongo, MongoServer};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -35,7 +35,8 @@ async fn open(text: &str, db: &FreshMongo) -> Result<Arc<dyn Target>, String> {
         path.display(),
         with_database(&db.uri, &db.name)
     );
-    cutover::targets::open(&spec)
+    cutover_cli::registry()
+        .open(&spec)
         .await
         .map_err(|e| e.to_string())
 }
@@ -277,7 +278,13 @@ async fn a_bad_declaration_or_uri_is_refused_with_its_place() {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).unwrap();
         let spec = format!("mongodb:ops={},uri={uri}", path.display());
-        async move { cutover::targets::open(&spec).await.unwrap_err().to_string() }
+        async move {
+            cutover_cli::registry()
+                .open(&spec)
+                .await
+                .unwrap_err()
+                .to_string()
+        }
     };
     let uri = "mongodb://127.0.0.1:1/db?serverSelectionTimeoutMS=200";
     let typo = USERS.replace("find = { filter", "find = { filtre");

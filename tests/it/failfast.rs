@@ -5,9 +5,9 @@
 
 use async_trait::async_trait;
 use cutover::cassette::{Header, Outcome, Reader, Request, Writer};
+use cutover::kv::memory::{Memory, Workload};
 use cutover::replay::shard::Shard;
 use cutover::replay::{self, Pair, ReplayOptions, ReplayRun, RequestResult, SideName, Status};
-use cutover::targets::memory::{Memory, Workload};
 use cutover::targets::{InfraError, Target};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};

@@ -5,11 +5,11 @@
 use cutover::cassette::{Header, Reader, Request, Writer};
 use cutover::replay::{self, Pair, ReplayOptions};
 use cutover::report::Summary;
-use cutover::targets::conversations::postgres::Queries;
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::strategy::{self, Step};
-use cutover::targets::conversations::DomainTarget;
 use cutover::targets::Target;
+use cutover_conversations::postgres::Queries;
+use cutover_conversations::setup::Servers;
+use cutover_conversations::strategy::{self, Step};
+use cutover_conversations::DomainTarget;
 use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
 };

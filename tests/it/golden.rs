@@ -2,12 +2,12 @@
 //! `fixtures/conversations-golden.jsonl`, redacted by the domain's rules, checked against
 //! the legacy itself and against the candidate with no MongoDB at all.
 
-use cutover::services::postgres::{FreshPostgres, PostgresServer};
-use cutover::targets::conversations::postgres::{Postgres, Queries};
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::DomainTarget;
 use cutover::targets::Target;
 use cutover::testing::GoldenMaster;
+use cutover_conversations::postgres::{Postgres, Queries};
+use cutover_conversations::setup::Servers;
+use cutover_conversations::DomainTarget;
+use cutover_servers::postgres::{FreshPostgres, PostgresServer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use cutover::diff::pattern;
 use cutover::normalize::Rules;
 use cutover::replay::{self, Collect, Pair, ReplayOptions};
 use cutover::report::{Summary, Verdict};
-use cutover::targets::declared::migration::Migration;
+use cutover_declared::migration::Migration;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;

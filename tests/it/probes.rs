@@ -13,13 +13,13 @@ use cutover::normalize::Rules;
 use cutover::probe;
 use cutover::replay::{self, Collect, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary, Verdict};
-use cutover::targets::conversations::model::Conversation;
-use cutover::targets::conversations::ops::{Command, Operation, ReadOp, WriteOp};
-use cutover::targets::conversations::postgres::{Postgres, Queries};
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::{DomainTarget, Failure, Repository};
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
+use cutover_conversations::model::Conversation;
+use cutover_conversations::ops::{Command, Operation, ReadOp, WriteOp};
+use cutover_conversations::postgres::{Postgres, Queries};
+use cutover_conversations::setup::Servers;
+use cutover_conversations::{DomainTarget, Failure, Repository};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -186,7 +186,8 @@ async fn probes_catch_planted_defects_the_recorded_traffic_misses() {
 
     // The fixture with its probes, recorded once on the legacy.
     let probed = dir.path().join("probed.jsonl");
-    let appended = probe::append(&fixture(), &probed).unwrap();
+    let appended =
+        probe::append(&fixture(), &probed, |d| cutover_cli::registry().prober(d)).unwrap();
     assert_eq!(appended.recorded, 3812);
     let recorded = dir.path().join("recorded.jsonl");
     let header = Reader::open(&probed).unwrap().header().clone();
@@ -449,7 +450,8 @@ async fn a_created_at_finer_than_a_millisecond_is_in_a_range_ending_at_its_milli
             json!({ "from": "2024-01-01T00:00:00.000Z", "to": "2024-01-05T00:00:00.000Z" }),
         ),
     ];
-    let probes = probe::derive("conversations", &requests).unwrap();
+    let prober = cutover_cli::registry().prober("conversations").unwrap();
+    let probes = probe::derive(prober, &requests);
     requests.extend(probes);
     let dir = tempfile::tempdir().unwrap();
     let cassette = dir.path().join("fine.jsonl");

@@ -6,17 +6,17 @@
 
 use cutover::cassette::{Header, Outcome, Writer};
 use cutover::gate::{self, Clause, GateVerdict, Policy};
+use cutover::kv::memory::Memory;
 use cutover::normalize::Rules;
 use cutover::races::{self, Grouping, RaceClass, RaceOptions, RaceReport};
 use cutover::replay::Pair;
 use cutover::report::{Report, Verdict};
-use cutover::targets::conversations::generate::concurrent;
-use cutover::targets::conversations::postgres::Queries;
-use cutover::targets::conversations::setup::Servers;
-use cutover::targets::conversations::strategy;
-use cutover::targets::conversations::DomainTarget;
-use cutover::targets::memory::Memory;
 use cutover::targets::InfraError;
+use cutover_conversations::generate::concurrent;
+use cutover_conversations::postgres::Queries;
+use cutover_conversations::setup::Servers;
+use cutover_conversations::strategy;
+use cutover_conversations::DomainTarget;
 use proptest::prop_assert;
 use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::Class;
+use cutover::kv::memory::{Memory, Workload};
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
-use cutover::targets::memory::{Memory, Workload};
 use cutover::targets::recorded::Recorded;
 use cutover::targets::{InfraError, Target};
 use serde_json::Value;

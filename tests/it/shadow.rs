@@ -11,7 +11,7 @@ use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::capture::redact::{Redactor, Secret};
 use cutover::capture::shadow::{as_client, Shadow, ShadowConfig, Writes};
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
-use cutover::targets::memory::Memory;
+use cutover::kv::memory::Memory;
 use cutover::targets::{InfraError, Target};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};

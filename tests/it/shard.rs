@@ -171,8 +171,9 @@ fn shards_that_do_not_make_one_replay_are_refused() {
 #[test]
 fn a_shard_from_the_library_answers_keyless_reads_over_the_full_state() {
     use cutover::cassette::Reader;
+    use cutover::kv::memory::Memory;
     use cutover::replay::{self, Collect, Pair, ReplayOptions, Status};
-    use cutover::targets::{memory::Memory, recorded::Recorded};
+    use cutover::targets::recorded::Recorded;
     use std::sync::Arc;
 
     let path = fixture("kv-demo.jsonl");

@@ -3,7 +3,7 @@
 
 use crate::util::cutover;
 use cutover::cassette::{Header, Outcome, Reader, Request, Writer};
-use cutover::targets::memory::Workload;
+use cutover::kv::memory::Workload;
 use serde_json::Value;
 
 /// A recorded 1,000-request `kv` cassette (200 keys), with one late `get` whose recorded

@@ -2,8 +2,8 @@
 //! the same values from BSON and from PostgreSQL comparing equal.
 
 use cutover::diff;
-use cutover::services::postgres::PostgresServer;
-use cutover::targets::value::{bson::to_canonical, pg::row_to_canonical};
+use cutover_declared::value::{bson::to_canonical, pg::row_to_canonical};
+use cutover_servers::postgres::PostgresServer;
 use mongodb::bson::{spec::BinarySubtype, Binary, Bson, Decimal128};
 use serde_json::{json, Value};
 use sqlx::Connection;

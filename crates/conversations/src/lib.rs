@@ -1,0 +1,189 @@
+//! The reference domain: a conversations repository migrated from MongoDB (legacy) to
+//! PostgreSQL (new), as in a real migration of a messaging service.
+//!
+//! * [`model`]: the canonical document both repositories return.
+//! * [`ops`]: the 16 writes and 21 reads, parsed and validated once for both sides.
+//! * `mongo`: the legacy repository, one `conversations` collection with embedded arrays
+//!   (feature `mongodb`).
+//! * `postgres`: the new repository over a normalized schema (`migrations/`), whose
+//!   queries rebuild the legacy documents in the legacy order (feature `postgres`).
+//! * `setup` (both features): both repositories on fresh databases of real servers;
+//!   `sample` (feature `mongodb`): a cassette sampled from a live legacy store.
+//! * [`generate`]: a seeded generator of realistic conversations and traffic;
+//!   [`strategy`]: proptest strategies; [`features`]: the declared coverage features.
+//!
+//! Both repositories implement [`Repository`]; [`DomainTarget`] puts one behind the
+//! harness's [`Target`] trait. To test a faulty variant, wrap a repository in another
+//! [`Repository`], or give `postgres::Postgres` other `postgres::Queries`. The pure parts
+//! (the model, the operations, the generators) build without either driver.
+
+#![warn(missing_docs)]
+
+pub mod change;
+pub mod features;
+pub mod generate;
+pub mod model;
+pub mod mongo;
+pub mod ops;
+pub mod postgres;
+mod probe;
+pub mod sample;
+pub mod setup;
+pub mod spec;
+pub mod strategy;
+
+use async_trait::async_trait;
+use cutover::cassette::{ErrorKind, Outcome, Request};
+use cutover::coverage::Features;
+use cutover::domain::DomainKit;
+use cutover::probe::Prober;
+use cutover::registry::Opener;
+use cutover::targets::{InfraError, Target};
+use model::Conversation;
+use ops::Command;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The conversations domain's kit: its coverage features ([`features`]) and probes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conversations;
+
+impl DomainKit for Conversations {
+    fn name(&self) -> &'static str {
+        "conversations"
+    }
+
+    fn features(&self) -> Option<Box<dyn Features>> {
+        Some(Box::<features::ConversationFeatures>::default())
+    }
+
+    fn prober(&self) -> Option<Box<dyn Prober>> {
+        Some(Box::<probe::Observed>::default())
+    }
+}
+
+/// The two repositories as target specs ([`spec`]): `conversations-mongodb:uri=URI` and
+/// `conversations-postgres:url=URL`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Specs;
+
+#[async_trait]
+impl Opener for Specs {
+    fn forms(&self) -> Vec<&'static str> {
+        vec![
+            "conversations-mongodb:uri=URI",
+            "conversations-postgres:url=URL",
+        ]
+    }
+
+    async fn open(&self, text: &str) -> Option<Result<Arc<dyn Target>, String>> {
+        spec::open(text).await
+    }
+}
+
+/// Why a repository call failed: a domain error (an outcome to compare) or an
+/// infrastructure failure (an inconclusive request).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// A domain error, its kind and message: an outcome both repositories must agree on.
+    Domain(ErrorKind, String),
+    /// A failure of the infrastructure, not of the repository's logic: the request is
+    /// inconclusive.
+    Infra(InfraError),
+    /// The aggregate changed between its load and its save (an optimistic version did not
+    /// match): the repository loads again and retries; it reaches a caller as `aborted`
+    /// only when retries run out.
+    Stale,
+}
+
+impl Failure {
+    /// A `not_found` error saying `{what} not found`.
+    pub fn not_found(what: impl std::fmt::Display) -> Failure {
+        Failure::Domain(ErrorKind::NotFound, format!("{what} not found"))
+    }
+
+    /// A `conflict` error with the given message.
+    pub fn conflict(what: impl Into<String>) -> Failure {
+        Failure::Domain(ErrorKind::Conflict, what.into())
+    }
+
+    /// An `invalid` error with the given message.
+    pub fn invalid(what: impl Into<String>) -> Failure {
+        Failure::Domain(ErrorKind::Invalid, what.into())
+    }
+}
+
+/// A conversations repository.
+#[async_trait]
+pub trait Repository: Send + Sync {
+    /// `mongodb`, `postgres`, ...
+    fn name(&self) -> &str;
+
+    /// Empties the store.
+    async fn reset(&self) -> Result<(), Failure>;
+
+    /// Carries out one command; the value is the operation's answer.
+    async fn run(&self, command: &Command) -> Result<Value, Failure>;
+
+    /// The conversation as stored, for the state check after writes.
+    async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure>;
+}
+
+/// Puts a [`Repository`] behind [`Target`].
+pub struct DomainTarget<R>(pub R);
+
+#[async_trait]
+impl<R: Repository> Target for DomainTarget<R> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        self.0.reset().await.map_err(|f| match f {
+            Failure::Infra(e) => e,
+            Failure::Domain(kind, m) => InfraError::Other(format!("reset failed: {kind}: {m}")),
+            Failure::Stale => InfraError::Other("reset failed: stale".into()),
+        })
+    }
+
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        self.execute_paused(request, std::time::Duration::ZERO)
+            .await
+    }
+
+    fn pauses(&self) -> bool {
+        true
+    }
+
+    async fn execute_paused(
+        &self,
+        request: &Request,
+        pause: std::time::Duration,
+    ) -> Result<Outcome, InfraError> {
+        let mut command = match ops::parse(request) {
+            Ok(command) => command,
+            Err(why) => return Ok(Outcome::error(ErrorKind::Invalid, why)),
+        };
+        command.pause = pause;
+        match self.0.run(&command).await {
+            Ok(value) => Ok(Outcome::Ok(value)),
+            Err(Failure::Domain(kind, message)) => Ok(Outcome::error(kind, message)),
+            Err(Failure::Stale) => Ok(Outcome::error(
+                ErrorKind::Aborted,
+                "changed concurrently on every retry",
+            )),
+            Err(Failure::Infra(e)) => Err(e),
+        }
+    }
+
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        match self.0.find(key).await {
+            Ok(found) => Ok(Some(serde_json::to_value(found).unwrap_or(Value::Null))),
+            Err(Failure::Infra(e)) => Err(e),
+            Err(Failure::Domain(kind, m)) => {
+                Err(InfraError::Other(format!("reading state: {kind}: {m}")))
+            }
+            Err(Failure::Stale) => Err(InfraError::Other("reading state: stale".into())),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The new repository: the conversations aggregate over a normalized PostgreSQL schema
+//! (`migrations/`), whose queries rebuild exactly the legacy documents, in the legacy order:
+//! conversations in the order of the ids asked for (`array_position`), participants in
+//! joining order, messages by creation time then posting order, files and attachments by
+//! index, ids compared byte-wise (`COLLATE "C"`) as MongoDB compares strings.
+
+mod queries;
+mod reads;
+mod writes;
+
+pub use queries::Queries;
+
+use super::model::Conversation;
+use super::ops::{Command, Operation};
+use super::{Failure, Repository};
+use async_trait::async_trait;
+use cutover::cassette::ErrorKind;
+use cutover::targets::InfraError;
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+/// The schema migrations, embedded.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The PostgreSQL conversations repository.
+pub struct Postgres {
+    pool: PgPool,
+    queries: Queries,
+}
+
+impl Postgres {
+    /// Connects to `url` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Postgres, Failure> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(failure)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Failure::Infra(InfraError::Other(format!("migrating: {e}"))))?;
+        Ok(Postgres {
+            pool,
+            queries: Queries::default(),
+        })
+    }
+
+    /// The same repository answering with other queries (for faulty variants in tests).
+    pub fn with_queries(self, queries: Queries) -> Postgres {
+        Postgres { queries, ..self }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn documents(&self, ids: &[String]) -> Result<Vec<Value>, Failure> {
+        let rows: Vec<String> = sqlx::query_scalar(&self.queries.documents())
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failure)?;
+        rows.iter().map(|text| parse_json(text)).collect()
+    }
+
+    async fn document(&self, id: &str) -> Result<Option<Value>, Failure> {
+        Ok(self.documents(&[id.to_string()]).await?.into_iter().next())
+    }
+
+    async fn exists(&self, id: &str) -> Result<bool, Failure> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversation WHERE id = $1)")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failure)
+    }
+
+    async fn must_exist(&self, id: &str) -> Result<(), Failure> {
+        if self.exists(id).await? {
+            Ok(())
+        } else {
+            Err(Failure::not_found(format!("conversation {id}")))
+        }
+    }
+}
+
+#[async_trait]
+impl Repository for Postgres {
+    fn name(&self) -> &str {
+        "postgres"
+    }
+
+    async fn reset(&self) -> Result<(), Failure> {
+        sqlx::query(
+            "TRUNCATE conversation, participant, conversations_participants, message, message_read_by,
+             temp_attachment, stored_file RESTART IDENTITY",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(failure)?;
+        Ok(())
+    }
+
+    async fn run(&self, command: &Command) -> Result<Value, Failure> {
+        match &command.op {
+            Operation::Write(op) => self.write(command, op).await,
+            Operation::Read(op) => self.read(command, op).await,
+        }
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
+        match self.document(id).await? {
+            Some(doc) => serde_json::from_value(doc).map(Some).map_err(|e| {
+                Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
+            }),
+            None => Ok(None),
+        }
+    }
+}
+
+pub(super) fn parse_json(text: &str) -> Result<Value, Failure> {
+    serde_json::from_str(text).map_err(|e| {
+        Failure::Domain(
+            ErrorKind::Internal,
+            format!("unreadable JSON from the database: {e}"),
+        )
+    })
+}
+
+/// Maps driver errors: a unique violation is `conflict`, a deadlock or serialization
+/// failure `aborted`; an unreachable or dropped server is
+/// an infrastructure failure; anything else is the repository's own `internal` error.
+pub(crate) fn failure(e: sqlx::Error) -> Failure {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            Failure::conflict(db.message().to_string())
+        }
+        // A serialization failure or a deadlock: the transaction was given up because of
+        // another one, and a retry may succeed.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")) => {
+            Failure::Domain(ErrorKind::Aborted, db.message().to_string())
+        }
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Failure::Infra(InfraError::Disconnected(e.to_string()))
+        }
+        sqlx::Error::PoolTimedOut => Failure::Infra(InfraError::Timeout(Duration::from_secs(10))),
+        sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            Failure::Infra(InfraError::Refused(e.to_string()))
+        }
+        _ => Failure::Domain(ErrorKind::Internal, e.to_string()),
+    }
+}

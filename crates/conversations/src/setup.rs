@@ -1,0 +1,77 @@
+//! Both repositories on fresh databases of real servers: what the demo and the tests use.
+
+use super::mongo::Mongo;
+use super::postgres::{Postgres, Queries};
+use super::{DomainTarget, Failure, Repository};
+use cutover::targets::Target;
+use cutover_servers::mongo::{FreshMongo, MongoServer};
+use cutover_servers::postgres::{FreshPostgres, PostgresServer};
+use cutover_servers::ServiceError;
+use std::sync::Arc;
+
+/// The running servers; the databases made on them are dropped before they stop.
+pub struct Servers {
+    /// The MongoDB server the legacy repositories' databases are made on.
+    pub mongo: MongoServer,
+    /// The PostgreSQL server the new repositories' databases are made on.
+    pub postgres: PostgresServer,
+}
+
+impl Servers {
+    /// Starts (or finds) both servers.
+    pub async fn start() -> Result<Servers, ServiceError> {
+        let (mongo, postgres) = tokio::join!(MongoServer::start(), PostgresServer::start());
+        Ok(Servers {
+            mongo: mongo?,
+            postgres: postgres?,
+        })
+    }
+
+    /// The legacy repository on a fresh MongoDB database.
+    pub async fn legacy(&self) -> Result<(Mongo, FreshMongo), ServiceError> {
+        let db = self.mongo.fresh_database();
+        let repo = Mongo::connect(&db.uri, &db.name)
+            .await
+            .map_err(setup_error("MongoDB"))?;
+        repo.reset().await.map_err(setup_error("MongoDB"))?;
+        Ok((repo, db))
+    }
+
+    /// The new repository on a fresh PostgreSQL database, with the given queries.
+    pub async fn candidate(
+        &self,
+        queries: Queries,
+    ) -> Result<(Postgres, FreshPostgres), ServiceError> {
+        let db = self.postgres.fresh_database().await?;
+        let repo = Postgres::connect(&db.url())
+            .await
+            .map_err(setup_error("PostgreSQL"))?;
+        Ok((repo.with_queries(queries), db))
+    }
+
+    /// Both repositories as targets, each on a fresh database.
+    pub async fn pair(&self) -> Result<Pair, ServiceError> {
+        let ((legacy, mongo_db), (candidate, postgres_db)) = (
+            self.legacy().await?,
+            self.candidate(Queries::default()).await?,
+        );
+        Ok(Pair {
+            legacy: Arc::new(DomainTarget(legacy)),
+            candidate: Arc::new(DomainTarget(candidate)),
+            _databases: (mongo_db, postgres_db),
+        })
+    }
+}
+
+/// The two targets and the databases they live in (dropped with this value).
+pub struct Pair {
+    /// The legacy repository (MongoDB) as a target.
+    pub legacy: Arc<dyn Target>,
+    /// The new repository (PostgreSQL, default queries) as a target.
+    pub candidate: Arc<dyn Target>,
+    _databases: (FreshMongo, FreshPostgres),
+}
+
+fn setup_error(store: &'static str) -> impl Fn(Failure) -> ServiceError {
+    move |f| ServiceError::new(format!("setting up the {store} repository: {f:?}"))
+}

@@ -1,0 +1,284 @@
+//! The conformance session of `cutover check-target`: a short scripted run against an
+//! adapter, each step a [`Check`] saying in the adapter's terms what was wrong.
+//!
+//! Every adapter is checked for the handshake, `reset`, an unknown operation (answered
+//! `unsupported`), many requests in flight at once answered by id, and `dump` of a key
+//! never written (`null`). An adapter of a domain with a conformance script (the `kv`
+//! domain's: reads and writes, bad arguments included) also runs it, its answers and states
+//! compared with the domain's reference store ([`crate::domain::Script`]).
+
+use crate::cassette::{ErrorKind, Kind, Outcome, Request};
+use crate::domain::Script;
+use crate::registry::Registry;
+#[cfg(feature = "http")]
+use crate::targets::protocol::http;
+use crate::targets::protocol::{exec, Hello};
+use crate::targets::{InfraError, Target};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// One step of the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Whether the adapter did what the protocol asks.
+    pub passed: bool,
+    /// What it did, and what was expected when it failed.
+    pub detail: String,
+}
+
+/// The whole session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conformance {
+    /// The spec checked.
+    pub spec: String,
+    /// The adapter's handshake, when it gave one.
+    pub hello: Option<Hello>,
+    /// Every step, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Conformance {
+    /// Whether every step passed.
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+}
+
+/// Runs the session against the `exec:` or `http:` adapter `spec`; the domain script is
+/// the one `registry` knows for the adapter's domain.
+pub async fn run(registry: &Registry, spec: &str) -> Conformance {
+    let mut session = Conformance {
+        spec: spec.to_string(),
+        hello: None,
+        checks: Vec::new(),
+    };
+    let hello = match spec.split_once(':') {
+        Some(("exec", rest)) => match exec::ExecSpec::parse(rest) {
+            Ok(parsed) => exec::Exec::start(parsed).await.map(|e| {
+                let hello = e.hello().clone();
+                (Arc::new(e) as Arc<dyn Target>, hello)
+            }),
+            Err(e) => Err(e),
+        },
+        #[cfg(feature = "http")]
+        Some(("http", url)) => http::Http::connect(url).await.map(|h| {
+            let hello = h.hello().clone();
+            (Arc::new(h) as Arc<dyn Target>, hello)
+        }),
+        _ => Err(match registry.open(spec).await {
+            Ok(_) => "not an adapter: check-target takes an `exec:` or `http:` spec".into(),
+            Err(e) => e.to_string(),
+        }),
+    };
+    let (target, hello) = match hello {
+        Ok(opened) => opened,
+        Err(e) => {
+            session.record("handshake", Err(e));
+            return session;
+        }
+    };
+    session.record(
+        "handshake",
+        Ok(format!(
+            "`{}`, domain `{}`, reset: {}, dump: {}, {} in flight",
+            hello.name,
+            hello.domain,
+            hello.supports.reset,
+            hello.supports.dump,
+            hello.supports.concurrency
+        )),
+    );
+    session.hello = Some(hello.clone());
+    let target = target.as_ref();
+    session.record("reset", reset(target, &hello).await);
+    session.record("unknown operation", unknown_operation(target).await);
+    session.record("requests in flight", in_flight(target, &hello).await);
+    session.record(
+        "dump of a key never written",
+        dump_absent(target, &hello).await,
+    );
+    if let Some(script) = registry.domain(&hello.domain).and_then(|d| d.script()) {
+        for (name, result) in run_script(script, target, &hello).await {
+            session.record(&name, result);
+        }
+    } else {
+        session.record(
+            "domain script",
+            Ok(format!(
+                "none for domain `{}`: replay a recorded cassette against it next",
+                hello.domain
+            )),
+        );
+    }
+    session
+}
+
+impl Conformance {
+    fn record(&mut self, name: &str, result: Result<String, String>) {
+        let (passed, detail) = match result {
+            Ok(detail) => (true, detail),
+            Err(detail) => (false, detail),
+        };
+        self.checks.push(Check {
+            name: name.to_string(),
+            passed,
+            detail,
+        });
+    }
+}
+
+fn request(seq: u64, key: Option<&str>, op: &str, kind: Kind, args: Value) -> Request {
+    Request::new(seq, key, op, kind, args, "2026-01-01T00:00:00.000Z")
+}
+
+fn failed(what: &str, e: InfraError) -> String {
+    format!("{what} failed: {e}")
+}
+
+async fn reset(target: &dyn Target, hello: &Hello) -> Result<String, String> {
+    if !hello.supports.reset {
+        return Ok("not declared: a replay starts from whatever the store holds".into());
+    }
+    target
+        .reset()
+        .await
+        .map(|()| "answered `\"ok\": true`".into())
+        .map_err(|e| failed("`reset`", e))
+}
+
+async fn unknown_operation(target: &dyn Target) -> Result<String, String> {
+    let probe = request(
+        1,
+        Some("check-1"),
+        "cutover.check.no_such_op",
+        Kind::Read,
+        json!({}),
+    );
+    match target.execute(&probe).await {
+        Ok(Outcome::Error(e)) if e.kind == ErrorKind::Unsupported => {
+            Ok("answered error kind `unsupported`".into())
+        }
+        Ok(other) => Err(format!(
+            "answered {}; an operation the adapter does not know must be answered with \
+             {{\"error\": {{\"kind\": \"unsupported\"}}}}",
+            outcome_text(&other)
+        )),
+        Err(e) => Err(format!(
+            "{}; an unknown operation is an answer (error kind `unsupported`), not a failure",
+            failed("`execute`", e)
+        )),
+    }
+}
+
+/// Many requests sent at once, each of which must come back to its own caller: the same
+/// unknown operation with distinct keys, whose messages name the key, is the one request
+/// every adapter answers alike whatever its domain.
+async fn in_flight(target: &dyn Target, hello: &Hello) -> Result<String, String> {
+    let n = (hello.supports.concurrency * 2).clamp(8, 64);
+    let calls = (0..n).map(|i| {
+        let probe = request(
+            100 + i as u64,
+            Some(&format!("check-flight-{i}")),
+            "cutover.check.no_such_op",
+            Kind::Read,
+            json!({ "i": i }),
+        );
+        async move { target.execute(&probe).await }
+    });
+    let answers = futures::future::join_all(calls).await;
+    let failures: Vec<String> = answers
+        .into_iter()
+        .filter_map(|a| match a {
+            Ok(Outcome::Error(e)) if e.kind == ErrorKind::Unsupported => None,
+            Ok(other) => Some(outcome_text(&other)),
+            Err(e) => Some(e.to_string()),
+        })
+        .collect();
+    match failures.first() {
+        None => Ok(format!("{n} requests sent at once, each answered")),
+        Some(first) => Err(format!(
+            "{} of {n} requests sent at once were not answered `unsupported`; the first: {first}",
+            failures.len()
+        )),
+    }
+}
+
+async fn dump_absent(target: &dyn Target, hello: &Hello) -> Result<String, String> {
+    if !hello.supports.dump {
+        return Ok("not declared: no write's stored state will be compared".into());
+    }
+    match target.dump("cutover-check-never-written").await {
+        Ok(Some(Value::Null)) => Ok("answered `\"state\": null`".into()),
+        Ok(Some(other)) => Err(format!(
+            "answered state {other}; a key with nothing stored must be `null` (after reset)"
+        )),
+        Ok(None) => Err("answered no state".into()),
+        Err(e) => Err(failed("`dump`", e)),
+    }
+}
+
+fn outcome_text(outcome: &Outcome) -> String {
+    serde_json::to_string(outcome).unwrap_or_else(|_| "?".into())
+}
+
+/// A domain's script: each step on the adapter and on the reference store, compared by
+/// value, or by error kind; after a write, the key's state too when the adapter dumps.
+async fn run_script(
+    script: Script,
+    target: &dyn Target,
+    hello: &Hello,
+) -> Vec<(String, Result<String, String>)> {
+    let reference = script.reference;
+    if let Err(e) = reference.reset().await {
+        return vec![(format!("{} script", hello.domain), Err(e.to_string()))];
+    }
+    let mut checks = Vec::new();
+    for (name, step) in script.steps {
+        let expected = match reference.execute(&step).await {
+            Ok(expected) => expected,
+            Err(e) => {
+                checks.push((name, Err(failed("the reference store", e))));
+                break;
+            }
+        };
+        let mut result = match target.execute(&step).await {
+            Ok(actual) if same(&actual, &expected) => Ok(outcome_text(&actual)),
+            Ok(actual) => Err(format!(
+                "`{}` answered {}; expected {}",
+                step.op,
+                outcome_text(&actual),
+                outcome_text(&expected)
+            )),
+            Err(e) => Err(failed(&format!("`{}`", step.op), e)),
+        };
+        if let (Ok(_), Kind::Write, Some(key), true) =
+            (&result, step.kind, step.key.as_deref(), hello.supports.dump)
+        {
+            let expected = reference.dump(key).await.ok().flatten();
+            result = match target.dump(key).await {
+                Ok(state) if state == expected => result,
+                Ok(state) => Err(format!(
+                    "after `{}`, `dump {key}` answered {}; expected {}",
+                    step.op,
+                    state.unwrap_or(Value::Null),
+                    expected.unwrap_or(Value::Null)
+                )),
+                Err(e) => Err(failed(&format!("`dump {key}`"), e)),
+            };
+        }
+        checks.push((name, result));
+    }
+    checks
+}
+
+/// Equal values, or errors of one kind (messages are the store's own wording).
+fn same(actual: &Outcome, expected: &Outcome) -> bool {
+    match (actual, expected) {
+        (Outcome::Ok(a), Outcome::Ok(b)) => crate::diff::deep_eq(a, b),
+        (Outcome::Error(a), Outcome::Error(b)) => a.kind == b.kind,
+        _ => false,
+    }
+}

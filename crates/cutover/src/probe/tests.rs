@@ -1,0 +1,98 @@
+use super::*;
+use crate::cassette::{ErrorKind, Outcome};
+use crate::kv::memory::{Memory, Workload};
+use crate::targets::Target;
+
+fn derive(domain: &str, requests: &[Request]) -> Result<Vec<Request>, ProbeError> {
+    Ok(super::derive(
+        crate::Registry::builtin().prober(domain)?,
+        requests,
+    ))
+}
+
+fn at(request: &Request) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&request.at)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// What every domain's probes must be: marked, after the recording in `seq` and `at`, and
+/// each request once.
+fn check_placed(recorded: &[Request], probes: &[Request]) {
+    let last = recorded.last().unwrap().seq;
+    let latest = recorded.iter().map(at).max().unwrap();
+    for (i, p) in probes.iter().enumerate() {
+        assert!(p.probe.is_some(), "seq {} is marked", p.seq);
+        assert_eq!(p.seq, last + 1 + i as u64, "seq continues the recording");
+        assert!(at(p) > latest, "seq {}: `at` after the recording", p.seq);
+        assert!(p.outcome.is_none() && p.state.is_none());
+    }
+    for pair in probes.windows(2) {
+        assert!(at(&pair[0]) < at(&pair[1]), "`at` increases");
+    }
+    let mut seen = BTreeSet::new();
+    for p in probes {
+        assert!(
+            seen.insert((p.key.clone(), p.op.clone(), p.args.to_string())),
+            "seq {} is derived once",
+            p.seq
+        );
+    }
+}
+
+#[test]
+fn an_unknown_domain_is_an_error_naming_it() {
+    let error = crate::Registry::builtin().prober("ledger").err().unwrap();
+    assert!(error.to_string().contains("`ledger`"), "{error}");
+}
+
+#[test]
+fn probes_are_derived_from_recorded_requests_only() {
+    assert!(derive("kv", &[]).unwrap().is_empty());
+    let recorded: Vec<Request> = Workload::new(50, 5, 1).collect();
+    let probes = derive("kv", &recorded).unwrap();
+    let mut all = recorded.clone();
+    all.extend(probes.iter().cloned());
+    // Probes observed again move seq and at on, and derive nothing themselves.
+    let again = derive("kv", &all).unwrap();
+    assert_eq!(again.len(), probes.len());
+    assert_eq!(again[0].seq, probes.last().unwrap().seq + 1);
+}
+
+#[tokio::test]
+async fn kv_probes_read_absent_keys_and_their_writes_fail_on_the_store() {
+    let recorded: Vec<Request> = Workload::new(300, 20, 7).scan_every(40).collect();
+    let probes = derive("kv", &recorded).unwrap();
+    assert_eq!(probes, derive("kv", &recorded).unwrap());
+    check_placed(&recorded, &probes);
+    assert!(
+        probes.len() <= 22,
+        "{} probes (docs/src/probes.md)",
+        probes.len()
+    );
+    assert!(probes.iter().all(|p| (p.op == "scan") == p.key.is_none()));
+    // On the store the recording came from, every error-path write fails as it says, and
+    // changes nothing.
+    let store = Memory::new();
+    for r in &recorded {
+        store.execute(r).await.unwrap();
+    }
+    for p in probes.iter().filter(|p| p.kind == Kind::Write) {
+        let key = p.key.as_deref().unwrap();
+        let before = store.dump(key).await.unwrap();
+        let outcome = store.execute(p).await.unwrap();
+        let why = p.probe.as_deref().unwrap();
+        let expected = if why.ends_with("(conflict)") {
+            ErrorKind::Conflict
+        } else {
+            ErrorKind::NotFound
+        };
+        assert!(
+            matches!(&outcome, Outcome::Error(e) if e.kind == expected),
+            "{why}: {outcome:?}"
+        );
+        assert_eq!(store.dump(key).await.unwrap(), before, "{why}");
+    }
+    let scans: Vec<&Request> = probes.iter().filter(|p| p.op == "scan").collect();
+    assert!(scans.iter().any(|p| p.args["limit"] == 0));
+}

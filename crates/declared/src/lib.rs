@@ -1,0 +1,286 @@
+//! Declared targets: a store's repository written as a TOML file of statements, one per
+//! operation, so that a team can compare two stores without writing code
+//! (`docs/src/declared.md`).
+//!
+//! ```toml
+//! domain = "orders"
+//! name = "orders-mysql"                  # in reports; the file's stem by default
+//!
+//! [errors]                               # SQLSTATE or MySQL error number -> kind
+//! "23000" = "conflict"
+//!
+//! [reset]
+//! sql = ["DELETE FROM order_lines", "DELETE FROM orders"]
+//!
+//! [state]                                # the stored state of a key, after each write
+//! sql = "SELECT * FROM orders WHERE id = :key"
+//! result = "row"
+//!
+//! [op.find_order]
+//! kind = "read"
+//! sql = "SELECT id, status, total FROM orders WHERE id = :key"
+//! result = "row"                         # rows | row | scalar | affected
+//! none = "not_found"                     # no row (or 0 affected): this error kind
+//!
+//! [op.ship]
+//! kind = "write"
+//! sql = ["UPDATE orders SET status = 'shipped' WHERE id = :key",
+//!        "INSERT INTO events (order_id, what) VALUES (:key, :what)"]
+//! result = "affected"                    # of the first statement; several run in one transaction
+//! settle = "2s"                          # reads of a store fed by a sync (see docs/src/settle.md)
+//! ```
+//!
+//! `:name` binds the request's argument `name` (`:a.b` a nested member, `:key` the key); an
+//! argument the request does not carry binds `NULL`. Values are always bound as
+//! parameters, never spliced into the statement ([`params`]).
+//!
+//! * [`sql`]: PostgreSQL and MySQL/MariaDB (`sql:ops=FILE,url=postgres://...` or
+//!   `mysql://...`).
+//! * [`mongo`]: MongoDB (`mongodb:ops=FILE,uri=mongodb://...`).
+//! * [`value`]: the stores' own types in the cross-store value model.
+//! * [`Specs`]: both spec forms, for a [`cutover::Registry`].
+//! * [`migration`]: a worked migration (both schemas, both declarations, a cassette and
+//!   rules) run on fresh databases: `cutover demo NAME`.
+
+#![warn(missing_docs)]
+
+pub mod migration;
+pub mod mongo;
+pub mod params;
+mod specs;
+pub mod sql;
+pub mod sync;
+pub mod value;
+
+pub use specs::Specs;
+
+use cutover::cassette::{ErrorKind, Kind};
+use cutover::located::{Located, Source};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// A statement or several, run in one transaction.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Statements {
+    /// One statement.
+    One(String),
+    /// Several, in order.
+    Many(Vec<String>),
+}
+
+impl Statements {
+    /// The statements, in order.
+    pub fn list(&self) -> Vec<&str> {
+        match self {
+            Statements::One(s) => vec![s.as_str()],
+            Statements::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// What an operation answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// Every row of the last statement, as objects by column name, in the order returned.
+    Rows,
+    /// The first row of the last statement, or `null` (or the `none` error).
+    Row,
+    /// The first column of the first row of the last statement, or `null`.
+    Scalar,
+    /// The rows the first statement changed, as a number.
+    Affected,
+}
+
+/// One declared operation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// `read` or `write` (the state is read back after a write).
+    pub kind: Kind,
+    /// The statement(s).
+    pub sql: Statements,
+    /// What it answers.
+    pub result: Shape,
+    /// The error kind answered when there is no row (`row`, `scalar`) or none affected.
+    #[serde(default)]
+    pub none: Option<ErrorKind>,
+    /// How long a differing read of this operation may take to agree (a store fed by a
+    /// sync); the replay's `--settle` otherwise.
+    #[serde(default, deserialize_with = "duration")]
+    pub settle: Option<Duration>,
+}
+
+/// How a key's stored state is read: one query, or several tried in order (one per table
+/// a key may live in) until one finds something.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// The query, with `:key`.
+    pub sql: Statements,
+    /// `row` (null when none), `rows`, or `scalar` (the first column, null when none).
+    pub result: Shape,
+}
+
+/// Statements that empty the store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reset {
+    /// The statements, run in order in one transaction.
+    pub sql: Statements,
+}
+
+/// A declared target's file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declaration {
+    /// The cassette domain it serves.
+    pub domain: String,
+    /// Its name in reports (the file's stem by default).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Database error codes (SQLSTATE, or a MySQL error number) to error kinds; an error
+    /// not listed is an infrastructure failure (inconclusive).
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorKind>,
+    /// How to empty the store; without it a replay starts from what is stored.
+    #[serde(default)]
+    pub reset: Option<Reset>,
+    /// How to read a key's state; without it no write's state is compared.
+    #[serde(default)]
+    pub state: Option<State>,
+    /// The operations by name.
+    #[serde(default)]
+    pub op: BTreeMap<String, Operation>,
+}
+
+/// A declaration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeclarationError {
+    /// The file could not be read.
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    /// Not a valid declaration: where and why.
+    #[error("{0}")]
+    Invalid(#[from] Located),
+}
+
+impl Declaration {
+    /// Reads and checks a declaration file.
+    pub fn load(path: &Path) -> Result<Declaration, DeclarationError> {
+        let name = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| DeclarationError::Io(name.clone(), e))?;
+        let mut declaration = Declaration::parse(&text, &name)?;
+        if declaration.name.is_none() {
+            declaration.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        Ok(declaration)
+    }
+
+    /// Parses a declaration's text (`name` for errors).
+    pub fn parse(text: &str, name: &str) -> Result<Declaration, Located> {
+        let source = Source { text, name };
+        let declaration: Declaration = source.toml()?;
+        let at_op = |op: &str, what: String| {
+            let offset = text.find(&format!("[op.{op}]")).unwrap_or(0);
+            source.at(offset, what)
+        };
+        if declaration.op.is_empty() {
+            return Err(source.at(0, "no operation: expected [op.NAME] tables"));
+        }
+        for (op, spec) in &declaration.op {
+            if spec.sql.list().is_empty() {
+                return Err(at_op(op, format!("op `{op}`: `sql` is empty")));
+            }
+            if spec.none.is_some() && spec.result == Shape::Rows {
+                return Err(at_op(
+                    op,
+                    format!("op `{op}`: `none` applies to row, scalar or affected, not rows"),
+                ));
+            }
+        }
+        if let Some(state) = &declaration.state {
+            if state.result == Shape::Affected {
+                let offset = text.find("[state]").unwrap_or(0);
+                return Err(source.at(offset, "[state] `result` must be row, rows or scalar"));
+            }
+        }
+        Ok(declaration)
+    }
+
+    /// The error kind a database error code maps to, by SQLSTATE or error number.
+    pub fn error_kind(&self, codes: &[&str]) -> Option<ErrorKind> {
+        codes.iter().find_map(|c| self.errors.get(*c).copied())
+    }
+}
+
+/// The JSON value bound to parameter `name` of a request: its key for `key`, else the
+/// argument (dots for nested members); a missing argument is `null`. One meaning for every
+/// declared store.
+pub(crate) fn argument(request: &cutover::cassette::Request, name: &str) -> serde_json::Value {
+    if name == "key" {
+        return request
+            .key
+            .clone()
+            .map_or(serde_json::Value::Null, serde_json::Value::String);
+    }
+    name.split('.')
+        .try_fold(&request.args, |value, member| value.get(member))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    text.map(|t| {
+        cutover::targets::parse_duration(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{t}`: expected a duration such as 500ms or 2s"))
+        })
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_are_checked_with_their_place() {
+        let good = r#"
+domain = "orders"
+[errors]
+"23505" = "conflict"
+[op.find]
+kind = "read"
+sql = "SELECT 1"
+result = "row"
+none = "not_found"
+settle = "2s"
+"#;
+        let d = Declaration::parse(good, "orders.toml").unwrap();
+        assert_eq!(d.op["find"].settle, Some(Duration::from_secs(2)));
+        assert_eq!(d.error_kind(&["1062", "23505"]), Some(ErrorKind::Conflict));
+        let bad = |text: &str| Declaration::parse(text, "x.toml").unwrap_err().to_string();
+        assert!(bad("domain = \"d\"").contains("no operation"));
+        assert!(
+            bad("domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = \"x\"\nresult = \"table\"\n")
+                .contains("line 5")
+        );
+        assert!(
+            bad("domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = []\nresult = \"row\"\n")
+                .contains("`sql` is empty")
+        );
+        assert!(bad("domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = \"x\"\nresult = \"rows\"\nnone = \"not_found\"\n")
+            .contains("line 2"));
+        assert!(bad("domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = \"x\"\nresult = \"row\"\nsettle = \"soon\"\n")
+            .contains("expected a duration"));
+        assert!(bad(
+            "domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = \"x\"\nresult = \"row\"\nsq = 1\n"
+        )
+        .contains("unknown field"));
+    }
+}

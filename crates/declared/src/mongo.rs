@@ -1,0 +1,355 @@
+//! Declared operations on MongoDB: each operation names a collection and one action on it
+//! (`find`, `find_one`, `aggregate`, `insert_one`, `update_one`, `delete_one`, `count`),
+//! written as TOML tables that become BSON, with `{ "$param" = "name" }` where a request's
+//! argument goes (`docs/src/declared.md`, "MongoDB").
+//!
+//! ```toml
+//! domain = "kv"
+//! name = "kv-mongodb"                    # in reports; the file's stem by default
+//!
+//! [errors]                               # server error code -> error kind
+//! "11000" = "conflict"
+//!
+//! [reset]                                # every document of each is deleted
+//! collections = ["kv"]
+//!
+//! [state]                                # the stored state of a key, after each write
+//! collection = "kv"
+//! find_one = { filter = { _id = { "$param" = "key" } }, projection = { _id = 0, value = 1 } }
+//! result = "scalar"                      # doc | docs | scalar
+//!
+//! [op.put]
+//! kind = "write"
+//! collection = "kv"
+//! update_one = { filter = { _id = { "$param" = "key" } }, update = { "$set" = { value = { "$param" = "value" } } }, upsert = true }
+//! result = "upserted"                    # docs | doc | scalar | affected | upserted | nothing
+//! ```
+//!
+//! Arguments are inserted as BSON values, never as text, and wrapped where the server
+//! would read a document as an operator ([`template`]). Answers pass through the
+//! cross-store value model ([`crate::value::bson`]); `_id` is part of a document
+//! unless the projection leaves it out. A server error whose code is declared in
+//! `[errors]` is the answer; any other is an infrastructure failure.
+
+pub mod file;
+pub mod template;
+
+use crate::value::bson::to_canonical;
+use async_trait::async_trait;
+use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
+use cutover::targets::{InfraError, Target};
+use file::{Action, Answer, Compiled};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// A declared target on MongoDB.
+pub struct MongoTarget {
+    name: String,
+    compiled: Compiled,
+    database: Database,
+}
+
+/// What an action gave.
+enum Ran {
+    /// The documents found (a `find_one` gives at most one).
+    Docs(Vec<Document>),
+    /// A count.
+    Count(u64),
+    /// A write: the documents it matched, inserted or deleted, and whether it upserted.
+    Wrote { affected: u64, upserted: bool },
+    /// A server error: its code and message.
+    Refused { code: i32, message: String },
+    /// An argument the action cannot take.
+    Invalid(String),
+}
+
+impl MongoTarget {
+    /// Connects to `uri` (`mongodb://HOST:PORT/DATABASE`, the database in its path) and
+    /// reads the declaration at `ops`.
+    pub async fn open(uri: &str, ops: &Path) -> Result<MongoTarget, String> {
+        let compiled = Compiled::load(ops).map_err(|e| e.to_string())?;
+        let options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| format!("`{uri}`: {e}"))?;
+        let database = options.default_database.clone().ok_or_else(|| {
+            format!("`{uri}` names no database: expected mongodb://HOST:PORT/DATABASE")
+        })?;
+        let client = Client::with_options(options).map_err(|e| format!("`{uri}`: {e}"))?;
+        let database = client.database(&database);
+        database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|e| format!("connecting to {uri}: {e}"))?;
+        Ok(MongoTarget {
+            name: compiled
+                .declaration
+                .name
+                .clone()
+                .unwrap_or_else(|| "declared".into()),
+            compiled,
+            database,
+        })
+    }
+
+    /// The settle window declared for `op`.
+    pub fn settle_for(&self, op: &str) -> Option<Duration> {
+        self.compiled.declaration.op.get(op).and_then(|o| o.settle)
+    }
+
+    async fn run(
+        &self,
+        collection: &str,
+        action: &Action,
+        request: &Request,
+    ) -> Result<Ran, InfraError> {
+        let collection = self.database.collection::<Document>(collection);
+        let arg = |name: &str| argument(request, name);
+        let result =
+            match action {
+                Action::Find(find) => {
+                    let file::Find {
+                        one,
+                        filter,
+                        sort,
+                        limit,
+                        projection,
+                    } = &**find;
+                    let filter = filter.render_doc(&arg);
+                    let sort = sort.as_ref().map(|s| s.render_doc(&arg));
+                    let projection = projection.as_ref().map(|p| p.render_doc(&arg));
+                    if *one {
+                        let mut find = collection.find_one(filter);
+                        if let Some(sort) = sort {
+                            find = find.sort(sort);
+                        }
+                        if let Some(projection) = projection {
+                            find = find.projection(projection);
+                        }
+                        find.await.map(|d| Ran::Docs(d.into_iter().collect()))
+                    } else {
+                        let limit = match limit.as_ref().map(|l| l.render(&arg)) {
+                            None | Some(Bson::Null) => None,
+                            Some(Bson::Int32(n)) if n >= 0 => Some(i64::from(n)),
+                            Some(Bson::Int64(n)) if n >= 0 => Some(n),
+                            Some(other) => {
+                                return Ok(Ran::Invalid(format!(
+                                    "`limit`: expected a count, found {}",
+                                    to_canonical(&other)
+                                )))
+                            }
+                        };
+                        let mut find = collection.find(filter);
+                        if let Some(sort) = sort {
+                            find = find.sort(sort);
+                        }
+                        if let Some(projection) = projection {
+                            find = find.projection(projection);
+                        }
+                        if let Some(limit) = limit {
+                            find = find.limit(limit);
+                        }
+                        match find.await {
+                            Ok(cursor) => cursor.try_collect().await.map(Ran::Docs),
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+                Action::Aggregate(pipeline) => {
+                    let stages: Vec<Document> = match pipeline.render(&arg) {
+                        Bson::Array(stages) => stages
+                            .into_iter()
+                            .filter_map(|s| s.as_document().cloned())
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    match collection.aggregate(stages).await {
+                        Ok(cursor) => cursor.try_collect().await.map(Ran::Docs),
+                        Err(e) => Err(e),
+                    }
+                }
+                Action::InsertOne(document) => match document.render(&arg) {
+                    Bson::Document(d) => collection.insert_one(d).await.map(|_| Ran::Wrote {
+                        affected: 1,
+                        upserted: false,
+                    }),
+                    other => {
+                        return Ok(Ran::Invalid(format!(
+                            "expected a document to insert, found {}",
+                            to_canonical(&other)
+                        )))
+                    }
+                },
+                Action::UpdateOne {
+                    filter,
+                    update,
+                    upsert,
+                } => {
+                    let filter = filter.render_doc(&arg);
+                    let update = update.render(&arg);
+                    let done = match update {
+                        Bson::Array(stages) => {
+                            let stages: Vec<Document> = stages
+                                .into_iter()
+                                .filter_map(|s| s.as_document().cloned())
+                                .collect();
+                            collection.update_one(filter, stages).upsert(*upsert).await
+                        }
+                        Bson::Document(d) => collection.update_one(filter, d).upsert(*upsert).await,
+                        _ => return Ok(Ran::Invalid("expected an update document".into())),
+                    };
+                    done.map(|r| Ran::Wrote {
+                        affected: r.matched_count + u64::from(r.upserted_id.is_some()),
+                        upserted: r.upserted_id.is_some(),
+                    })
+                }
+                Action::DeleteOne(filter) => collection
+                    .delete_one(filter.render_doc(&arg))
+                    .await
+                    .map(|r| Ran::Wrote {
+                        affected: r.deleted_count,
+                        upserted: false,
+                    }),
+                Action::Count(filter) => collection
+                    .count_documents(filter.render_doc(&arg))
+                    .await
+                    .map(Ran::Count),
+            };
+        result.or_else(refused)
+    }
+
+    /// The answer of an action in its declared shape.
+    fn outcome(
+        &self,
+        answer: Answer,
+        none: Option<ErrorKind>,
+        ran: Ran,
+    ) -> Result<Outcome, InfraError> {
+        let value = match ran {
+            Ran::Invalid(message) => return Ok(Outcome::error(ErrorKind::Invalid, message)),
+            Ran::Refused { code, message } => {
+                return match self.compiled.error_kind(code) {
+                    Some(kind) => Ok(Outcome::error(kind, message)),
+                    None => Err(InfraError::Other(format!(
+                        "{}: server error {code} not declared in [errors]: {message}",
+                        self.name
+                    ))),
+                }
+            }
+            Ran::Count(n) => Some(Value::from(n)),
+            Ran::Docs(docs) => {
+                let mut docs = docs.into_iter().map(|d| to_canonical(&Bson::Document(d)));
+                match answer {
+                    Answer::Docs => return Ok(Outcome::Ok(Value::Array(docs.collect()))),
+                    Answer::Scalar => docs.next().and_then(|d| match d {
+                        Value::Object(map) => map.into_iter().next().map(|(_, v)| v),
+                        _ => None,
+                    }),
+                    _ => docs.next(),
+                }
+            }
+            Ran::Wrote { affected, upserted } => match answer {
+                _ if affected == 0 && none.is_some() => None,
+                Answer::Upserted => Some(json!({ "created": upserted })),
+                Answer::Nothing => Some(Value::Null),
+                _ => Some(Value::from(affected)),
+            },
+        };
+        match (value, none) {
+            (Some(value), _) => Ok(Outcome::Ok(value)),
+            (None, Some(kind)) => Ok(Outcome::error(kind, "no document")),
+            (None, None) => Ok(Outcome::Ok(Value::Null)),
+        }
+    }
+}
+
+/// A server's refusal as [`Ran::Refused`]; any other error is an infrastructure failure.
+fn refused(e: mongodb::error::Error) -> Result<Ran, InfraError> {
+    use mongodb::error::{ErrorKind as Kind, WriteFailure};
+    match e.kind.as_ref() {
+        Kind::Write(WriteFailure::WriteError(w)) => Ok(Ran::Refused {
+            code: w.code,
+            message: w.message.clone(),
+        }),
+        Kind::Write(WriteFailure::WriteConcernError(w)) => Ok(Ran::Refused {
+            code: w.code,
+            message: w.message.clone(),
+        }),
+        Kind::Command(c) => Ok(Ran::Refused {
+            code: c.code,
+            message: c.message.clone(),
+        }),
+        Kind::Io(_) => Err(InfraError::Disconnected(e.to_string())),
+        Kind::ServerSelection { .. } | Kind::ConnectionPoolCleared { .. } => {
+            Err(InfraError::Refused(e.to_string()))
+        }
+        _ => Err(InfraError::Other(e.to_string())),
+    }
+}
+
+use super::argument;
+
+#[async_trait]
+impl Target for MongoTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn domain(&self) -> Option<&str> {
+        Some(&self.compiled.declaration.domain)
+    }
+
+    fn settle(&self, request: &Request) -> Option<Duration> {
+        self.settle_for(&request.op)
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        let Some(reset) = &self.compiled.declaration.reset else {
+            return Ok(());
+        };
+        for name in &reset.collections {
+            self.database
+                .collection::<Document>(name)
+                .delete_many(doc! {})
+                .await
+                .map_err(|e| InfraError::Other(format!("{}: [reset] {name}: {e}", self.name)))?;
+        }
+        Ok(())
+    }
+
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        let (Some(spec), Some(action)) = (
+            self.compiled.declaration.op.get(&request.op),
+            self.compiled.actions.get(&request.op),
+        ) else {
+            return Ok(Outcome::error(
+                ErrorKind::Unsupported,
+                format!("`{}` is not declared", request.op),
+            ));
+        };
+        let ran = self.run(&spec.collection, action, request).await?;
+        self.outcome(spec.result, spec.none, ran)
+    }
+
+    /// The `[state]` query's answer for `key` (`null` when it finds nothing).
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        let (Some(state), Some(action)) = (&self.compiled.declaration.state, &self.compiled.state)
+        else {
+            return Ok(None);
+        };
+        let request =
+            cutover::capture::adapter::request("state", Some(key), Kind::Read, Value::Null);
+        let ran = self.run(&state.collection, action, &request).await?;
+        match self.outcome(state.result, None, ran)? {
+            Outcome::Ok(value) => Ok(Some(value)),
+            Outcome::Error(e) => Err(InfraError::Other(format!(
+                "{}: [state] for {key}: {}",
+                self.name, e.message
+            ))),
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Declared operations on PostgreSQL or MySQL/MariaDB through sqlx.
+//!
+//! Every statement is prepared when the target opens (a typo fails then, naming the
+//! operation), with its named parameters rewritten to placeholders. PostgreSQL types each
+//! parameter from the statement, and the request's JSON value is converted to that type, or
+//! the request is answered `invalid` (a string where an integer is expected is not silently
+//! cast); MySQL takes each value by its JSON type and converts it itself. Answers pass
+//! through the cross-store value model (`value::pg`, `value::mysql`). An operation of several
+//! statements runs in one transaction (one statement is atomic by itself); a database error whose code is declared in
+//! `[errors]` is the answer (the transaction rolled back), any other is an infrastructure
+//! failure.
+
+use super::params::{rewrite, Statement, Style};
+use super::{Declaration, Operation, Shape};
+use async_trait::async_trait;
+use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
+use cutover::targets::{InfraError, Target};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Runs an operation's bound statements (`Vec<(sql, arguments)>`) on one connection of a
+/// pool: several in one transaction (rolled back on a database error); the rows of the last
+/// (`$canonical` each), unless the shape is `affected`, and the rows the first changed. A
+/// database error is the answer, with its codes (`$codes`); any other is an
+/// infrastructure failure. One body for both drivers, whose types share no trait for it.
+macro_rules! run_bound {
+    ($pool:expr, $op:expr, $bound:expr, $canonical:path, $codes:expr) => {{
+        use sqlx::Executor;
+        let (op, bound) = ($op, $bound);
+        let transaction = bound.len() > 1;
+        let mut connection = $pool.acquire().await.map_err(super::infra)?;
+        if transaction {
+            connection.execute("BEGIN").await.map_err(super::infra)?;
+        }
+        let (mut rows, mut affected) = (Vec::new(), None);
+        let last = bound.len() - 1;
+        for (i, (sql, arguments)) in bound.into_iter().enumerate() {
+            let query = sqlx::query_with(sql, arguments);
+            let result = if i == last && op.shape != super::Shape::Affected {
+                query.fetch_all(&mut *connection).await.map(|r| {
+                    rows = r;
+                    0
+                })
+            } else {
+                query
+                    .execute(&mut *connection)
+                    .await
+                    .map(|done| done.rows_affected())
+            };
+            match result {
+                Ok(n) => {
+                    affected.get_or_insert(n);
+                }
+                Err(sqlx::Error::Database(e)) => {
+                    if transaction {
+                        connection.execute("ROLLBACK").await.map_err(super::infra)?;
+                    }
+                    return Ok(Ran::Refused {
+                        codes: ($codes)(&*e),
+                        message: e.message().to_string(),
+                    });
+                }
+                Err(e) => return Err(super::infra(e)),
+            }
+        }
+        if transaction {
+            connection.execute("COMMIT").await.map_err(super::infra)?;
+        }
+        let rows = rows
+            .iter()
+            .map($canonical)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(InfraError::Other)?;
+        Ok(Ran::Done {
+            rows,
+            affected: affected.unwrap_or(0),
+        })
+    }};
+}
+pub(crate) use run_bound;
+
+/// A driver error that is not the database's answer.
+pub(crate) fn infra(e: sqlx::Error) -> InfraError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => InfraError::Disconnected(e.to_string()),
+        e => InfraError::Other(e.to_string()),
+    }
+}
+
+mod mysql;
+mod pg;
+
+/// A prepared statement: the text with placeholders, the arguments it binds, and (for
+/// PostgreSQL) the type of each parameter as the server inferred it.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) statement: Statement,
+    pub(crate) types: Vec<String>,
+}
+
+/// A declared operation, prepared.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedOp {
+    pub(crate) shape: Shape,
+    pub(crate) none: Option<ErrorKind>,
+    pub(crate) statements: Vec<Prepared>,
+}
+
+enum Pool {
+    Pg(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+/// A declared target on a SQL database.
+pub struct SqlTarget {
+    name: String,
+    declaration: Declaration,
+    pool: Pool,
+    ops: BTreeMap<String, PreparedOp>,
+    /// One query per statement of `[state]`: the first that finds a row tells the state.
+    state: Vec<PreparedOp>,
+    reset: Option<PreparedOp>,
+}
+
+/// What one operation's statements gave: the rows of the last, and the rows the first
+/// changed; or a database error's codes and message.
+pub(crate) enum Ran {
+    Done {
+        rows: Vec<Value>,
+        affected: u64,
+    },
+    Refused {
+        codes: Vec<String>,
+        message: String,
+    },
+    /// An argument the statement cannot take (PostgreSQL types its parameters).
+    Invalid(String),
+}
+
+impl SqlTarget {
+    /// Connects to `url` (`postgres://` or `mysql://`) and prepares every statement of the
+    /// declaration at `ops`.
+    pub async fn open(url: &str, ops: &Path) -> Result<SqlTarget, String> {
+        let declaration = Declaration::load(ops).map_err(|e| e.to_string())?;
+        let scheme = url.split(':').next().unwrap_or("");
+        let (pool, style) = match scheme {
+            "postgres" | "postgresql" => (Pool::Pg(pg::connect(url).await?), Style::Numbered),
+            "mysql" | "mariadb" => (Pool::MySql(mysql::connect(url).await?), Style::Question),
+            other => {
+                return Err(format!(
+                    "`{other}:`: expected a postgres:// or mysql:// URL (the drivers built in)"
+                ))
+            }
+        };
+        let mut target = SqlTarget {
+            name: declaration
+                .name
+                .clone()
+                .unwrap_or_else(|| "declared".into()),
+            pool,
+            ops: BTreeMap::new(),
+            state: Vec::new(),
+            reset: None,
+            declaration: declaration.clone(),
+        };
+        for (op, spec) in &declaration.op {
+            let prepared = target
+                .prepare(spec, style)
+                .await
+                .map_err(|e| format!("{}: op `{op}`: {e}", ops.display()))?;
+            target.ops.insert(op.clone(), prepared);
+        }
+        if let Some(state) = &declaration.state {
+            for sql in state.sql.list() {
+                let spec = Operation {
+                    kind: Kind::Read,
+                    sql: super::Statements::One(sql.to_string()),
+                    result: state.result,
+                    none: None,
+                    settle: None,
+                };
+                let prepared = target.prepare(&spec, style).await;
+                target
+                    .state
+                    .push(prepared.map_err(|e| format!("{}: [state]: {e}", ops.display()))?);
+            }
+        }
+        if let Some(reset) = &declaration.reset {
+            let spec = Operation {
+                kind: Kind::Write,
+                sql: reset.sql.clone(),
+                result: Shape::Affected,
+                none: None,
+                settle: None,
+            };
+            let prepared = target.prepare(&spec, style).await;
+            target.reset = Some(prepared.map_err(|e| format!("{}: [reset]: {e}", ops.display()))?);
+        }
+        Ok(target)
+    }
+
+    async fn prepare(&self, spec: &Operation, style: Style) -> Result<PreparedOp, String> {
+        let mut statements = Vec::new();
+        for (i, text) in spec.sql.list().into_iter().enumerate() {
+            let statement =
+                rewrite(text, style).map_err(|e| format!("statement {}: {e}", i + 1))?;
+            let types = match &self.pool {
+                Pool::Pg(pool) => pg::parameter_types(pool, &statement.sql).await,
+                Pool::MySql(pool) => mysql::check(pool, &statement.sql)
+                    .await
+                    .map(|()| Vec::new()),
+            }
+            .map_err(|e| format!("statement {}: {e}", i + 1))?;
+            statements.push(Prepared { statement, types });
+        }
+        Ok(PreparedOp {
+            shape: spec.result,
+            none: spec.none,
+            statements,
+        })
+    }
+
+    /// The settle window declared for `op`.
+    pub fn settle_for(&self, op: &str) -> Option<Duration> {
+        self.declaration.op.get(op).and_then(|o| o.settle)
+    }
+
+    async fn run(&self, op: &PreparedOp, request: &Request) -> Result<Ran, InfraError> {
+        match &self.pool {
+            Pool::Pg(pool) => pg::run(pool, op, request).await,
+            Pool::MySql(pool) => mysql::run(pool, op, request).await,
+        }
+    }
+
+    /// The answer of `op`'s statements in its declared shape.
+    fn outcome(&self, op: &PreparedOp, ran: Ran) -> Result<Outcome, InfraError> {
+        let (rows, affected) = match ran {
+            Ran::Done { rows, affected } => (rows, affected),
+            Ran::Invalid(message) => return Ok(Outcome::error(ErrorKind::Invalid, message)),
+            Ran::Refused { codes, message } => {
+                let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+                return match self.declaration.error_kind(&codes) {
+                    Some(kind) => Ok(Outcome::error(kind, message)),
+                    None => Err(InfraError::Other(format!(
+                        "{}: database error {} not declared in [errors]: {message}",
+                        self.name,
+                        codes.join("/")
+                    ))),
+                };
+            }
+        };
+        let value = match op.shape {
+            Shape::Rows => return Ok(Outcome::Ok(Value::Array(rows))),
+            Shape::Row => rows.into_iter().next(),
+            Shape::Scalar => rows.into_iter().next().and_then(|row| match row {
+                Value::Object(map) => map.into_iter().next().map(|(_, v)| v),
+                _ => None,
+            }),
+            Shape::Affected => Some(Value::from(affected)).filter(|_| affected > 0),
+        };
+        match (value, op.none) {
+            (Some(value), _) => Ok(Outcome::Ok(value)),
+            (None, Some(kind)) => Ok(Outcome::error(kind, format!("no row for {}", op_label(op)))),
+            (None, None) if op.shape == Shape::Affected => Ok(Outcome::Ok(Value::from(0))),
+            (None, None) => Ok(Outcome::Ok(Value::Null)),
+        }
+    }
+}
+
+fn op_label(op: &PreparedOp) -> &str {
+    op.statements.first().map_or("", |s| {
+        s.statement.sql.split_whitespace().next().unwrap_or("")
+    })
+}
+
+pub(crate) use super::argument;
+
+#[async_trait]
+impl Target for SqlTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn domain(&self) -> Option<&str> {
+        Some(&self.declaration.domain)
+    }
+
+    fn settle(&self, request: &Request) -> Option<Duration> {
+        self.settle_for(&request.op)
+    }
+
+    async fn reset(&self) -> Result<(), InfraError> {
+        let Some(reset) = &self.reset else {
+            return Ok(());
+        };
+        let request = cutover::capture::adapter::request("reset", None, Kind::Write, Value::Null);
+        match self.run(reset, &request).await? {
+            Ran::Done { .. } => Ok(()),
+            Ran::Refused { message, .. } | Ran::Invalid(message) => Err(InfraError::Other(
+                format!("{}: [reset]: {message}", self.name),
+            )),
+        }
+    }
+
+    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        let Some(op) = self.ops.get(&request.op) else {
+            return Ok(Outcome::error(
+                ErrorKind::Unsupported,
+                format!("`{}` is not declared", request.op),
+            ));
+        };
+        let ran = self.run(op, request).await?;
+        self.outcome(op, ran)
+    }
+
+    /// The first `[state]` query that finds something (a row, or rows) tells the state;
+    /// `null` (or `[]`) when none does.
+    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        if self.state.is_empty() {
+            return Ok(None);
+        }
+        let request =
+            cutover::capture::adapter::request("state", Some(key), Kind::Read, Value::Null);
+        let mut found = Value::Null;
+        for query in &self.state {
+            found = match self.outcome(query, self.run(query, &request).await?)? {
+                Outcome::Ok(value) => value,
+                Outcome::Error(e) => {
+                    return Err(InfraError::Other(format!(
+                        "{}: [state] for {key}: {}",
+                        self.name, e.message
+                    )))
+                }
+            };
+            if !(found.is_null() || found.as_array().is_some_and(Vec::is_empty)) {
+                break;
+            }
+        }
+        Ok(Some(found))
+    }
+}

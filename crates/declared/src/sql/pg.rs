@@ -1,0 +1,124 @@
+//! The PostgreSQL side of declared SQL targets: parameters typed by the server, values
+//! converted to those types, rows through `value::pg`.
+
+use super::{argument, PreparedOp, Ran};
+use crate::value::pg::row_to_canonical;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use cutover::cassette::Request;
+use cutover::targets::InfraError;
+use serde_json::Value;
+use sqlx::postgres::{PgArguments, PgPoolOptions};
+use sqlx::types::{BigDecimal, Json, Uuid};
+use sqlx::{Arguments, Either, Executor, PgPool, Statement, TypeInfo};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub(super) async fn connect(url: &str) -> Result<PgPool, String> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(|e| format!("connecting to {url}: {e}"))
+}
+
+/// The type of each parameter of `sql`, as the server inferred it.
+pub(super) async fn parameter_types(pool: &PgPool, sql: &str) -> Result<Vec<String>, String> {
+    let statement = pool.prepare(sql).await.map_err(|e| e.to_string())?;
+    Ok(match statement.parameters() {
+        Some(Either::Left(types)) => types.iter().map(|t| t.name().to_string()).collect(),
+        _ => Vec::new(),
+    })
+}
+
+pub(super) async fn run(
+    pool: &PgPool,
+    op: &PreparedOp,
+    request: &Request,
+) -> Result<Ran, InfraError> {
+    let mut bound = Vec::new();
+    for prepared in &op.statements {
+        let mut arguments = PgArguments::default();
+        for (name, type_name) in prepared.statement.names.iter().zip(&prepared.types) {
+            if let Err(why) = bind(&mut arguments, type_name, &argument(request, name)) {
+                return Ok(Ran::Invalid(format!("argument `{name}`: {why}")));
+            }
+        }
+        bound.push((prepared.statement.sql.as_str(), arguments));
+    }
+    super::run_bound!(
+        pool,
+        op,
+        bound,
+        row_to_canonical,
+        |e: &dyn sqlx::error::DatabaseError| e
+            .code()
+            .map(|c| c.to_string())
+            .into_iter()
+            .collect::<Vec<String>>()
+    )
+}
+
+/// Adds `value` as a parameter of type `type_name`, `null` as a typed NULL.
+fn bind(arguments: &mut PgArguments, type_name: &str, value: &Value) -> Result<(), String> {
+    macro_rules! add {
+        ($t:ty, $convert:expr) => {{
+            let converted: Option<$t> = match value {
+                Value::Null => None,
+                v => Some($convert(v).ok_or_else(|| expected(type_name, v))?),
+            };
+            arguments.add(converted).map_err(|e| e.to_string())
+        }};
+    }
+    let int = |v: &Value| v.as_i64();
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    match type_name {
+        "INT2" => add!(i16, |v: &Value| int(v).and_then(|n| i16::try_from(n).ok())),
+        "INT4" => add!(i32, |v: &Value| int(v).and_then(|n| i32::try_from(n).ok())),
+        "INT8" => add!(i64, int),
+        "FLOAT4" => add!(f32, |v: &Value| v.as_f64().map(|f| f as f32)),
+        "FLOAT8" => add!(f64, |v: &Value| v.as_f64()),
+        "NUMERIC" => add!(BigDecimal, |v: &Value| match v {
+            Value::Number(n) => BigDecimal::from_str(&n.to_string()).ok(),
+            _ => None,
+        }),
+        "BOOL" => add!(bool, |v: &Value| v.as_bool()),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" => add!(String, text),
+        "TIMESTAMPTZ" => add!(DateTime<Utc>, |v: &Value| v
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))),
+        "TIMESTAMP" => add!(NaiveDateTime, |v: &Value| v.as_str().and_then(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.naive_utc())
+                .ok()
+                .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok())
+        })),
+        "DATE" => add!(NaiveDate, |v: &Value| v
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())),
+        "JSON" | "JSONB" => add!(Json<Value>, |v: &Value| Some(Json(v.clone()))),
+        "UUID" => add!(Uuid, |v: &Value| v
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())),
+        "TEXT[]" | "VARCHAR[]" => add!(Vec<String>, |v: &Value| v
+            .as_array()
+            .and_then(|a| a.iter().map(text).collect::<Option<Vec<_>>>())),
+        "INT8[]" => add!(Vec<i64>, |v: &Value| v
+            .as_array()
+            .and_then(|a| a.iter().map(int).collect::<Option<Vec<_>>>())),
+        other => Err(format!(
+            "a parameter of type {other} cannot be bound yet; cast it in the statement \
+             (`:name::text`)"
+        )),
+    }
+}
+
+fn expected(type_name: &str, found: &Value) -> String {
+    let mut shown = found.to_string();
+    if shown.len() > 60 {
+        shown.truncate(60);
+        shown += "...";
+    }
+    format!("expected a value for a {type_name} parameter, found {shown}")
+}
