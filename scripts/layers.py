@@ -2,35 +2,56 @@
 """Measure the structure of the cutover workspace from its source text (no compilation).
 
 Reports, per crate, the .rs files and lines of its module tree; its public items and the
-names re-exported at its root; the import circles between modules (strongly connected
-components of the module import graph); imports against the layer order (`LAYERS` for the
-core crate's top-level modules, `CRATE_LAYERS` between crates); the ten longest functions;
-and the lines of README.md.
+names re-exported at its root; the import circles between modules; imports against the
+layer order (`LAYERS` for the core crate's top-level modules, `CRATE_LAYERS` between
+crates); the ten longest functions; and the lines of README.md.
 
     python3 scripts/layers.py                 # every figure, as text
     python3 scripts/layers.py --json          # the same as JSON
-    python3 scripts/layers.py --check         # exit 1 and list them if any circle or upward import
+    python3 scripts/layers.py --check         # exit 1, listing them, if any circle or upward import
     python3 scripts/layers.py --root DIR      # another checkout (default: this script's repository)
+    python3 scripts/layers.py --circles all   # circles over every import (see below)
+    python3 scripts/layers.py --with-tests    # test functions ranked among the longest too
 
 Python 3.11, standard library only. Rust is read with a small lexer (comments, strings, raw
 strings, chars and lifetimes told apart), not parsed: `mod`, `use`, paths and braces are
-found in its tokens. What it does not see: `#[path]` attributes, macros that generate
-modules or paths, and paths spelled through a type alias.
+found in its tokens. What it does not see: modules or paths made by macros, and items
+reached through a glob import or a type alias.
 
 Definitions (the figures depend on them):
 
-* A node is a file module (a `.rs` file reached through `mod x;` from a crate root). An
-  inline `mod x { ... }` belongs to the node of its file. Modules declared `#[cfg(test)]`
-  (and everything below them) are test modules; they and every `#[cfg(test)]` item inside
-  other files are counted in files and lines, and left out of everything else.
+* Crates: every Cargo.toml with a [package] (target/ and hidden directories skipped); its
+  lib (src/lib.rs or [lib] path) and each bin (src/main.rs or [[bin]] path) are crates of
+  their own. Packages under examples/ are included and labelled. tests/, benches/ and
+  examples/*.rs targets are counted apart, outside the graph.
+* A node is a file module: a .rs file reached through `mod x;` (x.rs or x/mod.rs) from a
+  crate root. An inline `mod x { ... }` belongs to its file's node. Modules declared
+  `#[cfg(test)]` (and everything below them) are test modules; they and every
+  `#[cfg(test)]` item inside other files count in files and lines, and in nothing else.
 * An edge A -> B is a use of B in A's code: a `use` (re-exports `pub use` included), or a
   path in code (`crate::a::b::f()`, `super::x::Y`, `other_crate::m::T`, or a path that
-  starts with a name a `use` imported or a child module's name). A path goes to the deepest
-  module it names: `crate::a::b::Item` is an edge to `a::b`. A `mod x;` declaration is not
-  an edge; a parent that really uses its child (a `use`, a `pub use`, a path) has one.
-* A circle is a strongly connected component of more than one node.
-* An upward import is an edge from a core top-level module to one of a higher layer, or
-  from a crate to one of a higher crate layer. Counted once per (file, imported module).
+  starts with a name a `use` brought in or with a child module's name). A path goes to the
+  deepest module it names: `crate::a::b::Item` is an edge to `a::b`. A `mod x;`
+  declaration is not an edge.
+* Circles are the strongly connected components of more than one node, over the edges of
+  the rule `--circles` picks. The default, `up`, leaves out a module's uses of its own
+  ancestors' items (a child's `super::Exit`): a parent mod.rs that calls into its children
+  while they use its types is how every directory module here is built, not a circle.
+  Everything else counts: siblings importing each other, and a parent's code using a
+  descendant when that descendant reaches back through another module (the
+  `targets` <-> `capture::adapter` circle: targets/mod.rs opens declared/sql.rs, which
+  calls capture::adapter, which uses targets' `Target`). `all` keeps every edge, `tree`
+  drops every edge between a module and its ancestors or descendants. The elementary
+  cycles inside the components are listed as well (a component may hold several).
+* An upward import is an edge from a core top-level module to a higher one in LAYERS, or
+  from a crate to a higher one in CRATE_LAYERS; a [dependencies] entry on a higher crate
+  is one too. Listed once per (importing file, imported module) with every site.
+* Public items: `pub fn|struct|enum|trait|mod|type|const|static` (`pub const fn`, `pub
+  async fn` as fn; not `pub(crate)`/`pub(super)`), methods included, test code left out;
+  `pub use` statements are counted beside them. Root re-exports: each name of the
+  `pub use` statements of the crate root.
+* Functions: from `fn` to the brace that closes its body, in lines; test code left out
+  unless --with-tests.
 """
 
 from __future__ import annotations
@@ -53,43 +74,49 @@ from dataclasses import dataclass, field
 # replay machinery above the targets, what folds and judges its results above that, and
 # the front ends (capture, shrinking, `cargo test`) on top.
 LAYERS: dict[str, int] = {
-    # Foundation: located errors, input hashes; no dependency on any other stage.
+    # Foundation: located errors, input hashes; no dependency on any stage.
     "located": 0,
     "digest": 0,
-    # The starting of real servers (a module of the core in the single-crate layout; its
-    # own crate `cutover-servers` in the workspace). Depends on no stage.
+    # Starting the real servers: a module of the core in the single-crate layout (its own
+    # crate, cutover-servers, in the workspace). Depends on no stage.
     "services": 0,
-    # Formats and the pure comparison: the cassette, the structural diff.
+    # Formats and the pure comparison: the cassette, the structural diff (which reads the
+    # cassette's outcomes). No IO in diff.
     "cassette": 1,
     "diff": 1,
     # Declared rules applied before the diff (no IO, not async).
     "normalize": 2,
-    # The `Target` trait, specs, the built-in and reference targets.
+    # Stage 2: the `Target` trait, the specs, the built-in targets.
     "targets": 3,
-    # Coverage's declarations (`Domain`, `Tally`) and what reads them; the domains' feature
-    # files live in `targets` in the single-crate layout, so coverage sits above targets.
-    "coverage": 4,
-    # Probes derived from the cassette, per domain (they use the domains' models).
-    "probe": 4,
-    # The workspace's domain kit (features, probes, conformance script) and the built-in kv
-    # domain, then the registry that lists the domains and the specs.
-    "domain": 5,
-    "kv": 5,
-    "registry": 6,
-    # `cutover check-target`'s conformance session (targets::protocol::check before).
-    "conformance": 7,
-    # Stage 3: the replay, then the race check built on its comparison.
-    "replay": 7,
-    "races": 8,
-    # Stage 5 to 7: the report, the gate on it, the documents published from both.
-    "report": 9,
-    "gate": 10,
-    "publish": 11,
-    # Front ends on top: shrinking (replays per try), capture from a running service (the
-    # shadow compares as a replay does and writes report.json), the `cargo test` front end.
-    "shrink": 12,
-    "capture": 12,
-    "testing": 13,
+    # Stage 3: the replay over two targets, then what runs on its comparison: the race
+    # check (3b), and probes derived from the cassette (1b in data flow; they only need the
+    # cassette and the domains' models).
+    "replay": 4,
+    "races": 5,
+    "probe": 5,
+    # Coverage, "beside" the replay: it observes the legacy target during a replay and
+    # counts only what the replay's shard reports (`replay::shard`).
+    "coverage": 6,
+    # The workspace layout's domain kit (a domain's features, probes, conformance script),
+    # the built-in kv domain, the registry that lists domains and specs, and the conformance
+    # session of `check-target` that finds them there.
+    "domain": 7,
+    "kv": 7,
+    "registry": 8,
+    "conformance": 9,
+    # Stages 5 to 7: the report folds results (and coverage, races); the run directory
+    # (workspace layout) writes and reads results.jsonl and report.json and merges shards;
+    # the gate judges a run; the documents are published from both.
+    "report": 10,
+    "rundir": 11,
+    "gate": 12,
+    "publish": 13,
+    # Front ends: shrinking (a replay per try) and capture from a running service (stage 0
+    # in data flow, but its shadow compares as a replay does and writes results.jsonl and
+    # report.json, so it depends on replay and report); the `cargo test` front end on top.
+    "shrink": 14,
+    "capture": 14,
+    "testing": 15,
 }
 
 # The crates' order: the core `cutover` lowest, then the test servers, the declared targets,
@@ -169,7 +196,7 @@ def lex(text: str) -> tuple[list[str], list[str], list[int]]:
         else:
             kinds.append({"str": "s", "char": "c", "life": "l", "ident": "i", "num": "n",
                           "path": "p", "punct": "p"}[kind])
-            texts.append(m.group() if kind not in ("str",) else '""')
+            texts.append(m.group())
             lines.append(line)
         line += text.count("\n", pos, end)
         pos = end
@@ -190,14 +217,14 @@ class Module:
     children: dict[str, "Module"] = field(default_factory=dict)
     parent: "Module | None" = None
     file_module: "Module | None" = None  # the module of the file (itself unless inline)
-    imports: dict[str, tuple] = field(default_factory=dict)  # name -> (crate, path) or None
+    imports: dict[str, tuple] = field(default_factory=dict)  # name -> (module, [segments]) or None
 
     @property
     def node(self) -> "Module":
         return self.file_module or self
 
     def name(self) -> str:
-        return "::".join((self.crate.name_in_code,) + self.path)
+        return "::".join((self.crate.key,) + self.path)
 
 
 @dataclass(eq=False)
@@ -267,12 +294,11 @@ def discover_crates(root: str) -> tuple[list[Crate], list[dict]]:
         layer = EXAMPLE_LAYER if example else CRATE_LAYERS.get(name)
         lib = data.get("lib")
         lib_path = (lib or {}).get("path", "src/lib.rs")
-        if lib is not None or os.path.exists(os.path.join(pdir, lib_path)):
-            if os.path.exists(os.path.join(pdir, lib_path)):
-                lib_name = (lib or {}).get("name", name).replace("-", "_")
-                crates.append(Crate(name, name, "lib",
-                                    os.path.relpath(os.path.join(pdir, lib_path), root),
-                                    lib_name, example, layer, rel_manifest))
+        if os.path.exists(os.path.join(pdir, lib_path)):
+            lib_name = (lib or {}).get("name", name).replace("-", "_")
+            crates.append(Crate(name, name, "lib",
+                                os.path.relpath(os.path.join(pdir, lib_path), root),
+                                lib_name, example, layer, rel_manifest))
         bins = list(data.get("bin") or [])
         if not bins and os.path.exists(os.path.join(pdir, "src/main.rs")):
             bins = [{"name": name, "path": "src/main.rs"}]
@@ -282,8 +308,7 @@ def discover_crates(root: str) -> tuple[list[Crate], list[dict]]:
                 "src/main.rs" if bname == name else f"src/bin/{bname}.rs")
             if not os.path.exists(os.path.join(pdir, bpath)):
                 continue
-            crates.append(Crate(f"{name}[bin {bname}]",
-                                name, "bin",
+            crates.append(Crate(f"{name}[bin {bname}]", name, "bin",
                                 os.path.relpath(os.path.join(pdir, bpath), root),
                                 bname.replace("-", "_"), example,
                                 EXAMPLE_LAYER if example else BIN_LAYER, rel_manifest))
@@ -417,23 +442,24 @@ def mask_tests(kinds: list[str], texts: list[str]) -> list[bool]:
 # Module trees
 
 
-def child_dir(mod_file: str, inline_names: tuple[str, ...]) -> str:
-    base = os.path.basename(mod_file)
-    d = os.path.dirname(mod_file)
-    if base in ("mod.rs", "lib.rs", "main.rs"):
-        out = d
+def child_dir(module: Module, current: Module) -> str:
+    """Where `mod x;` in current (module's file, or an inline module inside it) looks."""
+    base = os.path.basename(module.file)
+    d = os.path.dirname(module.file)
+    if module.path == () or base == "mod.rs":
+        out = d  # a crate root or a mod.rs: its children beside it
     else:
-        out = os.path.join(d, base[:-3])
-    for name in inline_names:
+        out = os.path.join(d, base[:-3])  # name.rs: its children in name/
+    for name in current.path[len(module.path):]:
         out = os.path.join(out, name)
     return out
 
 
 def build_tree(root: str, crate: Crate) -> None:
+    """Follow `mod x;` from the crate root: x.rs or x/mod.rs (or `#[path]`)."""
     crate.root = Module(crate, (), crate.root_file)
     crate.root.file_module = crate.root
     queue = [crate.root]
-    is_root_file = {crate.root_file}
     while queue:
         module = queue.pop()
         crate.modules.append(module)
@@ -442,10 +468,9 @@ def build_tree(root: str, crate: Crate) -> None:
             crate.test_files.append(module.file)
         info = load(root, module.file)
         kinds, texts = info.kinds, info.texts
-        # stack of frames: (module or None) per open brace
-        stack: list[Module | None] = []
+        stack: list[Module | None] = []  # per open brace: the inline module it opens, or None
         current = module
-        pending_path = None
+        path_attr = None
         i = 0
         n = len(texts)
         while i < n:
@@ -454,37 +479,41 @@ def build_tree(root: str, crate: Crate) -> None:
             if k == "p":
                 if t == "{":
                     stack.append(None)
-                elif t == "}":
-                    if stack:
-                        frame = stack.pop()
-                        if frame is not None:
-                            current = frame.parent if frame.parent else module
-                            # back to the innermost enclosing module
-                            current = next((f for f in reversed(stack) if f is not None), module)
+                elif t == "}" and stack:
+                    stack.pop()
+                    current = next((f for f in reversed(stack) if f is not None), module)
                 elif t == "#":
                     end = attribute_end(texts, i)
                     if end > i:
-                        inner = texts[i:end]
-                        if "path" in inner and "=" in inner:
-                            pending_path = True  # #[path] unsupported; noted below
+                        inner = texts[i + 2:end - 1]
+                        if len(inner) == 3 and inner[0] == "path" and inner[1] == "=":
+                            path_attr = inner[2][1:-1]
                         i = end
                         continue
-            elif k == "i" and t == "mod" and i + 2 < n and kinds[i + 1] == "i":
+                i += 1
+                continue
+            if k == "i" and t == "mod" and i + 2 < n and kinds[i + 1] == "i":
                 name = texts[i + 1]
                 nxt = texts[i + 2]
                 test = module.test or info.masked[i] or current.test
                 if nxt == ";":
-                    d = child_dir(module.file, current.path[len(module.path):])
-                    cand = [os.path.join(d, name + ".rs"), os.path.join(d, name, "mod.rs")]
+                    d = child_dir(module, current)
+                    if path_attr is not None:
+                        base = (os.path.dirname(module.file)
+                                if current is module else d)
+                        cand = [os.path.normpath(os.path.join(base, path_attr))]
+                    else:
+                        cand = [os.path.join(d, name + ".rs"), os.path.join(d, name, "mod.rs")]
                     found = next((c for c in cand if os.path.exists(os.path.join(root, c))), None)
                     if found is None:
-                        crate.missing.append(f"{module.file}: mod {name};")
+                        crate.missing.append(f"{module.file}: mod {name}; (no {' or '.join(cand)})")
                     else:
                         child = Module(crate, current.path + (name,), found, test=test,
                                        parent=current)
                         child.file_module = child
                         current.children[name] = child
                         queue.append(child)
+                    path_attr = None
                     i += 3
                     continue
                 if nxt == "{":
@@ -494,8 +523,12 @@ def build_tree(root: str, crate: Crate) -> None:
                     crate.modules.append(child)
                     stack.append(child)
                     current = child
+                    path_attr = None
                     i += 3
                     continue
+            if k == "i" and t in ("fn", "struct", "enum", "use", "impl", "trait", "const",
+                                  "static", "type"):
+                path_attr = None
             i += 1
     crate.files.sort()
     crate.test_files.sort()
@@ -555,7 +588,7 @@ class Resolver:
         self.crates = crates
         self.by_lib_name = {c.name_in_code: c for c in crates if c.kind == "lib"}
 
-    def lookup_head(self, module: Module, head: str, in_use: bool):
+    def lookup_head(self, module: Module, head: str):
         """Resolve a path's first segment in module's scope: (module to continue from) or
         ('alias', target) or None (not a workspace path)."""
         crate = module.crate
@@ -589,14 +622,14 @@ class Resolver:
                 break
         return m
 
-    def resolve(self, module: Module, segs: list[str], in_use: bool, depth: int = 0):
+    def resolve(self, module: Module, segs: list[str]):
         """The module a path names (deepest existing), or None if outside the workspace."""
-        if not segs or depth > 8:
+        if not segs:
             return None
         if segs[0] == "::":
             lib = self.by_lib_name.get(segs[1]) if len(segs) > 1 else None
             return self.walk(lib.root, segs[2:]) if lib else None
-        head = self.lookup_head(module, segs[0], in_use)
+        head = self.lookup_head(module, segs[0])
         if head is None:
             return None
         if isinstance(head, tuple):
@@ -614,7 +647,7 @@ class Resolver:
         if segs[0] == "::":
             lib = self.by_lib_name.get(segs[1]) if len(segs) > 1 else None
             return (lib.root, segs[2:]) if lib else None
-        head = self.lookup_head(module, segs[0], True)
+        head = self.lookup_head(module, segs[0])
         if head is None:
             return None
         if isinstance(head, tuple):
@@ -684,7 +717,7 @@ def walk_file(module: Module, info: FileInfo, resolver: Resolver, phase: str, ed
                             segs = segs[:-1]
                         current.imports[name] = resolver.absolute(current, segs)
                 else:
-                    target = resolver.resolve(current, segs, True)
+                    target = resolver.resolve(current, segs)
                     add_edge(edges, current, target, info.path, tlines[i],
                              "reexport" if public else "use")
                     if public and current is module and module.path == ():
@@ -703,7 +736,7 @@ def walk_file(module: Module, info: FileInfo, resolver: Resolver, phase: str, ed
             if i > 0 and texts[i - 1] == "$" and t == "crate":
                 segs[0] = "crate"
             if len(segs) > 1 and segs[0] != "Self":
-                target = resolver.resolve(current, segs, False)
+                target = resolver.resolve(current, segs)
                 add_edge(edges, current, target, info.path, tlines[i], "path")
             i = j
             continue
@@ -726,7 +759,7 @@ def add_edge(edges: dict, source: Module, target: Module | None, file: str, line
 # Figures
 
 
-PUB_KINDS = ("fn", "struct", "enum", "trait", "mod", "type", "const", "static")
+PUB_KINDS = ("fn", "struct", "enum", "trait", "mod", "type", "const", "static", "use")
 
 
 def public_items(crate: Crate) -> dict[str, int]:
@@ -746,7 +779,8 @@ def public_items(crate: Crate) -> dict[str, int]:
                 j += 1
             if j < n and texts[j] in counts and kinds[j] == "i":
                 counts[texts[j]] += 1
-    counts["total"] = sum(counts[k] for k in PUB_KINDS)
+    counts["items"] = sum(counts[k] for k in PUB_KINDS if k != "use")
+    counts["with_use"] = counts["items"] + counts["use"]
     return counts
 
 
@@ -844,7 +878,89 @@ def label(m: Module) -> str:
     return m.file
 
 
-def measure(root: str, with_tests: bool = False) -> dict:
+def is_ancestor(a: Module, b: Module) -> bool:
+    """a is a (strict) ancestor of b in one crate's module tree."""
+    return a.crate is b.crate and len(a.path) < len(b.path) and b.path[:len(a.path)] == a.path
+
+
+CIRCLE_RULES = {
+    # The default, which finds the circles counted before: a module's use of an ancestor's items (a child's
+    # `super::Item`, `crate::parent::Item`) is not an edge of the circle graph; everything
+    # else is (a parent's code or `pub use` using its child, siblings, other modules).
+    "up": "edges from a module to its ancestors dropped",
+    # Every import is an edge: each mod.rs whose children use its items and which uses (or
+    # re-exports) them forms a circle with them.
+    "all": "every edge",
+    # Neither direction between a module and its ancestors or descendants.
+    "tree": "edges between a module and its ancestors or descendants dropped",
+}
+
+
+def circle_graph(edges: dict, rule: str) -> dict:
+    succ: dict = {}
+    for (a, b) in edges:
+        if rule == "up" and is_ancestor(b, a):
+            continue
+        if rule == "tree" and (is_ancestor(b, a) or is_ancestor(a, b)):
+            continue
+        succ.setdefault(a, []).append(b)
+    return succ
+
+
+def elementary_cycles(comp: list, succ: dict, limit: int = 10000) -> list[list]:
+    """Every elementary cycle inside one strongly connected component (small ones here),
+    each starting at its least member: a depth-first search per start node over the nodes
+    after it. Stops at limit."""
+    order = sorted(comp, key=label)
+    rank = {m: i for i, m in enumerate(order)}
+    out: list[list] = []
+    for s in order:
+        stack = [(s, iter(sorted((w for w in succ.get(s, ()) if w in rank
+                                  and rank[w] >= rank[s]), key=label)))]
+        path = [s]
+        on_path = {s}
+        while stack and len(out) < limit:
+            v, it = stack[-1]
+            w = next(it, None)
+            if w is None:
+                stack.pop()
+                on_path.discard(path.pop())
+                continue
+            if w is s:
+                out.append(list(path))
+            elif w not in on_path:
+                path.append(w)
+                on_path.add(w)
+                stack.append((w, iter(sorted((x for x in succ.get(w, ()) if x in rank
+                                              and rank[x] >= rank[s]), key=label))))
+    return out
+
+
+def find_circles(nodes: list, edges: dict, rule: str):
+    succ = circle_graph(edges, rule)
+    comps = [c for c in strongly_connected(nodes, succ) if len(c) > 1]
+    circles = []
+    cycles = []
+    for comp in comps:
+        members = sorted(comp, key=label)
+        inside = set(comp)
+        links = []
+        for a in members:
+            for b in sorted(succ.get(a, ()), key=label):
+                if b in inside:
+                    f, l, how = edges[(a, b)][0]
+                    links.append({"from": label(a), "to": label(b), "at": f"{f}:{l}",
+                                  "how": how, "sites": len(edges[(a, b)])})
+        circles.append({"size": len(members), "members": [label(m) for m in members],
+                        "modules": [m.name() for m in members], "edges": links})
+        cycles.extend([label(m) for m in cyc] for cyc in elementary_cycles(comp, succ))
+    circles.sort(key=lambda c: c["members"])
+    cycles.sort()
+    kept = sum(len(v) for v in succ.values())
+    return circles, cycles, kept
+
+
+def measure(root: str, with_tests: bool = False, circle_rule: str = "up") -> dict:
     started = time.perf_counter()
     _FILES.clear()
     crates, packages = discover_crates(root)
@@ -853,8 +969,7 @@ def measure(root: str, with_tests: bool = False) -> dict:
     resolver = Resolver(crates)
     edges: dict = {}
     reexports: dict = {}
-    # imports first for every crate (a crate's paths may go through another's names only
-    # by their full paths, so per crate is enough), then edges
+    # per crate: its imports first (so paths can start with an imported name), then edges
     for crate in crates:
         scan_uses_and_paths(root, crate, resolver, edges, reexports)
 
@@ -900,26 +1015,9 @@ def measure(root: str, with_tests: bool = False) -> dict:
         pub_rows.append({"crate": c.key, "items": counts, "root_reexports": len(names),
                          "root_reexport_names": names})
 
-    # graph
+    # (c) circles
     nodes = [m for c in crates for m in c.modules if not m.inline and not m.test]
-    succ: dict = {}
-    for (a, b) in edges:
-        succ.setdefault(a, []).append(b)
-    comps = [c for c in strongly_connected(nodes, succ) if len(c) > 1]
-    circles = []
-    for comp in comps:
-        members = sorted(comp, key=label)
-        inside = set(comp)
-        links = []
-        for a in members:
-            for b in sorted(succ.get(a, ()), key=label):
-                if b in inside:
-                    f, l = edges[(a, b)][0]
-                    links.append({"from": label(a), "to": label(b), "at": f"{f}:{l}",
-                                  "sites": len(edges[(a, b)])})
-        circles.append({"size": len(members), "members": [label(m) for m in members],
-                        "modules": [m.name() for m in members], "edges": links})
-    circles.sort(key=lambda c: c["members"])
+    circles, cycles, kept = find_circles(nodes, edges, circle_rule)
 
     # (d) upward imports
     core = next((c for c in crates if c.kind == "lib" and c.name_in_code == "cutover"), None)
@@ -941,13 +1039,13 @@ def measure(root: str, with_tests: bool = False) -> dict:
             if la is not None and lb is not None and la < lb:
                 upward.append({"kind": "module", "from": label(a), "to": label(b),
                                "from_layer": f"{ta} ({la})", "to_layer": f"{tb} ({lb})",
-                               "at": [f"{f}:{l}" for f, l in sites]})
+                               "at": sorted({f"{f}:{l}" for f, l, _ in sites})})
         else:
             la, lb = ca.layer, cb.layer
             if la is not None and lb is not None and la < lb:
                 upward.append({"kind": "crate", "from": label(a), "to": label(b),
                                "from_layer": f"{ca.key} ({la})", "to_layer": f"{cb.key} ({lb})",
-                               "at": [f"{f}:{l}" for f, l in sites]})
+                               "at": sorted({f"{f}:{l}" for f, l, _ in sites})})
     # Cargo dependencies against the crate order
     for p in packages:
         lp = EXAMPLE_LAYER if p["example"] else CRATE_LAYERS.get(p["name"])
@@ -958,6 +1056,12 @@ def measure(root: str, with_tests: bool = False) -> dict:
                                "from_layer": f"{p['name']} ({lp})", "to_layer": f"{dep} ({ld})",
                                "at": [f"{p['manifest']} [{section}]"]})
     unknown_crates = sorted(c.key for c in crates if c.layer is None)
+    upward_summary = {
+        "importing_files": len(upward),
+        "imported_modules": len({(u["from_layer"], u["to"]) for u in upward}),
+        "module_pairs": len({(u["from_layer"], u["to_layer"]) for u in upward}),
+        "sites": sum(len(u["at"]) for u in upward),
+    }
 
     # (e) functions
     funcs = functions(root, crates, with_tests)
@@ -974,9 +1078,12 @@ def measure(root: str, with_tests: bool = False) -> dict:
         "outside_crates": {k: {"files": v[0], "lines": v[1]} for k, v in outside.items() if v[0]},
         "orphan_files": sorted(orphans),
         "public_items": pub_rows,
-        "graph": {"nodes": len(nodes), "edges": len(edges)},
+        "graph": {"nodes": len(nodes), "edges": len(edges), "circle_rule": circle_rule,
+                  "edges_in_circle_graph": kept},
         "circles": circles,
+        "elementary_cycles": cycles,
         "upward_imports": upward,
+        "upward_summary": upward_summary,
         "unlayered_modules": sorted(unlayered),
         "crates_without_layer": unknown_crates,
         "longest_functions": funcs[:10],
@@ -1011,26 +1118,40 @@ def print_text(r: dict) -> None:
         p(f"  orphan (under src/, no `mod` reaches it): {o}")
     p("")
     p("(b) public items (pub, not pub(crate)/pub(super); test code apart)")
-    p(f"  {'crate':<34} " + " ".join(f"{k:>6}" for k in PUB_KINDS) + "  total  root re-exports")
+    kinds = [k for k in PUB_KINDS if k != "use"]
+    p(f"  {'crate':<26} " + " ".join(f"{k:>6}" for k in kinds)
+      + "  items  +pub use =  all   root re-exported names")
     for row in r["public_items"]:
         it = row["items"]
-        p(f"  {row['crate']:<34} " + " ".join(f"{it[k]:>6}" for k in PUB_KINDS)
-          + f" {it['total']:>6}  {row['root_reexports']:>5}")
+        p(f"  {row['crate']:<26} " + " ".join(f"{it[k]:>6}" for k in kinds)
+          + f" {it['items']:>6} {it['use']:>8} {it['with_use']:>6}  {row['root_reexports']:>5}")
     for row in r["public_items"]:
         if row["root_reexport_names"]:
             p(f"  {row['crate']} re-exports: " + ", ".join(row["root_reexport_names"]))
     p("")
     g = r["graph"]
-    p(f"(c) import circles: {len(r['circles'])} "
-      f"(module graph: {g['nodes']} file modules, {g['edges']} edges)")
+    p(f"(c) import circles: {len(r['circles'])} strongly connected components, "
+      f"{len(r['elementary_cycles'])} elementary cycles in them")
+    p(f"    module graph: {g['nodes']} file modules, {g['edges']} edges; circles over "
+      f"{g['edges_in_circle_graph']} of them ({g['circle_rule']}: "
+      f"{CIRCLE_RULES[g['circle_rule']]})")
     for n, c in enumerate(r["circles"], 1):
         p(f"  {n}. {c['size']} modules: " + " <-> ".join(c["members"]))
         for e in c["edges"]:
-            more = f" (+{e['sites'] - 1} more)" if e["sites"] > 1 else ""
-            p(f"       {e['from']} -> {e['to']}   at {e['at']}{more}")
+            more = f", +{e['sites'] - 1} more" if e["sites"] > 1 else ""
+            p(f"       {e['from']} -> {e['to']}   ({e['how']} at {e['at']}{more})")
+    if r["elementary_cycles"]:
+        p("    elementary cycles:")
+        for cyc in r["elementary_cycles"][:50]:
+            p("      " + " -> ".join(cyc + cyc[:1]))
+        if len(r["elementary_cycles"]) > 50:
+            p(f"      ... {len(r['elementary_cycles']) - 50} more")
     p("")
     up = r["upward_imports"]
-    p(f"(d) upward imports: {len(up)}")
+    sm = r["upward_summary"]
+    p(f"(d) upward imports: {len(up)} (importing file -> imported module); "
+      f"{sm['imported_modules']} imported modules (from top-level module / crate), "
+      f"{sm['module_pairs']} top-level module or crate pairs, {sm['sites']} sites")
     for u in up:
         p(f"  [{u['kind']}] {u['from']} ({u['from_layer']}) -> {u['to']} ({u['to_layer']})")
         for a in u["at"][:3]:
@@ -1062,10 +1183,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="exit 1, listing them, if there is any import circle or upward import")
     ap.add_argument("--with-tests", action="store_true",
                     help="rank test functions too in the longest functions")
+    ap.add_argument("--circles", choices=sorted(CIRCLE_RULES), default="up",
+                    help="which edges make circles: 'up' (default: a module's uses of its "
+                         "ancestors' items left out; finds the circles counted before), "
+                         "'all' (every import), 'tree' (nothing between a module and its "
+                         "ancestors or descendants)")
     args = ap.parse_args(argv)
-    r = measure(args.root, args.with_tests)
+    r = measure(args.root, args.with_tests, args.circles)
     if args.check:
         bad = bool(r["circles"] or r["upward_imports"])
+        for what, names in (("top-level modules not in LAYERS", r["unlayered_modules"]),
+                            ("crates not in CRATE_LAYERS", r["crates_without_layer"])):
+            if names:
+                print(f"warning: {what} (not checked): {', '.join(names)}", file=sys.stderr)
         if args.json:
             print(json.dumps({"ok": not bad, "circles": r["circles"],
                               "upward_imports": r["upward_imports"]}, indent=2))

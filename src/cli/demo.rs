@@ -80,53 +80,54 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         false => with_probes(&cx.registry, &args.cassette, &args.out)?,
     };
     let runtime = &cx.runtime;
-    runtime.block_on(async {
-        eprintln!("starting the servers (the first run installs SecantusDB under target/)...");
-        let servers = Servers::start().await?;
-        // The pid of a server started here, so that it can be stopped to see what a dead
-        // legacy does to a run.
-        let pid = servers
-            .mongo
-            .pid()
-            .map_or_else(String::new, |pid| format!(" (pid {pid})"));
-        eprintln!(
-            "MongoDB wire: {}{pid}; PostgreSQL: {}",
-            servers.mongo.source(),
-            servers.postgres.source()
-        );
-        let pair = servers.pair().await?;
-        let options = ReplayOptions {
-            concurrency: args.concurrency.unwrap_or(16).max(1),
-            rules: Some(rules),
-            shard: args.shard,
-            max_infra_failures: args.max_infra_failures,
-            ..ReplayOptions::default()
-        };
-        let targets = Pair {
-            legacy: pair.legacy.clone(),
-            candidate: pair.candidate.clone(),
-        };
-        let races = match args.no_races {
-            true => None,
-            false => args.races.options(
-                Some(cutover::races::Grouping::Overlap),
-                options.timeout,
-                options.max_infra_failures,
-                options.rules.clone(),
-            ),
-        };
-        super::replay::replay_to(
-            &cx.registry,
-            &cassette,
-            &targets,
-            &options,
-            races.as_ref(),
-            &args.out,
-            args.printing,
-            Vec::new(),
-        )
-        .await
-    })
+    runtime
+        .block_on(async {
+            eprintln!("starting the servers (the first run installs SecantusDB under target/)...");
+            let servers = Servers::start().await?;
+            // The pid of a server started here, so that it can be stopped to see what a dead
+            // legacy does to a run.
+            let pid = servers
+                .mongo
+                .pid()
+                .map_or_else(String::new, |pid| format!(" (pid {pid})"));
+            eprintln!(
+                "MongoDB wire: {}{pid}; PostgreSQL: {}",
+                servers.mongo.source(),
+                servers.postgres.source()
+            );
+            let pair = servers.pair().await?;
+            let options = ReplayOptions {
+                concurrency: args.concurrency.unwrap_or(16).max(1),
+                rules: Some(rules),
+                shard: args.shard,
+                max_infra_failures: args.max_infra_failures,
+                ..ReplayOptions::default()
+            };
+            let targets = Pair {
+                legacy: pair.legacy.clone(),
+                candidate: pair.candidate.clone(),
+            };
+            let races = match args.no_races {
+                true => None,
+                false => args.races.options(
+                    Some(cutover::races::Grouping::Overlap),
+                    options.timeout,
+                    options.max_infra_failures,
+                    options.rules.clone(),
+                ),
+            };
+            super::replay::replay_to(
+                &cx.registry,
+                &cassette,
+                &targets,
+                &options,
+                races.as_ref(),
+                &cutover::RunDir::new(&args.out),
+                Vec::new(),
+            )
+            .await
+        })
+        .and_then(|report| super::replay::publish(&report, args.printing))
 }
 
 /// A bundled migration (`fixtures/migrations/NAME`) on fresh databases: its cassette,
@@ -164,37 +165,38 @@ fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
         p => p.to_path_buf(),
     };
     let runtime = &cx.runtime;
-    runtime.block_on(async {
-        eprintln!("{}: {}", args.migration, migration.description);
-        let running = migration.start().await.map_err(anyhow::Error::msg)?;
-        eprintln!("fresh databases: {}", running.databases().join(", "));
-        let options = ReplayOptions {
-            concurrency: args
-                .concurrency
-                .or(migration.concurrency)
-                .unwrap_or(16)
-                .max(1),
-            rules,
-            shard: args.shard,
-            max_infra_failures: args.max_infra_failures,
-            ..ReplayOptions::default()
-        };
-        let pair = Pair {
-            legacy: running.legacy.clone(),
-            candidate: running.candidate.clone(),
-        };
-        super::replay::replay_to(
-            &cx.registry,
-            &migration.cassette,
-            &pair,
-            &options,
-            None,
-            &out,
-            args.printing,
-            Vec::new(),
-        )
-        .await
-    })
+    runtime
+        .block_on(async {
+            eprintln!("{}: {}", args.migration, migration.description);
+            let running = migration.start().await.map_err(anyhow::Error::msg)?;
+            eprintln!("fresh databases: {}", running.databases().join(", "));
+            let options = ReplayOptions {
+                concurrency: args
+                    .concurrency
+                    .or(migration.concurrency)
+                    .unwrap_or(16)
+                    .max(1),
+                rules,
+                shard: args.shard,
+                max_infra_failures: args.max_infra_failures,
+                ..ReplayOptions::default()
+            };
+            let pair = Pair {
+                legacy: running.legacy.clone(),
+                candidate: running.candidate.clone(),
+            };
+            super::replay::replay_to(
+                &cx.registry,
+                &migration.cassette,
+                &pair,
+                &options,
+                None,
+                &cutover::RunDir::new(&out),
+                Vec::new(),
+            )
+            .await
+        })
+        .and_then(|report| super::replay::publish(&report, args.printing))
 }
 
 /// The cassette to replay: `cassette` with its probes appended, in `out`; or `cassette`

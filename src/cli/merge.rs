@@ -19,6 +19,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
-    let report = cutover::report::merge::merge(&args.shards, &args.out)?;
-    super::replay::publish(&report, &args.out.join("report.json"), args.printing)
+    let out = cutover::RunDir::new(&args.out);
+    let report = cutover::rundir::merge::merge(&args.shards, &out)?;
+    out.write_report(&report)?;
+    super::replay::publish(&report, args.printing)
 }

@@ -3,7 +3,6 @@
 
 mod check_target;
 mod coverage;
-mod covering;
 mod demo;
 mod diff;
 mod gate;
@@ -168,6 +167,12 @@ impl Shared {
             registry: cutover_cli::registry(),
         })
     }
+}
+
+/// A duration argument: `500ms`, `30s`.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    cutover::targets::parse_duration(text)
+        .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
 }
 
 pub fn main() -> ExitCode {

@@ -27,10 +27,10 @@ pub struct RaceArgs {
     #[arg(long, default_value_t = 1)]
     race_seed: u64,
     /// The largest delay after the barrier, per request (drawn from the seed).
-    #[arg(long, default_value = "2ms", value_parser = super::replay::parse_duration)]
+    #[arg(long, default_value = "2ms", value_parser = super::parse_duration)]
     race_jitter: Duration,
     /// Slept between a repository's load and its save, where the target supports it.
-    #[arg(long, default_value = "0ms", value_parser = super::replay::parse_duration)]
+    #[arg(long, default_value = "0ms", value_parser = super::parse_duration)]
     race_pause: Duration,
 }
 

@@ -12,11 +12,10 @@ use cutover::digest::FileRef;
 use cutover::normalize::suggest::Suggestion;
 use cutover::normalize::Rules;
 use cutover::replay::shard::{Role, Shard};
-use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
-use cutover::report::{self, Inputs, Summary, Verdict};
-use cutover::targets::{self, Target};
-use cutover::Registry;
-use std::fs;
+use cutover::replay::{Pair, ReplayOptions};
+use cutover::report::{self, replay_report, Inputs, Replayed, Verdict};
+use cutover::targets::Target;
+use cutover::{Registry, RunDir};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,7 +32,7 @@ pub struct Args {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     concurrency: u64,
     /// Per-call time limit, after which the request is inconclusive (e.g. 500ms, 30s).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = super::parse_duration)]
     timeout: std::time::Duration,
     /// Do not read back and compare the stored state after writes.
     #[arg(long)]
@@ -54,7 +53,7 @@ pub struct Args {
     /// 2s). A candidate read or state read-back that differs is asked again until it
     /// agrees or this window ends; the lag is reported (docs/src/settle.md). The candidate's
     /// own window, where it declares one, wins.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = super::parse_duration)]
     settle: Option<std::time::Duration>,
     #[command(flatten)]
     races: super::races::RaceArgs,
@@ -109,11 +108,6 @@ impl Targets {
     }
 }
 
-pub(super) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    targets::parse_duration(text)
-        .ok_or_else(|| format!("`{text}`: expected a duration such as 500ms or 30s"))
-}
-
 pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
     let options = ReplayOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
@@ -142,16 +136,16 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         options.max_infra_failures,
         options.rules.clone(),
     );
-    runtime.block_on(replay_to(
+    let report = runtime.block_on(replay_to(
         &cx.registry,
         &args.cassette,
         &pair,
         &options,
         races.as_ref(),
-        &args.out,
-        args.printing,
+        &RunDir::new(&args.out),
         noise,
-    ))
+    ))?;
+    publish(&report, args.printing)
 }
 
 /// Replays the legacy against a fresh instance of itself `--noise-runs` times and returns
@@ -166,12 +160,11 @@ async fn noise_runs(
     for _ in 0..args.noise_runs {
         let pair = args.targets.legacy_twice(registry).await?;
         let cassette = Reader::open(&args.cassette)?;
-        let header = cassette.header().clone();
-        let mut summary = Summary::new();
         // Each replay makes its own `RuleRun`: the noise runs' counts and learned
         // identifiers never reach the replay's.
-        let run = replay::replay(cassette, &pair, options, &mut [&mut summary]).await?;
-        let report = summary.finish(&header, "", "legacy", "legacy", &run);
+        let report = replay_report(cassette, &pair, options, &mut [])
+            .await?
+            .report;
         for s in report.suggested_rules {
             let key = (
                 s.op.clone(),
@@ -190,19 +183,17 @@ async fn noise_runs(
     Ok(groups.into_values().collect())
 }
 
-/// Replays `cassette` on `pair`, writes `OUT/results.jsonl` and `OUT/report.json`, prints
-/// the report, and returns the verdict as an exit; a run that stopped because a side
-/// stopped answering is inconclusive (2) whatever its verdict, and says so on stderr.
+/// Replays `cassette` on `pair` and writes its run directory `out` (`results.jsonl`,
+/// `report.json`); the report is for [`publish`] to print and turn into an exit.
 pub async fn replay_to(
     registry: &Registry,
     cassette_path: &Path,
     pair: &Pair,
     options: &ReplayOptions,
     races: Option<&cutover::races::RaceOptions>,
-    out: &Path,
-    printing: Printing,
+    out: &RunDir,
     noise: Vec<Suggestion>,
-) -> Result<Exit> {
+) -> Result<report::Report> {
     // A first pass finds any malformed line before anything is replayed or written, and
     // counts what this run (or shard) will report.
     let (total, keyless_until) = count_requests(cassette_path, options.shard)?;
@@ -211,30 +202,13 @@ pub async fn replay_to(
         ..options.clone()
     };
     let cassette = Reader::open(cassette_path)?;
-    let header = cassette.header().clone();
-
-    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    // The outputs of an earlier run go first: what stands in OUT is this run's, or nothing.
-    let report_path = out.join("report.json");
-    let results_path = out.join("results.jsonl");
-    for stale in [&report_path, &results_path] {
-        match fs::remove_file(stale) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("removing the stale {}", stale.display()));
-            }
-            _ => {}
-        }
-    }
-    // Results stream to a `.partial` file, renamed when the replay has run to its end.
-    let partial = out.join("results.jsonl.partial");
-    let mut results =
-        JsonlSink::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
-    let mut summary = Summary::new();
+    out.create()?;
+    let mut results = out.results_writer()?;
     let mut progress = Progress::new(total);
     // Coverage is counted on the legacy's answers as they pass (for a domain that
     // declares its features); the race check afterwards runs on the bare pair.
     let observed = registry
-        .tally(&header.domain)
+        .tally(&cassette.header().domain)
         .map(|tally| Arc::new(Observed::new(pair.legacy.clone(), tally, options.shard)));
     let counting = Pair {
         legacy: observed
@@ -242,20 +216,18 @@ pub async fn replay_to(
             .map_or_else(|| pair.legacy.clone(), |o| o as Arc<dyn Target>),
         candidate: pair.candidate.clone(),
     };
-    let run = replay::replay(
+    let replayed = replay_report(
         cassette,
         &counting,
         options,
-        &mut [&mut results, &mut summary, &mut progress],
+        &mut [&mut results, &mut progress],
     )
     .await;
     progress.finish();
-    let run = run?;
-    results
-        .finish()
-        .with_context(|| format!("writing {}", partial.display()))?;
-    fs::rename(&partial, &results_path)
-        .with_context(|| format!("writing {}", results_path.display()))?;
+    let Replayed {
+        mut report, run, ..
+    } = replayed?;
+    results.commit()?;
     if let Some(cut) = &run.truncation {
         eprintln!(
             "warning: cassette {} line {}: truncated last line ({} bytes) skipped",
@@ -264,15 +236,6 @@ pub async fn replay_to(
             cut.bytes
         );
     }
-
-    let path = cassette_path.display().to_string();
-    let mut report = summary.finish(
-        &header,
-        &path,
-        pair.legacy.name(),
-        pair.candidate.name(),
-        &run,
-    );
     report.noise = noise;
     report.coverage = observed.map(|o| o.coverage());
     report.inputs = Some(Inputs {
@@ -286,14 +249,14 @@ pub async fn replay_to(
         let checked = super::races::check(cassette_path, pair, races, options.shard).await?;
         report = report.with_races(checked);
     }
-    publish(&report, &report_path, printing)
+    out.write_report(&report)?;
+    Ok(report)
 }
 
-/// Writes `report` to `path` atomically, prints it, and turns its verdict into the exit
-/// code; a run (or a merged shard) that stopped because a side stopped answering is
+/// Prints `report` (already written in its run directory) and turns its verdict into the
+/// exit code; a run (or a merged shard) that stopped because a side stopped answering is
 /// inconclusive (2) whatever its verdict.
-pub(super) fn publish(report: &report::Report, path: &Path, printing: Printing) -> Result<Exit> {
-    write_atomically(path, &serde_json::to_vec_pretty(report)?)?;
+pub(super) fn publish(report: &report::Report, printing: Printing) -> Result<Exit> {
     super::print(&printing.render(report)?)?;
     if let Some(stop) = &report.stopped {
         eprintln!("error: {stop} (inconclusive)");
@@ -325,10 +288,4 @@ fn count_requests(path: &Path, shard: Option<Shard>) -> Result<(u64, Option<u64>
         }
     }
     Ok((n, keyless_until))
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:
-/// a reader sees the whole file or none.
-pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    report::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

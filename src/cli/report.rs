@@ -64,7 +64,7 @@ pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
         }
     };
     match &args.out {
-        Some(path) => super::replay::write_atomically(path, text.as_bytes())
+        Some(path) => cutover::rundir::write_atomically(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?,
         None => super::print(&text)?,
     }

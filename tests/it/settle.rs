@@ -670,7 +670,9 @@ async fn merged_shards_fold_the_settle_lags_of_one_run() {
         .unwrap();
         dirs.push(out);
     }
-    let merged = cutover::report::merge::merge(&dirs, &dir.path().join("merged")).unwrap();
+    let merged =
+        cutover::rundir::merge::merge(&dirs, &cutover::RunDir::new(dir.path().join("merged")))
+            .unwrap();
     let get = merged.operations["get"]
         .settle
         .expect("merged settle figures");

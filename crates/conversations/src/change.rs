@@ -8,36 +8,9 @@
 //! change raises the error kind its targeted write raises.
 
 use super::model::{format_time, Conversation, Message, Participant};
-use super::ops::{Attach, MarkRead, NewParticipant, Post, Rename, SetRole};
+use super::ops::Change;
 use super::Failure;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-/// The arguments of `update_conversation`: the changes a service makes before one save.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Update {
-    /// Applied in order; the first that fails fails the whole update, and nothing is saved.
-    pub changes: Vec<Change>,
-}
-
-/// One in-memory change, named and shaped as the targeted write it stands for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Change {
-    /// Sets (or clears) the subject.
-    Rename(Rename),
-    /// A new participant, joining now (`conflict` if they already take part).
-    AddParticipant(NewParticipant),
-    /// A participant's new role (`not_found` if they do not take part).
-    SetRole(SetRole),
-    /// A new message, created now (`invalid` from a stranger, `conflict` for a used id).
-    PostMessage(Post),
-    /// A read receipt (`not_found` message, `invalid` reader), kept once per reader.
-    MarkRead(MarkRead),
-    /// A temporary attachment at the next free index of a live message.
-    Attach(Attach),
-}
 
 /// Applies `changes` to `conversation` at the request's clock `at`.
 pub fn apply(
@@ -174,7 +147,7 @@ mod tests {
     #[test]
     fn changes_apply_in_order_and_fail_as_their_targeted_writes() {
         let at = DateTime::from_timestamp_millis(1_704_067_300_000).expect("a time");
-        let update: Update = serde_json::from_value(serde_json::json!({ "changes": [
+        let update: crate::ops::Update = serde_json::from_value(serde_json::json!({ "changes": [
             { "add_participant": { "identity_id": "u2", "name": "B", "role": "member" } },
             { "post_message": { "message_id": "m2", "author_id": "u2", "text": "yo" } },
             { "mark_read": { "message_id": "m1", "identity_id": "u2" } },

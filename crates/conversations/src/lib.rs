@@ -37,7 +37,7 @@ use cutover::cassette::{ErrorKind, Outcome, Request};
 use cutover::coverage::Features;
 use cutover::domain::DomainKit;
 use cutover::probe::Prober;
-use cutover::registry::Opener;
+use cutover::targets::Opener;
 use cutover::targets::{InfraError, Target};
 use model::Conversation;
 use ops::Command;

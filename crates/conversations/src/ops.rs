@@ -1,7 +1,6 @@
 //! The operations of the conversations repository: a closed enum with typed arguments,
 //! parsed from a cassette request and validated once, before either store sees it.
 
-pub use super::change::{Change, Update};
 use super::model::{parse_time, Conversation, ConversationKind, Relation};
 use chrono::{DateTime, Utc};
 use cutover::cassette::{Kind, Request};
@@ -245,6 +244,32 @@ pub enum WriteOp {
     DeleteConversation,
     /// Load, change in memory, save whole: the read-modify-write of [`super::change`].
     UpdateConversation(Update),
+}
+
+/// The arguments of `update_conversation`: the changes a service makes before one save.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    /// Applied in order; the first that fails fails the whole update, and nothing is saved.
+    pub changes: Vec<Change>,
+}
+
+/// One in-memory change, named and shaped as the targeted write it stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// Sets (or clears) the subject.
+    Rename(Rename),
+    /// A new participant, joining now (`conflict` if they already take part).
+    AddParticipant(NewParticipant),
+    /// A participant's new role (`not_found` if they do not take part).
+    SetRole(SetRole),
+    /// A new message, created now (`invalid` from a stranger, `conflict` for a used id).
+    PostMessage(Post),
+    /// A read receipt (`not_found` message, `invalid` reader), kept once per reader.
+    MarkRead(MarkRead),
+    /// A temporary attachment at the next free index of a live message.
+    Attach(Attach),
 }
 
 /// The reads: of one conversation, then across conversations (keyless).

@@ -74,24 +74,30 @@ pub mod probe;
 #[cfg(feature = "publish")]
 pub mod publish;
 pub mod races;
-pub mod registry;
+mod registry;
 pub mod replay;
 pub mod report;
+pub mod rundir;
 pub mod shrink;
 pub mod targets;
 pub mod testing;
 
 pub use capture::adapter::{outcome_with, Adapter, DomainError};
-pub use capture::recorder::Recorder;
-pub use capture::shadow::Shadow;
+pub use capture::recorder::{Recorder, RecorderConfig};
+pub use capture::shadow::{Shadow, ShadowConfig};
 pub use cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 pub use diff::{Class, Divergence};
 pub use domain::DomainKit;
 pub use gate::{Decision, Policy};
+pub use kv::memory::Memory;
 pub use normalize::{RuleRun, Rules};
 pub use registry::Registry;
-pub use replay::{replay, Collect, Pair, ReplayOptions, RequestResult, Sink};
-pub use report::{Report, Verdict};
+pub use replay::{
+    record, record_each, record_one, replay, Collect, Pair, ReplayOptions, RequestResult, Sink,
+};
+pub use report::{replay_collect, replay_report, Replayed, Report, Verdict};
+pub use rundir::RunDir;
+pub use targets::recorded::Recorded;
 pub use targets::{InfraError, Target};
 pub use testing::Equivalence;
 #[cfg(feature = "golden")]

@@ -6,22 +6,10 @@
 
 use crate::coverage::Tally;
 use crate::domain::DomainKit;
-use crate::kv::Kv;
+use crate::kv::{Kv, MemorySpec};
 use crate::probe::{ProbeError, Prober};
-use crate::targets::{self, SpecError, Target};
-use async_trait::async_trait;
+use crate::targets::{self, Opener, Spec, SpecError, Target};
 use std::sync::Arc;
-
-/// Opens the target specs of one form (`sql:...`, `conversations-postgres:...`).
-#[async_trait]
-pub trait Opener: Send + Sync {
-    /// The forms it opens, as error messages list them (`sql:ops=FILE,url=URL`).
-    fn forms(&self) -> Vec<&'static str>;
-
-    /// Opens `spec` if it is of one of its forms (`None`: not one of them); an error says
-    /// what is wrong with it.
-    async fn open(&self, spec: &str) -> Option<Result<Arc<dyn Target>, String>>;
-}
 
 /// The domains and target specs one run knows.
 #[derive(Clone)]
@@ -36,7 +24,7 @@ impl Registry {
     pub fn builtin() -> Registry {
         Registry {
             domains: vec![Arc::new(Kv)],
-            openers: Vec::new(),
+            openers: vec![Arc::new(MemorySpec), Arc::new(targets::Builtin)],
         }
     }
 
@@ -47,7 +35,7 @@ impl Registry {
         self
     }
 
-    /// The registry with `opener` too, tried before the built-in specs.
+    /// The registry with `opener` too, tried after those before it.
     pub fn with_opener(mut self, opener: impl Opener + 'static) -> Registry {
         self.openers.push(Arc::new(opener));
         self
@@ -102,8 +90,8 @@ impl Registry {
         names
     }
 
-    /// Opens a target from its spec: the registered openers first, in order, then the
-    /// built-in specs ([`targets::open`]). An unknown spec is an error listing every form.
+    /// Opens a target from its spec: each opener in turn (the built-in ones first); a spec
+    /// none takes is an error listing every form.
     pub async fn open(&self, spec: &str) -> Result<Arc<dyn Target>, SpecError> {
         for opener in &self.openers {
             if let Some(opened) = opener.open(spec).await {
@@ -113,8 +101,13 @@ impl Registry {
                 });
             }
         }
-        let extra: Vec<&str> = self.openers.iter().flat_map(|o| o.forms()).collect();
-        targets::open(spec, &extra).await
+        let parsed = Spec::parse(spec)?;
+        let forms: Vec<&str> = self.openers.iter().flat_map(|o| o.forms()).collect();
+        Err(parsed.error(format!(
+            "unknown target `{}`; expected {}",
+            parsed.name,
+            forms.join(", ")
+        )))
     }
 }
 
@@ -164,5 +157,40 @@ mod tests {
         let replaced = Registry::builtin().with_domain(Kv2);
         assert_eq!(replaced.domain_names(), ["kv"]);
         assert!(replaced.tally("kv").is_none());
+    }
+
+    #[test]
+    fn specs_open_or_say_what_is_wrong() {
+        let open = |text| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(Registry::builtin().open(text))
+        };
+        assert!(open("memory:latency=1ms").is_ok());
+        assert!(open("recorded").is_ok());
+        assert!(open("memory:latncy=1ms")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option `latncy`"));
+        assert!(open("memory:latency=ten").is_err());
+        assert!(open("recorded:x=1").is_err());
+        let unknown = open("oracle").unwrap_err().to_string();
+        assert!(
+            unknown.contains(
+                "unknown target `oracle`; expected memory[:latency=D], recorded, exec:COMMAND"
+            ),
+            "{unknown}"
+        );
+        let missing = open("exec:/nonexistent/adapter --flag")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("cannot start `/nonexistent/adapter`"),
+            "{missing}"
+        );
+        #[cfg(feature = "http")]
+        assert!(open("http:localhost").is_err());
     }
 }

@@ -4,7 +4,7 @@
 use crate::mongo::MongoTarget;
 use crate::sql::SqlTarget;
 use async_trait::async_trait;
-use cutover::registry::Opener;
+use cutover::targets::Opener;
 use cutover::Target;
 use std::path::Path;
 use std::sync::Arc;

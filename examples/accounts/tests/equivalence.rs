@@ -5,10 +5,7 @@ mod common;
 
 use accounts::{LegacyAccounts, NewAccounts};
 use common::{target, CASSETTE};
-use cutover::diff::Class;
-use cutover::report::{Report, Verdict};
-use cutover::targets::recorded::Recorded;
-use cutover::testing::Equivalence;
+use cutover::{Class, Equivalence, Recorded, Report, Verdict};
 use std::sync::Arc;
 
 /// Every write of the cassette had its stored state compared on both sides.

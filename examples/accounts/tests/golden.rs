@@ -7,7 +7,7 @@ mod common;
 
 use accounts::{LegacyAccounts, NewAccounts};
 use common::{target, CASSETTE};
-use cutover::testing::GoldenMaster;
+use cutover::GoldenMaster;
 use std::path::{Path, PathBuf};
 
 fn golden(dir: &Path) -> GoldenMaster {

@@ -7,8 +7,7 @@ mod common;
 
 use accounts::LegacyAccounts;
 use common::{target, CASSETTE};
-use cutover::cassette::{Header, Kind, Reader, Request, Writer};
-use cutover::replay::record_one;
+use cutover::{record_one, Header, Kind, Reader, Request, Writer};
 use serde_json::{json, Value};
 
 /// The requests: every call, every error, a closed and reopened account, and `list` as
@@ -55,10 +54,9 @@ fn requests() -> Vec<Request> {
     calls
         .into_iter()
         .zip(1u64..)
-        .map(|((key, op, kind, args), seq)| Request {
-            seq,
-            at: format!("2026-01-01T00:00:{:02}.000Z", seq),
-            ..cutover::capture::adapter::request(op, key, kind, args)
+        .map(|((key, op, kind, args), seq)| {
+            let at = format!("2026-01-01T00:00:{seq:02}.000Z");
+            Request::new(seq, key, op, kind, args, at)
         })
         .collect()
 }

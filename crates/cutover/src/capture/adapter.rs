@@ -98,19 +98,8 @@ pub fn outcome<T: Serialize, E: DomainError>(result: &Result<T, E>) -> Result<Ou
 
 /// The request a typed call stands for, at the current time (`seq` is set when written).
 pub fn request(op: &str, key: Option<&str>, kind: Kind, args: Value) -> Request {
-    Request {
-        latency_us: None,
-        started_us: None,
-        probe: None,
-        seq: 0,
-        key: key.map(str::to_string),
-        op: op.to_string(),
-        kind,
-        args,
-        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        outcome: None,
-        state: None,
-    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Request::new(0, key, op, kind, args, now)
 }
 
 /// How an [`Adapter`] empties its repository.

@@ -7,7 +7,7 @@
 //! and prints nothing: rendering belongs to `report`.
 
 mod array;
-pub mod number;
+pub(crate) mod number;
 mod path;
 mod value;
 

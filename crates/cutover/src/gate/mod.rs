@@ -12,7 +12,7 @@
 mod features;
 mod policy;
 mod settle;
-pub mod stats;
+pub(crate) mod stats;
 
 pub use policy::{Accepted, OpPolicy, Policy, PolicyError};
 

@@ -4,7 +4,7 @@
 //! operation with no settled request passes: there is no lag to judge.
 
 use super::Policy;
-use crate::report::render::latency;
+use crate::report::render::units::latency;
 use crate::report::OperationReport;
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;

@@ -11,6 +11,9 @@ mod script;
 use crate::coverage::Features;
 use crate::domain::{DomainKit, Script};
 use crate::probe::Prober;
+use crate::targets::{Opener, Spec, Target};
+use async_trait::async_trait;
+use std::sync::Arc;
 
 /// The `kv` domain's kit.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,5 +34,24 @@ impl DomainKit for Kv {
 
     fn script(&self) -> Option<Script> {
         Some(script::script())
+    }
+}
+
+/// Opens `memory[:latency=D]`: an empty [`memory::Memory`] store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemorySpec;
+
+#[async_trait]
+impl Opener for MemorySpec {
+    fn forms(&self) -> Vec<&'static str> {
+        vec!["memory[:latency=D]"]
+    }
+
+    async fn open(&self, text: &str) -> Option<Result<Arc<dyn Target>, String>> {
+        let spec = Spec::parse(text).ok().filter(|s| s.name == "memory")?;
+        Some(match memory::Memory::from_spec(&spec) {
+            Ok(memory) => Ok(Arc::new(memory)),
+            Err(e) => Err(e.what),
+        })
     }
 }

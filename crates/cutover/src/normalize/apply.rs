@@ -2,19 +2,12 @@
 //! and locations. Timestamps are in `precision.rs`, array orders in `sorting.rs`, the
 //! mapping actions in `mapping.rs`.
 
+use super::place::{get, get_mut, locations, render, Place};
 use super::precision::truncate;
 use super::sorting::{sort, sorted_by};
 use super::{mapping, walk, Action, Rule, RuleRun};
 use crate::diff::{deep_eq, Class, Divergence};
 use serde_json::Value;
-use serde_json_path::PathElement;
-
-/// One step of a location: an object key or an array index.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Place {
-    Key(String),
-    Index(usize),
-}
 
 /// Applies one rule to both sides; returns how many values it changed.
 pub(super) fn apply(
@@ -144,42 +137,6 @@ fn conflict(loc: &[Place], l: &Value, r: &Value, why: String) -> Divergence {
     }
 }
 
-/// Where `rule` selects values in `value`, as the diff renders paths.
-pub(super) fn rendered_locations(rule: &Rule, value: &Value) -> Vec<String> {
-    locations(rule, value).iter().map(|l| render(l)).collect()
-}
-
-/// Where `rule` selects values in `value`, by the crate's located query.
-pub(super) fn locations(rule: &Rule, value: &Value) -> Vec<Vec<Place>> {
-    rule.path
-        .query_located(value)
-        .iter()
-        .map(|node| {
-            node.location()
-                .iter()
-                .map(|e| match e {
-                    PathElement::Name(n) => Place::Key(n.to_string()),
-                    PathElement::Index(i) => Place::Index(*i),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-pub(super) fn get<'v>(value: &'v Value, loc: &[Place]) -> Option<&'v Value> {
-    loc.iter().try_fold(value, |v, seg| match seg {
-        Place::Key(k) => v.get(k.as_str()),
-        Place::Index(i) => v.get(*i),
-    })
-}
-
-pub(super) fn get_mut<'v>(value: &'v mut Value, loc: &[Place]) -> Option<&'v mut Value> {
-    loc.iter().try_fold(value, |v, seg| match seg {
-        Place::Key(k) => v.get_mut(k.as_str()),
-        Place::Index(i) => v.get_mut(*i),
-    })
-}
-
 /// Runs `change` on every matched value; counts the values it changed.
 fn each(rule: &Rule, value: &mut Value, change: impl Fn(&mut Value) -> bool) -> u64 {
     let mut n = 0;
@@ -228,16 +185,4 @@ fn remove_where(
         }
     }
     n
-}
-
-/// A location as the diff's JSONPath.
-pub(super) fn render(loc: &[Place]) -> String {
-    let mut path = crate::diff::JsonPath::default();
-    for seg in loc {
-        match seg {
-            Place::Key(k) => path.key(k),
-            Place::Index(i) => path.index(*i),
-        }
-    }
-    path.to_string()
 }

@@ -3,7 +3,7 @@
 //! default for `null`). Each changes only the side its rule names, only the values its path
 //! selects, and counts the values it changed.
 
-use super::apply::{get_mut, locations};
+use super::place::{get_mut, locations};
 use super::walk::{self, Step};
 use super::{Action, Rule, RuleRun};
 use crate::diff::number;

@@ -37,8 +37,9 @@
 
 mod apply;
 mod mapping;
-pub mod noise;
+pub(crate) mod noise;
 mod parse;
+mod place;
 mod precision;
 mod sorting;
 pub mod suggest;
@@ -364,7 +365,7 @@ impl RuleRun {
         let mut tolerances = crate::diff::Tolerances::default();
         for (i, rule) in self.rules.rules.iter().enumerate() {
             if let (Action::Tolerance(t), true) = (&rule.action, rule.applies(op, part)) {
-                for path in apply::rendered_locations(rule, left) {
+                for path in place::rendered_locations(rule, left) {
                     tolerances.insert(path, i, t.clone());
                 }
             }

@@ -1,7 +1,7 @@
 //! `unordered` and `sorted_by`: arrays put in one order on both sides, and the declared
 //! order checked.
 
-use super::apply::{get, get_mut, locations, render};
+use super::place::{get, get_mut, locations, render};
 use super::RuleRun;
 use crate::diff::{deep_eq, fingerprint, number, Class, Divergence};
 use serde_json::Value;

@@ -4,7 +4,8 @@
 
 use super::{classes, headline, op_passed};
 use crate::gate::Decision;
-use crate::report::render::{latency, side, unified};
+use crate::report::render::units::latency;
+use crate::report::render::{side, unified};
 use crate::report::Report;
 use std::fmt::Write;
 

@@ -4,13 +4,13 @@
 //! evidence bundle that lets a decision be reproduced later (`evidence.rs`). JSON is the
 //! report and the decision themselves.
 
-pub mod coverage;
+pub(crate) mod coverage;
 pub mod evidence;
 pub mod html;
 pub mod junit;
 pub mod markdown;
-pub mod races;
-pub mod settle;
+pub(crate) mod races;
+pub(crate) mod settle;
 
 use crate::gate::{Decision, GateVerdict};
 use crate::report::{OperationReport, Report, Verdict};

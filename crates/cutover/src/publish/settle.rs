@@ -2,7 +2,7 @@
 //! a settle window, the requests that settled, their lag percentiles, and those that never
 //! agreed. Nothing is written for a run without a window.
 
-use crate::report::render::latency;
+use crate::report::render::units::latency;
 use crate::report::{Report, Settle};
 use std::fmt::Write;
 

@@ -20,8 +20,8 @@
 //! [`crate::cassette::ErrorKind::Aborted`]) that no serial order gives, so they count like
 //! any unexplained result (an `atomicity` divergence on the candidate alone).
 
-pub mod group;
-pub mod judge;
+pub(crate) mod group;
+pub(crate) mod judge;
 mod trial;
 
 pub use group::{groups, Group, Grouping};

@@ -26,11 +26,12 @@ mod result;
 mod schedule;
 mod settle;
 pub mod shard;
+mod sides;
 
-pub(crate) use compare::outcomes as diff_outcomes;
-pub use compare::Pair;
 pub use record::{record, record_each, record_one};
 pub use result::{Collect, JsonlSink, RequestResult, Side, Sink, StateCheck, Status};
+pub(crate) use sides::outcomes as diff_outcomes;
+pub use sides::Pair;
 
 use crate::cassette::{CassetteError, Reader, Truncation};
 use crate::targets::InfraError;

@@ -2,8 +2,9 @@
 //! bounds read-ahead, emits results in cassette order, and stops sending requests to a pair
 //! one of whose sides has stopped answering.
 
-use super::compare::{self, Pair};
+use super::compare;
 use super::shard::Role;
+use super::sides::Pair;
 use super::{ReplayError, ReplayOptions, RequestResult, Side, SideName, Sink, Status, Stop};
 use crate::cassette::{CassetteError, Kind, Reader, Request, Truncation};
 use crate::normalize::RuleRun;

@@ -8,7 +8,7 @@
 //! window, and each is bounded by `ReplayOptions::timeout`, so the whole wait is at most
 //! the window plus one call. Without a window nothing here runs.
 
-use super::compare::{forgive, outcomes, states, timed, Pair};
+use super::sides::{forgive, outcomes, states, timed, Pair};
 use super::ReplayOptions;
 use crate::cassette::{Outcome, Request};
 use crate::diff::Diff;

@@ -1,15 +1,17 @@
 //! Stage 5: the report. [`Summary`] is a [`Sink`] that folds request results into
 //! per-operation counts, latency percentiles, settle lags (`settle.rs`) and the first
 //! divergences of each (operation, class) group; [`Summary::finish`] turns it into a
-//! serializable [`Report`], which [`render`] writes for people.
+//! serializable [`Report`], which [`render`] writes for people. [`replay_report`] replays and
+//! reports in one call.
 
 mod latency;
-pub mod merge;
-pub mod races;
+pub(crate) mod races;
 pub mod render;
+mod replayed;
 mod settle;
 
 pub use latency::{Latency, Percentiles};
+pub use replayed::{replay_collect, replay_report, Replayed};
 pub use settle::Settle;
 
 use crate::cassette::{Header, Kind, Truncation};
@@ -533,18 +535,6 @@ impl Sink for Summary {
         self.add(result);
         Ok(())
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place:
-/// a reader sees the whole file or none.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 fn example(result: &RequestResult, d: &Divergence) -> Example {

@@ -26,7 +26,7 @@ fn section(r: &RaceReport, rows: usize, findings: usize) -> String {
         (0, _, _) => String::new(),
         (us, l, c) => format!(
             ", pause {} (legacy: {}, candidate: {})",
-            super::render::latency(us),
+            super::render::units::latency(us),
             applied(l),
             applied(c)
         ),
@@ -39,7 +39,7 @@ fn section(r: &RaceReport, rows: usize, findings: usize) -> String {
         r.size,
         r.schedules,
         r.seed,
-        super::render::latency(r.jitter_us)
+        super::render::units::latency(r.jitter_us)
     );
     let _ = writeln!(out, "  groups: {}", r.counts(true));
     let unserializable: Vec<&GroupReport> = r
@@ -90,6 +90,7 @@ fn applied(yes: bool) -> &'static str {
 }
 
 /// The columns of a group's row, as [`cells`] fills them.
+#[cfg(feature = "publish")]
 pub const COLUMNS: [&str; 7] = [
     "verdict",
     "key",

@@ -57,7 +57,7 @@ impl SettleAccumulator {
 /// One operation's settling on one line: `12 settled (lag p50/p95/p99/max 51.2ms/...)`,
 /// and the unsettled ones.
 pub(crate) fn line(s: &Settle) -> String {
-    use super::render::latency;
+    use super::render::units::latency;
     let p = &s.lag_us;
     let mut text = format!("{} settled", s.settled);
     if s.settled > 0 {

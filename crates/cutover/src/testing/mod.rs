@@ -108,8 +108,8 @@ pub use golden::GoldenMaster;
 
 use crate::cassette::Reader;
 use crate::normalize::Rules;
-use crate::replay::{self, Pair, ReplayOptions};
-use crate::report::{render, Report, Summary, Verdict};
+use crate::replay::{Pair, ReplayOptions};
+use crate::report::{render, replay_report, Report, Verdict};
 use crate::targets::Target;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,19 +150,11 @@ impl Equivalence {
     pub async fn between(&self, legacy: Arc<dyn Target>, candidate: Arc<dyn Target>) -> Report {
         let path = self.cassette.display().to_string();
         let reader = Reader::open(&self.cassette).unwrap_or_else(|e| panic!("{e}"));
-        let header = reader.header().clone();
         let pair = Pair { legacy, candidate };
-        let mut summary = Summary::new();
-        let run = replay::replay(reader, &pair, &self.options, &mut [&mut summary])
+        replay_report(reader, &pair, &self.options, &mut [])
             .await
-            .unwrap_or_else(|e| panic!("replaying {path}: {e}"));
-        summary.finish(
-            &header,
-            &path,
-            pair.legacy.name(),
-            pair.candidate.name(),
-            &run,
-        )
+            .unwrap_or_else(|e| panic!("replaying {path}: {e}"))
+            .report
     }
 
     /// Replays and panics unless the targets are equivalent, with the rendered report

@@ -4,9 +4,7 @@
 //! account read back with `with_dump`, so that every write's stored state is compared.
 
 use accounts::{Account, AccountError, LegacyAccounts, NewAccounts};
-use cutover::capture::adapter::{outcome_with, Adapter};
-use cutover::cassette::{ErrorKind, Outcome, Request};
-use cutover::targets::{InfraError, Target};
+use cutover::{outcome_with, Adapter, ErrorKind, InfraError, Outcome, Request, Target};
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;

@@ -8,9 +8,9 @@
 use super::{ShadowConfig, ShadowStats, Writes};
 use crate::cassette::Header;
 use crate::normalize::RuleRun;
-use crate::replay::{JsonlSink, ReplayRun, RequestResult, Sink};
-use crate::report::{self, Report, ShadowInfo, Summary};
-use std::path::{Path, PathBuf};
+use crate::replay::{ReplayRun, RequestResult, Sink};
+use crate::report::{Report, ShadowInfo, Summary};
+use crate::rundir::{ResultsWriter, RunDir};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,7 +33,7 @@ struct Folder {
     stats: Arc<ShadowStats>,
     started: Instant,
     summary: Summary,
-    out: Option<(PathBuf, JsonlSink)>,
+    out: Option<(RunDir, ResultsWriter)>,
 }
 
 impl Publisher {
@@ -44,17 +44,12 @@ impl Publisher {
         rules: Option<Arc<RuleRun>>,
     ) -> std::io::Result<Publisher> {
         let out = match &config.out {
+            // What stands in OUT is this experiment's, or nothing.
             Some(dir) => {
-                std::fs::create_dir_all(dir)?;
-                // What stands in OUT is this experiment's, or nothing.
-                for stale in ["report.json", "results.jsonl"] {
-                    match std::fs::remove_file(dir.join(stale)) {
-                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                        _ => {}
-                    }
-                }
-                let sink = JsonlSink::create(dir.join("results.jsonl.partial"))?;
-                Some((dir.clone(), sink))
+                let run = RunDir::new(dir);
+                run.create().map_err(std::io::Error::other)?;
+                let writer = run.results_writer().map_err(std::io::Error::other)?;
+                Some((run, writer))
             }
             None => None,
         };
@@ -120,18 +115,16 @@ impl Folder {
     /// instead of copying it.
     fn publish(&mut self, last: bool) -> Published {
         let report = self.report();
-        let Some((dir, sink)) = &mut self.out else {
-            return Ok(Some(report));
+        let published = match (last, self.out.take()) {
+            (_, None) => return Ok(Some(report)),
+            (true, Some((run, writer))) => writer.commit().and_then(|()| run.write_report(&report)),
+            (false, Some((run, mut writer))) => {
+                let published = writer.snapshot().and_then(|()| run.write_report(&report));
+                self.out = Some((run, writer));
+                published
+            }
         };
-        sink.flush()?;
-        let results = dir.join("results.jsonl");
-        if last {
-            std::fs::rename(sink.path(), &results)?;
-        } else {
-            copy_atomically(sink.path(), &results)?;
-        }
-        let json = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;
-        report::write_atomically(&dir.join("report.json"), &json)?;
+        published.map_err(std::io::Error::other)?;
         Ok(Some(report))
     }
 
@@ -173,12 +166,4 @@ impl Folder {
         });
         report
     }
-}
-
-/// Copies `from` to `to` through a temporary file and a rename.
-fn copy_atomically(from: &Path, to: &Path) -> std::io::Result<()> {
-    let name = to.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = to.with_file_name(format!(".{name}.partial"));
-    std::fs::copy(from, &tmp)?;
-    std::fs::rename(&tmp, to)
 }

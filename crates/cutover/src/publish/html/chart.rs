@@ -5,7 +5,7 @@
 
 use super::esc;
 use super::workspace::{bound, Buckets, PER_DECADE};
-use crate::report::render::latency;
+use crate::report::render::units::latency;
 use crate::report::Report;
 use std::fmt::Write;
 

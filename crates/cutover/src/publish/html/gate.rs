@@ -3,7 +3,7 @@
 
 use super::esc;
 use crate::gate::{Clause, Decision, OpCheck};
-use crate::report::render::latency;
+use crate::report::render::units::latency;
 use std::fmt::Write;
 
 /// The section for `decision`.

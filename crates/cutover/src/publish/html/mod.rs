@@ -14,14 +14,15 @@ mod chart;
 mod gate;
 mod list;
 mod sides;
-pub mod workspace;
+pub(crate) mod workspace;
 
 pub use list::PAGE;
 pub use workspace::{Workspace, MAX_SHOWN};
 
 use super::{classes, headline, op_passed, passed};
 use crate::gate::Decision;
-use crate::report::render::{latency, side};
+use crate::report::render::side;
+use crate::report::render::units::latency;
 use crate::report::Report;
 use std::fmt::Write;
 

@@ -23,9 +23,11 @@
 mod full;
 mod style;
 mod summary;
+pub(crate) mod units;
 mod value;
 
 pub use style::Style;
+use units::latency;
 pub use value::{divergence, example, side};
 #[cfg(feature = "publish")]
 pub(crate) use value::{head_lines, unified, DIFF_INPUT_LINES};
@@ -251,15 +253,6 @@ pub fn unchecked(report: &Report) -> Option<String> {
         ops.join(", "),
         why.join("; ")
     ))
-}
-
-/// A latency for reading: microseconds below 1 ms, milliseconds above.
-pub fn latency(us: u64) -> String {
-    if us < 1000 {
-        format!("{us}µs")
-    } else {
-        format!("{:.1}ms", us as f64 / 1000.0)
-    }
 }
 
 /// One cell of a [`table`]: its text, and the colour it is painted in, if any.

@@ -69,9 +69,9 @@ macro_rules! protocol_target {
 }
 use protocol_target;
 
-pub mod exec;
+pub(crate) mod exec;
 #[cfg(feature = "http")]
-pub mod http;
+pub(crate) mod http;
 pub mod serve;
 
 use super::InfraError;

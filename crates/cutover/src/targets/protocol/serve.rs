@@ -3,7 +3,7 @@
 //! adapter in any other language.
 //!
 //! ```no_run
-//! use cutover::targets::memory::Memory;
+//! use cutover::kv::memory::Memory;
 //! use cutover::targets::protocol::serve;
 //! use std::sync::Arc;
 //!

@@ -3,37 +3,20 @@
 //! them again, so counts, classes, examples, latency percentiles and settle lags are
 //! exactly those of an unsharded replay of the same cassette.
 
-use super::{Report, Summary};
+use super::{Results, RunDir, RunDirError};
 use crate::cassette::Header;
 use crate::replay::{ReplayRun, RequestResult, Sink};
+use crate::report::{Report, Summary};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Lines, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Why shard outputs cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
-    /// A shard's file (or the merged output) cannot be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A shard's `report.json` or `results.jsonl` does not parse.
-    #[error("{path} line {line}: {what}")]
-    Invalid {
-        /// The file.
-        path: String,
-        /// The 1-based line of the error.
-        line: usize,
-        /// What is wrong there.
-        what: String,
-    },
+    /// A shard's files (or the merged output) cannot be read or written, or do not parse.
+    #[error(transparent)]
+    Run(#[from] RunDirError),
     /// The shards are not parts of one replay: other inputs or targets, a missing or repeated
     /// shard, or a seq in more than one shard.
     #[error("the shards do not make one replay: {0}")]
@@ -43,83 +26,44 @@ pub enum MergeError {
 /// One shard's output being read.
 struct Input {
     dir: PathBuf,
-    lines: Lines<BufReader<File>>,
-    line: usize,
+    results: Results,
     next: Option<RequestResult>,
 }
 
 impl Input {
     fn advance(&mut self) -> Result<(), MergeError> {
-        self.next = None;
-        for text in self.lines.by_ref() {
-            self.line += 1;
-            let text = text.map_err(|source| MergeError::Io {
-                path: self.dir.join("results.jsonl").display().to_string(),
-                source,
-            })?;
-            if text.trim().is_empty() {
-                continue;
-            }
-            let result = serde_json::from_str(&text).map_err(|e| MergeError::Invalid {
-                path: self.dir.join("results.jsonl").display().to_string(),
-                line: self.line,
-                what: format!("not a result: {e}"),
-            })?;
-            self.next = Some(result);
-            break;
-        }
+        self.next = self.results.next().transpose()?;
         Ok(())
     }
 }
 
-fn read_report(dir: &Path) -> Result<Report, MergeError> {
-    let path = dir.join("report.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| MergeError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| MergeError::Invalid {
-        path: path.display().to_string(),
-        line: e.line(),
-        what: format!("not a cutover report: {e}"),
-    })
-}
-
 /// Merges the shard outputs in `dirs` into `out` (`results.jsonl`) and returns the merged
 /// report; `out/report.json` is the caller's to write.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
+pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
     let reports: Vec<Report> = dirs
         .iter()
-        .map(|d| read_report(d))
+        .map(|d| RunDir::new(d).read_report())
         .collect::<Result<_, _>>()?;
     check(dirs, &reports)?;
 
     let mut inputs = Vec::new();
     for dir in dirs {
-        let path = dir.join("results.jsonl");
-        let file = File::open(&path).map_err(|source| MergeError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
         let mut input = Input {
             dir: dir.clone(),
-            lines: BufReader::new(file).lines(),
-            line: 0,
+            results: RunDir::new(dir).results()?,
             next: None,
         };
         input.advance()?;
         inputs.push(input);
     }
-    std::fs::create_dir_all(out).map_err(|source| MergeError::Io {
-        path: out.display().to_string(),
-        source,
-    })?;
-    let partial = out.join("results.jsonl.partial");
-    let io = |source| MergeError::Io {
-        path: partial.display().to_string(),
-        source,
+    out.create()?;
+    let mut writer = out.results_writer()?;
+    let io = |source| {
+        MergeError::Run(RunDirError::Io {
+            path: out.results_path(),
+            source,
+        })
     };
-    let mut writer = BufWriter::new(File::create(&partial).map_err(io)?);
     let mut summary = Summary::new();
     let mut index = 0u64;
     let mut last_seq = None;
@@ -139,14 +83,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report, MergeError> {
         last_seq = Some(result.seq);
         result.index = index;
         index += 1;
-        summary.accept(&result).map_err(io)?;
-        serde_json::to_writer(&mut writer, &result).map_err(|e| io(e.into()))?;
-        writer.write_all(b"\n").map_err(io)?;
+        summary.add(&result);
+        writer.accept(&result).map_err(io)?;
         inputs[i].advance()?;
     }
-    writer.flush().map_err(io)?;
-    drop(writer);
-    std::fs::rename(&partial, out.join("results.jsonl")).map_err(io)?;
+    writer.commit()?;
 
     let first = &reports[0];
     let run = ReplayRun {

@@ -3,9 +3,9 @@
 //! coverage features (`coverage::select`), and prints what the sample covers next to random
 //! samples of the same size. A cassette without outcomes is first run on the legacy.
 
-use super::coverage::Legacy;
-use super::sample::{redact, Args, Strategy};
-use super::Exit;
+use super::{redact, Args, Strategy};
+use crate::cli::coverage::Legacy;
+use crate::cli::Exit;
 use anyhow::{anyhow, Context, Result};
 use cutover::cassette::{Header, Reader, Request, Writer};
 use cutover::coverage::select::Candidates;

@@ -1,7 +1,9 @@
 //! `cutover sample`: exports N conversations sampled from a live legacy MongoDB into a
 //! cassette (the writes that rebuild them, then reads), deterministic for a `--seed`; or
 //! keeps the requests of N keys of a cassette (`--from`). `--strategy coverage` picks the
-//! keys that together cover the most declared features ([`super::covering`]).
+//! keys that together cover the most declared features (`covering.rs`).
+
+mod covering;
 
 use super::Shared;
 
@@ -65,7 +67,7 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         Some((uri, database)) if args.strategy == Strategy::Random && args.compare == 0 => {
             runtime.block_on(live_random(&args, &uri, &database))
         }
-        live => runtime.block_on(super::covering::run(&cx.registry, &args, live)),
+        live => runtime.block_on(covering::run(&cx.registry, &args, live)),
     }
 }
 
