@@ -9,7 +9,7 @@ use cutover::gate::{self, GateVerdict, Policy};
 use cutover::publish::html::Workspace;
 use cutover::replay::{RequestResult, Status};
 use cutover::report::Report;
-use std::io::BufRead;
+use cutover::RunDir;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -62,32 +62,18 @@ pub fn load(
     path: &Path,
     mut workspace: Option<&mut Workspace>,
 ) -> Result<(PathBuf, Report, Vec<RequestResult>)> {
-    let (report_path, dir) = if path.is_dir() {
-        (path.join("report.json"), path.to_path_buf())
-    } else {
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        (path.to_path_buf(), dir)
-    };
-    let text = std::fs::read_to_string(&report_path)
-        .with_context(|| format!("reading {}", report_path.display()))?;
-    let report: Report = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a cutover report", report_path.display()))?;
-    let results_path = dir.join("results.jsonl");
-    let file = std::fs::File::open(&results_path).with_context(|| {
+    let run = RunDir::locate(path);
+    let report = run.read_report()?;
+    let mut results = run.results().with_context(|| {
         format!(
             "reading {} (every result must sit beside the report)",
-            results_path.display()
+            run.results_path().display()
         )
     })?;
     let mut divergent = Vec::new();
     let mut seen = 0u64;
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", results_path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let result: RequestResult = serde_json::from_str(&line)
-            .with_context(|| format!("{} line {}: not a result", results_path.display(), n + 1))?;
+    for result in results.by_ref() {
+        let result = result?;
         seen += 1;
         if let Some(ws) = workspace.as_deref_mut() {
             ws.add(&result);
@@ -99,9 +85,9 @@ pub fn load(
     if seen != report.totals.total {
         bail!(
             "{} holds {seen} results but the report counts {} requests: they are not from one replay",
-            results_path.display(),
+            results.path().display(),
             report.totals.total
         );
     }
-    Ok((dir, report, divergent))
+    Ok((run.path().to_path_buf(), report, divergent))
 }
