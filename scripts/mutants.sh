@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation score of the candidate repository (src/targets/conversations/postgres/) with the
+# Mutation score of the candidate repository (crates/conversations/src/postgres/) with the
 # README's demo (recorded traffic and probes, no race check) as the test: a mutant is caught
 # when the demo is no longer EQUIVALENT. Installs cargo-mutants (pinned) if it is missing.
 #
@@ -15,7 +15,8 @@ if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
   cargo install --locked --version "$version" cargo-mutants
 fi
 exec cargo mutants \
-  --file 'src/targets/conversations/postgres/*.rs' \
+  --file 'crates/conversations/src/postgres/*.rs' \
+  --test-package cutover-cli \
   --timeout 600 \
   "$@" \
   -- --test it -- --ignored --exact mutants::the_demo_replay_with_probes_is_equivalent

@@ -9,7 +9,7 @@ use super::Shared;
 use super::{Exit, Printing};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
-use cutover::replay::{Pair, ReplayOptions};
+use cutover::replay::ReplayOptions;
 use cutover::Registry;
 use cutover_conversations::setup::Servers;
 use cutover_declared::migration::{Migration, BUNDLED};
@@ -95,17 +95,13 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
                 servers.mongo.source(),
                 servers.postgres.source()
             );
-            let pair = servers.pair().await?;
+            let fresh = servers.pair().await?;
             let options = ReplayOptions {
                 concurrency: args.concurrency.unwrap_or(16).max(1),
                 rules: Some(rules),
                 shard: args.shard,
                 max_infra_failures: args.max_infra_failures,
                 ..ReplayOptions::default()
-            };
-            let targets = Pair {
-                legacy: pair.legacy.clone(),
-                candidate: pair.candidate.clone(),
             };
             let races = match args.no_races {
                 true => None,
@@ -119,7 +115,7 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
             super::replay::replay_to(
                 &cx.registry,
                 &cassette,
-                &targets,
+                &fresh.pair,
                 &options,
                 races.as_ref(),
                 &cutover::RunDir::new(&args.out),
@@ -181,14 +177,10 @@ fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
                 max_infra_failures: args.max_infra_failures,
                 ..ReplayOptions::default()
             };
-            let pair = Pair {
-                legacy: running.legacy.clone(),
-                candidate: running.candidate.clone(),
-            };
             super::replay::replay_to(
                 &cx.registry,
                 &migration.cassette,
-                &pair,
+                &running.pair,
                 &options,
                 None,
                 &cutover::RunDir::new(&out),

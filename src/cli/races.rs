@@ -1,8 +1,8 @@
 //! The race check's options, as `replay` and `demo` take them, and its run after a replay.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use cutover::races::{self, Grouping, RaceOptions, RaceReport};
-use cutover::replay::shard::{Role, Shard};
+use cutover::replay::shard::Shard;
 use cutover::replay::Pair;
 use std::path::Path;
 use std::time::Duration;
@@ -65,33 +65,9 @@ pub async fn check(
     options: &RaceOptions,
     shard: Option<Shard>,
 ) -> Result<RaceReport> {
-    for (side, target) in [("legacy", &pair.legacy), ("candidate", &pair.candidate)] {
-        if target.name() == "recorded" {
-            bail!(
-                "--races needs live stores on both sides: the {side} is `recorded`, which \
-                 answers from the cassette whatever the order"
-            );
-        }
-    }
-    if options.pause >= options.timeout {
-        bail!(
-            "--race-pause ({:?}) must be shorter than --timeout ({:?}): every paused call would time out",
-            options.pause,
-            options.timeout
-        );
-    }
-    // The groups one run would check; a shard checks those of its own keys, so the shards'
-    // checks merged are that run's.
-    let mut groups = races::groups(cassette, options.grouping, options.size, options.max_groups)
-        .with_context(|| format!("finding concurrent groups in {}", cassette.display()))?;
-    groups.retain(|g| {
-        shard.is_none_or(|s| g.requests.first().is_some_and(|r| s.role(r) == Role::Own))
-    });
     eprintln!(
-        "race check: {} groups ({}), {} schedules each, on both sides...",
-        groups.len(),
-        options.grouping,
-        options.schedules
+        "race check: {} grouping, {} schedules each, on both sides...",
+        options.grouping, options.schedules
     );
-    Ok(races::check(pair, &groups, options).await)
+    Ok(races::check_cassette(cassette, pair, options, shard).await?)
 }

@@ -5,7 +5,7 @@
 
 use cutover::diff::pattern;
 use cutover::normalize::Rules;
-use cutover::replay::{self, Collect, Pair, ReplayOptions};
+use cutover::replay::{self, Collect, ReplayOptions};
 use cutover::report::{Summary, Verdict};
 use cutover_declared::migration::Migration;
 use std::collections::BTreeSet;
@@ -68,10 +68,7 @@ async fn run_report(
         rules,
         ..ReplayOptions::default()
     };
-    let pair = Pair {
-        legacy: running.legacy.clone(),
-        candidate: running.candidate.clone(),
-    };
+    let pair = running.pair.clone();
     let reader = cutover::cassette::Reader::open(&migration.cassette).unwrap();
     let header = reader.header().clone();
     let (mut summary, mut results) = (Summary::new(), Collect(Vec::new()));
@@ -199,7 +196,7 @@ async fn arguments_full_of_quotes_and_sql_stay_data_on_both_stores() {
     };
     use cutover::cassette::{Kind, Outcome};
     use serde_json::json;
-    for target in [&running.legacy, &running.candidate] {
+    for target in [&running.pair.legacy, &running.pair.candidate] {
         target.reset().await.unwrap();
         let create = request(
             1,

@@ -75,7 +75,8 @@ async fn check(servers: &Servers, candidate: Option<Queries>) -> RaceReport {
                 &groups,
                 &options(),
             )
-            .await;
+            .await
+            .unwrap();
             drop(db);
             return report;
         }
@@ -90,7 +91,7 @@ async fn check(servers: &Servers, candidate: Option<Queries>) -> RaceReport {
             )
         }
     };
-    races::check(&pair.0, &groups, &options()).await
+    races::check(&pair.0, &groups, &options()).await.unwrap()
 }
 
 fn verdicts(r: &RaceReport) -> Vec<(Vec<String>, RaceClass)> {
@@ -288,7 +289,7 @@ async fn check_file(pair: &Pair, path: &Path, schedules: usize) -> RaceReport {
         schedules,
         ..options()
     };
-    races::check(pair, &groups, &options).await
+    races::check(pair, &groups, &options).await.unwrap()
 }
 
 #[test]
@@ -409,7 +410,7 @@ async fn kv_check(candidate: Arc<dyn cutover::targets::Target>) -> RaceReport {
         max_infra_failures: 3,
         ..RaceOptions::default()
     };
-    races::check(&pair, &groups, &options).await
+    races::check(&pair, &groups, &options).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,16 +83,19 @@ impl Opener for Specs {
 
 /// Why a repository call failed: a domain error (an outcome to compare) or an
 /// infrastructure failure (an inconclusive request).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Failure {
     /// A domain error, its kind and message: an outcome both repositories must agree on.
+    #[error("{0}: {1}")]
     Domain(ErrorKind, String),
     /// A failure of the infrastructure, not of the repository's logic: the request is
     /// inconclusive.
+    #[error(transparent)]
     Infra(InfraError),
     /// The aggregate changed between its load and its save (an optimistic version did not
     /// match): the repository loads again and retries; it reaches a caller as `aborted`
     /// only when retries run out.
+    #[error("the conversation changed between its load and its save")]
     Stale,
 }
 

@@ -3,7 +3,7 @@
 use super::mongo::Mongo;
 use super::postgres::{Postgres, Queries};
 use super::{DomainTarget, Failure, Repository};
-use cutover::targets::Target;
+use cutover::Pair;
 use cutover_servers::mongo::{FreshMongo, MongoServer};
 use cutover_servers::postgres::{FreshPostgres, PostgresServer};
 use cutover_servers::ServiceError;
@@ -50,28 +50,37 @@ impl Servers {
     }
 
     /// Both repositories as targets, each on a fresh database.
-    pub async fn pair(&self) -> Result<Pair, ServiceError> {
+    pub async fn pair(&self) -> Result<Fresh, ServiceError> {
         let ((legacy, mongo_db), (candidate, postgres_db)) = (
             self.legacy().await?,
             self.candidate(Queries::default()).await?,
         );
-        Ok(Pair {
-            legacy: Arc::new(DomainTarget(legacy)),
-            candidate: Arc::new(DomainTarget(candidate)),
+        Ok(Fresh {
+            pair: Pair {
+                legacy: Arc::new(DomainTarget(legacy)),
+                candidate: Arc::new(DomainTarget(candidate)),
+            },
             _databases: (mongo_db, postgres_db),
         })
     }
 }
 
-/// The two targets and the databases they live in (dropped with this value).
-pub struct Pair {
-    /// The legacy repository (MongoDB) as a target.
-    pub legacy: Arc<dyn Target>,
-    /// The new repository (PostgreSQL, default queries) as a target.
-    pub candidate: Arc<dyn Target>,
+/// The legacy repository (MongoDB) and the new one (PostgreSQL, default queries) as a
+/// replay's [`Pair`], and the fresh databases they live in (dropped with this value).
+pub struct Fresh {
+    /// Both repositories as targets.
+    pub pair: Pair,
     _databases: (FreshMongo, FreshPostgres),
 }
 
+impl std::ops::Deref for Fresh {
+    type Target = Pair;
+
+    fn deref(&self) -> &Pair {
+        &self.pair
+    }
+}
+
 fn setup_error(store: &'static str) -> impl Fn(Failure) -> ServiceError {
-    move |f| ServiceError::new(format!("setting up the {store} repository: {f:?}"))
+    move |f| ServiceError::new(format!("setting up the {store} repository: {f}"))
 }

@@ -39,7 +39,7 @@ async fn mongodb(rest: &str) -> Result<Arc<dyn Target>, String> {
         .ok_or_else(|| format!("`{uri}` names no database; expected one, as in `{example}`"))?;
     let repository = Mongo::connect(uri, &database)
         .await
-        .map_err(|e| format!("connecting to MongoDB at `{uri}`: {e:?}"))?;
+        .map_err(|e| format!("connecting to MongoDB at `{uri}`: {e}"))?;
     Ok(Arc::new(DomainTarget(repository)))
 }
 
@@ -49,6 +49,6 @@ async fn postgres(rest: &str) -> Result<Arc<dyn Target>, String> {
         tokio::time::timeout(std::time::Duration::from_secs(20), Postgres::connect(url))
             .await
             .map_err(|_| format!("connecting to PostgreSQL at `{url}`: no answer within 20s"))?
-            .map_err(|e| format!("connecting to PostgreSQL at `{url}`: {e:?}"))?;
+            .map_err(|e| format!("connecting to PostgreSQL at `{url}`: {e}"))?;
     Ok(Arc::new(DomainTarget(repository)))
 }

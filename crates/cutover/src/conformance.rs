@@ -62,12 +62,16 @@ pub async fn run(registry: &Registry, spec: &str) -> Conformance {
                 (Arc::new(e) as Arc<dyn Target>, hello)
             }),
             Err(e) => Err(e),
-        },
+        }
+        .map_err(|e| e.to_string()),
         #[cfg(feature = "http")]
-        Some(("http", url)) => http::Http::connect(url).await.map(|h| {
-            let hello = h.hello().clone();
-            (Arc::new(h) as Arc<dyn Target>, hello)
-        }),
+        Some(("http", url)) => http::Http::connect(url)
+            .await
+            .map(|h| {
+                let hello = h.hello().clone();
+                (Arc::new(h) as Arc<dyn Target>, hello)
+            })
+            .map_err(|e| e.to_string()),
         _ => Err(match registry.open(spec).await {
             Ok(_) => "not an adapter: check-target takes an `exec:` or `http:` spec".into(),
             Err(e) => e.to_string(),

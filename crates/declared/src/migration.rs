@@ -22,6 +22,7 @@ use super::mongo::MongoTarget;
 use super::sql::SqlTarget;
 use super::sync::{Synced, Worker};
 use cutover::targets::Target;
+use cutover::Pair;
 use cutover_servers::mongo::{FreshMongo, MongoServer};
 use cutover_servers::mysql::{FreshMySql, MySqlServer};
 use cutover_servers::postgres::{FreshPostgres, PostgresServer};
@@ -110,13 +111,11 @@ pub struct Migration {
 
 /// A migration's two sides running on fresh databases, dropped with this value.
 pub struct Running {
-    /// The legacy's declared target.
-    pub legacy: Arc<dyn Target>,
-    /// The candidate's declared target.
-    pub candidate: Arc<dyn Target>,
+    /// The legacy's and the candidate's declared targets.
+    pub pair: Pair,
     /// Dropped in this order: the databases, then the servers.
     _databases: Vec<Database>,
-    _servers: Servers,
+    _servers: Started,
 }
 
 enum Database {
@@ -125,8 +124,9 @@ enum Database {
     Mongodb(Box<FreshMongo>),
 }
 
+/// The servers a migration started (none where one already runs), stopped with it.
 #[derive(Default)]
-struct Servers {
+struct Started {
     postgres: Option<PostgresServer>,
     mysql: Option<MySqlServer>,
     mongodb: Option<MongoServer>,
@@ -177,7 +177,7 @@ impl Migration {
 
     /// Both sides on fresh databases with their schemas applied, as declared targets.
     pub async fn start(&self) -> Result<Running, String> {
-        let mut servers = Servers::default();
+        let mut servers = Started::default();
         let mut databases = Vec::new();
         let mut targets = Vec::new();
         for side in [&self.legacy, &self.candidate] {
@@ -200,8 +200,7 @@ impl Migration {
         let candidate = targets.pop().expect("two sides");
         let legacy = targets.pop().expect("two sides");
         Ok(Running {
-            legacy,
-            candidate,
+            pair: Pair { legacy, candidate },
             _databases: databases,
             _servers: servers,
         })
@@ -226,7 +225,7 @@ impl Running {
 /// MongoDB: the server's URI with the database's name in it).
 async fn fresh(
     store: Store,
-    servers: &mut Servers,
+    servers: &mut Started,
     databases: &mut Vec<Database>,
 ) -> Result<String, String> {
     Ok(match store {
@@ -280,7 +279,7 @@ async fn synced(
     write_url: &str,
     reads: &Reads,
     sync: &SyncSpec,
-    servers: &mut Servers,
+    servers: &mut Started,
     databases: &mut Vec<Database>,
 ) -> Result<Arc<dyn Target>, String> {
     if reads.store != Store::Mongodb {

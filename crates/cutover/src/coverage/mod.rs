@@ -57,6 +57,30 @@ impl Group {
     }
 }
 
+/// Why two coverages cannot merge: they count other declarations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoverageMismatch {
+    /// Of another domain.
+    #[error("coverage of domain {other} cannot merge with {this}")]
+    Domain {
+        /// This coverage's domain.
+        this: String,
+        /// The other's.
+        other: String,
+    },
+    /// A row (an operation) this one does not declare.
+    #[error("coverage row {0} is not declared here")]
+    Row(String),
+    /// A feature this one does not declare.
+    #[error("coverage feature {op}: {name} is not declared here")]
+    Feature {
+        /// The row.
+        op: String,
+        /// The feature.
+        name: String,
+    },
+}
+
 /// What a domain declares of one operation.
 #[derive(Debug, Clone)]
 pub struct Declared {
@@ -357,16 +381,16 @@ impl Coverage {
     }
 
     /// Adds another run's counts of the same domain (shards of one replay).
-    pub fn merge(&mut self, other: &Coverage) -> Result<(), String> {
+    pub fn merge(&mut self, other: &Coverage) -> Result<(), CoverageMismatch> {
         if other.domain != self.domain {
-            return Err(format!(
-                "coverage of domain {} cannot merge with {}",
-                other.domain, self.domain
-            ));
+            return Err(CoverageMismatch::Domain {
+                this: self.domain.clone(),
+                other: other.domain.clone(),
+            });
         }
         for row in &other.rows {
             let Some(mine) = self.rows.iter_mut().find(|r| r.op == row.op) else {
-                return Err(format!("coverage row {} is not declared here", row.op));
+                return Err(CoverageMismatch::Row(row.op.clone()));
             };
             mine.requests += row.requests;
             for f in &row.features {
@@ -377,10 +401,10 @@ impl Coverage {
                 {
                     Some(m) => m.count += f.count,
                     None => {
-                        return Err(format!(
-                            "coverage feature {}: {} is not declared here",
-                            row.op, f.name
-                        ))
+                        return Err(CoverageMismatch::Feature {
+                            op: row.op.clone(),
+                            name: f.name.clone(),
+                        })
                     }
                 }
             }

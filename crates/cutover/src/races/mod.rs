@@ -158,8 +158,91 @@ impl RaceReport {
     }
 }
 
-/// Checks every group on both sides of `pair`.
-pub async fn check(pair: &Pair, groups: &[Group], options: &RaceOptions) -> RaceReport {
+/// Why the race check cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum RaceError {
+    /// A side answers from the cassette, so no order of its calls can show a race.
+    #[error(
+        "the race check needs live stores on both sides: the {side} is `recorded`, which \
+         answers from the cassette whatever the order"
+    )]
+    Recorded {
+        /// `legacy` or `candidate`.
+        side: &'static str,
+    },
+    /// Every paused call would time out.
+    #[error(
+        "the race pause ({pause:?}) must be shorter than the timeout ({timeout:?}): every \
+         paused call would time out"
+    )]
+    PauseTooLong {
+        /// The pause between a load and its save.
+        pause: Duration,
+        /// The deadline of one call.
+        timeout: Duration,
+    },
+    /// The cassette's groups cannot be read.
+    #[error("finding concurrent groups in {}: {source}", path.display())]
+    Groups {
+        /// The cassette.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: crate::cassette::CassetteError,
+    },
+}
+
+/// What the check needs before it runs: live stores on both sides, a pause shorter than a
+/// call's deadline.
+pub fn preconditions(pair: &Pair, options: &RaceOptions) -> Result<(), RaceError> {
+    for (side, target) in [("legacy", &pair.legacy), ("candidate", &pair.candidate)] {
+        if target.name() == "recorded" {
+            return Err(RaceError::Recorded { side });
+        }
+    }
+    if options.pause >= options.timeout {
+        return Err(RaceError::PauseTooLong {
+            pause: options.pause,
+            timeout: options.timeout,
+        });
+    }
+    Ok(())
+}
+
+/// The race check of the cassette at `path` on `pair`: its concurrent groups (of `shard`'s
+/// keys only, so the shards' checks merged are one run's), each checked on both sides.
+pub async fn check_cassette(
+    path: &std::path::Path,
+    pair: &Pair,
+    options: &RaceOptions,
+    shard: Option<crate::replay::shard::Shard>,
+) -> Result<RaceReport, RaceError> {
+    preconditions(pair, options)?;
+    let mut groups =
+        groups(path, options.grouping, options.size, options.max_groups).map_err(|source| {
+            RaceError::Groups {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+    groups.retain(|g| {
+        use crate::replay::shard::Role;
+        shard.is_none_or(|s| g.requests.first().is_some_and(|r| s.role(r) == Role::Own))
+    });
+    check(pair, &groups, options).await
+}
+
+/// Checks every group on both sides of `pair`, once [`preconditions`] hold.
+pub async fn check(
+    pair: &Pair,
+    groups: &[Group],
+    options: &RaceOptions,
+) -> Result<RaceReport, RaceError> {
+    preconditions(pair, options)?;
+    Ok(check_groups(pair, groups, options).await)
+}
+
+async fn check_groups(pair: &Pair, groups: &[Group], options: &RaceOptions) -> RaceReport {
     let rules = options.rules.as_ref().map(|r| RuleRun::new(Arc::clone(r)));
     let mut report = RaceReport {
         grouping: options.grouping.to_string(),
@@ -308,4 +391,41 @@ impl SideRun {
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::memory::Memory;
+    use crate::targets::recorded::Recorded;
+
+    fn pair(legacy: Arc<dyn Target>, candidate: Arc<dyn Target>) -> Pair {
+        Pair { legacy, candidate }
+    }
+
+    #[tokio::test]
+    async fn the_check_refuses_a_recorded_side_and_a_pause_past_the_deadline() {
+        let live = || Arc::new(Memory::new()) as Arc<dyn Target>;
+        let recorded = || Arc::new(Recorded::new()) as Arc<dyn Target>;
+        let options = RaceOptions::default();
+        for (p, side) in [
+            (pair(recorded(), live()), "legacy"),
+            (pair(live(), recorded()), "candidate"),
+        ] {
+            let error = check(&p, &[], &options).await.unwrap_err();
+            assert!(
+                matches!(error, RaceError::Recorded { side: s } if s == side),
+                "{error}"
+            );
+        }
+        let slow = RaceOptions {
+            pause: Duration::from_secs(2),
+            timeout: Duration::from_secs(2),
+            ..RaceOptions::default()
+        };
+        let error = check(&pair(live(), live()), &[], &slow).await.unwrap_err();
+        assert!(matches!(error, RaceError::PauseTooLong { .. }), "{error}");
+        let fine = check(&pair(live(), live()), &[], &options).await.unwrap();
+        assert!(fine.groups.is_empty());
+    }
 }

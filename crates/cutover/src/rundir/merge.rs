@@ -144,7 +144,9 @@ pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
     // Each shard counted the coverage of the requests it ran: the counts add up.
     for r in reports.iter().filter_map(|r| r.coverage.as_ref()) {
         match &mut merged.coverage {
-            Some(all) => all.merge(r).map_err(MergeError::Mismatch)?,
+            Some(all) => all
+                .merge(r)
+                .map_err(|e| MergeError::Mismatch(e.to_string()))?,
             None => merged.coverage = Some(r.clone()),
         }
     }

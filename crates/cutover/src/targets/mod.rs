@@ -221,13 +221,13 @@ pub async fn open(text: &str) -> Option<Result<Arc<dyn Target>, SpecError>> {
         what,
     };
     if let Some(rest) = text.strip_prefix("exec:") {
-        return Some(open_exec(rest).await.map_err(error));
+        return Some(open_exec(rest).await.map_err(|e| error(e.to_string())));
     }
     #[cfg(feature = "http")]
     if let Some(url) = text.strip_prefix("http:") {
         return Some(match protocol::http::Http::connect(url).await {
             Ok(http) => Ok(Arc::new(http) as Arc<dyn Target>),
-            Err(e) => Err(error(e)),
+            Err(e) => Err(error(e.to_string())),
         });
     }
     let spec = match Spec::parse(text) {
@@ -271,7 +271,7 @@ impl Opener for Builtin {
     }
 }
 
-async fn open_exec(rest: &str) -> Result<Arc<dyn Target>, String> {
+async fn open_exec(rest: &str) -> Result<Arc<dyn Target>, protocol::AdapterError> {
     let spec = protocol::exec::ExecSpec::parse(rest)?;
     let exec = protocol::exec::Exec::start(spec).await?;
     Ok(Arc::new(exec))

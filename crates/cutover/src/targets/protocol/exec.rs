@@ -7,7 +7,7 @@
 //! every call in flight with the cause; a call never waits past the spec's timeout. A dead
 //! program is started again at the next call only while `--restarts` allows.
 
-use super::{answer, excerpt, Answer, Call, Hello};
+use super::{answer, excerpt, AdapterError, Answer, Call, Hello};
 use crate::targets::InfraError;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -41,8 +41,8 @@ pub struct Exec {
 
 impl Exec {
     /// Starts the adapter and reads its handshake; `Err` says why it cannot be used.
-    pub async fn start(spec: ExecSpec) -> Result<Exec, String> {
-        let (process, hello) = Process::start(&spec).await?;
+    pub async fn start(spec: ExecSpec) -> Result<Exec, AdapterError> {
+        let (process, hello) = Process::start(&spec).await.map_err(AdapterError::Start)?;
         if !hello.supports.reset {
             eprintln!(
                 "adapter `{}` does not reset: a replay starts from what its store holds",

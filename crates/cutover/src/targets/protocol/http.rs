@@ -3,7 +3,7 @@
 //! (`docs/src/protocol.md`). Any status but 200, a body that is not the answer, a refused
 //! connection or no answer within the timeout fails that request only.
 
-use super::{answer, excerpt, Answer, Call, Hello};
+use super::{answer, excerpt, AdapterError, Answer, Call, Hello};
 use crate::targets::InfraError;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -24,7 +24,11 @@ pub struct Http {
 
 impl Http {
     /// Connects to the adapter at `base` and reads its handshake.
-    pub async fn connect(base: &str) -> Result<Http, String> {
+    pub async fn connect(base: &str) -> Result<Http, AdapterError> {
+        Self::connect_text(base).await.map_err(AdapterError::Start)
+    }
+
+    async fn connect_text(base: &str) -> Result<Http, String> {
         let base = base.trim_end_matches('/').to_string();
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(format!(

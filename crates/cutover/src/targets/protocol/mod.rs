@@ -124,23 +124,40 @@ impl Default for Supports {
     }
 }
 
+/// Why an adapter cannot be used, in the adapter's terms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterError {
+    /// Its spec is malformed (an option, the command line).
+    #[error("{0}")]
+    Spec(String),
+    /// It cannot be started or reached, or it died before its handshake.
+    #[error("{0}")]
+    Start(String),
+    /// Its handshake is missing or not one this cutover accepts.
+    #[error("{0}")]
+    Handshake(String),
+}
+
 impl Hello {
     /// The handshake read from an answer, checked: the version, a name, a concurrency of at
     /// least 1. The error says what is wrong in the adapter's terms.
-    pub fn from_answer(answer: &Map<String, Value>) -> Result<Hello, String> {
+    pub fn from_answer(answer: &Map<String, Value>) -> Result<Hello, AdapterError> {
+        let wrong = |what: String| AdapterError::Handshake(what);
         let hello: Hello = serde_json::from_value(Value::Object(answer.clone()))
-            .map_err(|e| format!("the answer to `hello` is not a handshake ({e})"))?;
+            .map_err(|e| wrong(format!("the answer to `hello` is not a handshake ({e})")))?;
         if hello.protocol != VERSION {
-            return Err(format!(
+            return Err(wrong(format!(
                 "speaks protocol {}; this cutover speaks {VERSION}",
                 hello.protocol
-            ));
+            )));
         }
         if hello.name.trim().is_empty() {
-            return Err("the handshake's `name` is empty".into());
+            return Err(wrong("the handshake's `name` is empty".into()));
         }
         if hello.supports.concurrency == 0 {
-            return Err("the handshake's `supports.concurrency` is 0; expected 1 or more".into());
+            return Err(wrong(
+                "the handshake's `supports.concurrency` is 0; expected 1 or more".into(),
+            ));
         }
         Ok(hello)
     }

@@ -2,6 +2,7 @@
 //! environment words, then the program and its arguments.
 
 use crate::targets::parse_duration;
+use crate::targets::protocol::AdapterError;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,7 +30,11 @@ pub struct ExecSpec {
 impl ExecSpec {
     /// Parses `[--cwd DIR] [--timeout 10s] [--restarts N] [--log FILE] [NAME=VALUE ...]
     /// PROGRAM [ARG ...]`, split into words as a POSIX shell would.
-    pub fn parse(text: &str) -> Result<ExecSpec, String> {
+    pub fn parse(text: &str) -> Result<ExecSpec, AdapterError> {
+        Self::parse_text(text).map_err(AdapterError::Spec)
+    }
+
+    fn parse_text(text: &str) -> Result<ExecSpec, String> {
         let words = shell_words::split(text).map_err(|e| format!("{e}"))?;
         let mut words = words.into_iter().peekable();
         let mut spec = ExecSpec {
@@ -117,13 +122,16 @@ mod tests {
         assert_eq!(spec.args, vec!["kv.js", "X=1"]);
         assert!(ExecSpec::parse("")
             .unwrap_err()
+            .to_string()
             .contains("expected a program"));
         assert!(ExecSpec::parse("X=1").is_err());
         assert!(ExecSpec::parse("--timeout soon node")
             .unwrap_err()
+            .to_string()
             .contains("--timeout"));
         assert!(ExecSpec::parse("--verbose node")
             .unwrap_err()
+            .to_string()
             .contains("unknown option"));
         assert!(ExecSpec::parse("node 'unterminated").is_err());
         assert!(ExecSpec::parse("1X=2 prog").unwrap().program == "1X=2");
