@@ -61,6 +61,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+/// Why a declared target, its file or a worked migration cannot be used: what is wrong, in
+/// the declaration's terms (its file and line where there is one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeclaredError(pub String);
+
+impl From<String> for DeclaredError {
+    fn from(what: String) -> DeclaredError {
+        DeclaredError(what)
+    }
+}
+
 /// A statement or several, run in one transaction.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]

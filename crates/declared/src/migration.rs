@@ -21,6 +21,7 @@
 use super::mongo::MongoTarget;
 use super::sql::SqlTarget;
 use super::sync::{Synced, Worker};
+use crate::DeclaredError;
 use cutover::targets::Target;
 use cutover::Pair;
 use cutover_servers::mongo::{FreshMongo, MongoServer};
@@ -134,7 +135,7 @@ struct Started {
 
 impl Migration {
     /// Reads `dir/migration.toml`.
-    pub fn load(dir: &Path) -> Result<Migration, String> {
+    pub fn load(dir: &Path) -> Result<Migration, DeclaredError> {
         let path = dir.join("migration.toml");
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -176,7 +177,7 @@ impl Migration {
     }
 
     /// Both sides on fresh databases with their schemas applied, as declared targets.
-    pub async fn start(&self) -> Result<Running, String> {
+    pub async fn start(&self) -> Result<Running, DeclaredError> {
         let mut servers = Started::default();
         let mut databases = Vec::new();
         let mut targets = Vec::new();
@@ -193,7 +194,7 @@ impl Migration {
                 (Some(reads), Some(sync)) => {
                     synced(writes, &url, reads, sync, &mut servers, &mut databases).await?
                 }
-                _ => return Err("`reads` and `sync` go together".into()),
+                _ => return Err(DeclaredError("`reads` and `sync` go together".into())),
             };
             targets.push(target);
         }
@@ -302,7 +303,7 @@ async fn synced(
     let Some(Database::Mongodb(db)) = databases.last() else {
         unreachable!("`fresh` pushed the MongoDB database")
     };
-    let target = MongoTarget::open(&uri, &reads.ops).await?;
+    let target = MongoTarget::open(&uri, &reads.ops).await.map_err(|e| e.0)?;
     let worker = Worker::start(write_url, &sync.outbox, &uri, &db.name, delay).await?;
     Ok(Arc::new(Synced::new(
         writes,

@@ -35,6 +35,7 @@ pub mod file;
 pub mod template;
 
 use crate::value::bson::to_canonical;
+use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
 use cutover::targets::{InfraError, Target};
@@ -71,7 +72,7 @@ enum Ran {
 impl MongoTarget {
     /// Connects to `uri` (`mongodb://HOST:PORT/DATABASE`, the database in its path) and
     /// reads the declaration at `ops`.
-    pub async fn open(uri: &str, ops: &Path) -> Result<MongoTarget, String> {
+    pub async fn open(uri: &str, ops: &Path) -> Result<MongoTarget, DeclaredError> {
         let compiled = Compiled::load(ops).map_err(|e| e.to_string())?;
         let options = ClientOptions::parse(uri)
             .await

@@ -32,13 +32,17 @@ impl Opener for Specs {
 
 async fn open_sql(rest: &str) -> Result<Arc<dyn Target>, String> {
     let (ops, url) = split(rest, "url")?;
-    let target = SqlTarget::open(url, Path::new(ops)).await?;
+    let target = SqlTarget::open(url, Path::new(ops))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Arc::new(target))
 }
 
 async fn open_mongo(rest: &str) -> Result<Arc<dyn Target>, String> {
     let (ops, uri) = split(rest, "uri")?;
-    let target = MongoTarget::open(uri, Path::new(ops)).await?;
+    let target = MongoTarget::open(uri, Path::new(ops))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Arc::new(target))
 }
 

@@ -12,6 +12,7 @@
 
 use super::params::{rewrite, Statement, Style};
 use super::{Declaration, Operation, Shape};
+use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
 use cutover::targets::{InfraError, Target};
@@ -142,16 +143,16 @@ pub(crate) enum Ran {
 impl SqlTarget {
     /// Connects to `url` (`postgres://` or `mysql://`) and prepares every statement of the
     /// declaration at `ops`.
-    pub async fn open(url: &str, ops: &Path) -> Result<SqlTarget, String> {
+    pub async fn open(url: &str, ops: &Path) -> Result<SqlTarget, DeclaredError> {
         let declaration = Declaration::load(ops).map_err(|e| e.to_string())?;
         let scheme = url.split(':').next().unwrap_or("");
         let (pool, style) = match scheme {
             "postgres" | "postgresql" => (Pool::Pg(pg::connect(url).await?), Style::Numbered),
             "mysql" | "mariadb" => (Pool::MySql(mysql::connect(url).await?), Style::Question),
             other => {
-                return Err(format!(
+                return Err(DeclaredError(format!(
                     "`{other}:`: expected a postgres:// or mysql:// URL (the drivers built in)"
-                ))
+                )))
             }
         };
         let mut target = SqlTarget {

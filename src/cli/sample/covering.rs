@@ -29,10 +29,10 @@ pub async fn run(registry: &Registry, args: &Args, live: Option<(String, String)
         (None, Some((uri, database))) => {
             let legacy = Mongo::connect(&uri, &database)
                 .await
-                .map_err(|f| anyhow::Error::new(f))?;
+                .map_err(anyhow::Error::new)?;
             let every = sample::sample(&legacy, usize::MAX, args.seed)
                 .await
-                .map_err(|f| anyhow::Error::new(f))?;
+                .map_err(anyhow::Error::new)?;
             let mut header = Header::new("conversations");
             header.meta.insert(
                 "source".into(),

@@ -75,10 +75,10 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
 async fn live_random(args: &Args, uri: &str, database: &str) -> Result<Exit> {
     let legacy = Mongo::connect(uri, database)
         .await
-        .map_err(|f| anyhow::Error::new(f))?;
+        .map_err(anyhow::Error::new)?;
     let requests = sample::sample(&legacy, args.count, args.seed)
         .await
-        .map_err(|f| anyhow::Error::new(f))?;
+        .map_err(anyhow::Error::new)?;
     let mut header = Header::new("conversations");
     header.meta.insert(
         "source".into(),

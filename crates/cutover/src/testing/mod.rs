@@ -3,15 +3,14 @@
 //! legacy outcomes kept as an insta snapshot, so CI needs no legacy store.
 //!
 //! ```
-//! use cutover::targets::{memory::Memory, recorded::Recorded, Target};
-//! use cutover::testing::Equivalence;
+//! use cutover::{Equivalence, Memory, Recorded, Target};
 //! use std::sync::Arc;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! // The recording as the legacy, the in-memory store as the candidate.
 //! let legacy: Arc<dyn Target> = Arc::new(Recorded::new());
 //! let candidate: Arc<dyn Target> = Arc::new(Memory::new());
-//! let report = Equivalence::of(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kv-demo.jsonl"))
+//! let report = Equivalence::of(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/kv-demo.jsonl"))
 //!     .assert_between(legacy, candidate)
 //!     .await;
 //! assert_eq!(report.totals.total, 300);
@@ -56,12 +55,7 @@
 //! `name` field of what it answers.
 //!
 //! ```
-//! use cutover::capture::adapter::Adapter;
-//! use cutover::cassette::Outcome;
-//! use cutover::diff::Class;
-//! use cutover::report::Verdict;
-//! use cutover::targets::{memory::Memory, recorded::Recorded, Target};
-//! use cutover::testing::Equivalence;
+//! use cutover::{Adapter, Class, Equivalence, Memory, Outcome, Recorded, Target, Verdict};
 //! use std::sync::Arc;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -75,7 +69,7 @@
 //! .with_reset(|store| async move { store.reset().await })
 //! .with_dump(|store, key| async move { store.dump(&key).await });
 //!
-//! let cassette = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kv-demo.jsonl");
+//! let cassette = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/kv-demo.jsonl");
 //! let report = Equivalence::of(cassette)
 //!     .between(Arc::new(Recorded::new()), Arc::new(forgetful))
 //!     .await; // no panic: the report says what diverged
