@@ -1,7 +1,7 @@
 //! Unit tests of the conversations probes (no store needed).
 
 use crate::{generate, ops, Conversations};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use cutover::cassette::{Kind, Request};
 use cutover::domain::DomainKit;
 use cutover::probe::kinds;
@@ -15,36 +15,6 @@ fn derive(domain: &str, requests: &[Request]) -> Option<Vec<Request>> {
     ))
 }
 
-fn at(request: &Request) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&request.at)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// What every domain's probes must be: marked, after the recording in `seq` and `at`, and
-/// each request once.
-fn check_placed(recorded: &[Request], probes: &[Request]) {
-    let last = recorded.last().unwrap().seq;
-    let latest = recorded.iter().map(at).max().unwrap();
-    for (i, p) in probes.iter().enumerate() {
-        assert!(p.probe.is_some(), "seq {} is marked", p.seq);
-        assert_eq!(p.seq, last + 1 + i as u64, "seq continues the recording");
-        assert!(at(p) > latest, "seq {}: `at` after the recording", p.seq);
-        assert!(p.outcome.is_none() && p.state.is_none());
-    }
-    for pair in probes.windows(2) {
-        assert!(at(&pair[0]) < at(&pair[1]), "`at` increases");
-    }
-    let mut seen = BTreeSet::new();
-    for p in probes {
-        assert!(
-            seen.insert((p.key.clone(), p.op.clone(), p.args.to_string())),
-            "seq {} is derived once",
-            p.seq
-        );
-    }
-}
-
 #[test]
 fn conversation_probes_are_deterministic_bounded_and_placed_after_the_recording() {
     let recorded = generate::cassette(30, 5);
@@ -54,7 +24,7 @@ fn conversation_probes_are_deterministic_bounded_and_placed_after_the_recording(
         derive("conversations", &recorded).unwrap(),
         "same input, same probes"
     );
-    check_placed(&recorded, &probes);
+    cutover::testing::assert_probes_placed(&recorded, &probes);
     // The bound of docs/src/probes.md.
     assert!(probes.len() <= 184, "{} probes", probes.len());
     for p in &probes {

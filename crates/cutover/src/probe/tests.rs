@@ -10,36 +10,6 @@ fn derive(domain: &str, requests: &[Request]) -> Result<Vec<Request>, ProbeError
     ))
 }
 
-fn at(request: &Request) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&request.at)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// What every domain's probes must be: marked, after the recording in `seq` and `at`, and
-/// each request once.
-fn check_placed(recorded: &[Request], probes: &[Request]) {
-    let last = recorded.last().unwrap().seq;
-    let latest = recorded.iter().map(at).max().unwrap();
-    for (i, p) in probes.iter().enumerate() {
-        assert!(p.probe.is_some(), "seq {} is marked", p.seq);
-        assert_eq!(p.seq, last + 1 + i as u64, "seq continues the recording");
-        assert!(at(p) > latest, "seq {}: `at` after the recording", p.seq);
-        assert!(p.outcome.is_none() && p.state.is_none());
-    }
-    for pair in probes.windows(2) {
-        assert!(at(&pair[0]) < at(&pair[1]), "`at` increases");
-    }
-    let mut seen = BTreeSet::new();
-    for p in probes {
-        assert!(
-            seen.insert((p.key.clone(), p.op.clone(), p.args.to_string())),
-            "seq {} is derived once",
-            p.seq
-        );
-    }
-}
-
 #[test]
 fn an_unknown_domain_is_an_error_naming_it() {
     let error = crate::Registry::builtin().prober("ledger").err().unwrap();
@@ -64,7 +34,7 @@ async fn kv_probes_read_absent_keys_and_their_writes_fail_on_the_store() {
     let recorded: Vec<Request> = Workload::new(300, 20, 7).scan_every(40).collect();
     let probes = derive("kv", &recorded).unwrap();
     assert_eq!(probes, derive("kv", &recorded).unwrap());
-    check_placed(&recorded, &probes);
+    crate::testing::assert_probes_placed(&recorded, &probes);
     assert!(
         probes.len() <= 22,
         "{} probes (docs/src/probes.md)",

@@ -100,7 +100,7 @@ mod golden;
 #[cfg(feature = "golden")]
 pub use golden::GoldenMaster;
 
-use crate::cassette::Reader;
+use crate::cassette::{Reader, Request};
 use crate::normalize::Rules;
 use crate::replay::{Pair, ReplayOptions};
 use crate::report::{render, replay_report, Report, Verdict};
@@ -161,6 +161,35 @@ impl Equivalence {
         let report = self.between(legacy, candidate).await;
         assert_equivalent(&report);
         report
+    }
+}
+
+/// Panics unless `probes` are placed as every domain's probes must be (a test of a domain's
+/// [`crate::probe::Prober`]): each marked, `seq` continuing the recording, `at` after the
+/// latest recorded and increasing, no outcome or state, and each request once.
+pub fn assert_probes_placed(recorded: &[Request], probes: &[Request]) {
+    let at = |r: &Request| {
+        chrono::DateTime::parse_from_rfc3339(&r.at)
+            .unwrap_or_else(|e| panic!("seq {}: `at` {:?}: {e}", r.seq, r.at))
+    };
+    let last = recorded.last().expect("a recording").seq;
+    let latest = recorded.iter().map(at).max().expect("a recording");
+    for (i, p) in probes.iter().enumerate() {
+        assert!(p.probe.is_some(), "seq {} is marked", p.seq);
+        assert_eq!(p.seq, last + 1 + i as u64, "seq continues the recording");
+        assert!(at(p) > latest, "seq {}: `at` after the recording", p.seq);
+        assert!(p.outcome.is_none() && p.state.is_none());
+    }
+    for pair in probes.windows(2) {
+        assert!(at(&pair[0]) < at(&pair[1]), "`at` increases");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in probes {
+        assert!(
+            seen.insert((p.key.clone(), p.op.clone(), p.args.to_string())),
+            "seq {} is derived once",
+            p.seq
+        );
     }
 }
 
