@@ -5,7 +5,7 @@
 //! `check-target` says what an adapter gets wrong; the conversations repositories are
 //! reachable as named specs.
 
-use crate::util::{cutover, fixture, replay, Replayed};
+use crate::util::{cutover, fixture, replay, with_database, Replayed};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -386,16 +386,6 @@ fn check_target_passes_the_adapters_and_names_what_a_faulty_one_gets_wrong() {
     let (code, session) = check_target("exec:python3 -c 'print(1)'");
     assert_eq!(code, Some(2));
     assert_eq!(failed_checks(&session), ["handshake"]);
-}
-
-/// `mongodb://host:port/?opts` with the database put in its path.
-fn with_database(uri: &str, database: &str) -> String {
-    let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let base = base.trim_end_matches('/');
-    match query {
-        "" => format!("{base}/{database}"),
-        q => format!("{base}/{database}?{q}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

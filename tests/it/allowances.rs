@@ -4,8 +4,8 @@
 //! numbers, nulls in arrays, ties, typos): a difference they do not declare must stay a
 //! divergence. Property tests where they fit.
 
-use crate::util::{cutover, fixture, write};
-use async_trait::async_trait;
+use crate::util::doubles::Double;
+use crate::util::{cutover, fixture, request, write};
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::{self, Class};
 use cutover::gate::{self, GateVerdict, Policy};
@@ -14,11 +14,10 @@ use cutover::normalize::{Noise, Part, RuleRun, Rules};
 use cutover::replay::{self, Collect, Pair, ReplayOptions, RequestResult, StateCheck, Status};
 use cutover::report::{Report, Summary};
 use cutover::targets::recorded::Recorded;
-use cutover::targets::{InfraError, Target};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------
 // Helpers: rules applied to one pair of values, and replays of scripted pairs.
@@ -75,36 +74,6 @@ pub(crate) fn write_case(op: &'static str, legacy_state: Value, candidate_state:
     }
 }
 
-/// A candidate that answers each seq as scripted and dumps the state scripted with it.
-struct Scripted {
-    answers: HashMap<u64, (Outcome, Option<Value>)>,
-    states: Mutex<HashMap<String, Value>>,
-}
-
-#[async_trait]
-impl Target for Scripted {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.states.lock().unwrap().clear();
-        Ok(())
-    }
-
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let (outcome, state) = self.answers[&request.seq].clone();
-        if let (Some(key), Some(state)) = (&request.key, state) {
-            self.states.lock().unwrap().insert(key.clone(), state);
-        }
-        Ok(outcome)
-    }
-
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        Ok(self.states.lock().unwrap().get(key).cloned())
-    }
-}
-
 /// Replays `cases` (one key each) with a recorded legacy and a scripted candidate.
 pub(crate) fn replay_cases(
     cases: &[Case],
@@ -117,19 +86,12 @@ pub(crate) fn replay_cases(
     let mut answers = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         let seq = i as u64 + 1;
+        let key = format!("k{seq}");
         writer
             .write(&Request {
-                seq,
-                key: Some(format!("k{seq}")),
-                op: case.op.into(),
-                kind: case.kind,
-                args: json!({}),
-                at: "2026-01-01T00:00:00Z".into(),
                 outcome: Some(case.legacy.clone()),
                 state: case.legacy_state.clone(),
-                latency_us: None,
-                started_us: None,
-                probe: None,
+                ..request(seq, Some(&key), case.op, case.kind, json!({}))
             })
             .unwrap();
         answers.insert(seq, (case.candidate.clone(), case.candidate_state.clone()));
@@ -137,10 +99,12 @@ pub(crate) fn replay_cases(
     writer.finish().unwrap();
     let pair = Pair {
         legacy: Arc::new(Recorded::new()),
-        candidate: Arc::new(Scripted {
-            answers,
-            states: Mutex::default(),
-        }),
+        // Answers each seq as scripted and dumps the state scripted with it.
+        candidate: Arc::new(
+            Double::memory()
+                .named("scripted")
+                .answering(move |request, _| Some(answers[&request.seq].clone())),
+        ),
     };
     let options = ReplayOptions {
         rules: rules.map(Arc::new),

@@ -2,56 +2,14 @@
 //! `scripts/install-chromium.sh` when missing) renders the page of a rejected replay; the
 //! rendered DOM must hold the verdict, the per-operation table and a side-by-side divergence
 //! with highlighted changes, and the screenshot (kept in `target/e2e/report.png`) must show
-//! the verdict's banner.
+//! the verdict's banner. On a cassette with planted divergences, the page's filters list
+//! exactly the divergences of `results.jsonl` and every operation is charted; values, keys
+//! and arguments from a store stay text. The cassette and the Chromium helpers are
+//! `util::page`'s; the page at scale is measured by `examples/report_at_scale.rs`.
 
+use crate::util::page::{divergences, headless, listed, planted};
 use crate::util::{cutover, fixture, write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn chromium() -> PathBuf {
-    let find = || {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("chromium"))
-                .find(|p| p.is_file())
-        })
-    };
-    if let Some(path) = find() {
-        return path;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-chromium.sh");
-    let status = Command::new("bash").arg(&script).status().unwrap();
-    assert!(
-        status.success(),
-        "installing Chromium with {} failed: the browser test needs Debian's `chromium`",
-        script.display()
-    );
-    find().expect("chromium is on PATH after scripts/install-chromium.sh")
-}
-
-/// Runs headless Chromium on `page` with `args`; returns its stdout.
-fn headless(page: &Path, profile: &Path, args: &[&str]) -> String {
-    let done = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            "--window-size=1280,1600",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    assert!(
-        done.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    String::from_utf8(done.stdout).unwrap()
-}
 
 /// `cutover report OUT --format html` into `page`, judged by `policy` on a fixed date when
 /// given; the replay in `out` is divergent, so the report exits 1.
@@ -138,95 +96,6 @@ fn the_html_report_renders_the_verdict_the_table_and_a_side_by_side_divergence()
         .filter(|p| p[..3] == [0xfd, 0xe8, 0xe8])
         .count();
     assert!(banner > 50_000, "{banner} banner pixels");
-}
-
-/// A `kv` cassette of `requests` requests with divergences planted in what the legacy
-/// recorded: a changed `n` (value) in every second `get` that found something, `n` as a
-/// string (type) in others, every `scan` of two or more entries reversed (ordering), a
-/// `not_found` recorded as `conflict` (error) in every third miss; every request with a
-/// recorded latency, so that both sides' charts are drawn. Only `percent` of the requests
-/// (picked by their seq) are planted on.
-fn planted(path: &Path, requests: u64, keys: u64, percent: u64) {
-    use cutover::cassette::{ErrorKind, Header, Outcome, Writer};
-    use cutover::kv::memory::Workload;
-    use serde_json::Value;
-    let mut writer = Writer::create(path, &Header::new("kv")).unwrap();
-    for mut r in Workload::new(requests, keys, 11).scan_every(15) {
-        r.latency_us = Some(40 + (r.seq * 37) % 400 + if r.seq % 97 == 0 { 20_000 } else { 0 });
-        let planted = (r.seq * 7919) % 100 < percent;
-        match (r.op.as_str(), &mut r.outcome) {
-            _ if !planted => {}
-            ("get", Some(Outcome::Ok(v))) if r.seq % 2 == 0 => {
-                v["n"] = Value::from(v["n"].as_i64().unwrap() + 1);
-            }
-            ("get", Some(Outcome::Ok(v))) if r.seq % 5 == 1 => {
-                v["n"] = Value::from(v["n"].to_string());
-            }
-            ("get", Some(Outcome::Ok(v))) if r.seq % 7 == 3 => v["name"] = "Zoe".into(),
-            ("scan", Some(Outcome::Ok(Value::Array(entries)))) if entries.len() > 1 => {
-                entries.reverse();
-            }
-            ("get", Some(Outcome::Error(e))) if r.seq % 3 == 0 => e.kind = ErrorKind::Conflict,
-            _ => {}
-        }
-        writer.write(&r).unwrap();
-    }
-    writer.finish().unwrap();
-}
-
-/// Every divergence of `results.jsonl` in `out` as (op, class, seq, path).
-fn divergences(out: &Path) -> Vec<(String, String, u64, String)> {
-    let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
-    let mut found = Vec::new();
-    for line in text.lines() {
-        let r: serde_json::Value = serde_json::from_str(line).unwrap();
-        if r["status"] != "divergent" {
-            continue;
-        }
-        for d in r["divergences"].as_array().unwrap() {
-            found.push((
-                r["op"].as_str().unwrap().to_string(),
-                d["class"].as_str().unwrap().to_string(),
-                r["seq"].as_u64().unwrap(),
-                d["path"].as_str().unwrap().to_string(),
-            ));
-        }
-    }
-    found
-}
-
-/// The value of attribute `name` in `tag` (`name="..."`), unescaped for `&quot;` and `&amp;`.
-fn attribute(tag: &str, name: &str) -> String {
-    let start = tag
-        .find(&format!(" {name}=\""))
-        .unwrap_or_else(|| panic!("{name} in {tag}"))
-        + name.len()
-        + 3;
-    let value = &tag[start..];
-    value[..value.find('"').unwrap()]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The divergences a rendered page lists, as (op, class, seq, path), and its match count.
-fn listed(dom: &str) -> (Vec<(String, String, u64, String)>, usize) {
-    let count = &dom[dom.find("<b id=\"match-count\">").expect("the match count") + 20..];
-    let count: usize = count[..count.find('<').unwrap()].parse().unwrap();
-    let mut items = Vec::new();
-    let mut rest = dom;
-    while let Some(at) = rest.find("<article class=\"divergence\"") {
-        let tag = &rest[at..at + rest[at..].find('>').unwrap()];
-        items.push((
-            attribute(tag, "data-op"),
-            attribute(tag, "data-class"),
-            attribute(tag, "data-seq").parse().unwrap(),
-            attribute(tag, "data-path"),
-        ));
-        rest = &rest[at + tag.len()..];
-    }
-    (items, count)
 }
 
 /// Pixels of `shot` with exactly the colour `rgb`.
@@ -408,59 +277,6 @@ fn the_report_filters_every_divergence_by_operation_and_class_and_charts_every_o
         marked > 200,
         "{marked} highlighted pixels of changed values"
     );
-}
-
-/// The figures of the report at scale (not a check: run it to measure, with `cargo test
-/// --release --test it -- --ignored --nocapture the_report_at_scale`): 50,000 requests with
-/// about 10,000 divergences replayed, the page made, its size, and how long headless
-/// Chromium takes to load it and list the first page (the page is kept in
-/// `target/e2e/scale.html`).
-#[test]
-#[ignore = "a measurement"]
-fn the_report_at_scale() {
-    use std::time::Instant;
-    let dir = tempfile::tempdir().unwrap();
-    let cassette = dir.path().join("scale.jsonl");
-    planted(&cassette, 50_000, 2_000, 62);
-    let out = dir.path().join("out");
-    assert_eq!(crate::util::replay(&cassette, &out, &[]).code, Some(1));
-    let found = divergences(&out);
-    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
-    std::fs::create_dir_all(&e2e).unwrap();
-    let page = e2e.join("scale.html");
-    let start = Instant::now();
-    html_page(&out, &page, None);
-    let made_in = start.elapsed();
-    let size = std::fs::metadata(&page).unwrap().len();
-    let results = std::fs::metadata(out.join("results.jsonl")).unwrap().len();
-    println!(
-        "50,000 requests, {} divergences: results.jsonl {:.1} MB, report.html {:.1} MB, made in {:.2} s",
-        found.len(),
-        results as f64 / 1e6,
-        size as f64 / 1e6,
-        made_in.as_secs_f64()
-    );
-    for (n, fragment) in ["", "op=get&class=type&page=3"].iter().enumerate() {
-        let url = PathBuf::from(format!("{}#{fragment}", page.display()));
-        let start = Instant::now();
-        // The budget lets the page's timers run, so that it can note its first paint.
-        let dom = headless(
-            &url,
-            &dir.path().join(format!("p{n}")),
-            &["--dump-dom", "--virtual-time-budget=3000"],
-        );
-        let wall = start.elapsed();
-        let ms = &dom[dom.find("data-listed-ms=\"").expect("the page listed") + 16..];
-        let ms = &ms[..ms.find('"').unwrap()];
-        let paint = &dom[dom.find("data-first-paint-ms=\"").expect("a first paint") + 21..];
-        let paint = &paint[..paint.find('"').unwrap()];
-        let (items, count) = listed(&dom);
-        println!(
-            "#{fragment}: first contentful paint {paint} ms, first page listed {ms} ms after navigation; chromium started, loaded and dumped it in {:.2} s; {count} match, {} listed",
-            wall.as_secs_f64(),
-            items.len()
-        );
-    }
 }
 
 #[test]

@@ -320,18 +320,14 @@ fn the_recorder_keeps_each_call_s_interval_and_overlapping_calls_form_a_race_gro
         .enable_all()
         .build()
         .unwrap();
-    let put = |seq: u64, n: u64| cutover::cassette::Request {
-        seq,
-        key: Some("k1".into()),
-        op: "put".into(),
-        kind: cutover::cassette::Kind::Write,
-        args: serde_json::json!({ "value": { "n": n } }),
-        at: "2026-01-01T00:00:00Z".into(),
-        outcome: None,
-        state: None,
-        latency_us: None,
-        started_us: None,
-        probe: None,
+    let put = |seq: u64, n: u64| {
+        crate::util::request(
+            seq,
+            Some("k1"),
+            "put",
+            cutover::cassette::Kind::Write,
+            serde_json::json!({ "value": { "n": n } }),
+        )
     };
     runtime.block_on(async {
         // One call, then two at the same time, then one more.

@@ -351,18 +351,8 @@ fn defect_probes(first_seq: u64) -> Vec<Request> {
     steps
         .into_iter()
         .enumerate()
-        .map(|(i, (key, op, kind, args, at))| Request {
-            latency_us: None,
-            started_us: None,
-            probe: None,
-            seq: first_seq + i as u64,
-            key: key.map(String::from),
-            op: op.into(),
-            kind,
-            args,
-            at: at.into(),
-            outcome: None,
-            state: None,
+        .map(|(i, (key, op, kind, args, at))| {
+            Request::new(first_seq + i as u64, key, op, kind, args, at)
         })
         .collect()
 }
@@ -574,19 +564,14 @@ async fn a_throwaway_postgres_cluster_starts_from_the_installed_binaries() {
     let db = server.fresh_database().await.unwrap();
     let repo = Postgres::connect(&db.url()).await.unwrap();
     let target = DomainTarget(repo);
-    let save = Request {
-        latency_us: None,
-        started_us: None,
-        probe: None,
-        seq: 1,
-        key: Some("c1".into()),
-        op: "create_conversation".into(),
-        kind: Kind::Write,
-        args: json!({"conversation": {"id": "c1", "kind": "group", "created_at": "2024-01-01T00:00:00.000Z"}}),
-        at: "2024-01-01T00:00:00.000Z".into(),
-        outcome: None,
-        state: None,
-    };
+    let save = Request::new(
+        1,
+        Some("c1"),
+        "create_conversation",
+        Kind::Write,
+        json!({"conversation": {"id": "c1", "kind": "group", "created_at": "2024-01-01T00:00:00.000Z"}}),
+        "2024-01-01T00:00:00.000Z",
+    );
     let saved = target.execute(&save).await.unwrap();
     assert!(
         matches!(saved, Outcome::Ok(Value::Object(ref d)) if d["id"] == "c1" && d["subject"].is_null()),

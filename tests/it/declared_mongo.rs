@@ -3,6 +3,8 @@
 //! equivalent, a planted defect is found with its class, arguments stay data, and a bad
 //! file is refused with its place.
 
+use crate::util::with_database;
+use cutover::capture::adapter::request;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Reader, Request};
 use cutover::diff::pattern;
 use cutover::replay::{self, Collect, Pair, ReplayOptions, StateCheck};
@@ -14,16 +16,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-
-/// `mongodb://host:port/?opts` with the database put in its path.
-fn with_database(uri: &str, database: &str) -> String {
-    let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let base = base.trim_end_matches('/');
-    match query {
-        "" => format!("{base}/{database}"),
-        q => format!("{base}/{database}?{q}"),
-    }
-}
 
 /// The declared target for `text` (written to a file) on the database `db`.
 async fn open(text: &str, db: &FreshMongo) -> Result<Arc<dyn Target>, String> {
@@ -155,10 +147,6 @@ update_one = { filter = { _id = { "$param" = "key" } }, update = { "$set" = { na
 result = "affected"
 none = "not_found"
 "#;
-
-fn request(op: &str, key: Option<&str>, kind: Kind, args: Value) -> Request {
-    cutover::capture::adapter::request(op, key, kind, args)
-}
 
 async fn ok(target: &Arc<dyn Target>, r: Request) -> Value {
     match target.execute(&r).await.unwrap() {

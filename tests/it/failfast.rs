@@ -3,101 +3,34 @@
 //! side that stopped answering. Through the library, and `cutover demo` with its
 //! MongoDB-wire server killed mid-run.
 
-use async_trait::async_trait;
-use cutover::cassette::{Header, Outcome, Reader, Request, Writer};
+use crate::util::doubles::{Double, Failure};
+use crate::util::request;
+use cutover::cassette::{Header, Kind, Reader, Request, Writer};
 use cutover::kv::memory::{Memory, Workload};
 use cutover::replay::shard::Shard;
 use cutover::replay::{self, Pair, ReplayOptions, ReplayRun, RequestResult, SideName, Status};
-use cutover::targets::{InfraError, Target};
+use cutover::targets::Target;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use cutover::replay::Collect;
 
-/// How a [`Dying`] target fails once it is dead.
-#[derive(Clone, Copy)]
-enum Death {
-    /// Every call is refused at once.
-    Refuse,
-    /// Every call hangs forever.
-    Hang,
+/// A memory store named `dying` that answers the first `works_for` calls and then fails
+/// every call (`execute` and `dump`) as `death` says.
+fn dying(works_for: usize, death: Failure) -> Arc<Double> {
+    Arc::new(
+        Double::memory()
+            .named("dying")
+            .dying_after(works_for, death),
+    )
 }
 
-/// A memory store that answers the first `works_for` `execute` calls and then fails every
-/// call (`execute` and `dump`) as `death` says. With `every`, it instead fails each
-/// `execute` whose request's seq is not a multiple of `every`, and answers the others.
-struct Dying {
-    inner: Memory,
-    works_for: usize,
-    death: Death,
-    every: Option<u64>,
-    executed: AtomicUsize,
-    dead: AtomicBool,
-}
-
-impl Dying {
-    fn new(works_for: usize, death: Death) -> Arc<Dying> {
-        Arc::new(Dying {
-            inner: Memory::new(),
-            works_for,
-            death,
-            every: None,
-            executed: AtomicUsize::new(0),
-            dead: AtomicBool::new(false),
-        })
-    }
-
-    /// Refuses every request except each `every`-th by seq, and never dies.
-    fn flaky(every: u64) -> Arc<Dying> {
-        Arc::new(Dying {
-            inner: Memory::new(),
-            works_for: usize::MAX,
-            death: Death::Refuse,
-            every: Some(every),
-            executed: AtomicUsize::new(0),
-            dead: AtomicBool::new(false),
-        })
-    }
-
-    async fn fail<T>(&self) -> Result<T, InfraError> {
-        match self.death {
-            Death::Refuse => Err(InfraError::Refused("127.0.0.1:1".into())),
-            Death::Hang => std::future::pending().await,
-        }
-    }
-}
-
-#[async_trait]
-impl Target for Dying {
-    fn name(&self) -> &str {
-        "dying"
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.inner.reset().await
-    }
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let n = self.executed.fetch_add(1, Ordering::SeqCst);
-        if let Some(every) = self.every {
-            if !request.seq.is_multiple_of(every) {
-                return self.fail().await;
-            }
-        } else if n >= self.works_for {
-            self.dead.store(true, Ordering::SeqCst);
-        }
-        if self.dead.load(Ordering::SeqCst) {
-            return self.fail().await;
-        }
-        self.inner.execute(request).await
-    }
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        if self.dead.load(Ordering::SeqCst) {
-            return self.fail().await;
-        }
-        self.inner.dump(key).await
-    }
+/// A memory store named `dying` that refuses every request except each `every`-th by seq,
+/// and never dies.
+fn flaky(every: u64) -> Arc<Double> {
+    Arc::new(Double::memory().named("dying").answering_only_every(every))
 }
 
 /// Replays `requests` on the pair and returns every result and the run.
@@ -173,7 +106,7 @@ fn check_stopped(results: &[RequestResult], total: u64, run: &ReplayRun) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_legacy_that_hangs_stops_the_run_after_five_timeouts_not_one_per_request() {
     let (k, total) = (40, 300);
-    let legacy = Dying::new(k, Death::Hang);
+    let legacy = dying(k, Failure::Hang);
     let options = ReplayOptions {
         timeout: Duration::from_millis(100),
         ..ReplayOptions::default()
@@ -206,7 +139,7 @@ async fn a_legacy_that_hangs_stops_the_run_after_five_timeouts_not_one_per_reque
     assert_eq!(timed_out, (k as u64..k as u64 + 5).collect::<Vec<_>>());
     assert!(results[k + 5..].iter().all(never_sent));
     assert_eq!(stop.not_sent, total - k as u64 - 5);
-    assert_eq!(legacy.executed.load(Ordering::SeqCst), k + 5);
+    assert_eq!(legacy.executed(), k + 5);
     assert!(results[k + 5].legacy.failure.as_deref().unwrap().starts_with(
         "not sent: the legacy target (dying) stopped answering (5 infrastructure failures in a row, the first at seq"
     ));
@@ -215,7 +148,7 @@ async fn a_legacy_that_hangs_stops_the_run_after_five_timeouts_not_one_per_reque
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_that_refuses_stops_the_run_and_nothing_unsent_reaches_it() {
     let (k, total) = (100, 2000);
-    let candidate = Dying::new(k, Death::Refuse);
+    let candidate = dying(k, Failure::Refuse);
     let options = ReplayOptions {
         concurrency: 8,
         ..ReplayOptions::default()
@@ -249,7 +182,7 @@ async fn a_candidate_that_refuses_stops_the_run_and_nothing_unsent_reaches_it() 
         results.iter().filter(|r| !never_sent(r)).count(),
         results.iter().filter(|r| abandoned(r)).count(),
     );
-    let executed = candidate.executed.load(Ordering::SeqCst);
+    let executed = candidate.executed();
     assert!(
         (sent - cut..=sent).contains(&executed),
         "{executed} executed, {sent} sent, {cut} abandoned"
@@ -267,7 +200,7 @@ async fn a_candidate_that_refuses_stops_the_run_and_nothing_unsent_reaches_it() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_flight_when_the_run_stops_are_abandoned_not_waited_for() {
     let (k, total) = (100, 2000);
-    let candidate = Dying::new(k, Death::Hang);
+    let candidate = dying(k, Failure::Hang);
     let options = ReplayOptions {
         concurrency: 8,
         timeout: Duration::from_millis(200),
@@ -295,7 +228,7 @@ async fn requests_in_flight_when_the_run_stops_are_abandoned_not_waited_for() {
     assert_eq!(timed_out, 5);
     // None of those never sent reached the candidate (a job cut off may not have either).
     let sent = results.iter().filter(|r| !never_sent(r)).count();
-    let executed = candidate.executed.load(Ordering::SeqCst);
+    let executed = candidate.executed();
     assert!(
         (sent - cut.len()..=sent).contains(&executed),
         "{executed} of {sent}"
@@ -314,7 +247,7 @@ async fn failures_not_in_a_row_do_not_stop_the_run() {
     let (results, run) = replay_on(
         Workload::new(total, 1, 7).scan_every(0),
         Arc::new(Memory::new()),
-        Dying::flaky(5),
+        flaky(5),
         options.clone(),
     )
     .await;
@@ -331,7 +264,7 @@ async fn failures_not_in_a_row_do_not_stop_the_run() {
     let (results, run) = replay_on(
         Workload::new(total, 1, 7).scan_every(0),
         Arc::new(Memory::new()),
-        Dying::flaky(5),
+        flaky(5),
         ReplayOptions {
             max_infra_failures: 4,
             ..options.clone()
@@ -345,7 +278,7 @@ async fn failures_not_in_a_row_do_not_stop_the_run() {
     let (results, run) = replay_on(
         Workload::new(total, 1, 7).scan_every(0),
         Arc::new(Memory::new()),
-        Dying::new(0, Death::Refuse),
+        dying(0, Failure::Refuse),
         ReplayOptions {
             max_infra_failures: 0,
             ..options
@@ -359,17 +292,13 @@ async fn failures_not_in_a_row_do_not_stop_the_run() {
 }
 
 /// A request `op` on `key` at `seq`: a write with a key, a read without.
-fn request(seq: u64, key: Option<String>, op: &str) -> Request {
-    let kind = if key.is_some() { "write" } else { "read" };
-    serde_json::from_value(json!({
-        "seq": seq,
-        "key": key,
-        "op": op,
-        "kind": kind,
-        "args": { "value": { "n": seq } },
-        "at": "2026-01-01T00:00:00Z",
-    }))
-    .unwrap()
+fn numbered(seq: u64, key: Option<&str>, op: &str) -> Request {
+    let kind = if key.is_some() {
+        Kind::Write
+    } else {
+        Kind::Read
+    };
+    request(seq, key, op, kind, json!({ "value": { "n": seq } }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,9 +314,9 @@ async fn failures_of_requests_run_only_for_context_count_too() {
         .take(10)
         .chain(keys(1).take(5))
         .enumerate()
-        .map(|(i, key)| request(i as u64 + 1, Some(key), "put"))
+        .map(|(i, key)| numbered(i as u64 + 1, Some(key.as_str()), "put"))
         .collect();
-    requests.push(request(16, None, "scan"));
+    requests.push(numbered(16, None, "scan"));
     let options = ReplayOptions {
         concurrency: 1,
         shard: Some(Shard::new(1, 2).unwrap().knowing_last_keyless(Some(16))),
@@ -395,7 +324,7 @@ async fn failures_of_requests_run_only_for_context_count_too() {
     };
     let (results, run) = replay_on(
         requests.into_iter(),
-        Dying::new(0, Death::Refuse),
+        dying(0, Failure::Refuse),
         Arc::new(Memory::new()),
         options,
     )

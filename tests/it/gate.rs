@@ -1,9 +1,9 @@
 //! The gate: each policy clause, accepted differences and their expiry, the statistical
 //! bound, policy errors, and `cutover gate`'s exit codes.
 
-use crate::util::{cutover, fixture, write};
+use crate::util::{cutover, fixture, request, write};
 use chrono::NaiveDate;
-use cutover::cassette::{Header, Kind, Request};
+use cutover::cassette::{Header, Kind};
 use cutover::diff::{Class, Divergence};
 use cutover::gate::{self, Clause, GateVerdict, Policy};
 use cutover::replay::{ReplayRun, RequestResult, Side, StateCheck, Status};
@@ -44,19 +44,8 @@ fn results(batches: &[Batch]) -> (Report, Vec<RequestResult>) {
     for b in batches {
         for i in 0..b.n {
             let seq = all.len() as u64 + 1;
-            let request = Request {
-                latency_us: None,
-                started_us: None,
-                probe: None,
-                seq,
-                key: Some(format!("k{seq}")),
-                op: b.op.into(),
-                kind: b.kind,
-                args: Value::Null,
-                at: "2026-01-01T00:00:00Z".into(),
-                outcome: None,
-                state: None,
-            };
+            let key = format!("k{seq}");
+            let request = request(seq, Some(&key), b.op, b.kind, Value::Null);
             let status = if i < b.divergent {
                 Status::Divergent
             } else if i < b.divergent + b.inconclusive {

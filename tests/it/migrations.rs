@@ -181,18 +181,8 @@ async fn arguments_full_of_quotes_and_sql_stay_data_on_both_stores() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/migrations/mysql-to-postgres");
     let running = Migration::load(&dir).unwrap().start().await.unwrap();
     let hostile = "Robert'); DROP TABLE customers; -- \" ` \\' :key $1 ?";
-    let request = |seq, op: &str, kind, args| cutover::cassette::Request {
-        seq,
-        key: Some("c1".into()),
-        op: op.into(),
-        kind,
-        args,
-        at: "2026-03-01T00:00:00.000Z".into(),
-        outcome: None,
-        state: None,
-        latency_us: None,
-        started_us: None,
-        probe: None,
+    let request = |seq, op, kind, args| {
+        cutover::cassette::Request::new(seq, Some("c1"), op, kind, args, "2026-03-01T00:00:00.000Z")
     };
     use cutover::cassette::{Kind, Outcome};
     use serde_json::json;

@@ -419,18 +419,8 @@ async fn a_created_at_finer_than_a_millisecond_is_in_a_range_ending_at_its_milli
     let servers = Servers::start()
         .await
         .expect("the servers start (see the error for what to install)");
-    let request = |seq: u64, key: Option<&str>, op: &str, kind, args: Value| Request {
-        seq,
-        key: key.map(String::from),
-        op: op.into(),
-        kind,
-        args,
-        at: "2024-01-03T00:00:00.000Z".into(),
-        outcome: None,
-        state: None,
-        latency_us: None,
-        started_us: None,
-        probe: None,
+    let request = |seq, key, op, kind, args| {
+        Request::new(seq, key, op, kind, args, "2024-01-03T00:00:00.000Z")
     };
     let mut requests = vec![
         request(

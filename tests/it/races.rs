@@ -4,14 +4,14 @@
 //! the lock). Each concurrent run injects a pause between load and save, so the race
 //! window is wider than any jitter: the planted races show without depending on luck.
 
-use cutover::cassette::{Header, Outcome, Writer};
+use crate::util::doubles::Double;
+use cutover::cassette::{Header, Writer};
 use cutover::gate::{self, Clause, GateVerdict, Policy};
 use cutover::kv::memory::Memory;
 use cutover::normalize::Rules;
 use cutover::races::{self, Grouping, RaceClass, RaceOptions, RaceReport};
 use cutover::replay::Pair;
 use cutover::report::{Report, Verdict};
-use cutover::targets::InfraError;
 use cutover_conversations::generate::concurrent;
 use cutover_conversations::postgres::Queries;
 use cutover_conversations::setup::Servers;
@@ -375,25 +375,6 @@ pub(crate) fn shows_its_race(path: &Path, defect: &str) {
     });
 }
 
-/// A target whose store is gone: every call fails at once.
-struct Gone;
-
-#[async_trait::async_trait]
-impl cutover::targets::Target for Gone {
-    fn name(&self) -> &str {
-        "gone"
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        Err(InfraError::Refused("connection refused".into()))
-    }
-    async fn execute(&self, _: &cutover::cassette::Request) -> Result<Outcome, InfraError> {
-        Err(InfraError::Refused("connection refused".into()))
-    }
-    async fn dump(&self, _: &str) -> Result<Option<Value>, InfraError> {
-        Err(InfraError::Refused("connection refused".into()))
-    }
-}
-
 /// The key-value fixture's write groups, on two in-memory stores (or a dead candidate).
 async fn kv_check(candidate: Arc<dyn cutover::targets::Target>) -> RaceReport {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kv-demo.jsonl");
@@ -425,7 +406,8 @@ async fn a_store_that_stops_answering_ends_the_race_check_with_every_group_incon
     );
     assert!(!fine.legacy_pauses && fine.stopped.is_none());
 
-    let dead = kv_check(Arc::new(Gone)).await;
+    // A target whose store is gone: every call is refused at once.
+    let dead = kv_check(Arc::new(Double::memory().named("gone").gone())).await;
     assert!(
         dead.groups
             .iter()

@@ -1,6 +1,7 @@
 //! Redaction: planted personal data never reaches the bytes written, while hashed fields
 //! still join across requests.
 
+use crate::util::request;
 use cutover::capture::redact::{Redactor, Secret, MASK};
 use cutover::cassette::{Header, Kind, Outcome, Request, Writer};
 use serde_json::json;
@@ -34,21 +35,14 @@ fn redactor(key: &str) -> Redactor {
     .unwrap()
 }
 
-fn request(seq: u64, args: serde_json::Value, outcome: serde_json::Value) -> Request {
+/// A recorded write of `c1` answered `outcome`, whose state holds personal data.
+fn recorded(seq: u64, args: serde_json::Value, outcome: serde_json::Value) -> Request {
     Request {
-        latency_us: None,
-        started_us: None,
-        probe: None,
-        seq,
-        key: Some("c1".into()),
-        op: "op".into(),
-        kind: Kind::Write,
-        args,
-        at: "2026-01-01T00:00:00Z".into(),
         outcome: Some(Outcome::Ok(outcome)),
         state: Some(
             json!({"people": [{"name": "Ana Ødegaard", "email": "ana@example.com", "phone": "+47 912 34 567"}]}),
         ),
+        ..request(seq, Some("c1"), "op", Kind::Write, args)
     }
 }
 
@@ -62,13 +56,13 @@ fn ok(r: &Request) -> &serde_json::Value {
 #[test]
 fn personal_data_never_reaches_the_cassette_and_hashes_still_join() {
     let r = redactor("s3cret-key-material");
-    let mut first = request(
+    let mut first = recorded(
         1,
         json!({"participants": [{"identity_id": "u1", "name": "Ana Ødegaard", "email": "ana@example.com", "phone": "+47 912 34 567"},
                                 {"identity_id": "u2", "name": "Bo Yamada", "email": "bo@example.org", "phone": "+81 90 1234 5678"}]}),
         json!({"created_by": {"email": "ana@example.com", "name": "Ana Ødegaard"}}),
     );
-    let mut second = request(
+    let mut second = recorded(
         2,
         json!({"author": {"email": "ana@example.com"}}),
         json!([{"email": "bo@example.org", "phone": "+81 90 1234 5678"}]),
@@ -112,7 +106,7 @@ fn personal_data_never_reaches_the_cassette_and_hashes_still_join() {
         .starts_with("hmac:"));
 
     // Another key, other tokens: the hash is keyed.
-    let mut other = request(
+    let mut other = recorded(
         1,
         json!({"author": {"email": "ana@example.com"}}),
         json!(null),

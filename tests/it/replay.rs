@@ -1,18 +1,16 @@
 //! Replay semantics through the library: ordering guarantees, divergence classes, state
 //! checks, inconclusive requests.
 
-use async_trait::async_trait;
+use crate::util::doubles::{Double, Failure};
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::Class;
 use cutover::kv::memory::{Memory, Workload};
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Report, Summary};
 use cutover::targets::recorded::Recorded;
-use cutover::targets::{InfraError, Target};
+use cutover::targets::Target;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cutover::replay::Collect;
@@ -72,55 +70,20 @@ async fn a_recording_replays_equivalent_against_the_store_it_was_recorded_on() {
         .all(|r| r.state.is_some()));
 }
 
-/// Wraps a memory store and watches how it is called.
-#[derive(Default)]
-struct Probe {
-    inner: Memory,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-    barrier_broken: AtomicBool,
-    seen: Mutex<HashMap<String, Vec<u64>>>,
-}
-
-#[async_trait]
-impl Target for Probe {
-    fn name(&self) -> &str {
-        "probe"
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.inner.reset().await
-    }
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        match &request.key {
-            None if now != 1 => self.barrier_broken.store(true, Ordering::SeqCst),
-            None => {}
-            Some(key) => self
-                .seen
-                .lock()
-                .unwrap()
-                .entry(key.clone())
-                .or_default()
-                .push(request.seq),
-        }
-        // Uneven delays, so that requests overtake each other where they may.
-        tokio::time::sleep(Duration::from_micros((request.seq * 7919) % 700)).await;
-        let outcome = self.inner.execute(request).await;
-        if request.key.is_none() && self.in_flight.load(Ordering::SeqCst) != 1 {
-            self.barrier_broken.store(true, Ordering::SeqCst);
-        }
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        outcome
-    }
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        self.inner.dump(key).await
-    }
+/// A memory store that watches how it is called (each key's order, calls in flight, a
+/// keyless request alone), with uneven delays so that requests overtake each other where
+/// they may.
+fn probe() -> Arc<Double> {
+    Arc::new(
+        Double::memory()
+            .named("probe")
+            .delaying(|request| Duration::from_micros((request.seq * 7919) % 700)),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_key_requests_keep_order_and_keyless_requests_run_alone() {
-    let (legacy, candidate) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
+    let (legacy, candidate) = (probe(), probe());
     let options = ReplayOptions {
         concurrency: 8,
         ..ReplayOptions::default()
@@ -129,27 +92,22 @@ async fn same_key_requests_keep_order_and_keyless_requests_run_alone() {
     let (_, report) = run(workload, legacy.clone(), candidate.clone(), options).await;
     assert_eq!(report.totals.equal, 2000);
     for probe in [&legacy, &candidate] {
-        for (key, seqs) in probe.seen.lock().unwrap().iter() {
+        for (key, seqs) in probe.seen().iter() {
             assert!(
                 seqs.windows(2).all(|w| w[0] < w[1]),
                 "key {key} ran out of order: {seqs:?}"
             );
         }
         assert!(
-            !probe.barrier_broken.load(Ordering::SeqCst),
+            !probe.keyless_overlapped(),
             "a keyless request overlapped another"
         );
-        let max = probe.max_in_flight.load(Ordering::SeqCst);
+        let max = probe.max_in_flight();
         assert!((2..=8).contains(&max), "in flight at once: {max}");
     }
 }
 
-/// A candidate with one planted defect.
-struct Faulty {
-    inner: Memory,
-    fault: Fault,
-}
-
+/// The defect planted in a candidate.
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     /// `scan` returns its first two items swapped.
@@ -168,58 +126,52 @@ enum Fault {
     PanicK3,
 }
 
-#[async_trait]
-impl Target for Faulty {
-    fn name(&self) -> &str {
-        "faulty"
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.inner.reset().await
-    }
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let key = request.key.as_deref();
-        match (self.fault, request.op.as_str(), key) {
-            (Fault::RefuseK1, _, Some("k1")) => {
-                return Err(InfraError::Refused("127.0.0.1:1".into()))
-            }
-            (Fault::HangK2, _, Some("k2")) => tokio::time::sleep(Duration::from_secs(3600)).await,
-            (Fault::PanicK3, _, Some("k3")) => panic!("candidate bug on k3"),
-            (Fault::LoseTagsOnPut, "put", _) => {
-                let mut stored = request.clone();
-                stored.args["value"].as_object_mut().unwrap().remove("tags");
-                return self.inner.execute(&stored).await;
-            }
-            _ => {}
+/// A memory store named `faulty` with `fault` planted.
+fn faulty(fault: Fault) -> Double {
+    let faulty = Double::memory().named("faulty");
+    match fault {
+        Fault::SwapScan => {
+            faulty.editing(|request, outcome| match (request.op.as_str(), outcome) {
+                ("scan", Outcome::Ok(Value::Array(items))) if items.len() > 1 => items.swap(0, 1),
+                _ => {}
+            })
         }
-        let mut outcome = self.inner.execute(request).await?;
-        match (self.fault, request.op.as_str(), &mut outcome) {
-            (Fault::SwapScan, "scan", Outcome::Ok(Value::Array(items))) if items.len() > 1 => {
-                items.swap(0, 1)
-            }
-            (Fault::DropName, "get", Outcome::Ok(Value::Object(map))) => {
+        Fault::DropName => faulty.editing(|request, outcome| {
+            if let ("get", Outcome::Ok(Value::Object(map))) = (request.op.as_str(), outcome) {
                 map.remove("name");
             }
-            (Fault::WrongErrorKind, "insert", Outcome::Error(e))
-                if e.kind == ErrorKind::Conflict =>
-            {
-                e.kind = ErrorKind::Invalid
-            }
-            _ => {}
+        }),
+        Fault::WrongErrorKind => {
+            faulty.editing(|request, outcome| match (request.op.as_str(), outcome) {
+                ("insert", Outcome::Error(e)) if e.kind == ErrorKind::Conflict => {
+                    e.kind = ErrorKind::Invalid
+                }
+                _ => {}
+            })
         }
-        Ok(outcome)
-    }
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        self.inner.dump(key).await
+        Fault::LoseTagsOnPut => faulty.storing(|request| {
+            if request.op == "put" {
+                request.args["value"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("tags");
+            }
+        }),
+        Fault::RefuseK1 => faulty.failing("k1", Failure::Refuse),
+        Fault::HangK2 => faulty.failing("k2", Failure::Hang),
+        Fault::PanicK3 => faulty.failing("k3", Failure::Panic),
     }
 }
 
 async fn against(fault: Fault, options: ReplayOptions) -> (Vec<RequestResult>, Report) {
     let workload = Workload::new(600, 10, 11).scan_every(30);
-    let candidate = Arc::new(Faulty {
-        inner: Memory::new(),
-        fault,
-    });
-    run(workload, Arc::new(Memory::new()), candidate, options).await
+    run(
+        workload,
+        Arc::new(Memory::new()),
+        Arc::new(faulty(fault)),
+        options,
+    )
+    .await
 }
 
 #[tokio::test]

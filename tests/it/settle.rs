@@ -6,7 +6,8 @@
 //! Timing: only "lag > 0" and "lag <= window" are asserted, never a tighter bound; the
 //! sync delay (250 ms) is far above the pause between a write and the next request.
 
-use crate::util::{fixture, replay as cli_replay};
+use crate::util::doubles::{Double, Failure};
+use crate::util::{fixture, replay as cli_replay, request};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use cutover::cassette::{Header, Kind, Outcome, Reader, Request, Writer};
@@ -18,10 +19,8 @@ use cutover::replay::{self, Collect, JsonlSink, Pair, ReplayOptions, RequestResu
 use cutover::report::{Inputs, Report, Summary};
 use cutover::targets::{InfraError, Target};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -94,102 +93,9 @@ impl Target for Synced {
     }
 }
 
-/// Counts every `execute` by seq, and can fail every call after the first of a seq.
-struct Counted {
-    inner: Arc<dyn Target>,
-    calls: Mutex<HashMap<u64, u32>>,
-    dumps: Mutex<u32>,
-    fail_again: AtomicBool,
-}
-
-impl Counted {
-    fn new(inner: impl Target + 'static) -> Arc<Counted> {
-        Arc::new(Counted {
-            inner: Arc::new(inner),
-            calls: Mutex::default(),
-            dumps: Mutex::default(),
-            fail_again: AtomicBool::new(false),
-        })
-    }
-
-    fn calls(&self, seq: u64) -> u32 {
-        self.calls.lock().unwrap().get(&seq).copied().unwrap_or(0)
-    }
-}
-
-#[async_trait]
-impl Target for Counted {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.inner.reset().await
-    }
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let n = {
-            let mut calls = self.calls.lock().unwrap();
-            let n = calls.entry(request.seq).or_default();
-            *n += 1;
-            *n
-        };
-        if n > 1 && self.fail_again.load(Ordering::SeqCst) {
-            return Err(InfraError::Disconnected(
-                "the sync's store went away".into(),
-            ));
-        }
-        self.inner.execute(request).await
-    }
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        *self.dumps.lock().unwrap() += 1;
-        self.inner.dump(key).await
-    }
-    fn settle(&self, request: &Request) -> Option<Duration> {
-        self.inner.settle(request)
-    }
-}
-
-/// Answers every read with how many times it has been asked that read: never the legacy's.
-struct Drifting {
-    store: Memory,
-    asked: Mutex<HashMap<u64, u64>>,
-}
-
-#[async_trait]
-impl Target for Drifting {
-    fn name(&self) -> &str {
-        "drifting"
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.store.reset().await
-    }
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        if request.kind == Kind::Write {
-            return self.store.execute(request).await;
-        }
-        let mut asked = self.asked.lock().unwrap();
-        let n = asked.entry(request.seq).or_default();
-        *n += 1;
-        Ok(Outcome::Ok(json!({ "asked": *n })))
-    }
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        self.store.dump(key).await
-    }
-}
-
-fn request(seq: u64, op: &str, key: &str, args: Value) -> Request {
-    Request {
-        latency_us: None,
-        started_us: None,
-        probe: None,
-        seq,
-        key: Some(key.into()),
-        op: op.into(),
-        kind: if op == "get" { Kind::Read } else { Kind::Write },
-        args,
-        at: "2026-01-01T00:00:00Z".into(),
-        outcome: None,
-        state: None,
-    }
+/// `inner` with every call counted (its name and settle window are `inner`'s).
+fn counted(inner: impl Target + 'static) -> Arc<Double> {
+    Arc::new(Double::wrapping(inner))
 }
 
 /// For each of `keys` keys: put, get, put again, get: every read right after a write.
@@ -201,11 +107,12 @@ fn traffic(keys: u64) -> Vec<Request> {
             let seq = all.len() as u64 + 1;
             all.push(request(
                 seq,
+                Some(&key),
                 "put",
-                &key,
+                Kind::Write,
                 json!({ "value": { "round": round } }),
             ));
-            all.push(request(seq + 1, "get", &key, json!({})));
+            all.push(request(seq + 1, Some(&key), "get", Kind::Read, json!({})));
         }
     }
     all
@@ -269,8 +176,8 @@ fn lag_within_window(r: &RequestResult, window: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_right_after_writes_settle_within_the_window_with_their_lag() {
     let requests = traffic(4);
-    let legacy = Counted::new(Memory::new());
-    let candidate = Counted::new(Synced::new(Some(SYNC)));
+    let legacy = counted(Memory::new());
+    let candidate = counted(Synced::new(Some(SYNC)));
     let (results, report) = run(
         &requests,
         legacy.clone(),
@@ -333,7 +240,7 @@ async fn reads_right_after_writes_settle_within_the_window_with_their_lag() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_state_read_back_after_a_write_settles_too() {
     let requests = traffic(3);
-    let candidate = Counted::new(Synced::new(Some(SYNC)));
+    let candidate = counted(Synced::new(Some(SYNC)));
     let (results, report) = run(
         &requests,
         Arc::new(Memory::new()),
@@ -353,7 +260,7 @@ async fn the_state_read_back_after_a_write_settles_too() {
         );
     }
     // The state was read again (more dumps than writes), the write never executed again.
-    assert!(*candidate.dumps.lock().unwrap() > 6);
+    assert!(candidate.dumps() > 6);
     let put = report.operations["put"].settle.expect("put settled");
     assert_eq!((put.settled, put.unsettled), (6, 0));
 }
@@ -362,7 +269,7 @@ async fn the_state_read_back_after_a_write_settles_too() {
 async fn a_stopped_sync_is_divergent_after_the_window_not_inconclusive() {
     let window = Duration::from_millis(200);
     let requests = traffic(2);
-    let candidate = Counted::new(Synced::new(None));
+    let candidate = counted(Synced::new(None));
     let (results, report) = run(
         &requests,
         Arc::new(Memory::new()),
@@ -409,10 +316,15 @@ async fn a_stopped_sync_is_divergent_after_the_window_not_inconclusive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_that_never_agrees_keeps_the_last_attempts_answer_and_divergences() {
     let requests = traffic(1);
-    let candidate = Arc::new(Drifting {
-        store: Memory::new(),
-        asked: Mutex::default(),
-    });
+    // Answers every read with how many times it has been asked that read: never the
+    // legacy's.
+    let candidate = Arc::new(
+        Double::memory()
+            .named("drifting")
+            .answering(|request, asked| {
+                (request.kind == Kind::Read).then(|| (Outcome::Ok(json!({ "asked": asked })), None))
+            }),
+    );
     let (results, _) = run(
         &requests,
         Arc::new(Memory::new()),
@@ -421,7 +333,7 @@ async fn a_read_that_never_agrees_keeps_the_last_attempts_answer_and_divergences
     )
     .await;
     for r in results.iter().filter(|r| r.kind == Kind::Read) {
-        let asked = candidate.asked.lock().unwrap()[&r.seq];
+        let asked = u64::from(candidate.calls(r.seq));
         assert_eq!(u64::from(r.settle_retries) + 1, asked);
         let last = json!({ "asked": asked });
         assert_eq!(
@@ -446,7 +358,7 @@ async fn a_read_that_never_agrees_keeps_the_last_attempts_answer_and_divergences
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_window_a_delayed_candidate_is_divergent_as_before() {
     let requests = traffic(2);
-    let candidate = Counted::new(Synced::new(Some(Duration::from_millis(500))));
+    let candidate = counted(Synced::new(Some(Duration::from_millis(500))));
     let (results, report) = run(
         &requests,
         Arc::new(Memory::new()),
@@ -489,8 +401,7 @@ async fn the_candidates_own_window_wins_over_the_runs() {
         lag_within_window(r, WINDOW);
     }
     // A zero window of its own: no retry, whatever the run's window.
-    let none =
-        Counted::new(Synced::new(Some(Duration::from_millis(500))).declaring(Duration::ZERO));
+    let none = counted(Synced::new(Some(Duration::from_millis(500))).declaring(Duration::ZERO));
     let (results, _) = run(
         &requests,
         Arc::new(Memory::new()),
@@ -507,8 +418,10 @@ async fn the_candidates_own_window_wins_over_the_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_while_settling_is_inconclusive_and_counted_once() {
     let requests = traffic(1);
-    let candidate = Counted::new(Synced::new(None));
-    candidate.fail_again.store(true, Ordering::SeqCst);
+    let candidate = Arc::new(
+        Double::wrapping(Synced::new(None))
+            .failing_retries(Failure::Disconnect("the sync's store went away")),
+    );
     let (results, report) = run(
         &requests,
         Arc::new(Memory::new()),

@@ -4,8 +4,8 @@
 //! mirrored to a separate store; clients are switched on at run time; queues stay bounded;
 //! personal data never reaches the results.
 
+use crate::util::doubles::{Double, Failure};
 use crate::util::{cutover, write};
-use async_trait::async_trait;
 use cutover::capture::adapter::{outcome, request, Adapter, DomainError};
 use cutover::capture::recorder::{Recorder, RecorderConfig};
 use cutover::capture::redact::{Redactor, Secret};
@@ -16,57 +16,28 @@ use cutover::targets::{InfraError, Target};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// A candidate store with a behaviour per key: `k-zoe` answers another name, `k-down` is
 /// refused, `k-boom` panics, `k-slow` never answers, `k-hold` waits for `release`.
-struct Candidate {
-    inner: Memory,
-    release: Arc<Notify>,
-    writes: AtomicU64,
-}
-
-#[async_trait]
-impl Target for Candidate {
-    fn name(&self) -> &str {
-        "candidate"
-    }
-    async fn reset(&self) -> Result<(), InfraError> {
-        self.inner.reset().await
-    }
-    async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        if request.kind == Kind::Write {
-            self.writes.fetch_add(1, Ordering::Relaxed);
-        }
-        match request.key.as_deref() {
-            Some("k-down") => return Err(InfraError::Refused("127.0.0.1:1".into())),
-            Some("k-boom") => panic!("candidate bug on k-boom"),
-            Some("k-slow") => tokio::time::sleep(Duration::from_secs(3600)).await,
-            Some("k-hold") => self.release.notified().await,
-            _ => {}
-        }
-        let mut outcome = self.inner.execute(request).await?;
-        if let (Some("k-zoe"), Outcome::Ok(Value::Object(map))) =
-            (request.key.as_deref(), &mut outcome)
-        {
-            map.insert("name".into(), json!("Zoe"));
-        }
-        Ok(outcome)
-    }
-    async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        self.inner.dump(key).await
-    }
-}
-
-fn candidate() -> Arc<Candidate> {
-    Arc::new(Candidate {
-        inner: Memory::new(),
-        release: Arc::new(Notify::new()),
-        writes: AtomicU64::new(0),
-    })
+fn candidate() -> Arc<Double> {
+    Arc::new(
+        Double::memory()
+            .named("candidate")
+            .failing("k-down", Failure::Refuse)
+            .failing("k-boom", Failure::Panic)
+            .failing("k-slow", Failure::Hang)
+            .holding("k-hold")
+            .editing(|request, outcome| {
+                if let (Some("k-zoe"), Outcome::Ok(Value::Object(map))) =
+                    (request.key.as_deref(), outcome)
+                {
+                    map.insert("name".into(), json!("Zoe"));
+                }
+            }),
+    )
 }
 
 const KEYS: [&str; 6] = ["k-ok", "k-zoe", "k-down", "k-boom", "k-slow", "k-hold"];
@@ -80,11 +51,11 @@ fn put(key: &str, value: Value) -> Request {
 }
 
 /// Both stores hold the same data, as if kept in step by the migration.
-async fn seed(legacy: &Memory, candidate: &Candidate) {
+async fn seed(legacy: &Memory, candidate: &Double) {
     for key in KEYS {
         let value = json!({ "name": "Zoë", "email": format!("{key}@example.com") });
         legacy.execute(&put(key, value.clone())).await.unwrap();
-        candidate.inner.execute(&put(key, value)).await.unwrap();
+        candidate.inner().execute(&put(key, value)).await.unwrap();
     }
 }
 
@@ -121,16 +92,16 @@ async fn the_legacy_answers_every_call_and_the_candidate_never_reaches_the_calle
         shadow.stats().compared() <= 5,
         "k-hold was compared before its candidate call was released"
     );
-    candidate.release.notify_one();
+    candidate.release();
     // Writes are not shadowed by default.
     let answer = call(&service, &put("k-new", json!({ "n": 1 })))
         .await
         .unwrap();
     assert_eq!(answer, Outcome::Ok(json!({ "created": true })));
     let report = shadow.finish().await.unwrap().expect("a report");
-    assert_eq!(candidate.writes.load(Ordering::Relaxed), 0);
+    assert_eq!(candidate.writes(), 0);
     assert_eq!(
-        candidate.inner.dump("k-new").await.unwrap(),
+        candidate.inner().dump("k-new").await.unwrap(),
         Some(Value::Null)
     );
 
@@ -340,7 +311,7 @@ async fn a_full_queue_skips_comparisons_without_making_the_caller_wait() {
     assert_eq!(shadowed + skipped, 50);
     assert!(skipped >= 48, "shadowed {shadowed}, skipped {skipped}");
     for _ in 0..shadowed {
-        candidate.release.notify_one();
+        candidate.release();
         tokio::task::yield_now().await;
     }
     let report = shadow.finish().await.unwrap().unwrap();
@@ -388,16 +359,15 @@ async fn mirrored_writes_go_to_a_separate_store_from_each_key_s_creation() {
     let report = shadow.finish().await.unwrap().unwrap();
 
     assert_eq!(
-        mirror.inner.dump("k-a").await.unwrap(),
+        mirror.inner().dump("k-a").await.unwrap(),
         Some(json!({ "n": 2 }))
     );
-    assert_eq!(mirror.inner.dump("k-old").await.unwrap(), Some(Value::Null));
-    let stats = shadow.stats();
     assert_eq!(
-        mirror.writes.load(Ordering::Relaxed),
-        3,
-        "k-a twice, k-down once"
+        mirror.inner().dump("k-old").await.unwrap(),
+        Some(Value::Null)
     );
+    let stats = shadow.stats();
+    assert_eq!(mirror.writes(), 3, "k-a twice, k-down once");
     // k-down's read was queued before its creation failed on the mirror, and withdrawn.
     assert_eq!(stats.shadowed.load(Ordering::Relaxed), 5);
     assert_eq!(stats.withdrawn.load(Ordering::Relaxed), 1);

@@ -1,6 +1,13 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the `cutover` binary and its replays, fixtures,
+//! requests, URIs; the target double ([`doubles`]); the HTML page's cassette and headless
+//! Chromium ([`page`], shared with `examples/report_at_scale.rs`).
+
+pub mod doubles;
+pub mod page;
 
 use assert_cmd::Command;
+use cutover::cassette::{Kind, Request};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The `cutover` binary under test.
@@ -66,4 +73,22 @@ pub fn stdout_of(args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&done.stderr)
     );
     String::from_utf8(done.stdout).expect("stdout is UTF-8")
+}
+
+/// The recorded clock of every request made by [`request`].
+pub const AT: &str = "2026-01-01T00:00:00Z";
+
+/// A request as a recorder writes it (no outcome, state or latency), recorded at [`AT`].
+pub fn request(seq: u64, key: Option<&str>, op: &str, kind: Kind, args: Value) -> Request {
+    Request::new(seq, key, op, kind, args, AT)
+}
+
+/// `mongodb://host:port/?opts` with the database put in its path.
+pub fn with_database(uri: &str, database: &str) -> String {
+    let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let base = base.trim_end_matches('/');
+    match query {
+        "" => format!("{base}/{database}"),
+        q => format!("{base}/{database}?{q}"),
+    }
 }
