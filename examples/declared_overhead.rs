@@ -9,8 +9,8 @@
 //! ```
 
 use cutover::cassette::{Kind, Reader, Request};
-use cutover::replay::{self, JsonlSink, Pair, ReplayOptions};
-use cutover::report::Summary;
+use cutover::replay::{JsonlSink, Pair, ReplayOptions};
+use cutover::replay_report;
 use cutover::targets::recorded::Recorded;
 use cutover_declared::sql::SqlTarget;
 use cutover_servers::postgres::PostgresServer;
@@ -47,23 +47,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let out = tempfile::tempdir()?;
     let mut sink = JsonlSink::create(out.path().join("results.jsonl"))?;
-    let mut summary = Summary::new();
     let start = Instant::now();
-    let run = replay::replay(
-        Reader::open(&cassette)?,
-        &pair,
-        &options,
-        &mut [&mut summary, &mut sink],
-    )
-    .await?;
+    let report = replay_report(Reader::open(&cassette)?, &pair, &options, &mut [&mut sink])
+        .await?
+        .report;
     let harness = start.elapsed();
-    let report = summary.finish(
-        &Reader::open(&cassette)?.header().clone(),
-        "",
-        "recorded",
-        "declared",
-        &run,
-    );
     assert_eq!(
         report.totals.equal, report.totals.total,
         "the declared target replays equal"

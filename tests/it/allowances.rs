@@ -11,8 +11,9 @@ use cutover::diff::{self, Class};
 use cutover::gate::{self, GateVerdict, Policy};
 use cutover::normalize::suggest::{self, Suggestion};
 use cutover::normalize::{Noise, Part, RuleRun, Rules};
-use cutover::replay::{self, Collect, Pair, ReplayOptions, RequestResult, StateCheck, Status};
-use cutover::report::{Report, Summary};
+use cutover::replay::{Pair, ReplayOptions, RequestResult, StateCheck, Status};
+use cutover::replay_collect;
+use cutover::report::Report;
 use cutover::targets::recorded::Recorded;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -112,23 +113,14 @@ pub(crate) fn replay_cases(
         ..ReplayOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (mut collect, mut summary) = (Collect::default(), Summary::new());
-    let run = runtime
-        .block_on(replay::replay(
+    let replayed = runtime
+        .block_on(replay_collect(
             Reader::open(&path).unwrap(),
             &pair,
             &options,
-            &mut [&mut collect, &mut summary],
         ))
         .unwrap();
-    let report = summary.finish(
-        &Header::new("attack"),
-        "cases.jsonl",
-        "recorded",
-        "scripted",
-        &run,
-    );
-    (report, collect.0)
+    (replayed.report, replayed.results)
 }
 
 /// A group's identity, as reports and policies name it.

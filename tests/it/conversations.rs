@@ -7,7 +7,8 @@ use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Write
 use cutover::diff::Class;
 use cutover::normalize::Rules;
 use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
-use cutover::report::{Report, Summary};
+use cutover::replay_collect;
+use cutover::report::Report;
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
 use cutover_conversations::generate;
@@ -18,8 +19,6 @@ use cutover_conversations::{model::Conversation, DomainTarget, Failure, Reposito
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
-
-use cutover::replay::Collect;
 
 /// The representation differences the two repositories declare.
 fn domain_rules() -> Arc<Rules> {
@@ -47,20 +46,10 @@ async fn replay_with(
     pair: Pair,
     options: &ReplayOptions,
 ) -> (Vec<RequestResult>, Report) {
-    let reader = Reader::open(cassette).unwrap();
-    let header = reader.header().clone();
-    let (mut all, mut summary) = (Collect::default(), Summary::new());
-    let run = replay::replay(reader, &pair, options, &mut [&mut all, &mut summary])
+    let replayed = replay_collect(Reader::open(cassette).unwrap(), &pair, options)
         .await
         .unwrap();
-    let report = summary.finish(
-        &header,
-        "test",
-        pair.legacy.name(),
-        pair.candidate.name(),
-        &run,
-    );
-    (all.0, report)
+    (replayed.results, replayed.report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

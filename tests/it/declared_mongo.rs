@@ -7,8 +7,9 @@ use crate::util::with_database;
 use cutover::capture::adapter::request;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Reader, Request};
 use cutover::diff::pattern;
-use cutover::replay::{self, Collect, Pair, ReplayOptions, StateCheck};
-use cutover::report::{Report, Summary, Verdict};
+use cutover::replay::{Pair, ReplayOptions, StateCheck};
+use cutover::replay_collect;
+use cutover::report::{Report, Verdict};
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
 use cutover_servers::mongo::{FreshMongo, MongoServer};
@@ -39,23 +40,16 @@ type Found = BTreeSet<(String, String, String)>;
 /// Replays `fixtures/kv-demo.jsonl`, the recording as the legacy, against `candidate`.
 async fn replay_kv(candidate: Arc<dyn Target>) -> (Report, Found, usize) {
     let reader = Reader::open(crate::util::fixture("kv-demo.jsonl")).unwrap();
-    let header = reader.header().clone();
     let pair = Pair {
         legacy: Arc::new(Recorded::new()),
         candidate,
     };
-    let (mut summary, mut results) = (Summary::new(), Collect(Vec::new()));
-    let run = replay::replay(
-        reader,
-        &pair,
-        &ReplayOptions::default(),
-        &mut [&mut summary, &mut results],
-    )
-    .await
-    .unwrap();
-    let report = summary.finish(&header, "kv-demo.jsonl", "recorded", "kv-mongodb", &run);
-    let found = results
-        .0
+    let replayed = replay_collect(reader, &pair, &ReplayOptions::default())
+        .await
+        .unwrap();
+    let report = replayed.report;
+    let found = replayed
+        .results
         .iter()
         .flat_map(|r| {
             r.divergences
@@ -63,8 +57,8 @@ async fn replay_kv(candidate: Arc<dyn Target>) -> (Report, Found, usize) {
                 .map(|d| (r.op.clone(), pattern(&d.path), d.class.to_string()))
         })
         .collect();
-    let states = results
-        .0
+    let states = replayed
+        .results
         .iter()
         .filter(|r| matches!(r.state, Some(StateCheck::Equal)))
         .count();

@@ -3,8 +3,8 @@
 //! under `fixtures/regressions/` and replayed from then on.
 
 use cutover::cassette::{Header, Reader, Request, Writer};
-use cutover::replay::{self, Pair, ReplayOptions};
-use cutover::report::Summary;
+use cutover::replay::{Pair, ReplayOptions};
+use cutover::replay_report;
 use cutover::targets::Target;
 use cutover_conversations::postgres::Queries;
 use cutover_conversations::setup::Servers;
@@ -44,13 +44,11 @@ fn write(path: &Path, header: &Header, requests: &[Request]) {
 /// Divergent requests of `cassette` between the two targets (reset first).
 async fn divergent(cassette: &Path, legacy: Arc<dyn Target>, candidate: Arc<dyn Target>) -> u64 {
     let pair = Pair { legacy, candidate };
-    let mut summary = Summary::new();
     let reader = Reader::open(cassette).unwrap();
-    let header = reader.header().clone();
-    let run = replay::replay(reader, &pair, &rules(), &mut [&mut summary])
+    let report = replay_report(reader, &pair, &rules(), &mut [])
         .await
-        .unwrap();
-    let report = summary.finish(&header, "", "", "", &run);
+        .unwrap()
+        .report;
     assert_eq!(report.totals.inconclusive, 0, "{:#?}", report.examples);
     if report.totals.divergent > 0 {
         eprintln!("{}", cutover::testing::failure(&report));

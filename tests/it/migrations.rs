@@ -5,8 +5,9 @@
 
 use cutover::diff::pattern;
 use cutover::normalize::Rules;
-use cutover::replay::{self, Collect, ReplayOptions};
-use cutover::report::{Summary, Verdict};
+use cutover::replay::ReplayOptions;
+use cutover::replay_collect;
+use cutover::report::Verdict;
 use cutover_declared::migration::Migration;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -70,14 +71,10 @@ async fn run_report(
     };
     let pair = running.pair.clone();
     let reader = cutover::cassette::Reader::open(&migration.cassette).unwrap();
-    let header = reader.header().clone();
-    let (mut summary, mut results) = (Summary::new(), Collect(Vec::new()));
-    let run = replay::replay(reader, &pair, &options, &mut [&mut summary, &mut results])
-        .await
-        .unwrap();
-    let report = summary.finish(&header, "", "legacy", "candidate", &run);
-    let found = results
-        .0
+    let replayed = replay_collect(reader, &pair, &options).await.unwrap();
+    let report = replayed.report;
+    let found = replayed
+        .results
         .iter()
         .flat_map(|r| {
             r.divergences

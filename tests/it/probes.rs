@@ -12,7 +12,8 @@ use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Write
 use cutover::normalize::Rules;
 use cutover::probe;
 use cutover::replay::{self, Collect, Pair, ReplayOptions, RequestResult, Status};
-use cutover::report::{Report, Summary, Verdict};
+use cutover::replay_collect;
+use cutover::report::{Report, Verdict};
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
 use cutover_conversations::model::Conversation;
@@ -148,14 +149,10 @@ async fn replay(cassette: &Path, candidate: Arc<dyn Target>) -> (Vec<RequestResu
         legacy: Arc::new(Recorded::new()),
         candidate,
     };
-    let reader = Reader::open(cassette).unwrap();
-    let header = reader.header().clone();
-    let (mut all, mut summary) = (Collect::default(), Summary::new());
-    let run = replay::replay(reader, &pair, &options, &mut [&mut all, &mut summary])
+    let replayed = replay_collect(Reader::open(cassette).unwrap(), &pair, &options)
         .await
         .unwrap();
-    let report = summary.finish(&header, "test", "recorded", "postgres", &run);
-    (all.0, report)
+    (replayed.results, replayed.report)
 }
 
 /// The error kind an error-path probe names at the end of its text: `... (not_found)`.

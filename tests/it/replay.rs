@@ -5,15 +5,14 @@ use crate::util::doubles::{Double, Failure};
 use cutover::cassette::{ErrorKind, Header, Kind, Outcome, Reader, Request, Writer};
 use cutover::diff::Class;
 use cutover::kv::memory::{Memory, Workload};
-use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
-use cutover::report::{Report, Summary};
+use cutover::replay::{Pair, ReplayOptions, RequestResult, Status};
+use cutover::replay_collect;
+use cutover::report::Report;
 use cutover::targets::recorded::Recorded;
 use cutover::targets::Target;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-
-use cutover::replay::Collect;
 
 /// Writes a workload to a cassette file and opens it for reading.
 fn cassette(dir: &tempfile::TempDir, requests: impl Iterator<Item = Request>) -> Reader {
@@ -34,14 +33,9 @@ async fn run(
 ) -> (Vec<RequestResult>, Report) {
     let dir = tempfile::tempdir().unwrap();
     let reader = cassette(&dir, requests);
-    let header = reader.header().clone();
     let pair = Pair { legacy, candidate };
-    let (mut all, mut summary) = (Collect::default(), Summary::new());
-    let run = replay::replay(reader, &pair, &options, &mut [&mut all, &mut summary])
-        .await
-        .unwrap();
-    let report = summary.finish(&header, "c.jsonl", "legacy", "candidate", &run);
-    (all.0, report)
+    let replayed = replay_collect(reader, &pair, &options).await.unwrap();
+    (replayed.results, replayed.report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

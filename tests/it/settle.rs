@@ -15,9 +15,10 @@ use cutover::diff::Class;
 use cutover::digest::FileRef;
 use cutover::gate::{self, Clause, GateVerdict, Policy};
 use cutover::kv::memory::Memory;
-use cutover::replay::{self, Collect, JsonlSink, Pair, ReplayOptions, RequestResult, Status};
-use cutover::report::{Inputs, Report, Summary};
+use cutover::replay::{Pair, ReplayOptions, RequestResult, Status};
+use cutover::report::{Inputs, Report};
 use cutover::targets::{InfraError, Target};
+use cutover::{replay_collect, replay_report, RunDir};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -136,14 +137,9 @@ async fn run(
     let path = dir.path().join("c.jsonl");
     write_cassette(&path, requests);
     let reader = Reader::open(&path).unwrap();
-    let header = reader.header().clone();
     let pair = Pair { legacy, candidate };
-    let (mut all, mut summary) = (Collect::default(), Summary::new());
-    let run = replay::replay(reader, &pair, &options, &mut [&mut all, &mut summary])
-        .await
-        .unwrap();
-    let report = summary.finish(&header, "c.jsonl", "memory", "synced", &run);
-    (all.0, report)
+    let replayed = replay_collect(reader, &pair, &options).await.unwrap();
+    (replayed.results, replayed.report)
 }
 
 fn options(settle: Option<Duration>, check_state: bool) -> ReplayOptions {
@@ -547,9 +543,9 @@ async fn merged_shards_fold_the_settle_lags_of_one_run() {
     let mut settled = 0;
     for shard in ["1/2", "2/2"] {
         let out = dir.path().join(shard.replace('/', "-of-"));
-        std::fs::create_dir_all(&out).unwrap();
+        let run_dir = RunDir::new(&out);
+        run_dir.create().unwrap();
         let reader = Reader::open(&cassette).unwrap();
-        let header = reader.header().clone();
         let pair = Pair {
             legacy: Arc::new(Memory::new()),
             candidate: Arc::new(Synced::new(Some(SYNC))),
@@ -558,13 +554,12 @@ async fn merged_shards_fold_the_settle_lags_of_one_run() {
             shard: Some(shard.parse().unwrap()),
             ..options(Some(WINDOW), false)
         };
-        let mut jsonl = JsonlSink::create(out.join("results.jsonl")).unwrap();
-        let mut summary = Summary::new();
-        let run = replay::replay(reader, &pair, &options, &mut [&mut jsonl, &mut summary])
+        let mut results = run_dir.results_writer().unwrap();
+        let replayed = replay_report(reader, &pair, &options, &mut [&mut results])
             .await
             .unwrap();
-        jsonl.finish().unwrap();
-        let mut report = summary.finish(&header, "c.jsonl", "memory", "synced", &run);
+        results.commit().unwrap();
+        let mut report = replayed.report;
         report.inputs = Some(Inputs {
             cassette: FileRef::of(&cassette).unwrap(),
             rules: None,
@@ -576,11 +571,7 @@ async fn merged_shards_fold_the_settle_lags_of_one_run() {
             .get("get")
             .and_then(|o| o.settle)
             .map_or(0, |s| s.settled);
-        std::fs::write(
-            out.join("report.json"),
-            serde_json::to_vec(&report).unwrap(),
-        )
-        .unwrap();
+        run_dir.write_report(&report).unwrap();
         dirs.push(out);
     }
     let merged =
