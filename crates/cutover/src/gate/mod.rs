@@ -1,29 +1,41 @@
 //! Stage 6: the gate. A policy turns a replay's report (and its per-request results) into
 //! APPROVED or REJECTED, with every reason.
 //!
-//! Clauses, per operation: the required equivalence (writes must be equivalent unless the
-//! policy says otherwise; reads may allow a divergence rate, judged on the Wilson upper
-//! bound, not the point estimate), a minimum number of requests and the coverage of every
-//! operation the policy lists, a maximum inconclusive rate, a latency budget relative to the
-//! legacy, and with a settle window the p99 lag of the requests that settled (`settle.rs`). Accepted differences (operation, path pattern, class) turn matching divergent
-//! requests into accepted ones until they expire; an expired one rejects, and one that
-//! matched nothing is reported as stale.
+//! Clauses, per operation, each in its own module and judged in this order: the coverage
+//! of every operation the policy lists and of every operation compared at least once
+//! (`coverage.rs`), a minimum number of requests (`min_requests.rs`), the required
+//! equivalence (`divergence.rs`: writes must be equivalent unless the policy says
+//! otherwise; reads may allow a divergence rate, judged on the Wilson upper bound, not the
+//! point estimate), a maximum inconclusive rate (`inconclusive.rs`), a maximum share of
+//! writes whose stored state went unchecked (`unchecked.rs`), a latency budget relative to
+//! the legacy (`latency.rs`), and with a settle window the p99 lag of the requests that
+//! settled (`settle.rs`). Then, for the whole run, the race check (`atomicity.rs`) and the
+//! coverage of the domain's declared features (`features.rs`). Accepted differences
+//! (operation, path pattern, class; `accept.rs`) turn matching divergent requests into
+//! accepted ones until they expire; an expired one rejects, and one that matched nothing is
+//! reported as stale.
 
+mod accept;
+mod atomicity;
+mod coverage;
+mod divergence;
 mod features;
+mod inconclusive;
+mod latency;
+mod min_requests;
 mod policy;
 mod settle;
 pub(crate) mod stats;
+mod unchecked;
 
 pub use policy::{Accepted, OpPolicy, Policy, PolicyError};
 
 use crate::cassette::Kind;
-use crate::diff::pattern;
 use crate::diff::Class;
-use crate::replay::{RequestResult, Status};
-use crate::report::Report;
+use crate::replay::RequestResult;
+use crate::report::{OperationReport, Report};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The gate's answer.
@@ -195,213 +207,26 @@ pub fn evaluate<'r>(
     policy: &Policy,
     today: NaiveDate,
 ) -> Decision {
-    let mut uses: Vec<AcceptedUse> = policy
-        .accept
-        .iter()
-        .map(|a| AcceptedUse {
-            op: a.op.clone(),
-            path: a.path.clone(),
-            class: a.class,
-            detail: a.detail,
-            reason: a.reason.clone(),
-            owner: a.owner.clone(),
-            expires: a.expires,
-            line: a.line,
-            matched: 0,
-            expired: a.expires < today,
-            stale: false,
-        })
-        .collect();
-
-    // Divergent requests whose every divergence an active accepted difference covers.
-    let mut accepted: BTreeMap<String, u64> = BTreeMap::new();
-    for result in results {
-        if result.status != Status::Divergent || result.divergences.is_empty() {
-            continue;
-        }
-        let mut all_covered = true;
-        for d in &result.divergences {
-            // One canonical pattern, as suggested rules print it.
-            let shape = pattern(&d.path);
-            let mut covered = false;
-            for u in uses.iter_mut() {
-                if u.op == result.op
-                    && u.class == d.class
-                    && u.detail.is_none_or(|detail| d.detail == Some(detail))
-                    && u.path == shape
-                {
-                    u.matched += 1;
-                    covered |= !u.expired;
-                }
-            }
-            all_covered &= covered;
-        }
-        if all_covered && result.omitted == 0 {
-            *accepted.entry(result.op.clone()).or_default() += 1;
-        }
-    }
-
-    let mut reasons = Vec::new();
-    for op in &policy.operations {
-        if !report.operations.contains_key(op) {
-            reasons.push(Reason {
-                op: Some(op.clone()),
-                clause: Clause::Coverage,
-                message: format!("{op} was never exercised"),
-            });
-        }
-    }
+    let mut uses = accept::uses(policy, today);
+    let accepted = accept::cover(results, &mut uses);
+    let mut reasons = coverage::unexercised(report, policy);
     let mut operations = Vec::new();
     for (op, o) in &report.operations {
-        let c = o.requests;
-        let compared = c.total - c.inconclusive;
         let ok_by_acceptance = accepted.get(op.as_str()).copied().unwrap_or(0);
-        let divergent = c.divergent.saturating_sub(ok_by_acceptance);
-        let rate = |k: u64, n: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
-        let max_rate = policy.max_divergence_rate(op, o.kind);
-        let upper = stats::wilson_upper(divergent, compared, policy.confidence);
-        let mut check = OpCheck {
-            op: op.clone(),
-            kind: o.kind,
-            total: c.total,
-            compared,
-            divergent,
-            accepted: ok_by_acceptance,
-            divergence_rate: rate(divergent, compared),
-            divergence_upper: upper,
-            max_divergence_rate: max_rate,
-            inconclusive: c.inconclusive,
-            inconclusive_rate: rate(c.inconclusive, c.total),
-            max_inconclusive_rate: policy.max_inconclusive_rate(op),
-            unchecked: o.writes_unchecked,
-            unchecked_rate: rate(o.writes_unchecked, compared),
-            max_unchecked_rate: policy.max_unchecked_rate(op),
-            legacy_p99_us: o.latency_us.legacy.p99,
-            candidate_p99_us: o.latency_us.candidate.p99,
-            latency_p99_ratio: None,
-            settle_p99_us: o.settle.filter(|s| s.settled > 0).map(|s| s.lag_us.p99),
-            passed: true,
-        };
-        let mut reject = |clause: Clause, message: String| {
+        let mut check = measure(op, o, ok_by_acceptance, policy);
+        for (clause, message) in failures(&check, o, policy) {
+            check.passed = false;
             reasons.push(Reason {
                 op: Some(op.clone()),
                 clause,
                 message,
-            })
-        };
-        if compared == 0 {
-            check.passed = false;
-            reject(
-                Clause::Coverage,
-                format!(
-                    "{op}: all {} requests were inconclusive; it was never compared",
-                    c.total
-                ),
-            );
-        }
-        let min = policy.min_requests(op);
-        if c.total < min {
-            check.passed = false;
-            reject(
-                Clause::MinRequests,
-                format!(
-                    "{op}: {} requests, the policy needs at least {min}",
-                    c.total
-                ),
-            );
-        }
-        let within = if max_rate == 0.0 {
-            divergent == 0
-        } else {
-            upper <= max_rate
-        };
-        if !within {
-            check.passed = false;
-            reject(
-                Clause::Divergence,
-                if max_rate == 0.0 {
-                    format!("{op}: {divergent} of {compared} requests diverge; the policy requires equivalence")
-                } else {
-                    format!(
-                        "{op}: divergence rate {:.4} (upper bound {:.4} at {:.0}%) exceeds {max_rate}",
-                        check.divergence_rate,
-                        upper,
-                        policy.confidence * 100.0
-                    )
-                },
-            );
-        }
-        if check.inconclusive_rate > check.max_inconclusive_rate {
-            check.passed = false;
-            reject(
-                Clause::Inconclusive,
-                format!(
-                    "{op}: {} of {} requests inconclusive ({:.4}), at most {} allowed",
-                    c.inconclusive, c.total, check.inconclusive_rate, check.max_inconclusive_rate
-                ),
-            );
-        }
-        if check.unchecked_rate > check.max_unchecked_rate {
-            check.passed = false;
-            reject(
-                Clause::Unchecked,
-                format!(
-                    "{op}: the stored state of {} of {compared} compared writes was never compared ({:.4}), at most {} allowed",
-                    check.unchecked, check.unchecked_rate, check.max_unchecked_rate
-                ),
-            );
-        }
-        let unknown = o.latency_unknown;
-        if let Some(budget) = policy.latency_p99_ratio(op) {
-            if unknown.legacy + unknown.candidate > 0 {
-                check.passed = false;
-                let side = if unknown.legacy > 0 {
-                    format!("{} legacy", unknown.legacy)
-                } else {
-                    format!("{} candidate", unknown.candidate)
-                };
-                reject(
-                    Clause::Latency,
-                    format!(
-                        "{op}: the latency budget cannot be judged: {side} latencies are unknown (a recorded legacy needs `latency_us` on every request)"
-                    ),
-                );
-            } else if check.legacy_p99_us > 0 {
-                let ratio = check.candidate_p99_us as f64 / check.legacy_p99_us as f64;
-                check.latency_p99_ratio = Some(ratio);
-                if ratio > budget {
-                    check.passed = false;
-                    reject(
-                        Clause::Latency,
-                        format!(
-                            "{op}: candidate p99 {} µs is {ratio:.2} x the legacy's {} µs, budget {budget} x",
-                            check.candidate_p99_us, check.legacy_p99_us
-                        ),
-                    );
-                }
-            }
-        }
-        if let Some(message) = settle::check(op, o, policy) {
-            check.passed = false;
-            reject(Clause::Settle, message);
+            });
         }
         operations.push(check);
     }
-    reasons.extend(races(report, policy));
+    reasons.extend(atomicity::check(report, policy));
     reasons.extend(features::check(report, policy));
-    for u in &mut uses {
-        u.stale = u.matched == 0;
-        if u.expired {
-            reasons.push(Reason {
-                op: Some(u.op.clone()),
-                clause: Clause::Expired,
-                message: format!(
-                    "the accepted difference {} {} at {} (policy line {}, owner {}) expired on {}",
-                    u.op, u.class, u.path, u.line, u.owner, u.expires
-                ),
-            });
-        }
-    }
+    reasons.extend(accept::expired(&uses));
     Decision {
         verdict: if reasons.is_empty() {
             GateVerdict::Approved
@@ -416,61 +241,52 @@ pub fn evaluate<'r>(
     }
 }
 
-/// The race check's clause: at most `max_atomicity` groups no serial order explains on the
-/// candidate; every group judged; a check present when the policy requires one.
-fn races(report: &Report, policy: &Policy) -> Vec<Reason> {
-    use crate::races::RaceClass;
-    let reason = |op: Option<String>, message: String| Reason {
-        op,
-        clause: Clause::Atomicity,
-        message,
-    };
-    let Some(races) = &report.races else {
-        return match policy.require_races {
-            true => vec![reason(
-                None,
-                "the policy requires a race check (`replay --races`) and this run has none".into(),
-            )],
-            false => Vec::new(),
-        };
-    };
-    let mut reasons = Vec::new();
-    if policy.require_races && races.groups.is_empty() {
-        reasons.push(reason(
-            None,
-            "the policy requires a race check and this one found no concurrent group to check (a cassette without `started_us`? try `--races writes`)".into(),
-        ));
+/// The operation `op` of the report against the policy, before any clause is judged:
+/// `accepted` of its divergent requests are covered by accepted differences.
+fn measure(op: &str, o: &OperationReport, accepted: u64, policy: &Policy) -> OpCheck {
+    let c = o.requests;
+    let compared = c.total - c.inconclusive;
+    let divergent = c.divergent.saturating_sub(accepted);
+    let rate = |k: u64, n: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    OpCheck {
+        op: op.to_string(),
+        kind: o.kind,
+        total: c.total,
+        compared,
+        divergent,
+        accepted,
+        divergence_rate: rate(divergent, compared),
+        divergence_upper: stats::wilson_upper(divergent, compared, policy.confidence),
+        max_divergence_rate: policy.max_divergence_rate(op, o.kind),
+        inconclusive: c.inconclusive,
+        inconclusive_rate: rate(c.inconclusive, c.total),
+        max_inconclusive_rate: policy.max_inconclusive_rate(op),
+        unchecked: o.writes_unchecked,
+        unchecked_rate: rate(o.writes_unchecked, compared),
+        max_unchecked_rate: policy.max_unchecked_rate(op),
+        legacy_p99_us: o.latency_us.legacy.p99,
+        candidate_p99_us: o.latency_us.candidate.p99,
+        latency_p99_ratio: latency::ratio(op, o, policy),
+        settle_p99_us: o.settle.filter(|s| s.settled > 0).map(|s| s.lag_us.p99),
+        passed: true,
     }
-    let found: Vec<_> = races
-        .groups
-        .iter()
-        .filter(|g| g.verdict == RaceClass::Atomicity)
-        .collect();
-    if found.len() as u64 > policy.max_atomicity {
-        for g in &found {
-            let mut ops = g.ops.clone();
-            ops.dedup();
-            reasons.push(reason(
-                Some(ops.join(",")),
-                format!(
-                    "key {} seqs {:?}: {} of {} concurrent runs on the candidate gave a result no serial order gives (atomicity; at most {} groups allowed)",
-                    g.key, g.seqs, g.candidate.unexplained, g.candidate.schedules, policy.max_atomicity
-                ),
-            ));
-        }
-    }
-    let unjudged = races.count(RaceClass::Inconclusive);
-    if unjudged > 0 || races.stopped.is_some() {
-        reasons.push(reason(
-            None,
-            format!(
-                "{unjudged} of {} concurrent groups could not be judged (infrastructure failures){}",
-                races.groups.len(),
-                races.stopped.as_ref().map_or(String::new(), |s| format!("; {s}"))
-            ),
-        ));
-    }
-    reasons
+}
+
+/// The clauses of one operation that `check` fails, each with its reason, in the order
+/// they are judged.
+fn failures(check: &OpCheck, o: &OperationReport, policy: &Policy) -> Vec<(Clause, String)> {
+    [
+        (Clause::Coverage, coverage::compared(check)),
+        (Clause::MinRequests, min_requests::check(check, policy)),
+        (Clause::Divergence, divergence::check(check, policy)),
+        (Clause::Inconclusive, inconclusive::check(check)),
+        (Clause::Unchecked, unchecked::check(check)),
+        (Clause::Latency, latency::check(check, o, policy)),
+        (Clause::Settle, settle::check(&check.op, o, policy)),
+    ]
+    .into_iter()
+    .filter_map(|(clause, message)| Some((clause, message?)))
+    .collect()
 }
 
 /// The decision as text for a terminal.
