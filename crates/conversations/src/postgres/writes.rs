@@ -5,286 +5,371 @@
 //! under that lock, changes it in memory ([`change`]) and saves it whole.
 
 use super::{failure, Postgres};
+use cutover::cassette::ErrorKind;
 use crate::change;
 use crate::model::{parse_time, Conversation};
-use crate::ops::{Command, WriteOp};
+use crate::ops::{
+    Attach, Command, Edit, Identity, MarkRead, MessageRef, NewConversation, NewParticipant, Post,
+    Promote, Rename, SetRole, Update, WriteOp,
+};
 use crate::Failure;
 use chrono::{DateTime, Utc};
-use cutover::cassette::ErrorKind;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres as Pg, Transaction};
 
 impl Postgres {
+    /// Runs one write in its own transaction, committed when the write succeeds.
     pub(super) async fn write(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
-        let id = c.id();
-        let at = c.at;
         let mut tx = self.pool.begin().await.map_err(failure)?;
         let answer = match op {
-            WriteOp::CreateConversation(new) => {
-                insert_conversation(&mut tx, &new.conversation).await?;
-                let saved = self.document_in(&mut tx, id).await?;
-                tx.commit().await.map_err(failure)?;
-                return saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")));
-            }
-            WriteOp::AddParticipant(p) => {
-                self.lock(&mut tx, id).await?;
-                if takes_part(&mut tx, id, &p.identity_id).await? {
-                    return Err(Failure::conflict(format!(
-                        "{} already takes part",
-                        p.identity_id
-                    )));
-                }
-                join(&mut tx, id, &p.identity_id, &p.name, &p.role, at).await?;
-                let name: String =
-                    sqlx::query_scalar("SELECT name FROM participant WHERE identity_id = $1")
-                        .bind(&p.identity_id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(failure)?;
-                json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": iso_us(at) })
-            }
-            WriteOp::RemoveParticipant(p) => {
-                self.lock(&mut tx, id).await?;
-                let removed = sqlx::query("DELETE FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2")
-                    .bind(id)
-                    .bind(&p.identity_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failure)?;
-                if removed.rows_affected() == 0 {
-                    return Err(Failure::not_found(format!("participant {}", p.identity_id)));
-                }
-                Value::Null
-            }
-            WriteOp::SetRole(p) => {
-                self.lock(&mut tx, id).await?;
-                let set = sqlx::query("UPDATE conversations_participants SET role = $3 WHERE conversation_id = $1 AND participant_id = $2")
-                    .bind(id)
-                    .bind(&p.identity_id)
-                    .bind(&p.role)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failure)?;
-                if set.rows_affected() == 0 {
-                    return Err(Failure::not_found(format!("participant {}", p.identity_id)));
-                }
-                Value::Null
-            }
-            WriteOp::PostMessage(m) => {
-                self.lock(&mut tx, id).await?;
-                if !takes_part(&mut tx, id, &m.author_id).await? {
-                    return Err(Failure::invalid(format!(
-                        "{} does not take part",
-                        m.author_id
-                    )));
-                }
-                sqlx::query("INSERT INTO message (conversation_id, id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(&m.message_id)
-                    .bind(&m.author_id)
-                    .bind(&m.text)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| match failure(e) {
-                        Failure::Domain(cutover::cassette::ErrorKind::Conflict, _) => {
-                            Failure::conflict(format!("message {} exists", m.message_id))
-                        }
-                        other => other,
-                    })?;
-                let posted = self.message_in(&mut tx, id, &m.message_id).await?;
-                tx.commit().await.map_err(failure)?;
-                return Ok(posted);
-            }
-            WriteOp::EditMessage(e) => {
-                self.lock(&mut tx, id).await?;
-                live_message(&mut tx, id, &e.message_id).await?;
-                sqlx::query("UPDATE message SET text = $3, edited_at = $4 WHERE conversation_id = $1 AND id = $2")
-                    .bind(id)
-                    .bind(&e.message_id)
-                    .bind(&e.text)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failure)?;
-                let edited = self.message_in(&mut tx, id, &e.message_id).await?;
-                tx.commit().await.map_err(failure)?;
-                return Ok(edited);
-            }
-            WriteOp::DeleteMessage(d) => {
-                self.lock(&mut tx, id).await?;
-                let deleted = sqlx::query("UPDATE message SET text = NULL, deleted = true WHERE conversation_id = $1 AND id = $2")
-                    .bind(id)
-                    .bind(&d.message_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failure)?;
-                if deleted.rows_affected() == 0 {
-                    return Err(Failure::not_found(format!("message {}", d.message_id)));
-                }
-                sqlx::query(
-                    "DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2",
-                )
-                .bind(id)
-                .bind(&d.message_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(failure)?;
-                Value::Null
-            }
-            WriteOp::MarkRead(r) => {
-                self.lock(&mut tx, id).await?;
-                message_state(&mut tx, id, &r.message_id).await?;
-                if !takes_part(&mut tx, id, &r.identity_id).await? {
-                    return Err(Failure::invalid(format!(
-                        "{} does not take part",
-                        r.identity_id
-                    )));
-                }
-                sqlx::query(
-                    "INSERT INTO message_read_by (conversation_id, message_id, participant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(&r.message_id)
-                .bind(&r.identity_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(failure)?;
-                Value::Null
-            }
-            WriteOp::MarkAllRead(p) => {
-                self.lock(&mut tx, id).await?;
-                if !takes_part(&mut tx, id, &p.identity_id).await? {
-                    return Err(Failure::invalid(format!(
-                        "{} does not take part",
-                        p.identity_id
-                    )));
-                }
-                let marked = sqlx::query(&format!(
-                    "INSERT INTO message_read_by (conversation_id, message_id, participant_id)
-                     SELECT m.conversation_id, m.id, $2 FROM message m
-                     WHERE m.conversation_id = $1 AND NOT m.deleted AND m.author_id <> $2
-                     ORDER BY {}
-                     ON CONFLICT DO NOTHING",
-                    self.queries.messages_order
-                ))
-                .bind(id)
-                .bind(&p.identity_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(failure)?;
-                json!({ "marked": marked.rows_affected() })
-            }
-            WriteOp::Attach(a) => {
-                let early = match self.queries.attach_index_locked {
-                    true => None,
-                    false => Some(next_index(&mut tx, id, &a.message_id).await?),
-                };
-                self.lock(&mut tx, id).await?;
-                live_message(&mut tx, id, &a.message_id).await?;
-                let index = match early {
-                    Some(index) => index,
-                    None => next_index(&mut tx, id, &a.message_id).await?,
-                };
-                c.pause().await;
-                sqlx::query("INSERT INTO temp_attachment (conversation_id, message_id, index, name, size) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(&a.message_id)
-                    .bind(index)
-                    .bind(&a.name)
-                    .bind(a.size as i64)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failure)?;
-                json!({ "index": index, "name": a.name, "size": a.size })
-            }
-            WriteOp::PromoteAttachment(p) => {
-                self.lock(&mut tx, id).await?;
-                live_message(&mut tx, id, &p.message_id).await?;
-                let temp: Option<(String, i64)> = sqlx::query_as(
-                    "DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2 AND index = $3 RETURNING name, size",
-                )
-                .bind(id)
-                .bind(&p.message_id)
-                .bind(p.index as i32)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(failure)?;
-                let (name, size) = temp.ok_or_else(|| {
-                    Failure::not_found(format!(
-                        "attachment {} of message {}",
-                        p.index, p.message_id
-                    ))
-                })?;
-                sqlx::query(
-                    "INSERT INTO stored_file (conversation_id, message_id, index, name, size, storage_key) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(&p.message_id)
-                .bind(p.index as i32)
-                .bind(&name)
-                .bind(size)
-                .bind(&p.storage_key)
-                .execute(&mut *tx)
-                .await
-                .map_err(failure)?;
-                json!({ "index": p.index, "name": name, "size": size, "storage_key": p.storage_key })
-            }
-            WriteOp::Rename(r) => {
-                update_conversation(
-                    &mut tx,
-                    id,
-                    "UPDATE conversation SET subject = $2 WHERE id = $1",
-                    Some(r.subject.clone()),
-                )
-                .await?;
-                Value::Null
-            }
-            WriteOp::Archive => {
-                update_conversation(
-                    &mut tx,
-                    id,
-                    "UPDATE conversation SET archived = true WHERE id = $1",
-                    None,
-                )
-                .await?;
-                Value::Null
-            }
-            WriteOp::Unarchive => {
-                update_conversation(
-                    &mut tx,
-                    id,
-                    "UPDATE conversation SET archived = false WHERE id = $1",
-                    None,
-                )
-                .await?;
-                Value::Null
-            }
-            WriteOp::DeleteConversation => {
-                update_conversation(&mut tx, id, "DELETE FROM conversation WHERE id = $1", None)
-                    .await?;
-                Value::Null
-            }
-            WriteOp::UpdateConversation(u) => {
-                self.lock(&mut tx, id).await?;
-                let loaded = self.document_in(&mut tx, id).await?;
-                let loaded =
-                    loaded.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
-                let mut conversation: Conversation =
-                    serde_json::from_value(loaded).map_err(|e| {
-                        Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
-                    })?;
-                c.pause().await;
-                change::apply(&mut conversation, &u.changes, at)?;
-                save_whole(&mut tx, &conversation).await?;
-                let saved = self.document_in(&mut tx, id).await?;
-                tx.commit().await.map_err(failure)?;
-                return saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")));
-            }
+            WriteOp::CreateConversation(new) => return self.create_conversation(tx, c, new).await,
+            WriteOp::AddParticipant(p) => self.add_participant(&mut tx, c, p).await?,
+            WriteOp::RemoveParticipant(p) => self.remove_participant(&mut tx, c, p).await?,
+            WriteOp::SetRole(p) => self.set_role(&mut tx, c, p).await?,
+            WriteOp::PostMessage(m) => self.post_message(&mut tx, c, m).await?,
+            WriteOp::EditMessage(e) => self.edit_message(&mut tx, c, e).await?,
+            WriteOp::DeleteMessage(d) => self.delete_message(&mut tx, c, d).await?,
+            WriteOp::MarkRead(r) => self.mark_read(&mut tx, c, r).await?,
+            WriteOp::MarkAllRead(p) => self.mark_all_read(&mut tx, c, p).await?,
+            WriteOp::Attach(a) => self.attach(&mut tx, c, a).await?,
+            WriteOp::PromoteAttachment(p) => self.promote_attachment(&mut tx, c, p).await?,
+            WriteOp::Rename(r) => rename(&mut tx, c.id(), r).await?,
+            WriteOp::Archive => set_archived(&mut tx, c.id(), true).await?,
+            WriteOp::Unarchive => set_archived(&mut tx, c.id(), false).await?,
+            WriteOp::DeleteConversation => delete_conversation(&mut tx, c.id()).await?,
+            WriteOp::UpdateConversation(u) => return self.update_whole(tx, c, u).await,
         };
         tx.commit().await.map_err(failure)?;
         Ok(answer)
     }
+
+    /// `create_conversation`: the whole conversation saved, answered as it reads back. The
+    /// transaction is committed before a conversation that does not read back answers
+    /// `not_found`.
+    async fn create_conversation(
+        &self,
+        mut tx: Tx,
+        c: &Command,
+        new: &NewConversation,
+    ) -> Result<Value, Failure> {
+        let id = c.id();
+        insert_conversation(&mut tx, &new.conversation).await?;
+        let saved = self.document_in(&mut tx, id).await?;
+        tx.commit().await.map_err(failure)?;
+        saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+    }
+
+    /// `add_participant`: `conflict` if the identity already takes part; answers the
+    /// participant with the name its identity is stored with.
+    async fn add_participant(
+        &self,
+        tx: &mut Tx,
+        c: &Command,
+        p: &NewParticipant,
+    ) -> Result<Value, Failure> {
+        let (id, at) = (c.id(), c.at);
+        self.lock(tx, id).await?;
+        if takes_part(tx, id, &p.identity_id).await? {
+            return Err(Failure::conflict(format!(
+                "{} already takes part",
+                p.identity_id
+            )));
+        }
+        join(tx, id, &p.identity_id, &p.name, &p.role, at).await?;
+        let name: String =
+            sqlx::query_scalar("SELECT name FROM participant WHERE identity_id = $1")
+                .bind(&p.identity_id)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(failure)?;
+        Ok(
+            json!({ "identity_id": p.identity_id, "name": name, "role": p.role, "joined_at": iso_us(at) }),
+        )
+    }
+
+    /// `remove_participant`: `not_found` if the identity does not take part.
+    async fn remove_participant(
+        &self,
+        tx: &mut Tx,
+        c: &Command,
+        p: &Identity,
+    ) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        let removed = sqlx::query("DELETE FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2")
+            .bind(id)
+            .bind(&p.identity_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+        if removed.rows_affected() == 0 {
+            return Err(Failure::not_found(format!("participant {}", p.identity_id)));
+        }
+        Ok(Value::Null)
+    }
+
+    /// `set_role`: `not_found` if the identity does not take part.
+    async fn set_role(&self, tx: &mut Tx, c: &Command, p: &SetRole) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        let set = sqlx::query("UPDATE conversations_participants SET role = $3 WHERE conversation_id = $1 AND participant_id = $2")
+            .bind(id)
+            .bind(&p.identity_id)
+            .bind(&p.role)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+        if set.rows_affected() == 0 {
+            return Err(Failure::not_found(format!("participant {}", p.identity_id)));
+        }
+        Ok(Value::Null)
+    }
+
+    /// `post_message`: `invalid` if the author does not take part, `conflict` if the
+    /// message id is taken; answers the message as stored.
+    async fn post_message(&self, tx: &mut Tx, c: &Command, m: &Post) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        if !takes_part(tx, id, &m.author_id).await? {
+            return Err(Failure::invalid(format!(
+                "{} does not take part",
+                m.author_id
+            )));
+        }
+        sqlx::query("INSERT INTO message (conversation_id, id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(&m.message_id)
+            .bind(&m.author_id)
+            .bind(&m.text)
+            .bind(c.at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| match failure(e) {
+                Failure::Domain(cutover::cassette::ErrorKind::Conflict, _) => {
+                    Failure::conflict(format!("message {} exists", m.message_id))
+                }
+                other => other,
+            })?;
+        self.message_in(tx, id, &m.message_id).await
+    }
+
+    /// `edit_message`: the text of a live message replaced; answers the message as stored.
+    async fn edit_message(&self, tx: &mut Tx, c: &Command, e: &Edit) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        live_message(tx, id, &e.message_id).await?;
+        sqlx::query(
+            "UPDATE message SET text = $3, edited_at = $4 WHERE conversation_id = $1 AND id = $2",
+        )
+        .bind(id)
+        .bind(&e.message_id)
+        .bind(&e.text)
+        .bind(c.at)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+        self.message_in(tx, id, &e.message_id).await
+    }
+
+    /// `delete_message`: the text cleared and the message marked deleted, its temporary
+    /// attachments dropped; `not_found` if there is no such message.
+    async fn delete_message(
+        &self,
+        tx: &mut Tx,
+        c: &Command,
+        d: &MessageRef,
+    ) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        let deleted = sqlx::query(
+            "UPDATE message SET text = NULL, deleted = true WHERE conversation_id = $1 AND id = $2",
+        )
+        .bind(id)
+        .bind(&d.message_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+        if deleted.rows_affected() == 0 {
+            return Err(Failure::not_found(format!("message {}", d.message_id)));
+        }
+        sqlx::query("DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2")
+            .bind(id)
+            .bind(&d.message_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+        Ok(Value::Null)
+    }
+
+    /// `mark_read`: the message checked first, then the reader; a receipt kept once.
+    async fn mark_read(&self, tx: &mut Tx, c: &Command, r: &MarkRead) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        message_state(tx, id, &r.message_id).await?;
+        if !takes_part(tx, id, &r.identity_id).await? {
+            return Err(Failure::invalid(format!(
+                "{} does not take part",
+                r.identity_id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO message_read_by (conversation_id, message_id, participant_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(&r.message_id)
+        .bind(&r.identity_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+        Ok(Value::Null)
+    }
+
+    /// `mark_all_read`: a receipt on every live message of someone else the reader has not
+    /// read, in message order; answers how many were marked.
+    async fn mark_all_read(
+        &self,
+        tx: &mut Tx,
+        c: &Command,
+        p: &Identity,
+    ) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        if !takes_part(tx, id, &p.identity_id).await? {
+            return Err(Failure::invalid(format!(
+                "{} does not take part",
+                p.identity_id
+            )));
+        }
+        let marked = sqlx::query(&format!(
+            "INSERT INTO message_read_by (conversation_id, message_id, participant_id)
+             SELECT m.conversation_id, m.id, $2 FROM message m
+             WHERE m.conversation_id = $1 AND NOT m.deleted AND m.author_id <> $2
+             ORDER BY {}
+             ON CONFLICT DO NOTHING",
+            self.queries.messages_order
+        ))
+        .bind(id)
+        .bind(&p.identity_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+        Ok(json!({ "marked": marked.rows_affected() }))
+    }
+
+    /// `attach`: a temporary attachment at the message's next free index, computed under
+    /// the lock (or before it, in the faulty variant [`super::Queries::attach_index_locked`]).
+    async fn attach(&self, tx: &mut Tx, c: &Command, a: &Attach) -> Result<Value, Failure> {
+        let id = c.id();
+        let early = match self.queries.attach_index_locked {
+            true => None,
+            false => Some(next_index(tx, id, &a.message_id).await?),
+        };
+        self.lock(tx, id).await?;
+        live_message(tx, id, &a.message_id).await?;
+        let index = match early {
+            Some(index) => index,
+            None => next_index(tx, id, &a.message_id).await?,
+        };
+        c.pause().await;
+        sqlx::query("INSERT INTO temp_attachment (conversation_id, message_id, index, name, size) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(&a.message_id)
+            .bind(index)
+            .bind(&a.name)
+            .bind(a.size as i64)
+            .execute(&mut **tx)
+            .await
+            .map_err(failure)?;
+        Ok(json!({ "index": index, "name": a.name, "size": a.size }))
+    }
+
+    /// `promote_attachment`: a temporary attachment of a live message moved to its stored
+    /// files; `not_found` if there is none at that index.
+    async fn promote_attachment(
+        &self,
+        tx: &mut Tx,
+        c: &Command,
+        p: &Promote,
+    ) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(tx, id).await?;
+        live_message(tx, id, &p.message_id).await?;
+        let temp: Option<(String, i64)> = sqlx::query_as(
+            "DELETE FROM temp_attachment WHERE conversation_id = $1 AND message_id = $2 AND index = $3 RETURNING name, size",
+        )
+        .bind(id)
+        .bind(&p.message_id)
+        .bind(p.index as i32)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(failure)?;
+        let (name, size) = temp.ok_or_else(|| {
+            Failure::not_found(format!(
+                "attachment {} of message {}",
+                p.index, p.message_id
+            ))
+        })?;
+        sqlx::query(
+            "INSERT INTO stored_file (conversation_id, message_id, index, name, size, storage_key) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(&p.message_id)
+        .bind(p.index as i32)
+        .bind(&name)
+        .bind(size)
+        .bind(&p.storage_key)
+        .execute(&mut **tx)
+        .await
+        .map_err(failure)?;
+        Ok(json!({ "index": p.index, "name": name, "size": size, "storage_key": p.storage_key }))
+    }
+
+    /// `update_conversation`: the document loaded under the lock, changed in memory
+    /// ([`change`]) and saved whole; answers it as it reads back. The transaction is
+    /// committed before a conversation that does not read back answers `not_found`.
+    async fn update_whole(&self, mut tx: Tx, c: &Command, u: &Update) -> Result<Value, Failure> {
+        let id = c.id();
+        self.lock(&mut tx, id).await?;
+        let loaded = self.document_in(&mut tx, id).await?;
+        let loaded = loaded.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
+        let mut conversation: Conversation = serde_json::from_value(loaded).map_err(|e| {
+            Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
+        })?;
+        c.pause().await;
+        change::apply(&mut conversation, &u.changes, c.at)?;
+        save_whole(&mut tx, &conversation).await?;
+        let saved = self.document_in(&mut tx, id).await?;
+        tx.commit().await.map_err(failure)?;
+        saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+    }
+}
+
+/// `rename`: sets or clears the subject.
+async fn rename(tx: &mut Tx, id: &str, r: &Rename) -> Result<Value, Failure> {
+    update_conversation(
+        tx,
+        id,
+        "UPDATE conversation SET subject = $2 WHERE id = $1",
+        Some(r.subject.clone()),
+    )
+    .await?;
+    Ok(Value::Null)
+}
+
+/// `archive` (`true`) and `unarchive` (`false`).
+async fn set_archived(tx: &mut Tx, id: &str, archived: bool) -> Result<Value, Failure> {
+    let sql = match archived {
+        true => "UPDATE conversation SET archived = true WHERE id = $1",
+        false => "UPDATE conversation SET archived = false WHERE id = $1",
+    };
+    update_conversation(tx, id, sql, None).await?;
+    Ok(Value::Null)
+}
+
+/// `delete_conversation`: the conversation and everything it holds.
+async fn delete_conversation(tx: &mut Tx, id: &str) -> Result<Value, Failure> {
+    update_conversation(tx, id, "DELETE FROM conversation WHERE id = $1", None).await?;
+    Ok(Value::Null)
 }
 
 type Tx = Transaction<'static, Pg>;
@@ -364,6 +449,8 @@ async fn save_whole(tx: &mut Tx, c: &Conversation) -> Result<(), Failure> {
     insert_children(tx, c).await
 }
 
+/// Runs `sql` on the conversation `id` (`$1`, with `text` as `$2` when given);
+/// `not_found` when it touched no row.
 async fn update_conversation(
     tx: &mut Tx,
     id: &str,
@@ -381,6 +468,7 @@ async fn update_conversation(
     Ok(())
 }
 
+/// Whether `identity` takes part in the conversation.
 async fn takes_part(tx: &mut Tx, id: &str, identity: &str) -> Result<bool, Failure> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations_participants WHERE conversation_id = $1 AND participant_id = $2)")
         .bind(id)
@@ -410,6 +498,7 @@ async fn live_message(tx: &mut Tx, id: &str, message_id: &str) -> Result<(), Fai
     Ok(())
 }
 
+/// Adds `identity` to the conversation at `at`, its participant row made if it is new.
 async fn join(
     tx: &mut PgConnection,
     id: &str,
