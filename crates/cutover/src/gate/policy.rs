@@ -168,6 +168,62 @@ struct AcceptSpec {
     expires: toml::value::Datetime,
 }
 
+/// An `[[accept]]` entry, checked: an expiry date without a time, a path pattern in its
+/// canonical form, a `detail` only for class `state`, a reason and an owner.
+fn accepted(source: &Source, spanned: toml::Spanned<AcceptSpec>) -> Result<Accepted, PolicyError> {
+    let at = |offset: usize, what: String| PolicyError::from(source.at(offset, what));
+    let start = spanned.span().start;
+    let spec = spanned.into_inner();
+    let expires = match spec.expires.date {
+        Some(d) if spec.expires.time.is_none() => {
+            chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+        }
+        _ => None,
+    }
+    .ok_or_else(|| at(start, "expires: expected a date such as 2027-03-31".into()))?;
+    if !spec.path.starts_with('$') {
+        return Err(at(
+            start,
+            format!(
+                "path `{}`: expected a path pattern starting with $",
+                spec.path
+            ),
+        ));
+    }
+    let canonical = crate::diff::pattern(&spec.path);
+    if canonical != spec.path {
+        return Err(at(
+            start,
+            format!(
+                "path `{}`: expected a path pattern, with every index as [*]: `{canonical}`",
+                spec.path
+            ),
+        ));
+    }
+    if spec.detail.is_some() && spec.class != Class::State {
+        return Err(at(
+            start,
+            "detail: only an accepted difference of class \"state\" has one".into(),
+        ));
+    }
+    if spec.reason.trim().is_empty() || spec.owner.trim().is_empty() {
+        return Err(at(
+            start,
+            "an accepted difference needs a reason and an owner".into(),
+        ));
+    }
+    Ok(Accepted {
+        op: spec.op,
+        path: spec.path,
+        class: spec.class,
+        detail: spec.detail,
+        reason: spec.reason,
+        owner: spec.owner,
+        expires,
+        line: crate::normalize::line_column(source.text, start).0,
+    })
+}
+
 impl Policy {
     /// Reads a policy file.
     pub fn load(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
@@ -222,59 +278,11 @@ impl Policy {
             rate(&section, "max_unchecked_rate", o.max_unchecked_rate, 0.0)?;
         }
         ratio("gate", gate.latency_p99_ratio)?;
-        let mut accept = Vec::new();
-        for spanned in file.accept {
-            let start = spanned.span().start;
-            let spec = spanned.into_inner();
-            let expires = match spec.expires.date {
-                Some(d) if spec.expires.time.is_none() => {
-                    chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
-                }
-                _ => None,
-            }
-            .ok_or_else(|| at(start, "expires: expected a date such as 2027-03-31".into()))?;
-            if !spec.path.starts_with('$') {
-                return Err(at(
-                    start,
-                    format!(
-                        "path `{}`: expected a path pattern starting with $",
-                        spec.path
-                    ),
-                ));
-            }
-            let canonical = crate::diff::pattern(&spec.path);
-            if canonical != spec.path {
-                return Err(at(
-                    start,
-                    format!(
-                        "path `{}`: expected a path pattern, with every index as [*]: `{canonical}`",
-                        spec.path
-                    ),
-                ));
-            }
-            if spec.detail.is_some() && spec.class != Class::State {
-                return Err(at(
-                    start,
-                    "detail: only an accepted difference of class \"state\" has one".into(),
-                ));
-            }
-            if spec.reason.trim().is_empty() || spec.owner.trim().is_empty() {
-                return Err(at(
-                    start,
-                    "an accepted difference needs a reason and an owner".into(),
-                ));
-            }
-            accept.push(Accepted {
-                op: spec.op,
-                path: spec.path,
-                class: spec.class,
-                detail: spec.detail,
-                reason: spec.reason,
-                owner: spec.owner,
-                expires,
-                line: crate::normalize::line_column(text, start).0,
-            });
-        }
+        let accept = file
+            .accept
+            .into_iter()
+            .map(|spanned| accepted(&source, spanned))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Policy {
             operations: gate.operations,
             min_requests: gate.min_requests.unwrap_or(1),
