@@ -56,143 +56,171 @@ struct RenameSpec {
     to: String,
 }
 
+/// Parses rules text; `name` names it in errors.
 pub(super) fn parse(text: &str, name: &str) -> Result<Rules, RulesError> {
     let source = Source { text, name };
-    let at = |offset: usize, what: String| RulesError::from(source.at(offset, what));
     let file: File = source.toml()?;
-    let mut rules = Vec::new();
-    for spanned in file.rule {
-        let start = spanned.span().start;
-        let spec = spanned.into_inner();
-        let path_at = spec.path.span().start;
-        let path_text = spec.path.into_inner();
-        let path = JsonPath::parse(&path_text).map_err(|e| {
-            at(
-                path_at,
-                format!("`{path_text}` is not a JSONPath: {}", e.message()),
-            )
-        })?;
-        let mut actions = Vec::new();
-        if spec.ignore == Some(true) {
-            actions.push(Action::Ignore);
-        }
-        if spec.unordered == Some(true) {
-            actions.push(Action::Unordered);
-        }
-        if let Some(keys) = spec.sorted_by {
-            if keys.is_empty() {
-                return Err(at(start, "sorted_by needs at least one key".into()));
-            }
-            if let Some(bad) = keys
-                .iter()
-                .find(|k| k.is_empty() || k.split('.').any(str::is_empty))
-            {
-                return Err(at(
-                    start,
-                    format!("sorted_by key `{bad}`: expected a member name, or names joined by dots for a nested key (`user.id`)"),
-                ));
-            }
-            actions.push(Action::SortedBy(keys));
-        }
-        if let Some(p) = spec.precision {
-            actions.push(Action::Precision(p));
-        }
-        if spec.null_equals_missing == Some(true) {
-            actions.push(Action::NullEqualsMissing);
-        }
-        if let Some(t) = spec.tolerance {
-            actions.push(Action::Tolerance(
-                tolerance(text, t).map_err(|(at_, what)| at(at_, what))?,
-            ));
-        }
-        if spec.id_map == Some(true) {
-            actions.push(Action::IdMap);
-        }
-        if let Some(rename) = spec.rename {
-            let span = rename.span().start;
-            let RenameSpec { from, to } = rename.into_inner();
-            if from.is_empty() || to.is_empty() {
-                return Err(at(
-                    span,
-                    "rename: `from` and `to` are member names, not empty".into(),
-                ));
-            }
-            if from == to {
-                return Err(at(
-                    span,
-                    format!("rename: `from` and `to` are both `{from}`"),
-                ));
-            }
-            actions.push(Action::Rename { from, to });
-        }
-        if let Some(map) = spec.value_map {
-            actions.push(Action::ValueMap(
-                value_map(text, map).map_err(|(at_, what)| at(at_, what))?,
-            ));
-        }
-        if let Some(value) = spec.null_as {
-            actions.push(Action::NullAs(
-                json_of(text, value, "null_as").map_err(|(at_, what)| at(at_, what))?,
-            ));
-        }
-        let action = match actions.len() {
-            1 => actions.remove(0),
-            0 => return Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance, id_map, rename, value_map or null_as".into())),
-            _ => return Err(at(start, "a rule has exactly one action; split it into several rules".into())),
-        };
-        let mapping = matches!(
-            action,
-            Action::Rename { .. } | Action::ValueMap(_) | Action::NullAs(_)
-        );
-        let side = match (spec.side, mapping) {
-            (None, true) => Side::Legacy,
-            (None, false) => Side::Both,
-            (Some(side), false) => {
-                return Err(at(
-                    side.span().start,
-                    "side: only rename, value_map and null_as change one side; the other actions act on both".into(),
-                ))
-            }
-            (Some(side), true) => match side.get_ref().as_str() {
-                "legacy" => Side::Legacy,
-                "candidate" => Side::Candidate,
-                "both" => Side::Both,
-                other => {
-                    return Err(at(
-                        side.span().start,
-                        format!("side = \"{other}\": expected legacy, candidate or both"),
-                    ))
-                }
-            },
-        };
-        let (outcome, state) = match spec.on.as_deref() {
-            None | Some("both") => (true, true),
-            Some("outcome") => (true, false),
-            Some("state") => (false, true),
-            Some(other) => {
-                return Err(at(
-                    start,
-                    format!("on = \"{other}\": expected outcome, state or both"),
-                ))
-            }
-        };
-        rules.push(Rule {
-            op: spec.op,
-            simple: super::walk::compile(&path_text),
-            path_text,
-            path,
-            action,
-            outcome,
-            state,
-            side,
-            line: text[..start.min(text.len())].matches('\n').count() + 1,
-            reason: spec.reason,
-        });
-    }
+    let rules = file
+        .rule
+        .into_iter()
+        .map(|spanned| rule(&source, spanned))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Rules {
         rules,
         ..Rules::default()
     })
+}
+
+/// One `[[rule]]`, checked in this order: its JSONPath, its one action, its `side`, its
+/// `on`.
+fn rule(source: &Source, spanned: Spanned<Spec>) -> Result<Rule, RulesError> {
+    let text = source.text;
+    let at = |offset: usize, what: String| RulesError::from(source.at(offset, what));
+    let start = spanned.span().start;
+    let mut spec = spanned.into_inner();
+    let path_at = spec.path.span().start;
+    let path = JsonPath::parse(spec.path.get_ref()).map_err(|e| {
+        at(
+            path_at,
+            format!(
+                "`{}` is not a JSONPath: {}",
+                spec.path.get_ref(),
+                e.message()
+            ),
+        )
+    })?;
+    let action = action(source, start, &mut spec)?;
+    let side = side(source, spec.side, &action)?;
+    let (outcome, state) = match spec.on.as_deref() {
+        None | Some("both") => (true, true),
+        Some("outcome") => (true, false),
+        Some("state") => (false, true),
+        Some(other) => {
+            return Err(at(
+                start,
+                format!("on = \"{other}\": expected outcome, state or both"),
+            ))
+        }
+    };
+    let path_text = spec.path.into_inner();
+    Ok(Rule {
+        op: spec.op,
+        simple: super::walk::compile(&path_text),
+        path_text,
+        path,
+        action,
+        outcome,
+        state,
+        side,
+        line: text[..start.min(text.len())].matches('\n').count() + 1,
+        reason: spec.reason,
+    })
+}
+
+/// The one action of the rule at `start`, taken out of `spec`: each action key it sets
+/// checked in turn, then exactly one required.
+fn action(source: &Source, start: usize, spec: &mut Spec) -> Result<Action, RulesError> {
+    let text = source.text;
+    let at = |offset: usize, what: String| RulesError::from(source.at(offset, what));
+    let mut actions = Vec::new();
+    if spec.ignore == Some(true) {
+        actions.push(Action::Ignore);
+    }
+    if spec.unordered == Some(true) {
+        actions.push(Action::Unordered);
+    }
+    if let Some(keys) = spec.sorted_by.take() {
+        if keys.is_empty() {
+            return Err(at(start, "sorted_by needs at least one key".into()));
+        }
+        if let Some(bad) = keys
+            .iter()
+            .find(|k| k.is_empty() || k.split('.').any(str::is_empty))
+        {
+            return Err(at(
+                start,
+                format!("sorted_by key `{bad}`: expected a member name, or names joined by dots for a nested key (`user.id`)"),
+            ));
+        }
+        actions.push(Action::SortedBy(keys));
+    }
+    if let Some(p) = spec.precision.take() {
+        actions.push(Action::Precision(p));
+    }
+    if spec.null_equals_missing == Some(true) {
+        actions.push(Action::NullEqualsMissing);
+    }
+    if let Some(t) = spec.tolerance.take() {
+        actions.push(Action::Tolerance(
+            tolerance(text, t).map_err(|(at_, what)| at(at_, what))?,
+        ));
+    }
+    if spec.id_map == Some(true) {
+        actions.push(Action::IdMap);
+    }
+    if let Some(rename) = spec.rename.take() {
+        let span = rename.span().start;
+        let RenameSpec { from, to } = rename.into_inner();
+        if from.is_empty() || to.is_empty() {
+            return Err(at(
+                span,
+                "rename: `from` and `to` are member names, not empty".into(),
+            ));
+        }
+        if from == to {
+            return Err(at(
+                span,
+                format!("rename: `from` and `to` are both `{from}`"),
+            ));
+        }
+        actions.push(Action::Rename { from, to });
+    }
+    if let Some(map) = spec.value_map.take() {
+        actions.push(Action::ValueMap(
+            value_map(text, map).map_err(|(at_, what)| at(at_, what))?,
+        ));
+    }
+    if let Some(value) = spec.null_as.take() {
+        actions.push(Action::NullAs(
+            json_of(text, value, "null_as").map_err(|(at_, what)| at(at_, what))?,
+        ));
+    }
+    match actions.len() {
+        1 => Ok(actions.remove(0)),
+        0 => Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance, id_map, rename, value_map or null_as".into())),
+        _ => Err(at(start, "a rule has exactly one action; split it into several rules".into())),
+    }
+}
+
+/// The side a rule's `action` changes: a mapping (`rename`, `value_map`, `null_as`) the
+/// legacy's unless `side` says otherwise; every other action both, and no `side`.
+fn side(
+    source: &Source,
+    side: Option<Spanned<String>>,
+    action: &Action,
+) -> Result<Side, RulesError> {
+    let at = |offset: usize, what: String| RulesError::from(source.at(offset, what));
+    let mapping = matches!(
+        action,
+        Action::Rename { .. } | Action::ValueMap(_) | Action::NullAs(_)
+    );
+    match (side, mapping) {
+        (None, true) => Ok(Side::Legacy),
+        (None, false) => Ok(Side::Both),
+        (Some(side), false) => Err(at(
+            side.span().start,
+            "side: only rename, value_map and null_as change one side; the other actions act on both".into(),
+        )),
+        (Some(side), true) => match side.get_ref().as_str() {
+            "legacy" => Ok(Side::Legacy),
+            "candidate" => Ok(Side::Candidate),
+            "both" => Ok(Side::Both),
+            other => Err(at(
+                side.span().start,
+                format!("side = \"{other}\": expected legacy, candidate or both"),
+            )),
+        },
+    }
 }
 
 /// The tolerance exactly as written: the number's text from the file, never through
