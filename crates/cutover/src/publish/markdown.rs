@@ -12,6 +12,28 @@ use std::fmt::Write;
 /// The Markdown comment for `report`, judged by `decision` when there is one.
 pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     let mut out = String::new();
+    head(&mut out, report, decision);
+    if let Some(d) = decision {
+        why(&mut out, d);
+    }
+    operations(&mut out, report, decision);
+    super::settle::markdown(&mut out, report);
+    if let Some(coverage) = &report.coverage {
+        super::coverage::markdown(&mut out, coverage);
+    }
+    if let Some(races) = &report.races {
+        super::races::markdown(&mut out, races);
+    }
+    rules(&mut out, report);
+    if let Some(d) = decision {
+        accepted(&mut out, d);
+    }
+    examples(&mut out, report);
+    out
+}
+
+/// The verdict, the run in one line, and the writes whose stored state was not compared.
+fn head(out: &mut String, report: &Report, decision: Option<&Decision>) {
     let mark = if super::passed(report, decision) {
         "✅"
     } else {
@@ -34,15 +56,21 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     if let Some(unchecked) = crate::report::render::unchecked(report) {
         let _ = writeln!(out, "> ⚠️ **Unchecked writes:** {}\n", escape(&unchecked));
     }
-    if let Some(d) = decision {
-        if !d.reasons.is_empty() {
-            let _ = writeln!(out, "### Why\n");
-            for r in &d.reasons {
-                let _ = writeln!(out, "- {}", escape(&r.message));
-            }
-            out.push('\n');
+}
+
+/// The gate's reasons to reject, if any.
+fn why(out: &mut String, d: &Decision) {
+    if !d.reasons.is_empty() {
+        let _ = writeln!(out, "### Why\n");
+        for r in &d.reasons {
+            let _ = writeln!(out, "- {}", escape(&r.message));
         }
+        out.push('\n');
     }
+}
+
+/// The table of operations, with the gate's rates when it judged them.
+fn operations(out: &mut String, report: &Report, decision: Option<&Decision>) {
     let _ = writeln!(out, "### Operations\n");
     let _ = writeln!(
         out,
@@ -71,13 +99,10 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             }
         );
     }
-    super::settle::markdown(&mut out, report);
-    if let Some(coverage) = &report.coverage {
-        super::coverage::markdown(&mut out, coverage);
-    }
-    if let Some(races) = &report.races {
-        super::races::markdown(&mut out, races);
-    }
+}
+
+/// The rules and how many values each changed, if there are rules.
+fn rules(out: &mut String, report: &Report) {
     if !report.rules.is_empty() {
         let _ = writeln!(
             out,
@@ -87,28 +112,34 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             let _ = writeln!(out, "| {} | `{}` | {} |", r.line, escape(&r.rule), r.fired);
         }
     }
-    if let Some(d) = decision {
-        if !d.accepted.is_empty() {
+}
+
+/// The policy's accepted differences and how each was used, if it has any.
+fn accepted(out: &mut String, d: &Decision) {
+    if !d.accepted.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Accepted differences\n\n| operation | path | class | matched | until | owner | reason |\n|---|---|---|---:|---|---|---|"
+        );
+        for a in &d.accepted {
+            let state = a.note();
             let _ = writeln!(
                 out,
-                "\n### Accepted differences\n\n| operation | path | class | matched | until | owner | reason |\n|---|---|---|---:|---|---|---|"
+                "| `{}` | `{}` | {} | {} | {}{state} | {} | {} |",
+                a.op,
+                a.path,
+                a.class,
+                a.matched,
+                a.expires,
+                escape(&a.owner),
+                escape(&a.reason)
             );
-            for a in &d.accepted {
-                let state = a.note();
-                let _ = writeln!(
-                    out,
-                    "| `{}` | `{}` | {} | {} | {}{state} | {} | {} |",
-                    a.op,
-                    a.path,
-                    a.class,
-                    a.matched,
-                    a.expires,
-                    escape(&a.owner),
-                    escape(&a.reason)
-                );
-            }
         }
     }
+}
+
+/// The first divergences, each a collapsed line diff.
+fn examples(out: &mut String, report: &Report) {
     if !report.examples.is_empty() {
         let _ = writeln!(out, "\n### First divergences\n");
         for e in &report.examples {
@@ -134,7 +165,6 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
             );
         }
     }
-    out
 }
 
 /// Table cells: no pipes or line breaks.
