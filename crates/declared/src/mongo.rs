@@ -43,10 +43,11 @@ use file::{Action, Answer, Compiled};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
+use mongodb::{Client, Collection, Database};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
+use template::Template;
 
 /// A declared target on MongoDB.
 pub struct MongoTarget {
@@ -102,6 +103,8 @@ impl MongoTarget {
         self.compiled.declaration.op.get(op).and_then(|o| o.settle)
     }
 
+    /// Runs `action` on `collection` with the request's arguments: what it gave, a server
+    /// error it refused with, or an infrastructure failure.
     async fn run(
         &self,
         collection: &str,
@@ -112,102 +115,15 @@ impl MongoTarget {
         let arg = |name: &str| argument(request, name);
         let result =
             match action {
-                Action::Find(find) => {
-                    let file::Find {
-                        one,
-                        filter,
-                        sort,
-                        limit,
-                        projection,
-                    } = &**find;
-                    let filter = filter.render_doc(&arg);
-                    let sort = sort.as_ref().map(|s| s.render_doc(&arg));
-                    let projection = projection.as_ref().map(|p| p.render_doc(&arg));
-                    if *one {
-                        let mut find = collection.find_one(filter);
-                        if let Some(sort) = sort {
-                            find = find.sort(sort);
-                        }
-                        if let Some(projection) = projection {
-                            find = find.projection(projection);
-                        }
-                        find.await.map(|d| Ran::Docs(d.into_iter().collect()))
-                    } else {
-                        let limit = match limit.as_ref().map(|l| l.render(&arg)) {
-                            None | Some(Bson::Null) => None,
-                            Some(Bson::Int32(n)) if n >= 0 => Some(i64::from(n)),
-                            Some(Bson::Int64(n)) if n >= 0 => Some(n),
-                            Some(other) => {
-                                return Ok(Ran::Invalid(format!(
-                                    "`limit`: expected a count, found {}",
-                                    to_canonical(&other)
-                                )))
-                            }
-                        };
-                        let mut find = collection.find(filter);
-                        if let Some(sort) = sort {
-                            find = find.sort(sort);
-                        }
-                        if let Some(projection) = projection {
-                            find = find.projection(projection);
-                        }
-                        if let Some(limit) = limit {
-                            find = find.limit(limit);
-                        }
-                        match find.await {
-                            Ok(cursor) => cursor.try_collect().await.map(Ran::Docs),
-                            Err(e) => Err(e),
-                        }
-                    }
-                }
-                Action::Aggregate(pipeline) => {
-                    let stages: Vec<Document> = match pipeline.render(&arg) {
-                        Bson::Array(stages) => stages
-                            .into_iter()
-                            .filter_map(|s| s.as_document().cloned())
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    match collection.aggregate(stages).await {
-                        Ok(cursor) => cursor.try_collect().await.map(Ran::Docs),
-                        Err(e) => Err(e),
-                    }
-                }
-                Action::InsertOne(document) => match document.render(&arg) {
-                    Bson::Document(d) => collection.insert_one(d).await.map(|_| Ran::Wrote {
-                        affected: 1,
-                        upserted: false,
-                    }),
-                    other => {
-                        return Ok(Ran::Invalid(format!(
-                            "expected a document to insert, found {}",
-                            to_canonical(&other)
-                        )))
-                    }
-                },
+                Action::Find(find) if find.one => find_one(&collection, find, &arg).await,
+                Action::Find(find) => find_many(&collection, find, &arg).await,
+                Action::Aggregate(pipeline) => aggregate(&collection, pipeline, &arg).await,
+                Action::InsertOne(document) => insert_one(&collection, document, &arg).await,
                 Action::UpdateOne {
                     filter,
                     update,
                     upsert,
-                } => {
-                    let filter = filter.render_doc(&arg);
-                    let update = update.render(&arg);
-                    let done = match update {
-                        Bson::Array(stages) => {
-                            let stages: Vec<Document> = stages
-                                .into_iter()
-                                .filter_map(|s| s.as_document().cloned())
-                                .collect();
-                            collection.update_one(filter, stages).upsert(*upsert).await
-                        }
-                        Bson::Document(d) => collection.update_one(filter, d).upsert(*upsert).await,
-                        _ => return Ok(Ran::Invalid("expected an update document".into())),
-                    };
-                    done.map(|r| Ran::Wrote {
-                        affected: r.matched_count + u64::from(r.upserted_id.is_some()),
-                        upserted: r.upserted_id.is_some(),
-                    })
-                }
+                } => update_one(&collection, filter, update, *upsert, &arg).await,
                 Action::DeleteOne(filter) => collection
                     .delete_one(filter.render_doc(&arg))
                     .await
@@ -266,6 +182,127 @@ impl MongoTarget {
             (None, None) => Ok(Outcome::Ok(Value::Null)),
         }
     }
+}
+
+/// The arguments of a request, by name, as the templates render them.
+type Arguments<'a> = dyn Fn(&str) -> Value + Sync + 'a;
+
+/// `find_one`: at most one document.
+async fn find_one(
+    collection: &Collection<Document>,
+    find: &file::Find,
+    arg: &Arguments<'_>,
+) -> mongodb::error::Result<Ran> {
+    let mut action = collection.find_one(find.filter.render_doc(arg));
+    if let Some(sort) = find.sort.as_ref().map(|s| s.render_doc(arg)) {
+        action = action.sort(sort);
+    }
+    if let Some(projection) = find.projection.as_ref().map(|p| p.render_doc(arg)) {
+        action = action.projection(projection);
+    }
+    action.await.map(|d| Ran::Docs(d.into_iter().collect()))
+}
+
+/// `find`: the documents, at most `limit` when it renders to a count (`invalid` when it
+/// renders to anything but a count or null).
+async fn find_many(
+    collection: &Collection<Document>,
+    find: &file::Find,
+    arg: &Arguments<'_>,
+) -> mongodb::error::Result<Ran> {
+    let filter = find.filter.render_doc(arg);
+    let sort = find.sort.as_ref().map(|s| s.render_doc(arg));
+    let projection = find.projection.as_ref().map(|p| p.render_doc(arg));
+    let limit = match find.limit.as_ref().map(|l| l.render(arg)) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::Int32(n)) if n >= 0 => Some(i64::from(n)),
+        Some(Bson::Int64(n)) if n >= 0 => Some(n),
+        Some(other) => {
+            return Ok(Ran::Invalid(format!(
+                "`limit`: expected a count, found {}",
+                to_canonical(&other)
+            )))
+        }
+    };
+    let mut action = collection.find(filter);
+    if let Some(sort) = sort {
+        action = action.sort(sort);
+    }
+    if let Some(projection) = projection {
+        action = action.projection(projection);
+    }
+    if let Some(limit) = limit {
+        action = action.limit(limit);
+    }
+    match action.await {
+        Ok(cursor) => cursor.try_collect().await.map(Ran::Docs),
+        Err(e) => Err(e),
+    }
+}
+
+/// `aggregate`: the documents the pipeline gives; stages that are not documents are
+/// left out.
+async fn aggregate(
+    collection: &Collection<Document>,
+    pipeline: &Template,
+    arg: &Arguments<'_>,
+) -> mongodb::error::Result<Ran> {
+    let stages: Vec<Document> = match pipeline.render(arg) {
+        Bson::Array(stages) => stages
+            .into_iter()
+            .filter_map(|s| s.as_document().cloned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    match collection.aggregate(stages).await {
+        Ok(cursor) => cursor.try_collect().await.map(Ran::Docs),
+        Err(e) => Err(e),
+    }
+}
+
+/// `insert_one`: `invalid` when the document renders to anything but a document.
+async fn insert_one(
+    collection: &Collection<Document>,
+    document: &Template,
+    arg: &Arguments<'_>,
+) -> mongodb::error::Result<Ran> {
+    match document.render(arg) {
+        Bson::Document(d) => collection.insert_one(d).await.map(|_| Ran::Wrote {
+            affected: 1,
+            upserted: false,
+        }),
+        other => Ok(Ran::Invalid(format!(
+            "expected a document to insert, found {}",
+            to_canonical(&other)
+        ))),
+    }
+}
+
+/// `update_one` with an update document or pipeline: what it matched or upserted.
+async fn update_one(
+    collection: &Collection<Document>,
+    filter: &Template,
+    update: &Template,
+    upsert: bool,
+    arg: &Arguments<'_>,
+) -> mongodb::error::Result<Ran> {
+    let filter = filter.render_doc(arg);
+    let update = update.render(arg);
+    let done = match update {
+        Bson::Array(stages) => {
+            let stages: Vec<Document> = stages
+                .into_iter()
+                .filter_map(|s| s.as_document().cloned())
+                .collect();
+            collection.update_one(filter, stages).upsert(upsert).await
+        }
+        Bson::Document(d) => collection.update_one(filter, d).upsert(upsert).await,
+        _ => return Ok(Ran::Invalid("expected an update document".into())),
+    };
+    done.map(|r| Ran::Wrote {
+        affected: r.matched_count + u64::from(r.upserted_id.is_some()),
+        upserted: r.upserted_id.is_some(),
+    })
 }
 
 /// A server's refusal as [`Ran::Refused`]; any other error is an infrastructure failure.
