@@ -28,27 +28,18 @@ pub(super) async fn compare(
         true => None,
         false => settle::window(pair, request, options),
     };
-    let asking = |window, started| Asking {
-        pair,
-        request,
-        options,
-        rules,
-        window,
-        started,
-    };
     let started = Instant::now();
     let ((legacy, l_time), (mut candidate, c_time)) = tokio::join!(
         timed(limit, pair.legacy.execute(request)),
         timed(limit, pair.candidate.execute(request)),
     );
-    let mut found = Diff::default();
     let mut inconclusive = false;
-    let mut l_side = side(
+    let l_side = side(
         pair.legacy.latency(request, l_time),
         &legacy,
         &mut inconclusive,
     );
-    let mut c_side = side(
+    let c_side = side(
         pair.candidate.latency(request, c_time),
         &candidate,
         &mut inconclusive,
@@ -67,119 +58,229 @@ pub(super) async fn compare(
             ..RequestResult::of(index, request, status)
         };
     }
-    // Noise is taken out of each comparison as it is made, so that what is left decides
-    // the state check and the status alike.
-    let mut noise = 0;
-    let (mut settled_us, mut settle_retries) = (None, 0);
+    let mut judging = Judging {
+        pair,
+        request,
+        options,
+        rules,
+        window,
+        found: Diff::default(),
+        noise: 0,
+        inconclusive,
+        settled_us: None,
+        settle_retries: 0,
+        l_side,
+        c_side,
+    };
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
-        found = outcomes(request, rules, l, c);
-        noise += forgive(options, request, &mut found);
-        // A read that differs is asked again within the window; a write never is.
-        if let (Some(window), Kind::Read, false) = (window, request.kind, found.is_equal()) {
-            let retried = settle::read(asking(window, started), l).await;
-            settle_retries = retried.retries;
-            settled_us = retried.lag_us();
-            match retried.last {
-                Some(Ok(last)) => {
-                    (found, noise) = (last.diff, last.noise);
-                    candidate = Ok(last.answer);
-                }
-                Some(Err(e)) => {
-                    c_side.failure = Some(format!("asked again within the settle window: {e}"));
-                    (found, inconclusive) = (Diff::default(), true);
-                    candidate = Err(e);
-                }
-                None => {}
-            }
+        if let Some(again) = judging.outcomes(started, l, c).await {
+            candidate = again;
         }
     }
-
     let mut state = None;
     if let (Kind::Write, Some(key), true, false) = (
         request.kind,
         &request.key,
         options.check_state,
-        inconclusive,
+        judging.inconclusive,
     ) {
+        state = Some(judging.state(key).await);
+    }
+    judging.result(index, tainted_by, legacy, candidate, state)
+}
+
+/// One request's comparison as it is made, and what it found so far. Noise is taken out of
+/// each comparison as it is made, so that what is left decides the state check and the
+/// status alike.
+struct Judging<'a> {
+    /// Both targets.
+    pair: &'a Pair,
+    /// The request.
+    request: &'a Request,
+    /// The run's options.
+    options: &'a ReplayOptions,
+    /// The run's rules.
+    rules: Option<&'a RuleRun>,
+    /// The settle window, if the candidate may be asked again.
+    window: Option<Duration>,
+    /// The divergences found.
+    found: Diff,
+    /// Differences forgiven as noise.
+    noise: u64,
+    /// Whether a side failed, so the request cannot be judged.
+    inconclusive: bool,
+    /// The settle lag, when a retry agreed.
+    settled_us: Option<u64>,
+    /// Retries within the settle window.
+    settle_retries: u32,
+    /// The legacy's side of the result.
+    l_side: Side,
+    /// The candidate's side of the result.
+    c_side: Side,
+}
+
+impl<'a> Judging<'a> {
+    /// The candidate asked again within `window`, counted from `started`.
+    fn asking(&self, window: Duration, started: Instant) -> Asking<'a> {
+        Asking {
+            pair: self.pair,
+            request: self.request,
+            options: self.options,
+            rules: self.rules,
+            window,
+            started,
+        }
+    }
+
+    /// Compares the answers `l` and `c` (the first asked for at `started`). A read that
+    /// differs is asked again within the window, a write never is; the candidate's last
+    /// answer then replaces its first, returned here.
+    async fn outcomes(
+        &mut self,
+        started: Instant,
+        l: &Outcome,
+        c: &Outcome,
+    ) -> Option<Result<Outcome, InfraError>> {
+        let request = self.request;
+        self.found = outcomes(request, self.rules, l, c);
+        self.noise += forgive(self.options, request, &mut self.found);
+        let (Some(window), Kind::Read, false) = (self.window, request.kind, self.found.is_equal())
+        else {
+            return None;
+        };
+        let retried = settle::read(self.asking(window, started), l).await;
+        self.settle_retries = retried.retries;
+        self.settled_us = retried.lag_us();
+        match retried.last {
+            Some(Ok(last)) => {
+                (self.found, self.noise) = (last.diff, last.noise);
+                Some(Ok(last.answer))
+            }
+            Some(Err(e)) => {
+                self.c_side.failure = Some(format!("asked again within the settle window: {e}"));
+                (self.found, self.inconclusive) = (Diff::default(), true);
+                Some(Err(e))
+            }
+            None => None,
+        }
+    }
+
+    /// Reads back the stored state of `key` on both sides after a write and compares it.
+    async fn state(&mut self, key: &str) -> StateCheck {
+        let (pair, limit) = (self.pair, self.options.timeout);
         let started = Instant::now();
         let ((l_state, _), (c_state, _)) = tokio::join!(
             timed(limit, pair.legacy.dump(key)),
             timed(limit, pair.candidate.dump(key)),
         );
-        state = Some(match (l_state, c_state) {
-            (Ok(Some(mut l)), Ok(Some(mut c))) => {
-                // The legacy's state as read, for the retries' comparisons.
-                let legacy_state = window.map(|_| l.clone());
-                let (mut states, mut state_noise) = states(options, request, rules, &mut l, &mut c);
-                let mut failed = None;
-                if let (Some(window), Some(l), false) = (window, &legacy_state, states.is_equal()) {
-                    let retried = settle::state(asking(window, started), key, l).await;
-                    settle_retries = retried.retries;
-                    settled_us = retried.lag_us();
-                    match retried.last {
-                        Some(Ok(last)) => (states, state_noise) = (last.diff, last.noise),
-                        Some(Err(e)) => failed = Some(e),
-                        None => {}
-                    }
-                }
-                match failed {
-                    Some(e) => {
-                        c_side.failure =
-                            Some(format!("reading state again within the settle window: {e}"));
-                        inconclusive = true;
-                        StateCheck::Inconclusive
-                    }
-                    None => {
-                        noise += state_noise;
-                        let check = if states.is_equal() {
-                            StateCheck::Equal
-                        } else {
-                            StateCheck::Divergent
-                        };
-                        found.divergences.extend(states.divergences);
-                        found.omitted += states.omitted;
-                        check
-                    }
-                }
-            }
+        match (l_state, c_state) {
+            (Ok(Some(mut l)), Ok(Some(mut c))) => self.states(key, started, &mut l, &mut c).await,
             (l, c) if l.is_err() || c.is_err() => {
                 // Each side that failed says so: the scheduler counts failures per side.
                 if let Err(l) = l {
-                    l_side.failure = Some(format!("reading state: {l}"));
+                    self.l_side.failure = Some(format!("reading state: {l}"));
                 }
                 if let Err(c) = c {
-                    c_side.failure = Some(format!("reading state: {c}"));
+                    self.c_side.failure = Some(format!("reading state: {c}"));
                 }
-                inconclusive = true;
+                self.inconclusive = true;
                 StateCheck::Inconclusive
             }
             _ => StateCheck::Unchecked,
-        });
+        }
     }
 
-    let found_equal = found.is_equal();
-    let status = if !found_equal && tainted_by.is_none() {
-        Status::Divergent
-    } else if inconclusive || !found_equal {
-        Status::Inconclusive
-    } else {
-        Status::Equal
-    };
-    if status != Status::Equal || options.keep_outcomes {
-        l_side.outcome = legacy.ok();
-        c_side.outcome = candidate.ok();
+    /// Compares the states `l` and `c` of `key` (read from `started`); a candidate state
+    /// that differs is read again within the window. Its divergences join the outcome's.
+    async fn states(
+        &mut self,
+        key: &str,
+        started: Instant,
+        l: &mut Value,
+        c: &mut Value,
+    ) -> StateCheck {
+        // The legacy's state as read, for the retries' comparisons.
+        let legacy_state = self.window.map(|_| l.clone());
+        let (mut states, mut state_noise) = states(self.options, self.request, self.rules, l, c);
+        let mut failed = None;
+        if let (Some(window), Some(l), false) = (self.window, &legacy_state, states.is_equal()) {
+            let retried = settle::state(self.asking(window, started), key, l).await;
+            self.settle_retries = retried.retries;
+            self.settled_us = retried.lag_us();
+            match retried.last {
+                Some(Ok(last)) => (states, state_noise) = (last.diff, last.noise),
+                Some(Err(e)) => failed = Some(e),
+                None => {}
+            }
+        }
+        match failed {
+            Some(e) => {
+                self.c_side.failure =
+                    Some(format!("reading state again within the settle window: {e}"));
+                self.inconclusive = true;
+                StateCheck::Inconclusive
+            }
+            None => {
+                self.noise += state_noise;
+                let check = if states.is_equal() {
+                    StateCheck::Equal
+                } else {
+                    StateCheck::Divergent
+                };
+                self.found.divergences.extend(states.divergences);
+                self.found.omitted += states.omitted;
+                check
+            }
+        }
     }
-    RequestResult {
-        legacy: l_side,
-        candidate: c_side,
-        divergences: found.divergences,
-        omitted: found.omitted,
-        state,
-        tainted_by: tainted_by.filter(|_| !found_equal),
-        noise,
-        settled_us,
-        settle_retries,
-        ..RequestResult::of(index, request, status)
+
+    /// The request's result: divergent when anything differs, unless an earlier
+    /// inconclusive write taints it (then inconclusive, as when a side failed); with both
+    /// answers when it is not equal or the run keeps them.
+    fn result(
+        self,
+        index: u64,
+        tainted_by: Option<u64>,
+        legacy: Result<Outcome, InfraError>,
+        candidate: Result<Outcome, InfraError>,
+        state: Option<StateCheck>,
+    ) -> RequestResult {
+        let Judging {
+            request,
+            options,
+            found,
+            noise,
+            inconclusive,
+            settled_us,
+            settle_retries,
+            mut l_side,
+            mut c_side,
+            ..
+        } = self;
+        let found_equal = found.is_equal();
+        let status = if !found_equal && tainted_by.is_none() {
+            Status::Divergent
+        } else if inconclusive || !found_equal {
+            Status::Inconclusive
+        } else {
+            Status::Equal
+        };
+        if status != Status::Equal || options.keep_outcomes {
+            l_side.outcome = legacy.ok();
+            c_side.outcome = candidate.ok();
+        }
+        RequestResult {
+            legacy: l_side,
+            candidate: c_side,
+            divergences: found.divergences,
+            omitted: found.omitted,
+            state,
+            tainted_by: tainted_by.filter(|_| !found_equal),
+            noise,
+            settled_us,
+            settle_retries,
+            ..RequestResult::of(index, request, status)
+        }
     }
 }
 
