@@ -31,6 +31,18 @@ struct Input {
 }
 
 impl Input {
+    /// A shard's results, its first one read.
+    fn open(dir: &std::path::Path) -> Result<Input, MergeError> {
+        let mut input = Input {
+            dir: dir.to_path_buf(),
+            results: RunDir::new(dir).results()?,
+            next: None,
+        };
+        input.advance()?;
+        Ok(input)
+    }
+
+    /// Reads the next result; none at the end.
     fn advance(&mut self) -> Result<(), MergeError> {
         self.next = self.results.next().transpose()?;
         Ok(())
@@ -45,17 +57,26 @@ pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
         .map(|d| RunDir::new(d).read_report())
         .collect::<Result<_, _>>()?;
     check(dirs, &reports)?;
+    let inputs = dirs
+        .iter()
+        .map(|d| Input::open(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (summary, requests) = interleave(inputs, out)?;
+    let first = &reports[0];
+    let merged = summary.finish(
+        &Header::new(first.cassette.domain.clone()),
+        &first.cassette.path,
+        &first.legacy,
+        &first.candidate,
+        &run(&reports, requests),
+    );
+    fold(merged, &reports)
+}
 
-    let mut inputs = Vec::new();
-    for dir in dirs {
-        let mut input = Input {
-            dir: dir.clone(),
-            results: RunDir::new(dir).results()?,
-            next: None,
-        };
-        input.advance()?;
-        inputs.push(input);
-    }
+/// Writes the shards' results into `out`'s `results.jsonl` in seq order, renumbered, and
+/// folds them into a summary; answers it with how many results there were. A seq in more
+/// than one shard, or out of order in one, is a mismatch.
+fn interleave(mut inputs: Vec<Input>, out: &RunDir) -> Result<(Summary, u64), MergeError> {
     out.create()?;
     let mut writer = out.results_writer()?;
     let io = |source| {
@@ -88,10 +109,14 @@ pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
         inputs[i].advance()?;
     }
     writer.commit()?;
+    Ok((summary, index))
+}
 
-    let first = &reports[0];
-    let run = ReplayRun {
-        requests: index,
+/// The merged run of `requests` results: as long as the longest shard, stopped when a
+/// shard stopped.
+fn run(reports: &[Report], requests: u64) -> ReplayRun {
+    ReplayRun {
+        requests,
         elapsed: Duration::from_millis(reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0)),
         truncation: None,
         rules: Vec::new(),
@@ -108,35 +133,21 @@ pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
                     .sum(),
                 ..first
             }),
-    };
-    let mut merged = summary.finish(
-        &Header::new(first.cassette.domain.clone()),
-        &first.cassette.path,
-        &first.legacy,
-        &first.candidate,
-        &run,
-    );
+    }
+}
+
+/// Adds to the report folded from the merged results what only the shards' reports hold:
+/// the truncation, the rules' counts, the noise, the inputs, the shards, the coverage and
+/// the race checks.
+fn fold(mut merged: Report, reports: &[Report]) -> Result<Report, MergeError> {
+    let first = &reports[0];
     merged.cassette.truncated_line = reports.iter().find_map(|r| r.cassette.truncated_line);
     merged.rules = first.rules.clone();
     for (n, rule) in merged.rules.iter_mut().enumerate() {
         rule.fired = reports.iter().map(|r| r.rules[n].fired).sum();
         rule.unjudged = reports.iter().map(|r| r.rules[n].unjudged).sum();
     }
-    type Key = (String, String, String, Option<String>);
-    let mut noise: BTreeMap<Key, crate::normalize::suggest::Suggestion> = BTreeMap::new();
-    for s in reports.iter().flat_map(|r| r.noise.iter()) {
-        let key = (
-            s.op.clone(),
-            s.path.clone(),
-            s.class.to_string(),
-            s.detail.map(|d| d.to_string()),
-        );
-        noise
-            .entry(key)
-            .and_modify(|e| e.count += s.count)
-            .or_insert_with(|| s.clone());
-    }
-    merged.noise = noise.into_values().collect();
+    merged.noise = noise(reports);
     merged.inputs = first.inputs.clone();
     let mut shards: Vec<String> = reports.iter().flat_map(|r| r.shards.clone()).collect();
     shards.sort_by_key(|s| s.split('/').next().and_then(|i| i.parse::<u32>().ok()));
@@ -162,6 +173,25 @@ pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
         Some(races) => merged.with_races(races),
         None => merged,
     })
+}
+
+/// The shards' noise paths, one entry per (operation, path, class, detail), counts added.
+fn noise(reports: &[Report]) -> Vec<crate::normalize::suggest::Suggestion> {
+    type Key = (String, String, String, Option<String>);
+    let mut noise: BTreeMap<Key, crate::normalize::suggest::Suggestion> = BTreeMap::new();
+    for s in reports.iter().flat_map(|r| r.noise.iter()) {
+        let key = (
+            s.op.clone(),
+            s.path.clone(),
+            s.class.to_string(),
+            s.detail.map(|d| d.to_string()),
+        );
+        noise
+            .entry(key)
+            .and_modify(|e| e.count += s.count)
+            .or_insert_with(|| s.clone());
+    }
+    noise.into_values().collect()
 }
 
 /// The shards must be of one cassette, rules and pair of targets, and cover `1..=n` once.
