@@ -3,9 +3,7 @@
 use super::queries::contains_pattern;
 use super::{failure, parse_json, Postgres};
 use crate::model::{parse_time, Relation};
-use crate::ops::{
-    Command, DateRange, Identity, Limit, MessageRef, Page, Project, ReadOp, Search,
-};
+use crate::ops::{Command, DateRange, Identity, Limit, MessageRef, Page, Project, ReadOp, Search};
 use crate::Failure;
 use serde_json::{json, Value};
 

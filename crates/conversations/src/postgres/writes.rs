@@ -5,7 +5,6 @@
 //! under that lock, changes it in memory ([`change`]) and saves it whole.
 
 use super::{failure, Postgres};
-use cutover::cassette::ErrorKind;
 use crate::change;
 use crate::model::{parse_time, Conversation};
 use crate::ops::{
@@ -14,6 +13,7 @@ use crate::ops::{
 };
 use crate::Failure;
 use chrono::{DateTime, Utc};
+use cutover::cassette::ErrorKind;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres as Pg, Transaction};
 

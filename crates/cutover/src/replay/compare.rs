@@ -5,10 +5,11 @@ use super::result::{RequestResult, Side, StateCheck, Status};
 use super::settle::{self, Asking};
 use super::sides::{forgive, outcomes, states, timed, Pair};
 use super::ReplayOptions;
-use crate::cassette::{Kind, Request};
+use crate::cassette::{Kind, Outcome, Request};
 use crate::diff::Diff;
 use crate::normalize::RuleRun;
 use crate::targets::InfraError;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Replays `request` (the `index`-th of the cassette) on both sides and compares; a
