@@ -534,8 +534,30 @@ fn args<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
     serde_json::from_value(value.clone()).map_err(|e| format!("bad args: {e}"))
 }
 
+/// A request the domain refuses before either store sees it: what is wrong with its
+/// arguments (answered `invalid` by both repositories alike).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(what: String) -> Invalid {
+        Invalid(what)
+    }
+}
+
+impl From<Invalid> for String {
+    fn from(e: Invalid) -> String {
+        e.0
+    }
+}
+
 /// Parses and validates a request; the error is an `invalid` outcome's message.
-pub fn parse(request: &Request) -> Result<Command, String> {
+pub fn parse(request: &Request) -> Result<Command, Invalid> {
+    parse_text(request).map_err(Invalid)
+}
+
+fn parse_text(request: &Request) -> Result<Command, String> {
     let a = &request.args;
     let op = match (parse_write(&request.op, a)?, parse_read(&request.op, a)?) {
         (Some(w), _) => Operation::Write(w),
@@ -749,7 +771,7 @@ mod tests {
         };
         assert!(parse(&page(i64::MAX as u64)).is_ok());
         let refused = parse(&page(i64::MAX as u64 + 1)).unwrap_err();
-        assert!(refused.contains("past any conversation"), "{refused}");
+        assert!(refused.0.contains("past any conversation"), "{refused}");
         assert!(parse(&page(u64::MAX)).is_err());
     }
 }

@@ -73,6 +73,12 @@ impl From<String> for DeclaredError {
     }
 }
 
+impl From<DeclaredError> for String {
+    fn from(e: DeclaredError) -> String {
+        e.0
+    }
+}
+
 /// A statement or several, run in one transaction.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]

@@ -3,6 +3,8 @@
 //! PostgreSQL, `?` for MySQL) outside string literals, quoted identifiers, comments and
 //! PostgreSQL's `::` casts. Values are bound, never spliced into the text.
 
+use crate::DeclaredError;
+
 /// Which placeholders the driver takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -22,7 +24,11 @@ pub struct Statement {
 }
 
 /// Rewrites the named parameters of `sql`.
-pub fn rewrite(sql: &str, style: Style) -> Result<Statement, String> {
+pub fn rewrite(sql: &str, style: Style) -> Result<Statement, DeclaredError> {
+    rewrite_text(sql, style).map_err(DeclaredError)
+}
+
+fn rewrite_text(sql: &str, style: Style) -> Result<Statement, String> {
     let mut out = String::with_capacity(sql.len());
     let mut names: Vec<String> = Vec::new();
     let chars: Vec<char> = sql.chars().collect();

@@ -73,7 +73,7 @@ macro_rules! run_bound {
             .iter()
             .map($canonical)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(InfraError::Other)?;
+            .map_err(|e| InfraError::Other(e.to_string()))?;
         Ok(Ran::Done {
             rows,
             affected: affected.unwrap_or(0),

@@ -18,6 +18,7 @@
 //! `$function`, `$accumulator`, `$lookup`, `$unionWith`, `$graphLookup`, `$facet`, `$out`
 //! or `$merge`, is refused when the target opens.
 
+use crate::DeclaredError;
 use mongodb::bson::{Bson, Document};
 use serde_json::Value;
 
@@ -84,7 +85,11 @@ const FIXED_STAGES: [&str; 6] = [
 const DATA_STAGES: [&str; 6] = ["$limit", "$skip", "$sample", "$sort", "$count", "$unwind"];
 
 /// Compiles `value`, a place of kind `slot`; an error says which `$param` is refused.
-pub fn compile(value: &Value, slot: Slot) -> Result<Template, String> {
+pub fn compile(value: &Value, slot: Slot) -> Result<Template, DeclaredError> {
+    compile_text(value, slot).map_err(DeclaredError)
+}
+
+fn compile_text(value: &Value, slot: Slot) -> Result<Template, String> {
     if let Some(name) = param(value)? {
         let wrap = match slot {
             Slot::Data => Wrap::Value,
@@ -269,7 +274,7 @@ mod tests {
 
     fn t(text: &str, slot: Slot) -> Result<Template, String> {
         let table: Value = toml::from_str(&format!("v = {text}")).unwrap();
-        compile(&table["v"], slot)
+        compile(&table["v"], slot).map_err(String::from)
     }
 
     fn render(text: &str, slot: Slot, args: Value) -> Bson {

@@ -9,6 +9,7 @@
 //! `DATETIME` has no zone and is read as UTC, like `TIMESTAMP` (which the server converts
 //! to the session's zone, UTC for these connections).
 
+use super::DecodeError;
 use chrono::{NaiveDate, NaiveDateTime};
 use cutover::targets::value::{binary, decimal, float, timestamp};
 use serde_json::{json, Map, Value};
@@ -16,7 +17,11 @@ use sqlx::mysql::MySqlRow;
 use sqlx::{Column, Row, TypeInfo};
 
 /// A row as an object of canonical values, by column name.
-pub fn row_to_canonical(row: &MySqlRow) -> Result<Value, String> {
+pub fn row_to_canonical(row: &MySqlRow) -> Result<Value, DecodeError> {
+    row_to_canonical_text(row).map_err(DecodeError)
+}
+
+fn row_to_canonical_text(row: &MySqlRow) -> Result<Value, String> {
     let mut out = Map::new();
     for (i, column) in row.columns().iter().enumerate() {
         // The value's bytes as the server sent them (binary protocol), whatever its type:
@@ -44,7 +49,11 @@ pub fn row_to_canonical(row: &MySqlRow) -> Result<Value, String> {
 }
 
 /// Decodes one binary-protocol value of the type named `name` (as sqlx names it).
-pub fn decode(name: &str, b: &[u8]) -> Result<Value, String> {
+pub fn decode(name: &str, b: &[u8]) -> Result<Value, DecodeError> {
+    decode_text(name, b).map_err(DecodeError)
+}
+
+fn decode_text(name: &str, b: &[u8]) -> Result<Value, String> {
     let unsigned = name.ends_with("UNSIGNED");
     Ok(match name.trim_end_matches(" UNSIGNED") {
         "BOOLEAN" | "TINYINT" => match unsigned {

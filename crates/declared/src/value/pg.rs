@@ -1,6 +1,7 @@
 //! PostgreSQL values in the canonical form, decoded from the binary wire format, so that
 //! every digit of a numeric and every microsecond of a timestamp survives.
 
+use super::DecodeError;
 use chrono::{DateTime, NaiveDate};
 use cutover::targets::value::{binary, decimal, float, timestamp, uuid};
 use serde_json::{json, Map, Value};
@@ -8,7 +9,11 @@ use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::{Column, Row, TypeInfo, ValueRef};
 
 /// A row as an object of canonical values, by column name.
-pub fn row_to_canonical(row: &PgRow) -> Result<Value, String> {
+pub fn row_to_canonical(row: &PgRow) -> Result<Value, DecodeError> {
+    row_to_canonical_text(row).map_err(DecodeError)
+}
+
+fn row_to_canonical_text(row: &PgRow) -> Result<Value, String> {
     let mut out = Map::new();
     for (i, column) in row.columns().iter().enumerate() {
         let raw = row
@@ -36,7 +41,11 @@ pub fn row_to_canonical(row: &PgRow) -> Result<Value, String> {
 }
 
 /// Decodes one binary value of the type named `name` (as PostgreSQL names it, upper case).
-pub fn decode(name: &str, b: &[u8]) -> Result<Value, String> {
+pub fn decode(name: &str, b: &[u8]) -> Result<Value, DecodeError> {
+    decode_text(name, b).map_err(DecodeError)
+}
+
+fn decode_text(name: &str, b: &[u8]) -> Result<Value, String> {
     if let Some(element) = name.strip_suffix("[]") {
         return array(element, b);
     }
