@@ -65,9 +65,13 @@ pub async fn check(
     options: &RaceOptions,
     shard: Option<Shard>,
 ) -> Result<RaceReport> {
+    races::preconditions(pair, options)?;
+    let groups = races::cassette_groups(cassette, options, shard)?;
     eprintln!(
-        "race check: {} grouping, {} schedules each, on both sides...",
-        options.grouping, options.schedules
+        "race check: {} groups ({}), {} schedules each, on both sides...",
+        groups.len(),
+        options.grouping,
+        options.schedules
     );
-    Ok(races::check_cassette(cassette, pair, options, shard).await?)
+    Ok(races::check(pair, &groups, options).await?)
 }

@@ -209,8 +209,8 @@ pub fn preconditions(pair: &Pair, options: &RaceOptions) -> Result<(), RaceError
     Ok(())
 }
 
-/// The race check of the cassette at `path` on `pair`: its concurrent groups (of `shard`'s
-/// keys only, so the shards' checks merged are one run's), each checked on both sides.
+/// The race check of the cassette at `path` on `pair`: its concurrent groups
+/// ([`cassette_groups`]), each checked on both sides.
 pub async fn check_cassette(
     path: &std::path::Path,
     pair: &Pair,
@@ -218,6 +218,17 @@ pub async fn check_cassette(
     shard: Option<crate::replay::shard::Shard>,
 ) -> Result<RaceReport, RaceError> {
     preconditions(pair, options)?;
+    let groups = cassette_groups(path, options, shard)?;
+    check(pair, &groups, options).await
+}
+
+/// The concurrent groups of the cassette at `path` the check runs: those of `shard`'s keys
+/// only, so the shards' checks merged are one run's.
+pub fn cassette_groups(
+    path: &std::path::Path,
+    options: &RaceOptions,
+    shard: Option<crate::replay::shard::Shard>,
+) -> Result<Vec<Group>, RaceError> {
     let mut groups =
         groups(path, options.grouping, options.size, options.max_groups).map_err(|source| {
             RaceError::Groups {
@@ -229,7 +240,7 @@ pub async fn check_cassette(
         use crate::replay::shard::Role;
         shard.is_none_or(|s| g.requests.first().is_some_and(|r| s.role(r) == Role::Own))
     });
-    check(pair, &groups, options).await
+    Ok(groups)
 }
 
 /// Checks every group on both sides of `pair`, once [`preconditions`] hold.
@@ -427,5 +438,24 @@ mod tests {
         assert!(matches!(error, RaceError::PauseTooLong { .. }), "{error}");
         let fine = check(&pair(live(), live()), &[], &options).await.unwrap();
         assert!(fine.groups.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cassette_is_checked_only_once_the_preconditions_hold() {
+        let live = || Arc::new(Memory::new()) as Arc<dyn Target>;
+        let missing = std::path::Path::new("/nonexistent/cassette.jsonl");
+        let options = RaceOptions::default();
+        let recorded = pair(Arc::new(Recorded::new()), live());
+        let error = check_cassette(missing, &recorded, &options, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RaceError::Recorded { .. }), "{error}");
+        let error = check_cassette(missing, &pair(live(), live()), &options, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, RaceError::Groups { path, .. } if path == missing),
+            "{error}"
+        );
     }
 }
