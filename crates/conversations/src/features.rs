@@ -51,10 +51,10 @@ fn declared(
     features: &[(Group, &'static str)],
 ) -> Declared {
     Declared {
-        op,
+        op: op.to_string(),
         errors: errors.to_vec(),
         list,
-        features: features.to_vec(),
+        features: features.iter().map(|(g, n)| (*g, n.to_string())).collect(),
     }
 }
 
@@ -492,8 +492,8 @@ impl Features for ConversationFeatures {
             .collect()
     }
 
-    fn stored(&self) -> Vec<&'static str> {
-        STORED_FEATURES.to_vec()
+    fn stored(&self) -> Vec<String> {
+        STORED_FEATURES.iter().map(|s| s.to_string()).collect()
     }
 
     fn reset(&mut self) {
@@ -506,7 +506,7 @@ impl Features for ConversationFeatures {
         request: &Request,
         outcome: &Outcome,
         state: Option<&Value>,
-    ) -> Vec<(&'static str, &'static str)> {
+    ) -> Vec<(String, String)> {
         // A request the domain refuses (bad arguments) exercises no feature of its own.
         let Ok(command) = ops::parse(request) else {
             return Vec::new();
@@ -526,7 +526,9 @@ impl Features for ConversationFeatures {
         if let (Some(key), Some(state)) = (&request.key, state) {
             self.stored_features(key, state, &mut hits);
         }
-        hits
+        hits.into_iter()
+            .map(|(row, name)| (row.to_string(), name.to_string()))
+            .collect()
     }
 }
 

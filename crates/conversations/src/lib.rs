@@ -49,7 +49,7 @@ use std::sync::Arc;
 pub struct Conversations;
 
 impl DomainKit for Conversations {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "conversations"
     }
 

@@ -8,7 +8,8 @@
 //! compared with the domain's reference store ([`crate::domain::Script`]).
 
 use crate::cassette::{ErrorKind, Kind, Outcome, Request};
-use crate::domain::Script;
+use crate::declaration::{expect, Declaration};
+use crate::domain::{DomainKit, Script};
 use crate::registry::Registry;
 #[cfg(feature = "http")]
 use crate::targets::protocol::http;
@@ -104,18 +105,32 @@ pub async fn run(registry: &Registry, spec: &str) -> Conformance {
         "dump of a key never written",
         dump_absent(target, &hello).await,
     );
-    if let Some(script) = registry.domain(&hello.domain).and_then(|d| d.script()) {
+    let domain = registry.domain(&hello.domain);
+    if let Some(script) = domain.and_then(|d| d.script()) {
         for (name, result) in run_script(script, target, &hello).await {
             session.record(&name, result);
         }
-    } else {
-        session.record(
+        return session;
+    }
+    match declaration(domain, &hello, spec) {
+        Ok(Some(declaration)) => {
+            if let Err(e) = target.reset().await.map_err(|e| failed("`reset`", e)) {
+                session.record("declared checks", Err(e));
+                return session;
+            }
+            for (name, result) in expect::run(&declaration, target, hello.supports.dump).await {
+                session.record(&name, result);
+            }
+        }
+        Ok(None) => session.record(
             "domain script",
             Ok(format!(
-                "none for domain `{}`: replay a recorded cassette against it next",
+                "none for domain `{}`: declare it (`--domain FILE`, or `declaration` in the \
+                 handshake) or replay a recorded cassette against it next",
                 hello.domain
             )),
-        );
+        ),
+        Err(e) => session.record("declaration in the handshake", Err(e)),
     }
     session
 }
@@ -132,6 +147,30 @@ impl Conformance {
             detail,
         });
     }
+}
+
+/// The declaration to check the adapter against: the registry's (a `--domain` file or a
+/// built-in), else the one the handshake sent.
+fn declaration(
+    domain: Option<&dyn DomainKit>,
+    hello: &Hello,
+    spec: &str,
+) -> Result<Option<Arc<Declaration>>, String> {
+    if let Some(declared) = domain.and_then(|d| d.declaration()) {
+        return Ok(Some(declared));
+    }
+    let Some(sent) = &hello.declaration else {
+        return Ok(None);
+    };
+    let origin = format!("the handshake of {spec}");
+    let declared = Declaration::from_handshake(sent, &origin).map_err(|e| e.to_string())?;
+    if declared.domain != hello.domain {
+        return Err(format!(
+            "{origin} declares domain `{}` but serves `{}`",
+            declared.domain, hello.domain
+        ));
+    }
+    Ok(Some(Arc::new(declared)))
 }
 
 fn request(seq: u64, key: Option<&str>, op: &str, kind: Kind, args: Value) -> Request {

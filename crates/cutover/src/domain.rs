@@ -5,6 +5,7 @@
 
 use crate::cassette::Request;
 use crate::coverage::Features;
+use crate::declaration::Declaration;
 use crate::probe::Prober;
 use crate::targets::Target;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 /// One domain: the operations of a cassette's `domain` and what cutover knows of them.
 pub trait DomainKit: Send + Sync {
     /// The domain's name, as cassette headers and adapter handshakes write it.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
 
     /// Its coverage features, fresh for one count; `None` if it declares none.
     fn features(&self) -> Option<Box<dyn Features>> {
@@ -26,6 +27,11 @@ pub trait DomainKit: Send + Sync {
 
     /// Its conformance script for `check-target`; `None` if it has none.
     fn script(&self) -> Option<Script> {
+        None
+    }
+
+    /// Its declaration, from which `check-target` checks an adapter that has no script.
+    fn declaration(&self) -> Option<Arc<Declaration>> {
         None
     }
 }

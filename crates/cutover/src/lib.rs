@@ -61,6 +61,7 @@
 
 pub mod capture;
 pub mod cassette;
+pub mod declaration;
 pub mod conformance;
 pub mod coverage;
 pub mod diff;

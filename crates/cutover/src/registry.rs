@@ -6,7 +6,7 @@
 
 use crate::coverage::Tally;
 use crate::domain::DomainKit;
-use crate::kv::{Kv, MemorySpec};
+use crate::kv::{self, MemorySpec};
 use crate::probe::{ProbeError, Prober};
 use crate::targets::{self, Opener, Spec, SpecError, Target};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ impl Registry {
     /// `exec:` and `http:` (with the `http` feature).
     pub fn builtin() -> Registry {
         Registry {
-            domains: vec![Arc::new(Kv)],
+            domains: vec![Arc::new(kv::kit())],
             openers: vec![Arc::new(MemorySpec), Arc::new(targets::Builtin)],
         }
     }
@@ -50,7 +50,7 @@ impl Registry {
     }
 
     /// The names of the domains, sorted.
-    pub fn domain_names(&self) -> Vec<&'static str> {
+    pub fn domain_names(&self) -> Vec<&str> {
         let mut names: Vec<_> = self.domains.iter().map(|d| d.name()).collect();
         names.sort_unstable();
         names
@@ -64,7 +64,7 @@ impl Registry {
     }
 
     /// The names of the domains that declare coverage features, sorted.
-    pub fn with_features(&self) -> Vec<&'static str> {
+    pub fn with_features(&self) -> Vec<&str> {
         self.names_where(|d| d.features().is_some())
     }
 
@@ -79,7 +79,7 @@ impl Registry {
             })
     }
 
-    fn names_where(&self, has: impl Fn(&dyn DomainKit) -> bool) -> Vec<&'static str> {
+    fn names_where(&self, has: impl Fn(&dyn DomainKit) -> bool) -> Vec<&str> {
         let mut names: Vec<_> = self
             .domains
             .iter()

@@ -196,9 +196,9 @@ impl Observed {
 fn keyless(op: &'static str, args: Value, why: &'static str) -> Probe {
     Probe {
         key: None,
-        op,
+        op: op.to_string(),
         kind: Kind::Read,
         args,
-        why,
+        why: why.to_string(),
     }
 }

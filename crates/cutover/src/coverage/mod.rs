@@ -85,13 +85,13 @@ pub enum CoverageMismatch {
 #[derive(Debug, Clone)]
 pub struct Declared {
     /// The operation's name, as cassettes write it.
-    pub op: &'static str,
+    pub op: String,
     /// The error kinds it can raise for a valid request (not arguments refused).
     pub errors: Vec<ErrorKind>,
     /// Whether its answer is a list (sized empty, one, many).
     pub list: bool,
     /// Its domain features: (group, name).
-    pub features: Vec<(Group, &'static str)>,
+    pub features: Vec<(Group, String)>,
 }
 
 /// A domain's features, and how one observation exercises them.
@@ -100,7 +100,7 @@ pub trait Features: Send {
     fn operations(&self) -> Vec<Declared>;
 
     /// The features of the stored data (the [`STORED`] row).
-    fn stored(&self) -> Vec<&'static str>;
+    fn stored(&self) -> Vec<String>;
 
     /// Forgets what the domain knows of stored data (the store was emptied).
     fn reset(&mut self);
@@ -113,7 +113,7 @@ pub trait Features: Send {
         request: &Request,
         outcome: &Outcome,
         state: Option<&Value>,
-    ) -> Vec<(&'static str, &'static str)>;
+    ) -> Vec<(String, String)>;
 }
 
 /// Counts what observed requests exercised.
@@ -121,7 +121,7 @@ pub struct Tally {
     name: String,
     domain: Box<dyn Features>,
     declared: Vec<Declared>,
-    stored: Vec<&'static str>,
+    stored: Vec<String>,
     requests: BTreeMap<String, u64>,
     hits: BTreeMap<FeatureKey, u64>,
     undeclared: BTreeMap<String, u64>,
@@ -207,7 +207,7 @@ impl Tally {
             // A feature the domain observes but does not declare is the domain's bug.
             debug_assert!(group.is_some(), "undeclared feature {row}: {name}");
             if let Some(group) = group {
-                hit(row, group, name);
+                hit(&row, group, &name);
             }
         }
         hits
@@ -234,11 +234,11 @@ impl Tally {
             let mut features = vec![Feature::new(
                 Group::Outcome,
                 "ok",
-                count(d.op, Group::Outcome, "ok"),
+                count(&d.op, Group::Outcome, "ok"),
             )];
             for kind in &d.errors {
                 let name = kind.to_string();
-                let n = count(d.op, Group::Outcome, &name);
+                let n = count(&d.op, Group::Outcome, &name);
                 features.push(Feature::new(Group::Outcome, &name, n));
             }
             if d.list {
@@ -246,16 +246,16 @@ impl Tally {
                     features.push(Feature::new(
                         Group::Size,
                         size,
-                        count(d.op, Group::Size, size),
+                        count(&d.op, Group::Size, size),
                     ));
                 }
             }
             for (group, name) in &d.features {
-                features.push(Feature::new(*group, name, count(d.op, *group, name)));
+                features.push(Feature::new(*group, name, count(&d.op, *group, name)));
             }
             rows.push(Row {
                 op: d.op.to_string(),
-                requests: self.requests.get(d.op).copied().unwrap_or(0),
+                requests: self.requests.get(&d.op).copied().unwrap_or(0),
                 features,
             });
         }

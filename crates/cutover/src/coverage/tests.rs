@@ -48,8 +48,9 @@ fn outcomes_sizes_and_shapes_are_counted_and_the_rest_are_gaps() {
 
     let c = tally.coverage();
     assert_eq!(feature(&c, "put", "ok").count, 1);
-    assert_eq!(feature(&c, "put", "creates").count, 1);
-    assert_eq!(feature(&c, "put", "replaces").count, 0);
+    assert_eq!(feature(&c, "put", "answer created = true").count, 1);
+    assert_eq!(feature(&c, "put", "answer created = false").count, 0);
+    assert_eq!(feature(&c, "put", "absent key").count, 1);
     assert_eq!(feature(&c, "get", "not_found").count, 1);
     assert_eq!(feature(&c, "get", "ok").count, 0);
     assert_eq!(feature(&c, "scan", "one").count, 1);

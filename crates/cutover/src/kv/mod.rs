@@ -1,40 +1,25 @@
 //! The built-in `kv` domain: a key-value store of JSON values (`get`, `put`, `insert`,
-//! `delete`, `scan`, `stamp`). [`memory::Memory`] is its store and reference, `features` its
-//! coverage features, `probes` its probes, `script` its conformance script; [`Kv`] registers
-//! them (`crate::Registry::builtin`).
+//! `delete`, `scan`, `stamp`). It is declared in `domain.toml` like any team's domain, so
+//! its coverage features and probes come from the declaration; [`memory::Memory`] is its
+//! store and reference, `script` its conformance script against that reference; [`kit`]
+//! registers them (`crate::Registry::builtin`).
 
-mod features;
 pub mod memory;
-mod probes;
 mod script;
 
-use crate::coverage::Features;
-use crate::domain::{DomainKit, Script};
-use crate::probe::Prober;
+use crate::declaration::{Declaration, DeclaredDomain};
 use crate::targets::{Opener, Spec, Target};
 use async_trait::async_trait;
 use std::sync::Arc;
 
-/// The `kv` domain's kit.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Kv;
+/// The `kv` domain's declaration.
+pub const DECLARATION: &str = include_str!("domain.toml");
 
-impl DomainKit for Kv {
-    fn name(&self) -> &'static str {
-        "kv"
-    }
-
-    fn features(&self) -> Option<Box<dyn Features>> {
-        Some(Box::new(features::KvFeatures))
-    }
-
-    fn prober(&self) -> Option<Box<dyn Prober>> {
-        Some(Box::<probes::Observed>::default())
-    }
-
-    fn script(&self) -> Option<Script> {
-        Some(script::script())
-    }
+/// The `kv` domain: its declaration, with the conformance script against [`memory::Memory`].
+pub fn kit() -> DeclaredDomain {
+    let declaration = Declaration::parse(DECLARATION, "crates/cutover/src/kv/domain.toml")
+        .expect("the kv declaration is valid (tested)");
+    DeclaredDomain::new(declaration).with_script(script::script)
 }
 
 /// Opens `memory[:latency=D]`: an empty [`memory::Memory`] store.

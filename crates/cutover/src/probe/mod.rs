@@ -35,6 +35,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// How the `probe` text of a sequence probe starts: a sequence repeats requests on
+/// purpose, so its probes are never merged with an equal one.
+pub const SEQUENCE: &str = "sequence: ";
+
 /// The header `meta` field that counts the probes a cassette holds.
 pub const META_PROBES: &str = "probes";
 
@@ -74,23 +78,29 @@ pub struct Probe {
     /// The key it touches (`None`: keyless).
     pub key: Option<String>,
     /// The operation.
-    pub op: &'static str,
+    pub op: String,
     /// Read or write.
     pub kind: Kind,
     /// Its arguments.
     pub args: Value,
     /// The kind of probe: a fixed text, the cassette's `probe`.
-    pub why: &'static str,
+    pub why: String,
 }
 
 /// A probe of one key.
-pub fn keyed(key: &str, op: &'static str, kind: Kind, args: Value, why: &'static str) -> Probe {
+pub fn keyed(
+    key: &str,
+    op: impl Into<String>,
+    kind: Kind,
+    args: Value,
+    why: impl Into<String>,
+) -> Probe {
     Probe {
         key: Some(key.to_string()),
-        op,
+        op: op.into(),
         kind,
         args,
-        why,
+        why: why.into(),
     }
 }
 
@@ -152,8 +162,12 @@ impl Deriver {
         let mut seen = BTreeSet::new();
         probes
             .into_iter()
-            // The same request derived twice (two edges that meet) is sent once.
-            .filter(|p| seen.insert((p.key.clone(), p.op, p.args.to_string())))
+            // The same request derived twice (two edges that meet) is sent once; a
+            // sequence repeats requests on purpose.
+            .filter(|p| {
+                p.why.starts_with(SEQUENCE)
+                    || seen.insert((p.key.clone(), p.op.clone(), p.args.to_string()))
+            })
             .enumerate()
             .map(|(i, p)| Request {
                 seq: first_seq + i as u64,

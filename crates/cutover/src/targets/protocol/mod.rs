@@ -94,6 +94,10 @@ pub struct Hello {
     /// What it can do beyond `execute`.
     #[serde(default)]
     pub supports: Supports,
+    /// Its domain's declaration (TOML text, or the same structure as an object), when it
+    /// sends one: `docs/src/domain.md`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration: Option<serde_json::Value>,
 }
 
 /// What an adapter declared it can do.

@@ -34,6 +34,7 @@ pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()>
             dump: true,
             concurrency: 16,
         },
+        declaration: None,
     };
     serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
 }

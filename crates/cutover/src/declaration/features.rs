@@ -1,0 +1,487 @@
+//! Coverage features from a declaration: what every declared argument class, list and
+//! answer member makes worth counting (the table in `docs/src/domain.md`), and the shapes
+//! of stored data, observed on any domain's traffic by the same code. A built-in domain's
+//! own observer ([`DeclaredFeatures::with_own`]) adds the features its declaration names
+//! in `features` and `stored`.
+
+use super::path::{get, key_text};
+use super::validate::feature;
+use super::{Argument, Class, Declaration, KeyMode, Operation, Type};
+use crate::cassette::{ErrorKind, Kind, Outcome, Request};
+use crate::coverage::{Declared, Features, Group, STORED};
+use chrono::DateTime;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The stored shapes counted after each write, for every domain.
+pub const SHAPES: [&str; 6] = [
+    "null value",
+    "empty object or array",
+    "non-ASCII text",
+    "number beyond 2^53",
+    "null inside an array",
+    "key removed",
+];
+
+/// A declared domain's features, with what the traffic so far has stored.
+pub struct DeclaredFeatures {
+    declaration: Arc<Declaration>,
+    own: Option<Box<dyn Features>>,
+    /// Keys seen: whether each holds an aggregate now.
+    present: BTreeMap<String, bool>,
+    /// Per bounded field, the values seen stored (as points: see [`point`]).
+    points: BTreeMap<String, BTreeSet<i128>>,
+}
+
+impl DeclaredFeatures {
+    /// The features `declaration` declares.
+    pub fn new(declaration: Arc<Declaration>) -> DeclaredFeatures {
+        DeclaredFeatures {
+            declaration,
+            own: None,
+            present: BTreeMap::new(),
+            points: BTreeMap::new(),
+        }
+    }
+
+    /// With a built-in domain's own observer of the features its declaration names.
+    pub fn with_own(mut self, own: Box<dyn Features>) -> DeclaredFeatures {
+        self.own = Some(own);
+        self
+    }
+}
+
+/// Every feature an operation's declaration makes worth counting, in report order.
+pub fn table(op: &Operation) -> Vec<(Group, String)> {
+    let mut out = Vec::new();
+    let mut arg = |name: String| out.push((Group::Argument, name));
+    if op.key == KeyMode::Keyed {
+        arg("absent key".into());
+    }
+    for (name, a) in &op.args {
+        if a.optional {
+            arg(format!("{name} absent"));
+        }
+        match a.class {
+            Some(Class::Id) => arg(format!("{name} absent from the store")),
+            Some(Class::FreeText) => {
+                arg(format!("{name} empty"));
+                arg(format!("{name} non-ASCII"));
+                arg(format!("{name} with surrounding whitespace"));
+            }
+            Some(Class::SearchText) => {
+                arg(format!("{name} upper case"));
+                arg(format!("{name} non-ASCII"));
+                arg(format!("{name} with % or _"));
+            }
+            Some(Class::Enum) => a.values.iter().for_each(|v| arg(format!("{name} = {}", plain(v)))),
+            Some(Class::LowerBound | Class::UpperBound) => {
+                let field = a.field.as_deref().unwrap_or("?");
+                arg(format!("{name} equals a stored {field}"));
+                arg(format!("{name} one step from a stored {field}"));
+                if let Some(upper) = upper_of(op, name, a) {
+                    arg(format!("{name} after {upper}"));
+                }
+            }
+            Some(Class::Limit) => {
+                for what in ["0", "1", "reached", "past the end"] {
+                    arg(format!("{name} {what}"));
+                }
+            }
+            Some(Class::Offset) => {
+                arg(format!("{name} 0"));
+                arg(format!("{name} past the end"));
+            }
+            None => {}
+        }
+    }
+    if let Some(list) = &op.list {
+        if let Some(first) = list.order.first() {
+            out.push((Group::Data, format!("tie on {}", first.by)));
+        }
+        for key in list.order.iter().filter(|k| k.nulls.is_some()) {
+            out.push((Group::Data, format!("null {}", key.by)));
+        }
+    }
+    for (name, a) in &op.answer {
+        for value in answer_values(a) {
+            out.push((Group::Data, format!("answer {name} = {}", plain(&value))));
+        }
+    }
+    out.extend(op.features.iter().filter_map(|f| feature(f).ok()));
+    out
+}
+
+/// The upper bound on the same field as the lower bound `name`, if the operation has one.
+fn upper_of<'o>(op: &'o Operation, name: &str, a: &Argument) -> Option<&'o str> {
+    if a.class != Some(Class::LowerBound) {
+        return None;
+    }
+    op.args_of(Class::UpperBound)
+        .find(|(_, u)| u.field == a.field)
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != name)
+}
+
+fn answer_values(a: &Argument) -> Vec<Value> {
+    match (a.ty, a.class) {
+        (_, Some(Class::Enum)) => a.values.clone(),
+        (Type::Boolean, _) => vec![Value::Bool(true), Value::Bool(false)],
+        _ => Vec::new(),
+    }
+}
+
+/// A value as a feature name writes it: text bare, anything else as JSON.
+pub(crate) fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A bounded value as a point on its axis: an integer as is, a timestamp in microseconds
+/// since the epoch; `None` for anything else.
+pub(crate) fn point(value: &Value, ty: Type) -> Option<i128> {
+    match (ty, value) {
+        (Type::Timestamp, Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| i128::from(t.timestamp_micros())),
+        (Type::Integer | Type::Number | Type::Any, Value::Number(n)) => {
+            n.as_i64().map(i128::from).or(n.as_u64().map(i128::from))
+        }
+        _ => None,
+    }
+}
+
+/// One step on a bound's axis: a millisecond for a timestamp, one otherwise.
+pub(crate) fn step(ty: Type) -> i128 {
+    if ty == Type::Timestamp {
+        1000
+    } else {
+        1
+    }
+}
+
+/// The stored shapes of a key's state after a write.
+pub fn shapes(state: &Value) -> Vec<&'static str> {
+    if state.is_null() {
+        return vec!["key removed"];
+    }
+    let mut hits = Vec::new();
+    walk(state, false, &mut |v, in_array| {
+        let name = match v {
+            Value::Null if in_array => "null inside an array",
+            Value::Null => "null value",
+            Value::Array(a) if a.is_empty() => "empty object or array",
+            Value::Object(o) if o.is_empty() => "empty object or array",
+            Value::String(s) if !s.is_ascii() => "non-ASCII text",
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() > 9_007_199_254_740_992.0) => {
+                "number beyond 2^53"
+            }
+            _ => return,
+        };
+        if !hits.contains(&name) {
+            hits.push(name);
+        }
+    });
+    hits
+}
+
+fn walk(value: &Value, in_array: bool, seen: &mut dyn FnMut(&Value, bool)) {
+    seen(value, in_array);
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| walk(v, true, seen)),
+        Value::Object(map) => map.values().for_each(|v| walk(v, false, seen)),
+        _ => {}
+    }
+}
+
+impl Features for DeclaredFeatures {
+    fn operations(&self) -> Vec<Declared> {
+        self.declaration
+            .ops
+            .iter()
+            .map(|op| Declared {
+                op: op.name.clone(),
+                errors: op.errors.keys().copied().collect(),
+                list: op.list.is_some(),
+                features: table(op),
+            })
+            .collect()
+    }
+
+    fn stored(&self) -> Vec<String> {
+        let own = self.declaration.stored.iter().filter_map(|f| feature(f).ok());
+        SHAPES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(own.map(|(_, name)| name))
+            .collect()
+    }
+
+    fn reset(&mut self) {
+        self.present.clear();
+        self.points.clear();
+        if let Some(own) = &mut self.own {
+            own.reset();
+        }
+    }
+
+    fn observe(
+        &mut self,
+        request: &Request,
+        outcome: &Outcome,
+        state: Option<&Value>,
+    ) -> Vec<(String, String)> {
+        let Some(op) = self.declaration.op(&request.op).cloned() else {
+            return Vec::new();
+        };
+        // An error the operation does not declare (arguments refused, a failure of its
+        // own) exercises none of its features.
+        if let Outcome::Error(e) = outcome {
+            if !op.errors.contains_key(&e.kind) {
+                self.learn(&op, request, outcome, state);
+                return Vec::new();
+            }
+        }
+        let mut hits = self.arguments(&op, request, outcome);
+        if let Outcome::Ok(answer) = outcome {
+            hits.extend(answers(&op, answer).into_iter().map(|f| (op.name.clone(), f)));
+        }
+        if let Some(state) = state {
+            hits.extend(shapes(state).into_iter().map(|s| (STORED.into(), s.into())));
+        }
+        self.learn(&op, request, outcome, state);
+        if let Some(own) = &mut self.own {
+            hits.extend(own.observe(request, outcome, state));
+        }
+        hits
+    }
+}
+
+impl DeclaredFeatures {
+    /// The argument features of one request, judged on what was stored before it.
+    fn arguments(&self, op: &Operation, request: &Request, outcome: &Outcome) -> Vec<(String, String)> {
+        let mut hits = Vec::new();
+        let mut hit = |name: String| hits.push((op.name.clone(), name));
+        if op.key == KeyMode::Keyed {
+            let key = request.key.as_deref().unwrap_or("");
+            // A key never seen holds something if a read of it answered.
+            let absent = match self.present.get(key) {
+                Some(holds) => !holds,
+                None => !(op.kind == Kind::Read && matches!(outcome, Outcome::Ok(_))),
+            };
+            if absent {
+                hit("absent key".into());
+            }
+        }
+        let size = match outcome {
+            Outcome::Ok(Value::Array(items)) => Some(items.len() as u64),
+            _ => None,
+        };
+        for (name, a) in &op.args {
+            let value = request.args.get(name).filter(|v| !v.is_null());
+            let Some(value) = value else {
+                if a.optional {
+                    hit(format!("{name} absent"));
+                }
+                continue;
+            };
+            for feature in self.argument(op, name, a, value, request, size) {
+                hit(feature);
+            }
+        }
+        hits
+    }
+
+    fn argument(
+        &self,
+        op: &Operation,
+        name: &str,
+        a: &Argument,
+        value: &Value,
+        request: &Request,
+        size: Option<u64>,
+    ) -> Vec<String> {
+        let text = value.as_str();
+        let mut out = Vec::new();
+        match a.class {
+            Some(Class::Id) => {
+                let ids: Vec<&Value> = match value {
+                    Value::Array(items) => items.iter().collect(),
+                    one => vec![one],
+                };
+                let absent = ids.iter().filter_map(|v| key_text(v)).any(|k| {
+                    !self.present.get(&k).copied().unwrap_or(false)
+                });
+                if absent {
+                    out.push(format!("{name} absent from the store"));
+                }
+            }
+            Some(Class::FreeText) => {
+                if let Some(s) = text {
+                    if s.is_empty() {
+                        out.push(format!("{name} empty"));
+                    }
+                    if !s.is_ascii() {
+                        out.push(format!("{name} non-ASCII"));
+                    }
+                    if !s.is_empty() && s.trim() != s {
+                        out.push(format!("{name} with surrounding whitespace"));
+                    }
+                }
+            }
+            Some(Class::SearchText) => {
+                if let Some(s) = text {
+                    if s.chars().any(char::is_uppercase) {
+                        out.push(format!("{name} upper case"));
+                    }
+                    if !s.is_ascii() {
+                        out.push(format!("{name} non-ASCII"));
+                    }
+                    if s.contains(['%', '_']) {
+                        out.push(format!("{name} with % or _"));
+                    }
+                }
+            }
+            Some(Class::Enum) => {
+                if a.values.contains(value) {
+                    out.push(format!("{name} = {}", plain(value)));
+                }
+            }
+            Some(Class::LowerBound | Class::UpperBound) => {
+                out.extend(self.bound(op, name, a, value, request));
+            }
+            Some(Class::Limit) => {
+                if let Some(limit) = value.as_u64() {
+                    if limit == 0 {
+                        out.push(format!("{name} 0"));
+                    }
+                    if limit == 1 {
+                        out.push(format!("{name} 1"));
+                    }
+                    match size {
+                        Some(n) if limit > 0 && n == limit => out.push(format!("{name} reached")),
+                        Some(n) if n < limit => out.push(format!("{name} past the end")),
+                        _ => {}
+                    }
+                }
+            }
+            Some(Class::Offset) => match (value.as_u64(), size) {
+                (Some(0), _) => out.push(format!("{name} 0")),
+                (Some(_), Some(0)) => out.push(format!("{name} past the end")),
+                _ => {}
+            },
+            None => {}
+        }
+        out
+    }
+
+    fn bound(&self, op: &Operation, name: &str, a: &Argument, value: &Value, request: &Request) -> Vec<String> {
+        let mut out = Vec::new();
+        let field = a.field.as_deref().unwrap_or("?");
+        let Some(p) = point(value, a.ty) else {
+            return out;
+        };
+        let stored = self.points.get(field);
+        let has = |p: i128| stored.is_some_and(|s| s.contains(&p));
+        if has(p) {
+            out.push(format!("{name} equals a stored {field}"));
+        } else if has(p - step(a.ty)) || has(p + step(a.ty)) {
+            out.push(format!("{name} one step from a stored {field}"));
+        }
+        if let Some(upper) = upper_of(op, name, a) {
+            let upper_ty = op.args.get(upper).map_or(a.ty, |u| u.ty);
+            let up = request.args.get(upper).and_then(|v| point(v, upper_ty));
+            if up.is_some_and(|u| p > u) {
+                out.push(format!("{name} after {upper}"));
+            }
+        }
+        out
+    }
+
+    /// Learns what the request stored: which keys hold an aggregate, the bounded fields'
+    /// values.
+    fn learn(&mut self, op: &Operation, request: &Request, outcome: &Outcome, state: Option<&Value>) {
+        match (op.key, outcome, &request.key) {
+            (KeyMode::Generated, Outcome::Ok(answer), _) => {
+                let key = op.generated_key.as_deref().and_then(|p| get(answer, p));
+                if let Some(key) = key.and_then(key_text) {
+                    self.present.insert(key, true);
+                }
+            }
+            (KeyMode::Keyed, _, Some(key)) => match (state, outcome) {
+                (Some(state), _) => {
+                    self.present.insert(key.clone(), !state.is_null());
+                }
+                (None, Outcome::Ok(_)) => {
+                    self.present.insert(key.clone(), true);
+                }
+                (None, Outcome::Error(e)) if e.kind == ErrorKind::NotFound => {
+                    self.present.insert(key.clone(), false);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        let fields = bounded_fields(&self.declaration);
+        let mut seen = |value: &Value| {
+            for (field, ty) in &fields {
+                if let Some(p) = get(value, field).and_then(|v| point(v, *ty)) {
+                    self.points.entry(field.clone()).or_default().insert(p);
+                }
+            }
+        };
+        if let Some(state) = state.filter(|s| !s.is_null()) {
+            seen(state);
+        }
+        match outcome {
+            Outcome::Ok(Value::Array(items)) => items.iter().for_each(&mut seen),
+            Outcome::Ok(object @ Value::Object(_)) => seen(object),
+            _ => {}
+        }
+    }
+}
+
+/// Every field a bound of the declaration applies to, with the bound's type.
+pub(crate) fn bounded_fields(declaration: &Declaration) -> Vec<(String, Type)> {
+    let mut fields: Vec<(String, Type)> = declaration
+        .ops
+        .iter()
+        .flat_map(|op| op.args.values())
+        .filter_map(|a| Some((a.field.clone()?, a.ty)))
+        .collect();
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.dedup_by(|a, b| a.0 == b.0);
+    fields
+}
+
+/// The features of an ok answer: ties and nulls on the declared order, answer members.
+fn answers(op: &Operation, answer: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(list), Value::Array(items)) = (&op.list, answer) {
+        if let Some(first) = list.order.first() {
+            let keys: Vec<Option<&Value>> = items
+                .iter()
+                .map(|i| get(i, &first.by).filter(|v| !v.is_null()))
+                .collect();
+            if keys.windows(2).any(|w| w[0].is_some() && w[0] == w[1]) {
+                out.push(format!("tie on {}", first.by));
+            }
+        }
+        for key in list.order.iter().filter(|k| k.nulls.is_some()) {
+            if items.iter().any(|i| get(i, &key.by).is_some_and(Value::is_null)) {
+                out.push(format!("null {}", key.by));
+            }
+        }
+    }
+    for (name, a) in &op.answer {
+        if let Some(value) = get(answer, name) {
+            if answer_values(a).contains(value) {
+                out.push(format!("answer {name} = {}", plain(value)));
+            }
+        }
+    }
+    out
+}
