@@ -10,7 +10,7 @@ use cutover::Registry;
 /// `conversations-postgres:`) and the declared targets' (`sql:`, `mongodb:`).
 pub fn registry() -> Registry {
     Registry::builtin()
-        .with_domain(cutover_conversations::Conversations)
+        .with_domain(cutover_conversations::domain())
         .with_opener(cutover_conversations::Specs)
         .with_opener(cutover_declared::Specs)
 }

@@ -26,6 +26,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "cutover", version, about, propagate_version = true)]
 pub(crate) struct Cli {
+    /// A domain declaration (TOML: docs/src/domain.md): a team's own domain, or one that
+    /// replaces a built-in's of the same name. Coverage, probes, check-target, replays and
+    /// samples know the domain from it; repeat for several.
+    #[arg(long = "domain", global = true, value_name = "FILE")]
+    domains: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     command: Subcommand,
 }
@@ -158,14 +163,17 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn new() -> anyhow::Result<Shared> {
+    /// The runtime, and the registry with the declared domains of `--domain` (a file that
+    /// cannot be used is an error naming its line).
+    fn new(domains: &[std::path::PathBuf]) -> anyhow::Result<Shared> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        Ok(Shared {
-            runtime,
-            registry: cutover_cli::registry(),
-        })
+        let mut registry = cutover_cli::registry();
+        for path in domains {
+            registry = registry.with_domain(cutover::declaration::DeclaredDomain::load(path)?);
+        }
+        Ok(Shared { runtime, registry })
     }
 }
 
@@ -183,7 +191,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let cx = match Shared::new() {
+    let cx = match Shared::new(&cli.domains) {
         Ok(cx) => cx,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -1,9 +1,11 @@
-//! The conversations domain's coverage features ([`cutover::coverage::Domain`]): per
-//! operation the error kinds a valid request can raise, whether it answers a list, and the
-//! edges where a new repository tends to differ (bounds equal to stored values, limits and
-//! offsets at the ends, case and LIKE metacharacters in search text, absent and repeated
-//! ids, ties on a declared sort key); and the shapes of stored conversations (null and
-//! empty fields, deleted and edited messages, attachments, equal creation times).
+//! The conversations domain's own coverage features: those its declaration
+//! (`domain.toml`) names in `features` and `stored`, which only this domain's code can tell
+//! (a participant absent from a stored conversation, a message already deleted, a mark that
+//! marks none; and the shapes of stored conversations: null and empty fields, deleted and
+//! edited messages, attachments, equal creation times). Everything its argument classes
+//! and lists make worth counting (bounds equal to stored values, limits and offsets at the
+//! ends, case and `%`/`_` in search text, absent ids, ties on the declared order) is counted
+//! by the declaration's own code, as for any team's domain ([`cutover::declaration`]).
 //!
 //! What a read's arguments mean against stored data (an offset past the end, a bound equal
 //! to a stored `created_at`) is judged on the states the writes before it left, which a
@@ -11,20 +13,17 @@
 
 use super::model::parse_time;
 use super::ops::{self, Command, Identity, Operation, ReadOp, SetRole, WriteOp};
-use cutover::cassette::{ErrorKind, Outcome, Request};
-use cutover::coverage::{Declared, Features, Group, STORED};
+use cutover::cassette::{Outcome, Request};
+use cutover::coverage::STORED;
+use cutover::declaration::Observer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use ErrorKind::{Conflict, Invalid, NotFound};
-use Group::{Argument, Data};
 
 /// What a stored conversation's state tells the features of later requests.
 #[derive(Debug, Clone, Default)]
 struct Known {
     /// `created_at`, in ms since the epoch.
     created_ms: i64,
-    /// Messages, deleted ones included.
-    messages: usize,
     /// Whether the last message is deleted.
     last_deleted: bool,
     /// Ids of deleted messages.
@@ -43,164 +42,6 @@ pub struct ConversationFeatures {
     /// How many stored conversations were created at each ms.
     created: BTreeMap<i64, usize>,
 }
-
-fn declared(
-    op: &'static str,
-    errors: &[ErrorKind],
-    list: bool,
-    features: &[(Group, &'static str)],
-) -> Declared {
-    Declared {
-        op: op.to_string(),
-        errors: errors.to_vec(),
-        list,
-        features: features.iter().map(|(g, n)| (*g, n.to_string())).collect(),
-    }
-}
-
-/// The declaration of the operation named `op` (every name of [`ops::WRITES`] and
-/// [`ops::READS`] has one: tested).
-fn declaration(op: &'static str) -> Option<Declared> {
-    const UNICODE: (Group, &str) = (Argument, "non-ASCII text");
-    const EMPTY_TEXT: (Group, &str) = (Argument, "empty text");
-    const TIE: (Group, &str) = (Data, "tie on the sort key");
-    const ABSENT_PARTICIPANT: (Group, &str) =
-        (Argument, "absent participant of a stored conversation");
-    const ABSENT_MESSAGE: (Group, &str) = (Argument, "absent message of a stored conversation");
-    Some(match op {
-        "create_conversation" => declared(
-            op,
-            &[Conflict],
-            false,
-            &[
-                (Argument, "relation conversation"),
-                (Argument, "subject null"),
-                (Argument, "no participants"),
-                (Argument, "with messages"),
-            ],
-        ),
-        "add_participant" => declared(op, &[NotFound, Conflict], false, &[UNICODE, EMPTY_TEXT]),
-        "remove_participant" | "set_role" => {
-            declared(op, &[NotFound], false, &[ABSENT_PARTICIPANT])
-        }
-        "delete_conversation" | "promote_attachment" => declared(op, &[NotFound], false, &[]),
-        "post_message" => declared(
-            op,
-            &[NotFound, Invalid, Conflict],
-            false,
-            &[UNICODE, EMPTY_TEXT, (Argument, "LIKE metacharacter")],
-        ),
-        "edit_message" => declared(op, &[NotFound, Invalid], false, &[UNICODE, EMPTY_TEXT]),
-        "delete_message" => declared(
-            op,
-            &[NotFound],
-            false,
-            &[(Argument, "already deleted"), ABSENT_MESSAGE],
-        ),
-        "mark_read" | "attach" => declared(op, &[NotFound, Invalid], false, &[]),
-        "mark_all_read" => declared(op, &[NotFound, Invalid], false, &[(Data, "marks none")]),
-        "rename" => declared(
-            op,
-            &[NotFound],
-            false,
-            &[(Argument, "subject null"), EMPTY_TEXT, UNICODE],
-        ),
-        "archive" => declared(op, &[NotFound], false, &[(Argument, "already archived")]),
-        "unarchive" => declared(op, &[NotFound], false, &[(Argument, "not archived")]),
-        "update_conversation" => declared(
-            op,
-            &[NotFound, Conflict, Invalid],
-            false,
-            &[(Argument, "several changes"), (Argument, "no changes")],
-        ),
-        "find_by_id" => declared(op, &[NotFound], false, &[]),
-        "message_by_id" => declared(
-            op,
-            &[NotFound],
-            false,
-            &[(Data, "deleted message"), ABSENT_MESSAGE],
-        ),
-        "find_by_relation" => declared(
-            op,
-            &[NotFound],
-            false,
-            &[(Argument, "projects in reverse order")],
-        ),
-        "exists" => declared(op, &[], false, &[(Argument, "absent conversation")]),
-        "count_messages" => declared(op, &[NotFound], false, &[(Data, "zero")]),
-        "list_participants" | "unread_counts" | "read_receipts" | "stored_files"
-        | "temp_attachments" => declared(op, &[NotFound], true, &[]),
-        "messages_page" => declared(
-            op,
-            &[NotFound],
-            true,
-            &[
-                (Argument, "offset 0"),
-                (Argument, "offset past the end"),
-                (Argument, "limit 1"),
-                (Argument, "limit past the end"),
-                (Data, "deleted message"),
-                TIE,
-            ],
-        ),
-        "last_message" => declared(op, &[NotFound], false, &[(Data, "latest message deleted")]),
-        "has_unread" => declared(op, &[NotFound, Invalid], false, &[]),
-        "find_by_ids" => declared(
-            op,
-            &[],
-            true,
-            &[
-                (Argument, "no ids"),
-                (Argument, "absent id"),
-                (Argument, "repeated id"),
-            ],
-        ),
-        "find_by_date_range" => declared(
-            op,
-            &[],
-            true,
-            &[
-                (Argument, "from equals a stored created_at"),
-                (Argument, "to equals a stored created_at"),
-                (Argument, "bound one ms from a stored created_at"),
-                (Argument, "from after to"),
-                TIE,
-            ],
-        ),
-        "find_by_participant" => declared(op, &[], true, &[TIE]),
-        "conversations_of_project" => declared(op, &[], true, &[]),
-        "search_messages" => declared(
-            op,
-            &[],
-            true,
-            &[
-                (Argument, "upper case"),
-                UNICODE,
-                (Argument, "LIKE metacharacter"),
-                (Argument, "limit reached"),
-            ],
-        ),
-        "unread_total" => declared(op, &[], false, &[(Data, "zero")]),
-        "count_conversations" => declared(op, &[], false, &[]),
-        "find_archived" => declared(op, &[], true, &[(Argument, "limit reached")]),
-        _ => return None,
-    })
-}
-
-/// The stored shapes counted after each write.
-const STORED_FEATURES: [&str; 11] = [
-    "subject null",
-    "no participants",
-    "no messages",
-    "deleted message",
-    "edited message",
-    "message without read receipts",
-    "temporary attachment",
-    "stored file",
-    "two messages created at the same ms",
-    "two conversations created at the same ms",
-    "relation conversation",
-];
 
 /// A message id a stored conversation does not have: the `not_found` of a missing message,
 /// not of a missing conversation.
@@ -296,7 +137,6 @@ impl ConversationFeatures {
             key.to_string(),
             Known {
                 created_ms,
-                messages: messages.len(),
                 last_deleted: messages.last().is_some_and(|m| m["deleted"] == true),
                 deleted: messages
                     .iter()
@@ -322,14 +162,6 @@ impl ConversationFeatures {
     fn write(&self, command: &Command, op: &WriteOp, answer: &Value) -> Vec<&'static str> {
         let known = self.known.get(command.id());
         let mut hits = Vec::new();
-        let text = |t: &str, hits: &mut Vec<&'static str>| {
-            if t.is_empty() {
-                hits.push("empty text");
-            }
-            if !t.is_ascii() {
-                hits.push("non-ASCII text");
-            }
-        };
         match op {
             WriteOp::CreateConversation(new) => {
                 let c = &new.conversation;
@@ -338,12 +170,9 @@ impl ConversationFeatures {
                 hits.extend(c.participants.is_empty().then_some("no participants"));
                 hits.extend((!c.messages.is_empty()).then_some("with messages"));
             }
-            WriteOp::AddParticipant(p) => text(&p.name, &mut hits),
             WriteOp::PostMessage(p) => {
-                text(&p.text, &mut hits);
                 hits.extend(has_like_meta(&p.text).then_some("LIKE metacharacter"));
             }
-            WriteOp::EditMessage(e) => text(&e.text, &mut hits),
             WriteOp::DeleteMessage(m) => {
                 let deleted = known.is_some_and(|k| k.deleted.contains(&m.message_id));
                 hits.extend(deleted.then_some("already deleted"));
@@ -357,10 +186,6 @@ impl ConversationFeatures {
             WriteOp::MarkAllRead(_) => {
                 hits.extend((answer["marked"] == 0).then_some("marks none"));
             }
-            WriteOp::Rename(r) => match &r.subject {
-                None => hits.push("subject null"),
-                Some(s) => text(s, &mut hits),
-            },
             WriteOp::Archive => hits.extend(
                 known
                     .is_some_and(|k| k.archived)
@@ -374,7 +199,10 @@ impl ConversationFeatures {
                 1 => {}
                 _ => hits.push("several changes"),
             },
-            WriteOp::MarkRead(_)
+            WriteOp::AddParticipant(_)
+            | WriteOp::EditMessage(_)
+            | WriteOp::Rename(_)
+            | WriteOp::MarkRead(_)
             | WriteOp::Attach(_)
             | WriteOp::PromoteAttachment(_)
             | WriteOp::DeleteConversation => {}
@@ -384,7 +212,6 @@ impl ConversationFeatures {
 
     fn read(&self, command: &Command, op: &ReadOp, answer: Option<&Value>) -> Vec<&'static str> {
         let known = self.known.get(command.id());
-        let len = |v: Option<&Value>| v.and_then(Value::as_array).map_or(0, Vec::len) as u64;
         let mut hits = Vec::new();
         let mut when = |yes: bool, name: &'static str| {
             if yes {
@@ -392,7 +219,6 @@ impl ConversationFeatures {
             }
         };
         match op {
-            ReadOp::Exists => when(answer == Some(&Value::Bool(false)), "absent conversation"),
             ReadOp::CountMessages => when(answer == Some(&Value::from(0)), "zero"),
             ReadOp::UnreadTotal(_) => when(answer == Some(&Value::from(0)), "zero"),
             ReadOp::MessageById(m) => {
@@ -406,70 +232,26 @@ impl ConversationFeatures {
                 known.is_some_and(|k| k.last_deleted),
                 "latest message deleted",
             ),
-            ReadOp::MessagesPage(p) => {
-                let count = known.map_or(0, |k| k.messages as u64);
-                when(p.offset == 0, "offset 0");
-                when(
-                    known.is_some() && p.offset >= count && count > 0,
-                    "offset past the end",
-                );
-                when(p.limit == 1, "limit 1");
-                when(
-                    known.is_some() && p.offset < count && p.offset + p.limit > count,
-                    "limit past the end",
-                );
+            ReadOp::MessagesPage(_) => {
                 let deleted = answer
                     .and_then(Value::as_array)
                     .is_some_and(|ms| ms.iter().any(|m| m["deleted"] == true));
                 when(deleted, "deleted message");
-                when(
-                    answer.is_some_and(|a| tie(a, "created_at")),
-                    "tie on the sort key",
-                );
             }
             ReadOp::FindByIds(ids) => {
                 when(ids.ids.is_empty(), "no ids");
-                when(
-                    ids.ids.iter().any(|id| !self.known.contains_key(id)),
-                    "absent id",
-                );
                 let distinct: BTreeSet<&String> = ids.ids.iter().collect();
                 when(distinct.len() < ids.ids.len(), "repeated id");
             }
-            ReadOp::FindByDateRange(r) => {
-                let (from, to) = (ms(&r.from), ms(&r.to));
-                let stored = |t: Option<i64>| {
-                    t.is_some_and(|t| self.created.get(&t).is_some_and(|n| *n > 0))
-                };
-                let near =
-                    |t: Option<i64>| t.is_some_and(|t| stored(Some(t - 1)) || stored(Some(t + 1)));
-                when(stored(from), "from equals a stored created_at");
-                when(stored(to), "to equals a stored created_at");
-                when(
-                    near(from) || near(to),
-                    "bound one ms from a stored created_at",
-                );
-                when(from > to, "from after to");
-                when(
-                    answer.is_some_and(|a| tie(a, "created_at")),
-                    "tie on the sort key",
-                );
-            }
-            ReadOp::FindByParticipant(_) => when(
-                answer.is_some_and(|a| tie(a, "created_at")),
-                "tie on the sort key",
-            ),
             ReadOp::FindByRelation(r) => {
                 when(r.project_a > r.project_b, "projects in reverse order")
             }
-            ReadOp::SearchMessages(s) => {
-                when(s.text.chars().any(char::is_uppercase), "upper case");
-                when(!s.text.is_ascii(), "non-ASCII text");
-                when(has_like_meta(&s.text), "LIKE metacharacter");
-                when(len(answer) == s.limit, "limit reached");
-            }
-            ReadOp::FindArchived(l) => when(len(answer) == l.limit, "limit reached"),
             ReadOp::FindById
+            | ReadOp::Exists
+            | ReadOp::FindByDateRange(_)
+            | ReadOp::FindByParticipant(_)
+            | ReadOp::SearchMessages(_)
+            | ReadOp::FindArchived(_)
             | ReadOp::ListParticipants
             | ReadOp::UnreadCounts
             | ReadOp::HasUnread(_)
@@ -483,19 +265,7 @@ impl ConversationFeatures {
     }
 }
 
-impl Features for ConversationFeatures {
-    fn operations(&self) -> Vec<Declared> {
-        ops::WRITES
-            .iter()
-            .chain(ops::READS.iter())
-            .filter_map(|op| declaration(op))
-            .collect()
-    }
-
-    fn stored(&self) -> Vec<String> {
-        STORED_FEATURES.iter().map(|s| s.to_string()).collect()
-    }
-
+impl Observer for ConversationFeatures {
     fn reset(&mut self) {
         self.known.clear();
         self.created.clear();
@@ -536,8 +306,9 @@ impl Features for ConversationFeatures {
 mod tests {
     use super::*;
 
-    use cutover::cassette::Kind;
+    use cutover::cassette::{ErrorKind, Kind};
     use cutover::coverage::Tally;
+    use cutover::domain::DomainKit;
     use serde_json::json;
 
     fn request(seq: u64, key: Option<&str>, op: &str, kind: Kind, args: Value) -> Request {
@@ -569,7 +340,7 @@ mod tests {
     /// conversation; a conversation deleted is forgotten.
     #[test]
     fn arguments_are_judged_against_the_stored_data() {
-        let mut tally = Tally::new("conversations", Box::<ConversationFeatures>::default());
+        let mut tally = Tally::new("conversations", crate::domain().features().unwrap());
         let ok = Outcome::Ok(json!(null));
         for (seq, id, at) in [
             (1, "c1", "2024-01-01T10:00:00.000Z"),
@@ -624,7 +395,7 @@ mod tests {
             0
         );
         assert_eq!(
-            count(&tally, "find_by_date_range", "tie on the sort key"),
+            count(&tally, "find_by_date_range", "tie on created_at"),
             1
         );
         let empty = Outcome::Ok(json!([]));
@@ -637,7 +408,7 @@ mod tests {
             count(
                 &tally,
                 "find_by_date_range",
-                "bound one ms from a stored created_at"
+                "from one step from a stored created_at"
             ),
             1
         );
@@ -651,7 +422,7 @@ mod tests {
             count(
                 &tally,
                 "find_by_date_range",
-                "bound one ms from a stored created_at"
+                "from one step from a stored created_at"
             ),
             1
         );
@@ -703,13 +474,16 @@ mod tests {
         );
     }
 
-    /// Every operation has a declaration, and no declaration names an unknown one.
+    /// Every operation is declared, of its kind, and the declaration names no other.
     #[test]
     fn every_operation_is_declared() {
-        for op in ops::WRITES.iter().chain(ops::READS.iter()) {
-            assert!(declaration(op).is_some(), "{op} declares no features");
+        let declared = cutover::declaration::Declaration::parse(crate::DECLARATION, "d").unwrap();
+        for op in ops::WRITES {
+            assert_eq!(declared.op(op).map(|o| o.kind), Some(Kind::Write), "{op}");
         }
-        assert!(declaration("no_such_op").is_none());
-        assert_eq!(ConversationFeatures::default().operations().len(), 37);
+        for op in ops::READS {
+            assert_eq!(declared.op(op).map(|o| o.kind), Some(Kind::Read), "{op}");
+        }
+        assert_eq!(declared.ops.len(), ops::WRITES.len() + ops::READS.len());
     }
 }

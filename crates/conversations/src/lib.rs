@@ -34,9 +34,7 @@ pub mod strategy;
 
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Outcome, Request};
-use cutover::coverage::Features;
-use cutover::domain::DomainKit;
-use cutover::probe::Prober;
+use cutover::declaration::{Declaration, DeclaredDomain};
 use cutover::targets::Opener;
 use cutover::targets::{InfraError, Target};
 use model::Conversation;
@@ -44,22 +42,17 @@ use ops::Command;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// The conversations domain's kit: its coverage features ([`features`]) and probes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Conversations;
+/// The conversations domain's declaration (`domain.toml`).
+pub const DECLARATION: &str = include_str!("../domain.toml");
 
-impl DomainKit for Conversations {
-    fn name(&self) -> &str {
-        "conversations"
-    }
-
-    fn features(&self) -> Option<Box<dyn Features>> {
-        Some(Box::<features::ConversationFeatures>::default())
-    }
-
-    fn prober(&self) -> Option<Box<dyn Prober>> {
-        Some(Box::<probe::Observed>::default())
-    }
+/// The conversations domain: its declaration, with the features and probes only its own
+/// code can tell ([`features`], [`probe`]) beside the declared ones.
+pub fn domain() -> DeclaredDomain {
+    let declaration = Declaration::parse(DECLARATION, "crates/conversations/domain.toml")
+        .expect("the conversations declaration is valid (tested)");
+    DeclaredDomain::new(declaration)
+        .with_own_features(|| Box::<features::ConversationFeatures>::default())
+        .with_own_prober(|| Box::<probe::Observed>::default())
 }
 
 /// The two repositories as target specs ([`spec`]): `conversations-mongodb:uri=URI` and

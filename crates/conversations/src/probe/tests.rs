@@ -1,6 +1,6 @@
 //! Unit tests of the conversations probes (no store needed).
 
-use crate::{generate, ops, Conversations};
+use crate::{generate, ops};
 use chrono::DateTime;
 use cutover::cassette::{Kind, Request};
 use cutover::domain::DomainKit;
@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 fn derive(domain: &str, requests: &[Request]) -> Option<Vec<Request>> {
     assert_eq!(domain, "conversations");
     Some(cutover::probe::derive(
-        Conversations.prober().unwrap(),
+        crate::domain().prober().unwrap(),
         requests,
     ))
 }
@@ -25,12 +25,26 @@ fn conversation_probes_are_deterministic_bounded_and_placed_after_the_recording(
         "same input, same probes"
     );
     cutover::testing::assert_probes_placed(&recorded, &probes);
-    // The bound of docs/src/probes.md.
-    assert!(probes.len() <= 184, "{} probes", probes.len());
+    // The bound of docs/src/probes.md: the domain's own probes, then the declaration's.
+    assert!(probes.len() <= 320, "{} probes", probes.len());
+    // Every probe is a request of the domain; the only ones it refuses are those at an
+    // edge of a declared argument outside what it accepts (limits of 0, empty search text),
+    // which both sides must refuse alike.
+    let mut refused = BTreeSet::new();
     for p in &probes {
-        let parsed = ops::parse(p);
-        assert!(parsed.is_ok(), "seq {} {}: {parsed:?}", p.seq, p.op);
+        if ops::parse(p).is_err() {
+            refused.insert(p.probe.clone().unwrap());
+        }
     }
+    let expected: BTreeSet<String> = [
+        "find_archived: limit 0",
+        "messages_page: limit 0",
+        "search_messages: limit 0",
+        "search_messages: text empty",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(refused, expected);
     let kinds = kinds(&probes);
     for expected in [
         "date range: to equals a stored created_at",
@@ -50,14 +64,22 @@ fn conversation_probes_are_deterministic_bounded_and_placed_after_the_recording(
     ] {
         assert!(kinds.contains_key(expected), "{expected}: {kinds:#?}");
     }
-    // Reads first, then the writes.
+    // Reads first, then the writes that must fail, then the others (edge values,
+    // sequences): every read and error path finds the state the recording left.
     let first_write = probes.iter().position(|p| p.kind == Kind::Write).unwrap();
-    assert!(probes[first_write..].iter().all(|p| p.kind == Kind::Write));
-    assert!(probes[first_write..].iter().all(|p| p
-        .probe
-        .as_deref()
-        .unwrap()
-        .starts_with("error path: ")));
+    let sequence = |p: &Request| p.probe.as_deref().unwrap().starts_with("sequence: ");
+    assert!(probes[first_write..]
+        .iter()
+        .all(|p| p.kind == Kind::Write || sequence(p)));
+    let error_path = |p: &Request| p.probe.as_deref().unwrap().starts_with("error path: ");
+    let first_other = first_write
+        + probes[first_write..]
+            .iter()
+            .position(|p| !error_path(p))
+            .unwrap();
+    assert!(first_other > first_write);
+    assert!(!probes[first_other..].iter().any(error_path));
+    assert!(kinds.keys().any(|k| k.starts_with("sequence: ")), "{kinds:#?}");
 }
 
 #[test]
@@ -115,5 +137,9 @@ fn a_sampled_search_is_probed_with_the_like_metacharacters_embedded() {
         .filter(|p| p.op == "search_messages")
         .map(|p| p.args["text"].as_str().unwrap())
         .collect();
-    assert_eq!(texts, ["BUDGET", "bud_et", "bud%get", "bud\\get"]);
+    // The domain's own first; then the declaration's: its limits at 0 and 1, and empty.
+    assert_eq!(
+        texts,
+        ["BUDGET", "bud_et", "bud%get", "bud\\get", "budget", "budget", ""]
+    );
 }

@@ -5,13 +5,13 @@
 //! in `features` and `stored`.
 
 use super::path::{get, key_text};
+use super::stored::Stored;
 use super::validate::feature;
 use super::{Argument, Class, Declaration, KeyMode, Operation, Type};
-use crate::cassette::{ErrorKind, Kind, Outcome, Request};
+use crate::cassette::{Kind, Outcome, Request};
 use crate::coverage::{Declared, Features, Group, STORED};
 use chrono::DateTime;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The stored shapes counted after each write, for every domain.
@@ -27,26 +27,39 @@ pub const SHAPES: [&str; 6] = [
 /// A declared domain's features, with what the traffic so far has stored.
 pub struct DeclaredFeatures {
     declaration: Arc<Declaration>,
-    own: Option<Box<dyn Features>>,
-    /// Keys seen: whether each holds an aggregate now.
-    present: BTreeMap<String, bool>,
-    /// Per bounded field, the values seen stored (as points: see [`point`]).
-    points: BTreeMap<String, BTreeSet<i128>>,
+    own: Option<Box<dyn Observer>>,
+    stored: Stored,
+}
+
+/// A built-in domain's own observer of the features its declaration names in `features`
+/// and `stored` (shapes only that domain's code can tell).
+pub trait Observer: Send {
+    /// Forgets what it knows of stored data (the store was emptied).
+    fn reset(&mut self);
+
+    /// The named features `request` exercised: (row, name), the row an operation's name or
+    /// [`STORED`]. Called in cassette order, with the legacy's outcome and, after a write,
+    /// the key's state.
+    fn observe(
+        &mut self,
+        request: &Request,
+        outcome: &Outcome,
+        state: Option<&Value>,
+    ) -> Vec<(String, String)>;
 }
 
 impl DeclaredFeatures {
     /// The features `declaration` declares.
     pub fn new(declaration: Arc<Declaration>) -> DeclaredFeatures {
         DeclaredFeatures {
+            stored: Stored::new(&declaration),
             declaration,
             own: None,
-            present: BTreeMap::new(),
-            points: BTreeMap::new(),
         }
     }
 
     /// With a built-in domain's own observer of the features its declaration names.
-    pub fn with_own(mut self, own: Box<dyn Features>) -> DeclaredFeatures {
+    pub fn with_own(mut self, own: Box<dyn Observer>) -> DeclaredFeatures {
         self.own = Some(own);
         self
     }
@@ -221,8 +234,7 @@ impl Features for DeclaredFeatures {
     }
 
     fn reset(&mut self) {
-        self.present.clear();
-        self.points.clear();
+        self.stored.clear();
         if let Some(own) = &mut self.own {
             own.reset();
         }
@@ -241,7 +253,7 @@ impl Features for DeclaredFeatures {
         // own) exercises none of its features.
         if let Outcome::Error(e) = outcome {
             if !op.errors.contains_key(&e.kind) {
-                self.learn(&op, request, outcome, state);
+                self.stored.learn(&op, request, Some(outcome), state);
                 return Vec::new();
             }
         }
@@ -252,7 +264,7 @@ impl Features for DeclaredFeatures {
         if let Some(state) = state {
             hits.extend(shapes(state).into_iter().map(|s| (STORED.into(), s.into())));
         }
-        self.learn(&op, request, outcome, state);
+        self.stored.learn(&op, request, Some(outcome), state);
         if let Some(own) = &mut self.own {
             hits.extend(own.observe(request, outcome, state));
         }
@@ -268,7 +280,7 @@ impl DeclaredFeatures {
         if op.key == KeyMode::Keyed {
             let key = request.key.as_deref().unwrap_or("");
             // A key never seen holds something if a read of it answered.
-            let absent = match self.present.get(key) {
+            let absent = match self.stored.holds(key) {
                 Some(holds) => !holds,
                 None => !(op.kind == Kind::Read && matches!(outcome, Outcome::Ok(_))),
             };
@@ -312,9 +324,10 @@ impl DeclaredFeatures {
                     Value::Array(items) => items.iter().collect(),
                     one => vec![one],
                 };
-                let absent = ids.iter().filter_map(|v| key_text(v)).any(|k| {
-                    !self.present.get(&k).copied().unwrap_or(false)
-                });
+                let absent = ids
+                    .iter()
+                    .filter_map(|v| key_text(v))
+                    .any(|k| self.stored.holds(&k) != Some(true));
                 if absent {
                     out.push(format!("{name} absent from the store"));
                 }
@@ -384,8 +397,7 @@ impl DeclaredFeatures {
         let Some(p) = point(value, a.ty) else {
             return out;
         };
-        let stored = self.points.get(field);
-        let has = |p: i128| stored.is_some_and(|s| s.contains(&p));
+        let has = |p: i128| self.stored.has_point(field, p);
         if has(p) {
             out.push(format!("{name} equals a stored {field}"));
         } else if has(p - step(a.ty)) || has(p + step(a.ty)) {
@@ -400,61 +412,6 @@ impl DeclaredFeatures {
         }
         out
     }
-
-    /// Learns what the request stored: which keys hold an aggregate, the bounded fields'
-    /// values.
-    fn learn(&mut self, op: &Operation, request: &Request, outcome: &Outcome, state: Option<&Value>) {
-        match (op.key, outcome, &request.key) {
-            (KeyMode::Generated, Outcome::Ok(answer), _) => {
-                let key = op.generated_key.as_deref().and_then(|p| get(answer, p));
-                if let Some(key) = key.and_then(key_text) {
-                    self.present.insert(key, true);
-                }
-            }
-            (KeyMode::Keyed, _, Some(key)) => match (state, outcome) {
-                (Some(state), _) => {
-                    self.present.insert(key.clone(), !state.is_null());
-                }
-                (None, Outcome::Ok(_)) => {
-                    self.present.insert(key.clone(), true);
-                }
-                (None, Outcome::Error(e)) if e.kind == ErrorKind::NotFound => {
-                    self.present.insert(key.clone(), false);
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-        let fields = bounded_fields(&self.declaration);
-        let mut seen = |value: &Value| {
-            for (field, ty) in &fields {
-                if let Some(p) = get(value, field).and_then(|v| point(v, *ty)) {
-                    self.points.entry(field.clone()).or_default().insert(p);
-                }
-            }
-        };
-        if let Some(state) = state.filter(|s| !s.is_null()) {
-            seen(state);
-        }
-        match outcome {
-            Outcome::Ok(Value::Array(items)) => items.iter().for_each(&mut seen),
-            Outcome::Ok(object @ Value::Object(_)) => seen(object),
-            _ => {}
-        }
-    }
-}
-
-/// Every field a bound of the declaration applies to, with the bound's type.
-pub(crate) fn bounded_fields(declaration: &Declaration) -> Vec<(String, Type)> {
-    let mut fields: Vec<(String, Type)> = declaration
-        .ops
-        .iter()
-        .flat_map(|op| op.args.values())
-        .filter_map(|a| Some((a.field.clone()?, a.ty)))
-        .collect();
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
-    fields.dedup_by(|a, b| a.0 == b.0);
-    fields
 }
 
 /// The features of an ok answer: ties and nulls on the declared order, answer members.

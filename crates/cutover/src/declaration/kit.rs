@@ -1,7 +1,7 @@
 //! A declared domain as a [`DomainKit`]: coverage, probes and `check-target` from its
 //! declaration, and, for a built-in domain, its own code beside them.
 
-use super::features::DeclaredFeatures;
+use super::features::{DeclaredFeatures, Observer};
 use super::probes::DeclaredProber;
 use super::{Declaration, DeclarationError};
 use crate::coverage::Features;
@@ -16,7 +16,7 @@ type Make<T> = Arc<dyn Fn() -> T + Send + Sync>;
 #[derive(Clone)]
 pub struct DeclaredDomain {
     declaration: Arc<Declaration>,
-    own_features: Option<Make<Box<dyn Features>>>,
+    own_features: Option<Make<Box<dyn Observer>>>,
     own_prober: Option<Make<Box<dyn Prober>>>,
     script: Option<Make<Script>>,
 }
@@ -40,7 +40,7 @@ impl DeclaredDomain {
     /// With the observer of the features the declaration names in `features` and `stored`.
     pub fn with_own_features(
         mut self,
-        make: impl Fn() -> Box<dyn Features> + Send + Sync + 'static,
+        make: impl Fn() -> Box<dyn Observer> + Send + Sync + 'static,
     ) -> DeclaredDomain {
         self.own_features = Some(Arc::new(make));
         self

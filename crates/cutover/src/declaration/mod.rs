@@ -15,10 +15,12 @@ pub mod path;
 pub mod probes;
 mod provoke;
 mod sequences;
+mod stored;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use features::Observer;
 pub use kit::DeclaredDomain;
 pub use provoke::Provoke;
 

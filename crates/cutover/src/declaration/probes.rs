@@ -8,15 +8,15 @@
 //! ([`crate::probe::pick`]), keys and values are kept in ordered maps, and absent keys are
 //! chosen from the recorded ones' shape, never from a clock or a random source.
 
-use super::features::{bounded_fields, point, step};
-use super::path::{get, key_text};
+use super::features::{point, step};
+use super::stored::Stored;
 use super::{sequences, Argument, Class, Declaration, KeyMode, Operation, Provoke, Type};
 use crate::cassette::{Kind, Outcome, Request};
 use crate::probe::pick::{lowest, rank, Sample};
 use crate::probe::{Probe, Prober};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
@@ -42,10 +42,8 @@ pub(super) struct Recorded {
 pub struct DeclaredProber {
     declaration: Arc<Declaration>,
     own: Option<Box<dyn Prober>>,
-    /// Keys seen: whether each holds an aggregate at the end.
-    present: BTreeMap<String, bool>,
-    /// Per bounded field, the values seen stored.
-    points: BTreeMap<String, BTreeSet<i128>>,
+    /// What the recorded traffic left stored.
+    stored: Stored,
     /// Per operation, a sample of its recorded requests.
     samples: BTreeMap<String, Sample<Recorded>>,
     /// Per operation, a sample of (key, args) of its successful keyed writes.
@@ -58,10 +56,9 @@ impl DeclaredProber {
     /// The prober of `declaration`.
     pub fn new(declaration: Arc<Declaration>) -> DeclaredProber {
         DeclaredProber {
+            stored: Stored::new(&declaration),
             declaration,
             own: None,
-            present: BTreeMap::new(),
-            points: BTreeMap::new(),
             samples: BTreeMap::new(),
             successes: BTreeMap::new(),
             writes: BTreeMap::new(),
@@ -83,7 +80,8 @@ impl Prober for DeclaredProber {
         let Some(op) = self.declaration.op(&request.op).cloned() else {
             return;
         };
-        let ok = matches!(request.outcome, Some(Outcome::Ok(_)));
+        // A write not recorded as refused (a cassette without outcomes) counts as done.
+        let ok = !matches!(request.outcome, Some(Outcome::Error(_)));
         let size = match &request.outcome {
             Some(Outcome::Ok(Value::Array(items))) => Some(items.len() as u64),
             _ => None,
@@ -93,7 +91,7 @@ impl Prober for DeclaredProber {
             .entry(op.name.clone())
             .or_insert_with(|| Sample::new(PER_OP))
             .offer(text, Recorded { key: request.key.clone(), args: request.args.clone(), size });
-        self.learn(&op, request);
+        self.stored.learn(&op, request, request.outcome.as_ref(), request.state.as_ref());
         if let (KeyMode::Keyed, Kind::Write, Some(key), true) = (op.key, op.kind, &request.key, ok) {
             let write = (op.name.clone(), request.args.clone());
             self.successes
@@ -107,79 +105,40 @@ impl Prober for DeclaredProber {
         }
     }
 
+    /// In order: reads (the domain's own, then the declared), then the writes that must
+    /// fail (own, then declared), then the writes of edge values, then the sequences; so
+    /// every read and error path finds the state the recording left.
     fn probes(self: Box<Self>) -> Vec<Probe> {
-        let this = *self;
-        let mut out = Vec::new();
-        let absent = absent_key(&this.present);
+        let mut this = *self;
+        let (own_reads, own_writes): (Vec<Probe>, Vec<Probe>) = match this.own.take() {
+            Some(own) => own.probes().into_iter().partition(|p| p.kind == Kind::Read),
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut out = own_reads;
+        let absent = absent_key(this.stored.keys());
+        let writes: Vec<&Operation> = this.declaration.ops.iter().filter(|o| o.kind == Kind::Write).collect();
         for op in this.declaration.ops.iter().filter(|o| o.kind == Kind::Read) {
             out.extend(this.keys_of(op, &absent));
             for rec in this.recorded(op) {
                 out.extend(this.variants(op, &rec, &absent));
             }
         }
-        for op in this.declaration.ops.iter().filter(|o| o.kind == Kind::Write) {
+        out.extend(own_writes);
+        for op in &writes {
             out.extend(this.error_paths(op, &absent));
+        }
+        for op in &writes {
             if let Some(rec) = this.recorded(op).into_iter().next() {
                 out.extend(this.texts(op, &rec));
                 out.extend(this.variants(op, &rec, &absent));
             }
         }
         out.extend(sequences::derive(&this.declaration, &this.writes));
-        if let Some(own) = this.own {
-            out.extend(own.probes());
-        }
         out
     }
 }
 
 impl DeclaredProber {
-    fn learn(&mut self, op: &Operation, request: &Request) {
-        let outcome = request.outcome.as_ref();
-        match (op.key, outcome, &request.key) {
-            (KeyMode::Generated, Some(Outcome::Ok(answer)), _) => {
-                let key = op.generated_key.as_deref().and_then(|p| get(answer, p));
-                if let Some(key) = key.and_then(key_text) {
-                    self.present.insert(key, true);
-                }
-            }
-            (KeyMode::Keyed, _, Some(key)) => {
-                let holds = match (&request.state, outcome) {
-                    (Some(state), _) => Some(!state.is_null()),
-                    (None, Some(Outcome::Ok(_))) => Some(true),
-                    (None, Some(Outcome::Error(e))) if e.kind == crate::cassette::ErrorKind::NotFound => {
-                        Some(false)
-                    }
-                    _ => None,
-                };
-                match holds {
-                    Some(h) => {
-                        self.present.insert(key.clone(), h);
-                    }
-                    None => {
-                        self.present.entry(key.clone()).or_insert(false);
-                    }
-                }
-            }
-            _ => {}
-        }
-        let fields = bounded_fields(&self.declaration);
-        let mut seen = |value: &Value| {
-            for (field, ty) in &fields {
-                if let Some(p) = get(value, field).and_then(|v| point(v, *ty)) {
-                    self.points.entry(field.clone()).or_default().insert(p);
-                }
-            }
-        };
-        if let Some(state) = request.state.as_ref().filter(|s| !s.is_null()) {
-            seen(state);
-        }
-        match outcome {
-            Some(Outcome::Ok(Value::Array(items))) => items.iter().for_each(&mut seen),
-            Some(Outcome::Ok(object @ Value::Object(_))) => seen(object),
-            _ => {}
-        }
-    }
-
     /// The sampled recorded requests of `op`, or its `example` when the traffic has none.
     fn recorded(&self, op: &Operation) -> Vec<Recorded> {
         match self.samples.get(&op.name) {
@@ -209,7 +168,7 @@ impl DeclaredProber {
         }
         let args = self.args_for(op);
         let mut out = vec![probe(Some(absent), op, args.clone(), format!("{}: absent key", op.name))];
-        let gone = self.present.iter().filter(|(_, h)| !**h).map(|(k, _)| k);
+        let gone = self.stored.keys().iter().filter(|(_, h)| !**h).map(|(k, _)| k);
         if let Some(gone) = lowest(gone, 1).into_iter().next() {
             out.push(probe(Some(gone), op, args, format!("{}: deleted key", op.name)));
         }
@@ -306,10 +265,7 @@ impl DeclaredProber {
     /// A bound at stored values of its field and one step either side.
     fn bound_edges(&self, a: &Argument, value: Option<&Value>) -> Vec<(Value, String)> {
         let field = a.field.as_deref().unwrap_or("?");
-        let Some(stored) = self.points.get(field) else {
-            return Vec::new();
-        };
-        let texts: Vec<String> = stored.iter().map(|p| p.to_string()).collect();
+        let texts: Vec<String> = self.stored.points(field).iter().map(|p| p.to_string()).collect();
         let mut out = Vec::new();
         for text in lowest(&texts, POINTS) {
             let p: i128 = text.parse().expect("a point's text");
@@ -335,7 +291,7 @@ impl DeclaredProber {
                     out.push(probe(Some(absent), op, args.clone(), why("on an absent key")));
                 }
                 Provoke::ExistingKey => {
-                    let holding = self.present.iter().filter(|(_, h)| **h).map(|(k, _)| k);
+                    let holding = self.stored.keys().iter().filter(|(_, h)| **h).map(|(k, _)| k);
                     for k in lowest(holding, KEYS) {
                         out.push(probe(Some(k), op, args.clone(), why("on an existing key")));
                     }

@@ -55,13 +55,13 @@ pub(super) fn derive(
     out
 }
 
-/// The keyed reads of `key` that need no argument.
-fn reads(declaration: &Declaration, key: &str, why: &str) -> Vec<Probe> {
+/// A read of `key` after a sequence: the first keyed read that needs no argument (each
+/// write's stored state is compared after it anyway).
+fn reads(declaration: &Declaration, key: &str, why: &str) -> Option<Probe> {
     declaration
         .ops
         .iter()
         .filter(|o| o.kind == Kind::Read && o.key == KeyMode::Keyed)
-        .filter(|o| o.args.values().all(|a| a.optional))
+        .find(|o| o.args.values().all(|a| a.optional))
         .map(|o| probe(Some(key), o, json!({}), format!("{why}, then {}", o.name)))
-        .collect()
 }
