@@ -394,10 +394,7 @@ mod tests {
             ),
             0
         );
-        assert_eq!(
-            count(&tally, "find_by_date_range", "tie on created_at"),
-            1
-        );
+        assert_eq!(count(&tally, "find_by_date_range", "tie on created_at"), 1);
         let empty = Outcome::Ok(json!([]));
         tally.observe(
             &range(4, "2024-01-01T10:00:00.001Z", "2024-01-02T00:00:00.000Z"),

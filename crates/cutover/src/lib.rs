@@ -61,9 +61,9 @@
 
 pub mod capture;
 pub mod cassette;
-pub mod declaration;
 pub mod conformance;
 pub mod coverage;
+pub mod declaration;
 pub mod diff;
 pub mod digest;
 pub mod domain;

@@ -79,7 +79,10 @@ fn conversation_probes_are_deterministic_bounded_and_placed_after_the_recording(
             .unwrap();
     assert!(first_other > first_write);
     assert!(!probes[first_other..].iter().any(error_path));
-    assert!(kinds.keys().any(|k| k.starts_with("sequence: ")), "{kinds:#?}");
+    assert!(
+        kinds.keys().any(|k| k.starts_with("sequence: ")),
+        "{kinds:#?}"
+    );
 }
 
 #[test]

@@ -27,7 +27,11 @@ const CREATES: usize = 3;
 /// Runs the declaration's checks on `target` (emptied first when it can be); `dump`
 /// whether it reads back stored state.
 pub async fn run(declaration: &Declaration, target: &dyn Target, dump: bool) -> Vec<Checked> {
-    let mut session = Session { target, seq: 1000, created: Vec::new() };
+    let mut session = Session {
+        target,
+        seq: 1000,
+        created: Vec::new(),
+    };
     let mut checks = Vec::new();
     for op in creates(declaration) {
         for i in 0..CREATES {
@@ -48,7 +52,11 @@ pub async fn run(declaration: &Declaration, target: &dyn Target, dump: bool) -> 
             }
         }
     }
-    for op in declaration.ops.iter().filter(|o| o.list.is_some() && o.kind == Kind::Read) {
+    for op in declaration
+        .ops
+        .iter()
+        .filter(|o| o.list.is_some() && o.kind == Kind::Read)
+    {
         checks.push(session.list(op).await);
     }
     checks
@@ -71,10 +79,22 @@ struct Session<'t> {
 }
 
 impl Session<'_> {
-    async fn send(&mut self, key: Option<&str>, op: &Operation, args: Value) -> Result<Outcome, String> {
+    async fn send(
+        &mut self,
+        key: Option<&str>,
+        op: &Operation,
+        args: Value,
+    ) -> Result<Outcome, String> {
         self.seq += 1;
         let key = if op.key == KeyMode::Keyed { key } else { None };
-        let request = Request::new(self.seq, key, &op.name, op.kind, args, "2026-01-01T00:00:00.000Z");
+        let request = Request::new(
+            self.seq,
+            key,
+            &op.name,
+            op.kind,
+            args,
+            "2026-01-01T00:00:00.000Z",
+        );
         self.target
             .execute(&request)
             .await
@@ -88,7 +108,16 @@ impl Session<'_> {
         let key = format!("cutover-check-{}-{i}", op.name);
         let answer = match self.send(Some(&key), op, args.clone()).await {
             Ok(Outcome::Ok(answer)) => answer,
-            Ok(other) => return (name, Err(format!("`{}` with its example answered {}; expected ok", op.name, text(&other)))),
+            Ok(other) => {
+                return (
+                    name,
+                    Err(format!(
+                        "`{}` with its example answered {}; expected ok",
+                        op.name,
+                        text(&other)
+                    )),
+                )
+            }
             Err(e) => return (name, Err(e)),
         };
         let key = match op.key {
@@ -96,22 +125,42 @@ impl Session<'_> {
                 let path = op.generated_key.as_deref().unwrap_or("id");
                 match get(&answer, path).and_then(key_text) {
                     Some(k) => k,
-                    None => return (name, Err(format!("`{}` answered {answer}; expected the new key at `{path}`", op.name))),
+                    None => {
+                        return (
+                            name,
+                            Err(format!(
+                                "`{}` answered {answer}; expected the new key at `{path}`",
+                                op.name
+                            )),
+                        )
+                    }
                 }
             }
             _ => key,
         };
         self.created.push((key.clone(), args.clone()));
         if !dump {
-            return (name, Ok("answered ok (the adapter does not dump: not read back)".into()));
+            return (
+                name,
+                Ok("answered ok (the adapter does not dump: not read back)".into()),
+            );
         }
         let state = match self.target.dump(&key).await {
             Ok(state) => state.unwrap_or(Value::Null),
             Err(e) => return (name, Err(format!("`dump {key}` failed: {e}"))),
         };
         match missing(&args, &state) {
-            None => (name, Ok(format!("created `{key}`; its dump holds what was written"))),
-            Some(what) => (name, Err(format!("after `{}`, `dump {key}` answered {state}; expected it to hold {what}", op.name))),
+            None => (
+                name,
+                Ok(format!("created `{key}`; its dump holds what was written")),
+            ),
+            Some(what) => (
+                name,
+                Err(format!(
+                    "after `{}`, `dump {key}` answered {state}; expected it to hold {what}",
+                    op.name
+                )),
+            ),
         }
     }
 
@@ -137,10 +186,23 @@ impl Session<'_> {
         if let Value::Object(map) = &mut args {
             map.insert(arg.to_string(), value.clone());
         }
-        let key = self.created.first().map(|(k, _)| k.clone()).unwrap_or_else(|| "cutover-check-invalid".into());
+        let key = self
+            .created
+            .first()
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "cutover-check-invalid".into());
         match self.send(Some(&key), op, args).await {
-            Ok(Outcome::Error(e)) if e.kind == ErrorKind::Invalid => (name, Ok("answered invalid".into())),
-            Ok(other) => (name, Err(format!("`{}` with {arg} = {value} answered {}; the declaration says invalid", op.name, text(&other)))),
+            Ok(Outcome::Error(e)) if e.kind == ErrorKind::Invalid => {
+                (name, Ok("answered invalid".into()))
+            }
+            Ok(other) => (
+                name,
+                Err(format!(
+                    "`{}` with {arg} = {value} answered {}; the declaration says invalid",
+                    op.name,
+                    text(&other)
+                )),
+            ),
             Err(e) => (name, Err(e)),
         }
     }
@@ -152,7 +214,16 @@ impl Session<'_> {
         let key = self.created.first().map(|(k, _)| k.clone());
         let items = match self.send(key.as_deref(), op, args.clone()).await {
             Ok(Outcome::Ok(Value::Array(items))) => items,
-            Ok(other) => return (name, Err(format!("`{}` with {args} answered {}; expected a list", op.name, text(&other)))),
+            Ok(other) => {
+                return (
+                    name,
+                    Err(format!(
+                        "`{}` with {args} answered {}; expected a list",
+                        op.name,
+                        text(&other)
+                    )),
+                )
+            }
             Err(e) => return (name, Err(e)),
         };
         if items.len() < 2 {
@@ -274,7 +345,10 @@ pub fn disorder(list: &List, items: &[Value]) -> Option<String> {
 /// How two elements compare in the declared order.
 pub fn compare(list: &List, a: &Value, b: &Value) -> Ordering {
     for key in &list.order {
-        let (x, y) = (get(a, &key.by).filter(|v| !v.is_null()), get(b, &key.by).filter(|v| !v.is_null()));
+        let (x, y) = (
+            get(a, &key.by).filter(|v| !v.is_null()),
+            get(b, &key.by).filter(|v| !v.is_null()),
+        );
         let ordering = match (x, y) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) | (Some(_), None) => {
@@ -284,11 +358,19 @@ pub fn compare(list: &List, a: &Value, b: &Value) -> Ordering {
                     None => continue,
                 };
                 let a_null = x.is_none();
-                if a_null == null_first { Ordering::Less } else { Ordering::Greater }
+                if a_null == null_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
             }
             (Some(x), Some(y)) => {
                 let o = scalar(x, y);
-                if key.direction == Direction::Desc { o.reverse() } else { o }
+                if key.direction == Direction::Desc {
+                    o.reverse()
+                } else {
+                    o
+                }
             }
         };
         if ordering != Ordering::Equal {
@@ -306,7 +388,10 @@ fn scalar(x: &Value, y: &Value) -> Ordering {
             a.partial_cmp(&b).unwrap_or(Ordering::Equal)
         }
         (Value::String(a), Value::String(b)) => {
-            match (chrono::DateTime::parse_from_rfc3339(a), chrono::DateTime::parse_from_rfc3339(b)) {
+            match (
+                chrono::DateTime::parse_from_rfc3339(a),
+                chrono::DateTime::parse_from_rfc3339(b),
+            ) {
                 (Ok(a), Ok(b)) => a.cmp(&b),
                 _ => a.cmp(b),
             }

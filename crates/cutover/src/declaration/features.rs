@@ -88,7 +88,10 @@ pub fn table(op: &Operation) -> Vec<(Group, String)> {
                 arg(format!("{name} non-ASCII"));
                 arg(format!("{name} with % or _"));
             }
-            Some(Class::Enum) => a.values.iter().for_each(|v| arg(format!("{name} = {}", plain(v)))),
+            Some(Class::Enum) => a
+                .values
+                .iter()
+                .for_each(|v| arg(format!("{name} = {}", plain(v)))),
             Some(Class::LowerBound | Class::UpperBound) => {
                 let field = a.field.as_deref().unwrap_or("?");
                 arg(format!("{name} equals a stored {field}"));
@@ -110,7 +113,12 @@ pub fn table(op: &Operation) -> Vec<(Group, String)> {
         }
     }
     if let Some(list) = &op.list {
-        if let Some(first) = list.order.first() {
+        // No tie on the elements' identity: it cannot happen, so it would be a gap forever.
+        if let Some(first) = list
+            .order
+            .first()
+            .filter(|k| Some(&k.by) != list.key.as_ref())
+        {
             out.push((Group::Data, format!("tie on {}", first.by)));
         }
         for key in list.order.iter().filter(|k| k.nulls.is_some()) {
@@ -189,7 +197,10 @@ pub fn shapes(state: &Value) -> Vec<&'static str> {
             Value::Array(a) if a.is_empty() => "empty object or array",
             Value::Object(o) if o.is_empty() => "empty object or array",
             Value::String(s) if !s.is_ascii() => "non-ASCII text",
-            Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() > 9_007_199_254_740_992.0) => {
+            Value::Number(n)
+                if n.as_f64()
+                    .is_some_and(|f| f.abs() > 9_007_199_254_740_992.0) =>
+            {
                 "number beyond 2^53"
             }
             _ => return,
@@ -225,7 +236,11 @@ impl Features for DeclaredFeatures {
     }
 
     fn stored(&self) -> Vec<String> {
-        let own = self.declaration.stored.iter().filter_map(|f| feature(f).ok());
+        let own = self
+            .declaration
+            .stored
+            .iter()
+            .filter_map(|f| feature(f).ok());
         SHAPES
             .iter()
             .map(|s| s.to_string())
@@ -259,7 +274,11 @@ impl Features for DeclaredFeatures {
         }
         let mut hits = self.arguments(&op, request, outcome);
         if let Outcome::Ok(answer) = outcome {
-            hits.extend(answers(&op, answer).into_iter().map(|f| (op.name.clone(), f)));
+            hits.extend(
+                answers(&op, answer)
+                    .into_iter()
+                    .map(|f| (op.name.clone(), f)),
+            );
         }
         if let Some(state) = state {
             hits.extend(shapes(state).into_iter().map(|s| (STORED.into(), s.into())));
@@ -274,7 +293,12 @@ impl Features for DeclaredFeatures {
 
 impl DeclaredFeatures {
     /// The argument features of one request, judged on what was stored before it.
-    fn arguments(&self, op: &Operation, request: &Request, outcome: &Outcome) -> Vec<(String, String)> {
+    fn arguments(
+        &self,
+        op: &Operation,
+        request: &Request,
+        outcome: &Outcome,
+    ) -> Vec<(String, String)> {
         let mut hits = Vec::new();
         let mut hit = |name: String| hits.push((op.name.clone(), name));
         if op.key == KeyMode::Keyed {
@@ -391,7 +415,14 @@ impl DeclaredFeatures {
         out
     }
 
-    fn bound(&self, op: &Operation, name: &str, a: &Argument, value: &Value, request: &Request) -> Vec<String> {
+    fn bound(
+        &self,
+        op: &Operation,
+        name: &str,
+        a: &Argument,
+        value: &Value,
+        request: &Request,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         let field = a.field.as_deref().unwrap_or("?");
         let Some(p) = point(value, a.ty) else {
@@ -418,7 +449,11 @@ impl DeclaredFeatures {
 fn answers(op: &Operation, answer: &Value) -> Vec<String> {
     let mut out = Vec::new();
     if let (Some(list), Value::Array(items)) = (&op.list, answer) {
-        if let Some(first) = list.order.first() {
+        if let Some(first) = list
+            .order
+            .first()
+            .filter(|k| Some(&k.by) != list.key.as_ref())
+        {
             let keys: Vec<Option<&Value>> = items
                 .iter()
                 .map(|i| get(i, &first.by).filter(|v| !v.is_null()))
@@ -428,7 +463,10 @@ fn answers(op: &Operation, answer: &Value) -> Vec<String> {
             }
         }
         for key in list.order.iter().filter(|k| k.nulls.is_some()) {
-            if items.iter().any(|i| get(i, &key.by).is_some_and(Value::is_null)) {
+            if items
+                .iter()
+                .any(|i| get(i, &key.by).is_some_and(Value::is_null))
+            {
                 out.push(format!("null {}", key.by));
             }
         }

@@ -57,7 +57,10 @@ impl DeclaredDomain {
 
     /// With a conformance script against a reference store (instead of the declared
     /// expectations).
-    pub fn with_script(mut self, make: impl Fn() -> Script + Send + Sync + 'static) -> DeclaredDomain {
+    pub fn with_script(
+        mut self,
+        make: impl Fn() -> Script + Send + Sync + 'static,
+    ) -> DeclaredDomain {
         self.script = Some(Arc::new(make));
         self
     }

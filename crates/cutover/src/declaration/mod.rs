@@ -235,13 +235,11 @@ impl Declaration {
             line: e.span().map(|s| line_of(text, s.start)),
             what: e.message().trim().to_string(),
         })?;
-        declaration
-            .check()
-            .map_err(|(op, what)| DeclarationError {
-                origin: origin.to_string(),
-                line: op.and_then(|op| op_line(text, &op)),
-                what,
-            })?;
+        declaration.check().map_err(|(op, what)| DeclarationError {
+            origin: origin.to_string(),
+            line: op.and_then(|op| op_line(text, &op)),
+            what,
+        })?;
         Ok(declaration)
     }
 
@@ -312,9 +310,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// The line where the operation `name` is named (`name = "..."`).
 fn op_line(text: &str, name: &str) -> Option<usize> {
     let quoted = [format!("\"{name}\""), format!("'{name}'")];
-    text.lines().position(|line| {
-        let line = line.trim_start();
-        line.starts_with("name") && quoted.iter().any(|q| line.contains(q.as_str()))
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            line.starts_with("name") && quoted.iter().any(|q| line.contains(q.as_str()))
+        })
+        .map(|i| i + 1)
 }

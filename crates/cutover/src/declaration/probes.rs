@@ -90,14 +90,30 @@ impl Prober for DeclaredProber {
         self.samples
             .entry(op.name.clone())
             .or_insert_with(|| Sample::new(PER_OP))
-            .offer(text, Recorded { key: request.key.clone(), args: request.args.clone(), size });
-        self.stored.learn(&op, request, request.outcome.as_ref(), request.state.as_ref());
-        if let (KeyMode::Keyed, Kind::Write, Some(key), true) = (op.key, op.kind, &request.key, ok) {
+            .offer(
+                text,
+                Recorded {
+                    key: request.key.clone(),
+                    args: request.args.clone(),
+                    size,
+                },
+            );
+        self.stored.learn(
+            &op,
+            request,
+            request.outcome.as_ref(),
+            request.state.as_ref(),
+        );
+        if let (KeyMode::Keyed, Kind::Write, Some(key), true) = (op.key, op.kind, &request.key, ok)
+        {
             let write = (op.name.clone(), request.args.clone());
             self.successes
                 .entry(op.name.clone())
                 .or_insert_with(|| Sample::new(KEYS))
-                .offer(format!("{key} {}", request.args), (key.clone(), request.args.clone()));
+                .offer(
+                    format!("{key} {}", request.args),
+                    (key.clone(), request.args.clone()),
+                );
             let writes = self.writes.entry(key.clone()).or_default();
             if writes.len() < sequences::ALPHABET && !writes.contains(&write) {
                 writes.push(write);
@@ -116,7 +132,12 @@ impl Prober for DeclaredProber {
         };
         let mut out = own_reads;
         let absent = absent_key(this.stored.keys());
-        let writes: Vec<&Operation> = this.declaration.ops.iter().filter(|o| o.kind == Kind::Write).collect();
+        let writes: Vec<&Operation> = this
+            .declaration
+            .ops
+            .iter()
+            .filter(|o| o.kind == Kind::Write)
+            .collect();
         for op in this.declaration.ops.iter().filter(|o| o.kind == Kind::Read) {
             out.extend(this.keys_of(op, &absent));
             for rec in this.recorded(op) {
@@ -146,7 +167,11 @@ impl DeclaredProber {
             None => op
                 .example
                 .iter()
-                .map(|args| Recorded { key: None, args: args.clone(), size: None })
+                .map(|args| Recorded {
+                    key: None,
+                    args: args.clone(),
+                    size: None,
+                })
                 .collect(),
         }
     }
@@ -167,10 +192,25 @@ impl DeclaredProber {
             return Vec::new();
         }
         let args = self.args_for(op);
-        let mut out = vec![probe(Some(absent), op, args.clone(), format!("{}: absent key", op.name))];
-        let gone = self.stored.keys().iter().filter(|(_, h)| !**h).map(|(k, _)| k);
+        let mut out = vec![probe(
+            Some(absent),
+            op,
+            args.clone(),
+            format!("{}: absent key", op.name),
+        )];
+        let gone = self
+            .stored
+            .keys()
+            .iter()
+            .filter(|(_, h)| !**h)
+            .map(|(k, _)| k);
         if let Some(gone) = lowest(gone, 1).into_iter().next() {
-            out.push(probe(Some(gone), op, args, format!("{}: deleted key", op.name)));
+            out.push(probe(
+                Some(gone),
+                op,
+                args,
+                format!("{}: deleted key", op.name),
+            ));
         }
         out
     }
@@ -250,7 +290,9 @@ impl DeclaredProber {
                 if o != 0 {
                     out.push((json!(0), "0".into()));
                 }
-                let limit = op.args_of(Class::Limit).find_map(|(n, _)| args.get(n)?.as_u64());
+                let limit = op
+                    .args_of(Class::Limit)
+                    .find_map(|(n, _)| args.get(n)?.as_u64());
                 if let Some(n) = rec.size.filter(|n| *n > 0 && limit.is_none_or(|l| *n < l)) {
                     out.push((json!(o + n - 1), "at the last element".into()));
                     out.push((json!(o + n), "at the end".into()));
@@ -265,12 +307,21 @@ impl DeclaredProber {
     /// A bound at stored values of its field and one step either side.
     fn bound_edges(&self, a: &Argument, value: Option<&Value>) -> Vec<(Value, String)> {
         let field = a.field.as_deref().unwrap_or("?");
-        let texts: Vec<String> = self.stored.points(field).iter().map(|p| p.to_string()).collect();
+        let texts: Vec<String> = self
+            .stored
+            .points(field)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
         let mut out = Vec::new();
         for text in lowest(&texts, POINTS) {
             let p: i128 = text.parse().expect("a point's text");
             let s = step(a.ty);
-            for (q, what) in [(p, "equal to"), (p - s, "one step below"), (p + s, "one step above")] {
+            for (q, what) in [
+                (p, "equal to"),
+                (p - s, "one step below"),
+                (p + s, "one step above"),
+            ] {
                 if let Some(v) = format_point(q, a.ty, value) {
                     out.push((v, format!("{what} a stored {field}")));
                 }
@@ -288,10 +339,20 @@ impl DeclaredProber {
             let why = |what: &str| format!("error path: {} {what} ({kind})", op.name);
             match &how {
                 Provoke::AbsentKey => {
-                    out.push(probe(Some(absent), op, args.clone(), why("on an absent key")));
+                    out.push(probe(
+                        Some(absent),
+                        op,
+                        args.clone(),
+                        why("on an absent key"),
+                    ));
                 }
                 Provoke::ExistingKey => {
-                    let holding = self.stored.keys().iter().filter(|(_, h)| **h).map(|(k, _)| k);
+                    let holding = self
+                        .stored
+                        .keys()
+                        .iter()
+                        .filter(|(_, h)| **h)
+                        .map(|(k, _)| k);
                     for k in lowest(holding, KEYS) {
                         out.push(probe(Some(k), op, args.clone(), why("on an existing key")));
                     }
@@ -301,7 +362,10 @@ impl DeclaredProber {
                         out.push(probe(Some(k), op, a.clone(), why("repeated")));
                     }
                 }
-                Provoke::Absent(arg) | Provoke::Invalid(arg) | Provoke::Empty(arg) | Provoke::Negative(arg) => {
+                Provoke::Absent(arg)
+                | Provoke::Invalid(arg)
+                | Provoke::Empty(arg)
+                | Provoke::Negative(arg) => {
                     let mut changed = args.as_object().cloned().unwrap_or_default();
                     let declared = op.args.get(arg).cloned().unwrap_or_default();
                     let value = match &how {
@@ -311,8 +375,17 @@ impl DeclaredProber {
                         _ => json!(-1),
                     };
                     changed.insert(arg.clone(), value);
-                    let key = if op.key == KeyMode::Keyed { key.as_deref() } else { None };
-                    out.push(probe(key, op, Value::Object(changed), why(&how.to_string())));
+                    let key = if op.key == KeyMode::Keyed {
+                        key.as_deref()
+                    } else {
+                        None
+                    };
+                    out.push(probe(
+                        key,
+                        op,
+                        Value::Object(changed),
+                        why(&how.to_string()),
+                    ));
                 }
             }
         }
@@ -367,7 +440,9 @@ pub(super) fn absent_key(present: &BTreeMap<String, bool>) -> String {
                 .next()
                 .and_then(|k| k.rfind(['-', ':', '_', '/']).map(|i| &k[..=i]))
                 .unwrap_or("");
-            crate::probe::pick::fresh(&format!("{prefix}probe-absent"), |k| present.contains_key(k))
+            crate::probe::pick::fresh(&format!("{prefix}probe-absent"), |k| {
+                present.contains_key(k)
+            })
         }
     }
 }
@@ -393,11 +468,18 @@ fn invalid(a: &Argument) -> Value {
 }
 
 /// The lower bound `name` set to its upper bound's recorded value, when both are recorded.
-fn crossed(op: &Operation, name: &str, a: &Argument, args: &Map<String, Value>) -> Option<(String, Value)> {
+fn crossed(
+    op: &Operation,
+    name: &str,
+    a: &Argument,
+    args: &Map<String, Value>,
+) -> Option<(String, Value)> {
     if a.class != Some(Class::LowerBound) {
         return None;
     }
-    let (upper, u) = op.args_of(Class::UpperBound).find(|(_, u)| u.field == a.field)?;
+    let (upper, u) = op
+        .args_of(Class::UpperBound)
+        .find(|(_, u)| u.field == a.field)?;
     let (lower_p, upper_v) = (point(args.get(name)?, a.ty)?, args.get(upper)?);
     let upper_p = point(upper_v, u.ty)?;
     // One step past the upper bound: the range is empty whatever is stored.

@@ -72,7 +72,13 @@ impl Stored {
     /// The points held in `field`, in order.
     pub fn points(&self, field: &str) -> Vec<i128> {
         self.field(field)
-            .map(|i| self.points[i].iter().filter(|(_, n)| **n > 0).map(|(p, _)| *p).collect())
+            .map(|i| {
+                self.points[i]
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(p, _)| *p)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -82,7 +88,13 @@ impl Stored {
 
     /// Learns what `request` (of the declared `op`) shows stored, given its outcome and,
     /// after a write, its key's state.
-    pub fn learn(&mut self, op: &Operation, request: &Request, outcome: Option<&Outcome>, state: Option<&Value>) {
+    pub fn learn(
+        &mut self,
+        op: &Operation,
+        request: &Request,
+        outcome: Option<&Outcome>,
+        state: Option<&Value>,
+    ) {
         match (op.key, outcome, &request.key) {
             (KeyMode::Generated, Some(Outcome::Ok(answer)), _) => {
                 let key = op.generated_key.as_deref().and_then(|p| get(answer, p));
@@ -144,7 +156,10 @@ impl Stored {
                 added.push((i, p));
             }
         }
-        self.values.entry(key.to_string()).or_default().extend(added);
+        self.values
+            .entry(key.to_string())
+            .or_default()
+            .extend(added);
     }
 
     /// Forgets `key`'s values of the fields `which` (`None`: all).

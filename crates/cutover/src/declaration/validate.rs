@@ -13,7 +13,10 @@ impl Declaration {
     /// Checks the whole declaration.
     pub(super) fn check(&self) -> Result<(), Failure> {
         if self.domain.trim().is_empty() {
-            return Err((None, "`domain` is empty; expected the cassettes' domain".into()));
+            return Err((
+                None,
+                "`domain` is empty; expected the cassettes' domain".into(),
+            ));
         }
         if self.version != VERSION {
             return Err((
@@ -46,9 +49,11 @@ impl Operation {
         }
         match (self.key, &self.generated_key) {
             (KeyMode::Generated, None) => {
-                return Err("`key = \"generated\"` needs `generated_key`: the answer member \
+                return Err(
+                    "`key = \"generated\"` needs `generated_key`: the answer member \
                             holding the new key"
-                    .into())
+                        .into(),
+                )
             }
             (KeyMode::Generated, Some(_)) if self.kind == Kind::Read => {
                 return Err("a read cannot generate a key".into())
