@@ -40,6 +40,9 @@
 //!   judged as before without one; writes are never executed twice.
 //! * `shard`: sharded replays merged equal one run.
 //! * `shrink`: `cutover shrink` reduces a divergent cassette to a minimal one.
+//! * `tasks`: a team's own domain declared only in its file (`examples/tasks`, Python,
+//!   SQLite to PostgreSQL): coverage gaps, probes that catch its edge defects, no false
+//!   alarm over ten seeds, `check-target` against the declaration.
 //! * `gate`: policy clauses, accepted differences, the Wilson bound, `cutover gate`.
 //! * `generated`: proptest sequences on both repositories; shrinking to regressions.
 //! * `golden`: golden masters as insta snapshots, checked without the legacy store.
@@ -74,5 +77,6 @@ mod settle;
 mod shadow;
 mod shard;
 mod shrink;
+mod tasks;
 mod util;
 mod values;

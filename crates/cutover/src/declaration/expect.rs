@@ -1,8 +1,8 @@
 //! `check-target`'s expectations from a declaration, for a domain without a reference
 //! store: what every repository of the domain must do whatever its store.
 //!
-//! - a create (a write with an `example`) succeeds, and its key's `dump` holds every text
-//!   and number it was given;
+//! - a create (a write with an `example` whose key is generated, or that conflicts on an
+//!   existing key) succeeds, and its key's `dump` holds every text and number it was given;
 //! - an operation whose `not_found` is provoked by `"absent key"` answers `not_found` on a
 //!   key nothing is stored at;
 //! - an operation whose `invalid` is provoked by `"invalid ARG"` answers `invalid` for a
@@ -35,7 +35,7 @@ pub async fn run(declaration: &Declaration, target: &dyn Target, dump: bool) -> 
     let mut checks = Vec::new();
     for op in creates(declaration) {
         for i in 0..CREATES {
-            let check = session.create(op, i, dump).await;
+            let check = session.create(op, i, dump, declaration).await;
             if i == 0 || check.1.is_err() {
                 checks.push(check);
             }
@@ -62,13 +62,20 @@ pub async fn run(declaration: &Declaration, target: &dyn Target, dump: bool) -> 
     checks
 }
 
-/// The writes that create: a generated key, or a keyed write with an example.
+/// The writes that create, with an example to create from: a generated key, or a keyed
+/// write that conflicts on an existing key.
 fn creates(declaration: &Declaration) -> impl Iterator<Item = &Operation> {
     declaration
         .ops
         .iter()
         .filter(|o| o.kind == Kind::Write && o.example.is_some())
-        .filter(|o| matches!(o.key, KeyMode::Generated | KeyMode::Keyed))
+        .filter(|o| {
+            o.key == KeyMode::Generated
+                || (o.key == KeyMode::Keyed
+                    && o.provokes()
+                        .iter()
+                        .any(|(_, how)| *how == Provoke::ExistingKey))
+        })
 }
 
 struct Session<'t> {
@@ -102,9 +109,15 @@ impl Session<'_> {
     }
 
     /// The `i`-th create from the example, its texts suffixed so the creates differ.
-    async fn create(&mut self, op: &Operation, i: usize, dump: bool) -> Checked {
+    async fn create(
+        &mut self,
+        op: &Operation,
+        i: usize,
+        dump: bool,
+        declaration: &Declaration,
+    ) -> Checked {
         let name = format!("{}: a create from `example` reads back", op.name);
-        let args = varied(op, i);
+        let args = varied(op, i, declaration);
         let key = format!("cutover-check-{}-{i}", op.name);
         let answer = match self.send(Some(&key), op, args.clone()).await {
             Ok(Outcome::Ok(answer)) => answer,
@@ -239,22 +252,30 @@ impl Session<'_> {
     }
 }
 
-/// The example with each text suffixed by `i` (and each number raised by `i`), so creates
-/// differ; `i = 0` is the example itself.
-fn varied(op: &Operation, i: usize) -> Value {
+/// The `i`-th create's arguments: the example, with each argument named like a declared
+/// sort key moved on by `i` (a day for a timestamp, one for a number), so that the creates
+/// sort apart where they can; `i = 0` is the example itself.
+fn varied(op: &Operation, i: usize, declaration: &Declaration) -> Value {
     let mut args = op.example.clone().unwrap_or_else(|| json!({}));
-    if i == 0 {
-        return args;
-    }
+    let sorted: Vec<&str> = declaration
+        .ops
+        .iter()
+        .filter_map(|o| o.list.as_ref())
+        .flat_map(|l| l.order.iter().map(|k| k.by.as_str()))
+        .collect();
     if let Value::Object(map) = &mut args {
-        for (name, value) in map.iter_mut() {
-            let class = op.args.get(name).and_then(|a| a.class);
-            match (class, &*value) {
-                (Some(Class::FreeText), Value::String(s)) => *value = json!(format!("{s} {i}")),
-                (None, Value::Number(n)) if n.is_i64() => {
-                    *value = json!(n.as_i64().unwrap_or(0) + i as i64)
+        for (name, value) in map.iter_mut().filter(|(n, _)| sorted.contains(&n.as_str())) {
+            let moved = match (&*value, op.args.get(name).map(|a| a.ty)) {
+                (Value::String(s), Some(Type::Timestamp)) => {
+                    chrono::DateTime::parse_from_rfc3339(s)
+                        .ok()
+                        .map(|t| json!((t + chrono::Duration::days(i as i64)).to_rfc3339()))
                 }
-                _ => {}
+                (Value::Number(n), _) => n.as_i64().map(|n| json!(n + i as i64)),
+                _ => None,
+            };
+            if let Some(moved) = moved {
+                *value = moved;
             }
         }
     }

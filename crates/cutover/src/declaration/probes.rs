@@ -46,6 +46,8 @@ pub struct DeclaredProber {
     stored: Stored,
     /// Per operation, a sample of its recorded requests.
     samples: BTreeMap<String, Sample<Recorded>>,
+    /// Per (operation, argument), a sample of its recorded requests that give the argument.
+    by_arg: BTreeMap<(String, String), Sample<Recorded>>,
     /// Per operation, a sample of (key, args) of its successful keyed writes.
     successes: BTreeMap<String, Sample<(String, Value)>>,
     /// Per key, its distinct successful keyed writes, in recorded order (bounded).
@@ -60,6 +62,7 @@ impl DeclaredProber {
             declaration,
             own: None,
             samples: BTreeMap::new(),
+            by_arg: BTreeMap::new(),
             successes: BTreeMap::new(),
             writes: BTreeMap::new(),
         }
@@ -87,17 +90,25 @@ impl Prober for DeclaredProber {
             _ => None,
         };
         let text = format!("{:?} {}", request.key, request.args);
+        let recorded = Recorded {
+            key: request.key.clone(),
+            args: request.args.clone(),
+            size,
+        };
+        for (name, _) in op
+            .args
+            .iter()
+            .filter(|(n, _)| !request.args[n.as_str()].is_null())
+        {
+            self.by_arg
+                .entry((op.name.clone(), name.clone()))
+                .or_insert_with(|| Sample::new(PER_OP))
+                .offer(text.clone(), recorded.clone());
+        }
         self.samples
             .entry(op.name.clone())
             .or_insert_with(|| Sample::new(PER_OP))
-            .offer(
-                text,
-                Recorded {
-                    key: request.key.clone(),
-                    args: request.args.clone(),
-                    size,
-                },
-            );
+            .offer(text, recorded);
         self.stored.learn(
             &op,
             request,
@@ -140,9 +151,7 @@ impl Prober for DeclaredProber {
             .collect();
         for op in this.declaration.ops.iter().filter(|o| o.kind == Kind::Read) {
             out.extend(this.keys_of(op, &absent));
-            for rec in this.recorded(op) {
-                out.extend(this.variants(op, &rec, &absent));
-            }
+            out.extend(this.variants(op, &absent, PER_OP));
         }
         out.extend(own_writes);
         for op in &writes {
@@ -151,8 +160,8 @@ impl Prober for DeclaredProber {
         for op in &writes {
             if let Some(rec) = this.recorded(op).into_iter().next() {
                 out.extend(this.texts(op, &rec));
-                out.extend(this.variants(op, &rec, &absent));
             }
+            out.extend(this.variants(op, &absent, 1));
         }
         out.extend(sequences::derive(&this.declaration, &this.writes));
         out
@@ -215,28 +224,46 @@ impl DeclaredProber {
         out
     }
 
-    /// A recorded request with one argument at each of its class's edges.
-    fn variants(&self, op: &Operation, rec: &Recorded, absent: &str) -> Vec<Probe> {
+    /// For each argument, up to `n` recorded requests that give it, each with the argument
+    /// at its class's edges (and absent, when it is optional). Search text at an edge is
+    /// also sent with the other optional arguments dropped, so that it meets stored text.
+    fn variants(&self, op: &Operation, absent: &str, n: usize) -> Vec<Probe> {
         let mut out = Vec::new();
-        let Value::Object(args) = &rec.args else {
-            return out;
-        };
-        let mut vary = |name: &str, value: Option<Value>, what: String| {
-            let mut changed = args.clone();
-            match value {
-                Some(v) => changed.insert(name.to_string(), v),
-                None => changed.remove(name),
-            };
-            let why = format!("{}: {name} {what}", op.name);
-            out.push(probe(rec.key.as_deref(), op, Value::Object(changed), why));
-        };
         for (name, a) in &op.args {
-            let value = args.get(name).filter(|v| !v.is_null());
-            if a.optional && value.is_some() {
-                vary(name, None, "absent".into());
-            }
-            for (v, what) in self.edges(op, name, a, value, rec, absent, args) {
-                vary(name, Some(v), what);
+            let given = self.by_arg.get(&(op.name.clone(), name.clone()));
+            let recs: Vec<Recorded> = match given {
+                Some(sample) => sample.items().take(n).cloned().collect(),
+                None => self.recorded(op).into_iter().take(n).collect(),
+            };
+            for rec in recs {
+                let Value::Object(args) = &rec.args else {
+                    continue;
+                };
+                let mut vary = |changed: Map<String, Value>, what: &str| {
+                    let why = format!("{}: {name} {what}", op.name);
+                    out.push(probe(rec.key.as_deref(), op, Value::Object(changed), why));
+                };
+                let value = args.get(name).filter(|v| !v.is_null());
+                if a.optional && value.is_some() {
+                    let mut changed = args.clone();
+                    changed.remove(name);
+                    vary(changed, "absent");
+                }
+                for (v, what) in self.edges(op, name, a, value, &rec, absent, args) {
+                    let mut changed = args.clone();
+                    changed.insert(name.clone(), v);
+                    if a.class == Some(Class::SearchText) {
+                        let alone = changed
+                            .iter()
+                            .filter(|(k, _)| {
+                                *k == name || op.args.get(*k).is_none_or(|a| !a.optional)
+                            })
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        vary(alone, &format!("{what}, other filters dropped"));
+                    }
+                    vary(changed, &what);
+                }
             }
         }
         out

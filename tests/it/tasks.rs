@@ -1,0 +1,267 @@
+//! A team's own domain, declared only in its file: `examples/tasks`, a Python repository
+//! with store-generated ids moving from SQLite to PostgreSQL behind `exec:` adapters.
+//! Nothing of it is compiled into cutover. Coverage lists its gaps, probes derived from the
+//! declaration make the planted edge defects the recorded traffic misses divergent, the
+//! correct repository stays equivalent with probes over ten seeds, and `check-target`
+//! checks the adapter against the declaration (from `--domain` or the handshake).
+
+use crate::util::{cutover, replay};
+use cutover_servers::postgres::{FreshPostgres, PostgresServer};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const DOMAIN: &str = "examples/tasks/domain.toml";
+const LEGACY: &str = "exec:python3 examples/tasks/adapter.py --store sqlite";
+
+/// The edge defects of the PostgreSQL repository that the recorded traffic misses.
+const EDGE_DEFECTS: [&str; 8] = [
+    "bound-exclusive",
+    "like-unescaped",
+    "case-sensitive-search",
+    "offset-past-end-error",
+    "complete-twice-ok",
+    "invalid-priority-accepted",
+    "limit-zero-all",
+    "title-trimmed",
+];
+
+/// The example's virtualenv (psycopg), installed by its own `setup.sh`.
+fn python() -> PathBuf {
+    let done = Command::new("bash")
+        .arg("examples/tasks/setup.sh")
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "examples/tasks/setup.sh failed (it installs psycopg from PyPI): {}{}",
+        stdout,
+        String::from_utf8_lossy(&done.stderr)
+    );
+    PathBuf::from(stdout.lines().last().expect("the venv's python").trim())
+}
+
+async fn database() -> FreshPostgres {
+    let server = PostgresServer::start()
+        .await
+        .expect("PostgreSQL is reachable (see the error for what to install)");
+    server.fresh_database().await.unwrap()
+}
+
+fn candidate(python: &Path, db: &FreshPostgres, defect: Option<&str>) -> String {
+    let env = defect
+        .map(|d| format!("TASKS_DEFECT={d} "))
+        .unwrap_or_default();
+    // The database's URL as libpq reads it (sqlx adds options of its own).
+    let url = db.url();
+    let url = url.split('?').next().unwrap_or(&url);
+    format!(
+        "exec:{env}{} examples/tasks/adapter.py --store postgres --url {url}",
+        python.display()
+    )
+}
+
+/// Writes the seed's recorded cassette and the same with its probes.
+fn cassettes(dir: &Path, seed: u64) -> (PathBuf, PathBuf) {
+    let plain = dir.join(format!("tasks-{seed}.jsonl"));
+    let done = Command::new("python3")
+        .args([
+            "examples/tasks/generate.py",
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let probed = dir.join(format!("tasks-{seed}-probed.jsonl"));
+    let done = cutover()
+        .arg("probe")
+        .arg(&plain)
+        .arg("--out")
+        .arg(&probed)
+        .args(["--domain", DOMAIN])
+        .output()
+        .unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    (plain, probed)
+}
+
+fn verdict(cassette: &Path, out: &Path, candidate: &str) -> (String, serde_json::Value) {
+    let done = replay(
+        cassette,
+        out,
+        &[
+            "--domain",
+            DOMAIN,
+            "--legacy",
+            LEGACY,
+            "--candidate",
+            candidate,
+        ],
+    );
+    let verdict = done.report["verdict"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string();
+    assert!(
+        done.code == Some(0) || done.code == Some(1),
+        "{verdict}: {}",
+        done.stderr
+    );
+    (verdict, done.report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_defects_the_traffic_misses_are_divergent_with_probes_only() {
+    let python = python();
+    let db = database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, probed) = cassettes(dir.path(), 1);
+
+    // Coverage from the declaration alone names the edges the traffic missed.
+    let done = cutover()
+        .arg("coverage")
+        .arg(&plain)
+        .args(["--domain", DOMAIN])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(done.status.code(), Some(0), "{table}");
+    assert!(table.starts_with("Coverage (tasks): "), "{table}");
+    for gap in [
+        "argument search with % or _",
+        "argument due_to equals a stored due",
+        "outcome conflict",
+    ] {
+        assert!(table.contains(gap), "{gap}: {table}");
+    }
+
+    let (correct, report) = verdict(
+        &probed,
+        &dir.path().join("correct"),
+        &candidate(&python, &db, None),
+    );
+    assert_eq!(correct, "equivalent", "{report:#}");
+    let mut caught = Vec::new();
+    for defect in EDGE_DEFECTS {
+        let spec = candidate(&python, &db, Some(defect));
+        let (without, _) = verdict(&plain, &dir.path().join(format!("{defect}-plain")), &spec);
+        assert_eq!(
+            without, "equivalent",
+            "{defect}: the recorded traffic alone misses it"
+        );
+        let (with, report) = verdict(&probed, &dir.path().join(format!("{defect}-probed")), &spec);
+        eprintln!("{defect}: without probes {without}, with probes {with}");
+        if with == "divergent" {
+            assert_eq!(
+                report["probes"]["divergent"], report["totals"]["divergent"],
+                "{defect}: only probes diverge"
+            );
+            caught.push(defect);
+        }
+    }
+    assert!(caught.len() >= 4, "caught with probes: {caught:?}");
+    assert_eq!(
+        caught, EDGE_DEFECTS,
+        "every planted edge defect is caught on seed 1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_repository_is_equivalent_with_probes_over_ten_seeds() {
+    let python = python();
+    let db = database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = candidate(&python, &db, None);
+    for seed in 1..=10 {
+        let (_, probed) = cassettes(dir.path(), seed);
+        let (verdict, report) = verdict(&probed, &dir.path().join(format!("run-{seed}")), &spec);
+        assert_eq!(
+            verdict, "equivalent",
+            "seed {seed}: a false alarm: {report:#}"
+        );
+        assert!(
+            report["probes"]["total"].as_u64().unwrap() > 50,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn check_target_checks_the_adapter_against_the_declaration() {
+    let check = |spec: &str, declared: bool| {
+        let mut command = cutover();
+        command.args(["check-target", spec]);
+        if declared {
+            command.args(["--domain", DOMAIN]);
+        }
+        let done = command.output().unwrap();
+        (
+            done.status.code(),
+            String::from_utf8_lossy(&done.stdout).into_owned(),
+        )
+    };
+    let (code, text) = check(LEGACY, true);
+    assert_eq!(code, Some(0), "{text}");
+    for passed in [
+        "ok   create_task: a create from `example` reads back",
+        "ok   create_task: priority outside its values is invalid",
+        "ok   complete_task: an absent key is not_found",
+        "ok   list_tasks: elements in the declared order, none twice: 3 elements in order",
+    ] {
+        assert!(text.contains(passed), "{passed}: {text}");
+    }
+    // The planted conformance defect, with the declaration from the handshake alone.
+    let (code, text) = check(
+        "exec:TASKS_DEFECT=list-unordered python3 examples/tasks/adapter.py --store sqlite --declare",
+        false,
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("FAIL list_tasks: elements in the declared order, none twice")
+            && text.contains("out of the declared order (due, id)"),
+        "{text}"
+    );
+    assert!(text.contains("1 of 13 checks failed"), "{text}");
+    // Without a declaration, the generic checks only, and it says how to declare.
+    let (code, text) = check(LEGACY, false);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("declare it (`--domain FILE`"), "{text}");
+}
+
+#[test]
+fn a_declaration_that_cannot_be_used_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(DOMAIN).unwrap().replace(
+        "invalid = \"invalid priority\"",
+        "invalid = \"invalid prio\"",
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let done = cutover()
+        .args(["coverage", "fixtures/kv-demo.jsonl", "--domain"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:") && stderr.contains("op `create_task`: errors.invalid"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no argument `prio` is declared"),
+        "{stderr}"
+    );
+}
