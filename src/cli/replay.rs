@@ -207,8 +207,13 @@ pub async fn replay_to(
     let mut progress = Progress::new(total);
     // Coverage is counted on the legacy's answers as they pass (for a domain that
     // declares its features); the race check afterwards runs on the bare pair.
+    let domain = &cassette.header().domain;
+    let registry = registry
+        .clone()
+        .with_handshake(domain, pair.legacy.as_ref())?
+        .with_handshake(domain, pair.candidate.as_ref())?;
     let observed = registry
-        .tally(&cassette.header().domain)
+        .tally(domain)
         .map(|tally| Arc::new(Observed::new(pair.legacy.clone(), tally, options.shard)));
     let counting = Pair {
         legacy: observed

@@ -265,3 +265,28 @@ fn a_declaration_that_cannot_be_used_is_refused_with_its_line() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_knows_the_domain_from_the_adapters_handshake() {
+    let python = python();
+    let db = database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, probed) = cassettes(dir.path(), 2);
+    let done = replay(
+        &probed,
+        &dir.path().join("run"),
+        &[
+            "--legacy",
+            "exec:python3 examples/tasks/adapter.py --store sqlite --declare",
+            "--candidate",
+            &candidate(&python, &db, None),
+        ],
+    );
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        done.report["coverage"]["domain"], "tasks",
+        "{:#}",
+        done.report
+    );
+    assert!(done.report["coverage"]["rows"].as_array().unwrap().len() >= 8);
+}

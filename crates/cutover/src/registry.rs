@@ -5,6 +5,7 @@
 //! command find a domain or open a spec here, never by a list of their own.
 
 use crate::coverage::Tally;
+use crate::declaration::{Declaration, DeclarationError, DeclaredDomain};
 use crate::domain::DomainKit;
 use crate::kv::{self, MemorySpec};
 use crate::probe::{ProbeError, Prober};
@@ -39,6 +40,31 @@ impl Registry {
     pub fn with_opener(mut self, opener: impl Opener + 'static) -> Registry {
         self.openers.push(Arc::new(opener));
         self
+    }
+
+    /// The registry with the declaration `target` sent in its handshake, when it knows no
+    /// domain `name` yet (a `--domain` file or a built-in domain wins over a handshake).
+    pub fn with_handshake(
+        self,
+        name: &str,
+        target: &dyn Target,
+    ) -> Result<Registry, DeclarationError> {
+        let Some(sent) = target.declaration().filter(|_| self.domain(name).is_none()) else {
+            return Ok(self);
+        };
+        let origin = format!("the handshake of {}", target.name());
+        let declaration = Declaration::from_handshake(sent, &origin)?;
+        if declaration.domain != name {
+            return Err(DeclarationError {
+                origin,
+                line: None,
+                what: format!(
+                    "declares domain `{}`, the cassette's is `{name}`",
+                    declaration.domain
+                ),
+            });
+        }
+        Ok(self.with_domain(DeclaredDomain::new(declaration)))
     }
 
     /// The domain named `name`.

@@ -49,6 +49,12 @@ pub trait Target: Send + Sync {
         None
     }
 
+    /// Its domain's declaration, when it sends one (an adapter's handshake may): TOML text
+    /// or the same structure as an object (`docs/src/domain.md`).
+    fn declaration(&self) -> Option<&Value> {
+        None
+    }
+
     /// The canonical stored state of the aggregate `key`, `Ok(None)` if this target cannot
     /// tell (then the state check is skipped and counted as unchecked).
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError>;

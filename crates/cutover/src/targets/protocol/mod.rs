@@ -27,6 +27,10 @@ macro_rules! protocol_target {
                 Some(&self.hello.domain)
             }
 
+            fn declaration(&self) -> Option<&serde_json::Value> {
+                self.hello.declaration.as_ref()
+            }
+
             async fn reset(&self) -> Result<(), $crate::targets::InfraError> {
                 if !self.hello.supports.reset {
                     return Ok(());
