@@ -27,24 +27,22 @@ fn conversation_probes_are_deterministic_bounded_and_placed_after_the_recording(
     cutover::testing::assert_probes_placed(&recorded, &probes);
     // The bound of docs/src/probes.md: the domain's own probes, then the declaration's.
     assert!(probes.len() <= 320, "{} probes", probes.len());
-    // Every probe is a request of the domain; the only ones it refuses are those at an
-    // edge of a declared argument outside what it accepts (limits of 0, empty search text),
-    // which both sides must refuse alike.
+    // Every probe is a request of the domain; the only ones it refuses are those the
+    // declaration derives outside what it accepts (a limit outside 1..=1000, empty search
+    // text), which both sides must refuse alike.
     let mut refused = BTreeSet::new();
     for p in &probes {
         if ops::parse(p).is_err() {
             refused.insert(p.probe.clone().unwrap());
         }
     }
-    let expected: BTreeSet<String> = [
-        "find_archived: limit 0",
-        "messages_page: limit 0",
-        "search_messages: limit 0",
-        "search_messages: text empty",
-    ]
-    .map(String::from)
-    .into();
-    assert_eq!(refused, expected);
+    assert!(!refused.is_empty());
+    assert!(
+        refused
+            .iter()
+            .all(|why| why.contains(" outside its ") || why.contains(" text empty")),
+        "{refused:#?}"
+    );
     let kinds = kinds(&probes);
     for expected in [
         "date range: to equals a stored created_at",
@@ -140,9 +138,8 @@ fn a_sampled_search_is_probed_with_the_like_metacharacters_embedded() {
         .filter(|p| p.op == "search_messages")
         .map(|p| p.args["text"].as_str().unwrap())
         .collect();
-    // The domain's own first; then the declaration's: its limits at 0 and 1, and empty.
-    assert_eq!(
-        texts,
-        ["BUDGET", "bud_et", "bud%get", "bud\\get", "budget", "budget", ""]
-    );
+    // The domain's own first; then the declaration's: the limit at its edges, and empty.
+    assert_eq!(texts[..4], ["BUDGET", "bud_et", "bud%get", "bud\\get"]);
+    assert!(texts[4..].iter().all(|t| ["budget", ""].contains(t)), "{texts:?}");
+    assert!(texts[4..].contains(&""));
 }

@@ -101,12 +101,18 @@ pub fn table(op: &Operation) -> Vec<(Group, String)> {
                 }
             }
             Some(Class::Limit) => {
-                for what in ["0", "1", "reached", "past the end"] {
-                    arg(format!("{name} {what}"));
+                for (n, what) in [(0, "0"), (1, "1")] {
+                    if a.accepts(n) {
+                        arg(format!("{name} {what}"));
+                    }
                 }
+                arg(format!("{name} reached"));
+                arg(format!("{name} past the end"));
             }
             Some(Class::Offset) => {
-                arg(format!("{name} 0"));
+                if a.accepts(0) {
+                    arg(format!("{name} 0"));
+                }
                 arg(format!("{name} past the end"));
             }
             None => {}
@@ -392,10 +398,10 @@ impl DeclaredFeatures {
             }
             Some(Class::Limit) => {
                 if let Some(limit) = value.as_u64() {
-                    if limit == 0 {
+                    if limit == 0 && a.accepts(0) {
                         out.push(format!("{name} 0"));
                     }
-                    if limit == 1 {
+                    if limit == 1 && a.accepts(1) {
                         out.push(format!("{name} 1"));
                     }
                     match size {
@@ -406,7 +412,7 @@ impl DeclaredFeatures {
                 }
             }
             Some(Class::Offset) => match (value.as_u64(), size) {
-                (Some(0), _) => out.push(format!("{name} 0")),
+                (Some(0), _) if a.accepts(0) => out.push(format!("{name} 0")),
                 (Some(_), Some(0)) => out.push(format!("{name} past the end")),
                 _ => {}
             },

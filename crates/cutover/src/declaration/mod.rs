@@ -163,9 +163,22 @@ pub struct Argument {
     /// Bounds only: whether a value equal to the bound matches (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inclusive: Option<bool>,
+    /// Numbers only: the smallest value accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// Numbers only: the largest value accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
     /// Whether it may be absent or null.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+}
+
+impl Argument {
+    /// Whether `n` is within the declared `min` and `max`.
+    pub fn accepts(&self, n: i64) -> bool {
+        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
+    }
 }
 
 /// A list answer.

@@ -303,8 +303,9 @@ impl DeclaredProber {
             }
             Some(Class::Limit) => {
                 let recorded = value.and_then(Value::as_u64);
-                out.push((json!(0), "0".into()));
-                out.push((json!(1), "1".into()));
+                for n in [0, 1].into_iter().filter(|n| a.accepts(*n)) {
+                    out.push((json!(n), n.to_string()));
+                }
                 if let Some(n) = rec.size.filter(|n| *n > 1 && Some(*n) != recorded) {
                     out.push((json!(n), "at the answer's size".into()));
                 }
@@ -327,6 +328,17 @@ impl DeclaredProber {
                 out.push((json!(1_000_000), "far past the end".into()));
             }
             Some(Class::FreeText) | None => {}
+        }
+        if matches!(a.ty, Type::Integer | Type::Number) {
+            for (bound, what) in [(a.min, "minimum"), (a.max, "maximum")] {
+                if let Some(b) = bound {
+                    out.push((json!(b), format!("at its {what}")));
+                    let outside = if what == "minimum" { b.checked_sub(1) } else { b.checked_add(1) };
+                    if let Some(o) = outside {
+                        out.push((json!(o), format!("outside its {what}")));
+                    }
+                }
+            }
         }
         out
     }

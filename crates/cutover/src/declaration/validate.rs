@@ -154,6 +154,16 @@ impl Argument {
         if text && !matches!(self.ty, Type::String | Type::Any) {
             return Err("a text class needs `type = \"string\"`".into());
         }
+        if (self.min.is_some() || self.max.is_some())
+            && !matches!(self.ty, Type::Integer | Type::Number)
+        {
+            return Err("`min` and `max` are only for `integer` and `number`".into());
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max) {
+            if min > max {
+                return Err(format!("`min = {min}` is above `max = {max}`"));
+            }
+        }
         let count = matches!(self.class, Some(Class::Limit | Class::Offset));
         if count && !matches!(self.ty, Type::Integer | Type::Any) {
             return Err("a limit or offset needs `type = \"integer\"`".into());
