@@ -47,7 +47,8 @@ pub fn count(cx: &Shared, path: &Path, legacy: Option<&str>) -> Result<Coverage>
     let domain = reader.header().domain.clone();
     let Some(mut tally) = cx.registry.tally(&domain) else {
         bail!(
-            "cassette {}: domain `{domain}` declares no coverage features (declared: {})",
+            "cassette {}: domain `{domain}` is not declared (declared: {}); declare it with \
+             `--domain FILE` (docs/src/domain.md)",
             path.display(),
             cx.registry.with_features().join(", ")
         );

@@ -83,7 +83,7 @@ fn the_command_prints_the_table_and_its_gaps_and_a_replay_counts_the_same() {
 }
 
 #[test]
-fn a_domain_without_features_is_a_clear_error() {
+fn an_undeclared_domain_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let cassette = write(
         dir.path(),
@@ -97,7 +97,8 @@ fn a_domain_without_features_is_a_clear_error() {
     assert_eq!(done.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&done.stderr);
     assert!(
-        stderr.contains("domain `billing` declares no coverage features"),
+        stderr.contains("domain `billing` is not declared (declared: conversations, kv)")
+            && stderr.contains("--domain FILE"),
         "{stderr}"
     );
 }

@@ -44,7 +44,9 @@ pub async fn run(registry: &Registry, args: &Args, live: Option<(String, String)
     };
     let domain = header.domain.clone();
     let tally = registry.tally(&domain).ok_or_else(|| {
-        anyhow!("domain `{domain}` declares no coverage features: only `--strategy random` applies")
+        anyhow!(
+            "domain `{domain}` is not declared (`--domain FILE`): only `--strategy random` applies"
+        )
     })?;
     let mut candidates = Candidates::new(tally);
     if requests.iter().all(|r| r.outcome.is_some()) && args.legacy.is_none() {

@@ -140,6 +140,9 @@ fn a_sampled_search_is_probed_with_the_like_metacharacters_embedded() {
         .collect();
     // The domain's own first; then the declaration's: the limit at its edges, and empty.
     assert_eq!(texts[..4], ["BUDGET", "bud_et", "bud%get", "bud\\get"]);
-    assert!(texts[4..].iter().all(|t| ["budget", ""].contains(t)), "{texts:?}");
+    assert!(
+        texts[4..].iter().all(|t| ["budget", ""].contains(t)),
+        "{texts:?}"
+    );
     assert!(texts[4..].contains(&""));
 }

@@ -333,7 +333,11 @@ impl DeclaredProber {
             for (bound, what) in [(a.min, "minimum"), (a.max, "maximum")] {
                 if let Some(b) = bound {
                     out.push((json!(b), format!("at its {what}")));
-                    let outside = if what == "minimum" { b.checked_sub(1) } else { b.checked_add(1) };
+                    let outside = if what == "minimum" {
+                        b.checked_sub(1)
+                    } else {
+                        b.checked_add(1)
+                    };
                     if let Some(o) = outside {
                         out.push((json!(o), format!("outside its {what}")));
                     }

@@ -46,7 +46,7 @@ pub const META_PROBES: &str = "probes";
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     /// No probes are known for the cassette's domain.
-    #[error("no probes are known for domain `{domain}` (known: {known})")]
+    #[error("no probes are known for domain `{domain}` (known: {known}); declare it with `--domain FILE` (docs/src/domain.md)")]
     UnknownDomain {
         /// The cassette's domain.
         domain: String,
