@@ -476,3 +476,54 @@ mod order {
         }
     }
 }
+
+mod stored {
+    use super::super::stored::Stored;
+    use super::super::Declaration;
+    use crate::cassette::{Kind, Outcome, Request};
+    use proptest::prelude::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    const DECLARED: &str = r#"
+domain = "d"
+[[op]]
+name = "save"
+kind = "write"
+key = "keyed"
+[[op]]
+name = "between"
+kind = "read"
+key = "keyless"
+[op.args]
+from = { type = "integer", class = "lower_bound", field = "n" }
+[op.list]
+key = "id"
+"#;
+
+    proptest! {
+        /// A value counts as stored while some aggregate holds it, and leaves with the
+        /// last aggregate that held it (deleted or rewritten), whatever the order.
+        #[test]
+        fn a_stored_value_leaves_with_the_aggregate_that_held_it(
+            writes in proptest::collection::vec((0usize..4, proptest::option::of(0i64..6)), 1..40)
+        ) {
+            let declaration = Declaration::parse(DECLARED, "d").unwrap();
+            let save = declaration.op("save").unwrap();
+            let mut stored = Stored::new(&declaration);
+            let mut model: BTreeMap<String, Option<i64>> = BTreeMap::new();
+            for (seq, (key, n)) in writes.iter().enumerate() {
+                let key = format!("k{key}");
+                let state = n.map_or(json!(null), |n| json!({"id": key, "n": n}));
+                let request = Request::new(seq as u64, Some(&key), "save", Kind::Write, json!({}), "2026-01-01T00:00:00Z");
+                stored.learn(save, &request, Some(&Outcome::Ok(json!(null))), Some(&state));
+                model.insert(key.clone(), *n);
+                prop_assert_eq!(stored.holds(&key), Some(n.is_some()));
+                for p in 0..6i64 {
+                    let held = model.values().any(|v| *v == Some(p));
+                    prop_assert_eq!(stored.has_point("n", i128::from(p)), held, "point {}", p);
+                }
+            }
+        }
+    }
+}
