@@ -267,21 +267,22 @@ impl Features for DeclaredFeatures {
         outcome: &Outcome,
         state: Option<&Value>,
     ) -> Vec<(String, String)> {
-        let Some(op) = self.declaration.op(&request.op).cloned() else {
+        let declaration = Arc::clone(&self.declaration);
+        let Some(op) = declaration.op(&request.op) else {
             return Vec::new();
         };
         // An error the operation does not declare (arguments refused, a failure of its
         // own) exercises none of its features.
         if let Outcome::Error(e) = outcome {
             if !op.errors.contains_key(&e.kind) {
-                self.stored.learn(&op, request, Some(outcome), state);
+                self.stored.learn(op, request, Some(outcome), state);
                 return Vec::new();
             }
         }
-        let mut hits = self.arguments(&op, request, outcome);
+        let mut hits = self.arguments(op, request, outcome);
         if let Outcome::Ok(answer) = outcome {
             hits.extend(
-                answers(&op, answer)
+                answers(op, answer)
                     .into_iter()
                     .map(|f| (op.name.clone(), f)),
             );
@@ -289,7 +290,7 @@ impl Features for DeclaredFeatures {
         if let Some(state) = state {
             hits.extend(shapes(state).into_iter().map(|s| (STORED.into(), s.into())));
         }
-        self.stored.learn(&op, request, Some(outcome), state);
+        self.stored.learn(op, request, Some(outcome), state);
         if let Some(own) = &mut self.own {
             hits.extend(own.observe(request, outcome, state));
         }
@@ -388,11 +389,10 @@ impl DeclaredFeatures {
                     }
                 }
             }
-            Some(Class::Enum) => {
-                if a.values.contains(value) {
-                    out.push(format!("{name} = {}", plain(value)));
-                }
+            Some(Class::Enum) if a.values.contains(value) => {
+                out.push(format!("{name} = {}", plain(value)));
             }
+            Some(Class::Enum) => {}
             Some(Class::LowerBound | Class::UpperBound) => {
                 out.extend(self.bound(op, name, a, value, request));
             }

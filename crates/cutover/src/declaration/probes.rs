@@ -80,7 +80,8 @@ impl Prober for DeclaredProber {
         if let Some(own) = &mut self.own {
             own.observe(request);
         }
-        let Some(op) = self.declaration.op(&request.op).cloned() else {
+        let declaration = Arc::clone(&self.declaration);
+        let Some(op) = declaration.op(&request.op) else {
             return;
         };
         // A write not recorded as refused (a cassette without outcomes) counts as done.
@@ -110,7 +111,7 @@ impl Prober for DeclaredProber {
             .or_insert_with(|| Sample::new(PER_OP))
             .offer(text, recorded);
         self.stored.learn(
-            &op,
+            op,
             request,
             request.outcome.as_ref(),
             request.state.as_ref(),
