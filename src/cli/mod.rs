@@ -5,6 +5,7 @@ mod check_target;
 mod coverage;
 mod demo;
 mod diff;
+mod domain;
 mod gate;
 mod generate;
 mod inspect;
@@ -63,6 +64,8 @@ enum Subcommand {
     Probe(probe::Args),
     /// What a cassette's traffic exercises of its domain's declared features, and the gaps.
     Coverage(coverage::Args),
+    /// Domain declarations: `infer` drafts one from a recorded cassette, every guess marked.
+    Domain(domain::Args),
     /// Check an adapter (`exec:` or `http:`) against the target protocol: handshake, reset,
     /// unknown operation, requests in flight, dump, and its domain's script.
     CheckTarget(check_target::Args),
@@ -210,6 +213,7 @@ pub fn main() -> ExitCode {
         Subcommand::Report(args) => report::run(args, &cx),
         Subcommand::Inspect(args) => inspect::run(args, &cx),
         Subcommand::Coverage(args) => coverage::run(args, &cx),
+        Subcommand::Domain(args) => domain::run(args, &cx),
         Subcommand::Probe(args) => probe::run(args, &cx),
         Subcommand::CheckTarget(args) => check_target::run(args, &cx),
         Subcommand::Completions(args) => shell::completions(args),

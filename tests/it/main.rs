@@ -5,6 +5,8 @@
 //!   `check-target`, the conversations repositories as named specs.
 //! * `allowances`: every rule, noise, suggestion and accepted difference accepts only what
 //!   it declares (other classes, paths, parts, big numbers, nulls in arrays, ties).
+//! * `domain`: `cutover domain infer` drafts the kv fixture's declaration; an existing file
+//!   is kept unless `--force`; a bad cassette is located and exits 2.
 //! * `declared_mongo`: the kv domain declared on MongoDB replays its recording equivalent,
 //!   a planted defect is found with its class, arguments stay data, bad files are located.
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
@@ -59,6 +61,7 @@ mod cli;
 mod conversations;
 mod coverage;
 mod declared_mongo;
+mod domain;
 mod failfast;
 mod gate;
 mod generated;

@@ -10,6 +10,7 @@
 
 pub mod expect;
 pub mod features;
+pub mod infer;
 mod kit;
 pub mod path;
 pub mod probes;
