@@ -129,6 +129,40 @@ async fn edge_defects_the_traffic_misses_are_divergent_with_probes_only() {
     let dir = tempfile::tempdir().unwrap();
     let (plain, probed) = cassettes(dir.path(), 1);
 
+    // A draft from the recording: what the reviewed declaration says of ids and order.
+    let draft = dir.path().join("draft.toml");
+    let done = cutover()
+        .args(["domain", "infer"])
+        .arg(&plain)
+        .arg("--out")
+        .arg(&draft)
+        .output()
+        .unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let drafted = cutover::declaration::Declaration::load(&draft).unwrap();
+    let reviewed = cutover::declaration::Declaration::load(Path::new(DOMAIN)).unwrap();
+    let create = drafted.op("create_task").unwrap();
+    assert_eq!(create.key, cutover::declaration::KeyMode::Generated);
+    assert_eq!(create.generated_key.as_deref(), Some("id"));
+    assert_eq!(
+        drafted.op("list_tasks").unwrap().list,
+        reviewed.op("list_tasks").unwrap().list
+    );
+    for op in &reviewed.ops {
+        let guessed = drafted.op(&op.name).unwrap();
+        assert_eq!(
+            (guessed.kind, guessed.key),
+            (op.kind, op.key),
+            "{}",
+            op.name
+        );
+    }
+
     // Coverage from the declaration alone names the edges the traffic missed.
     let done = cutover()
         .arg("coverage")
