@@ -2,9 +2,10 @@
 //! draft must always be a declaration that parses back to itself.
 
 use super::*;
-use crate::cassette::{ErrorOutcome, Reader};
+use crate::cassette::{ErrorOutcome, Kind, Reader};
 use crate::declaration::expect::disorder;
-use serde_json::json;
+use crate::declaration::{Class, Direction, KeyMode, List, Nulls, SortKey, Type};
+use serde_json::{json, Map, Value};
 
 fn req(seq: u64, key: Option<&str>, op: &str, kind: Kind, args: Value) -> Request {
     Request::new(seq, key, op, kind, args, "2026-01-01T00:00:00.000Z")
