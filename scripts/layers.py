@@ -97,6 +97,9 @@ LAYERS: dict[str, int] = {
     # Coverage, "beside" the replay: it observes the legacy target during a replay and
     # counts only what the replay's shard reports (`replay::shard`).
     "coverage": 6,
+    # Domain declarations: the features, probes and check-target expectations any domain's
+    # declaration gives; beside coverage, below the domain kits that use them.
+    "declaration": 6,
     # The workspace layout's domain kit (a domain's features, probes, conformance script),
     # the built-in kv domain, the registry that lists domains and specs, and the conformance
     # session of `check-target` that finds them there.

@@ -174,7 +174,7 @@ impl Shared {
             .build()?;
         let mut registry = cutover_cli::registry();
         for path in domains {
-            registry = registry.with_domain(cutover::declaration::DeclaredDomain::load(path)?);
+            registry = registry.with_domain(cutover::domain::DeclaredDomain::load(path)?);
         }
         Ok(Shared { runtime, registry })
     }

@@ -34,7 +34,8 @@ pub mod strategy;
 
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Outcome, Request};
-use cutover::declaration::{Declaration, DeclaredDomain};
+use cutover::declaration::Declaration;
+use cutover::domain::DeclaredDomain;
 use cutover::targets::Opener;
 use cutover::targets::{InfraError, Target};
 use model::Conversation;

@@ -5,7 +5,8 @@
 //! command find a domain or open a spec here, never by a list of their own.
 
 use crate::coverage::Tally;
-use crate::declaration::{Declaration, DeclarationError, DeclaredDomain};
+use crate::declaration::{Declaration, DeclarationError};
+use crate::domain::DeclaredDomain;
 use crate::domain::DomainKit;
 use crate::kv::{self, MemorySpec};
 use crate::probe::{ProbeError, Prober};

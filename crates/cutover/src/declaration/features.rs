@@ -5,12 +5,11 @@
 //! in `features` and `stored`.
 
 use super::path::{get, key_text};
-use super::stored::Stored;
+use super::stored::{point, step, Stored};
 use super::validate::feature;
 use super::{Argument, Class, Declaration, KeyMode, Operation, Type};
 use crate::cassette::{Kind, Outcome, Request};
 use crate::coverage::{Declared, Features, Group, STORED};
-use chrono::DateTime;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -164,29 +163,6 @@ pub(crate) fn plain(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-/// A bounded value as a point on its axis: an integer as is, a timestamp in microseconds
-/// since the epoch; `None` for anything else.
-pub(crate) fn point(value: &Value, ty: Type) -> Option<i128> {
-    match (ty, value) {
-        (Type::Timestamp, Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| i128::from(t.timestamp_micros())),
-        (Type::Integer | Type::Number | Type::Any, Value::Number(n)) => {
-            n.as_i64().map(i128::from).or(n.as_u64().map(i128::from))
-        }
-        _ => None,
-    }
-}
-
-/// One step on a bound's axis: a millisecond for a timestamp, one otherwise.
-pub(crate) fn step(ty: Type) -> i128 {
-    if ty == Type::Timestamp {
-        1000
-    } else {
-        1
     }
 }
 

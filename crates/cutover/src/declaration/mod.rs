@@ -11,7 +11,6 @@
 pub mod expect;
 pub mod features;
 pub mod infer;
-mod kit;
 pub mod path;
 pub mod probes;
 mod provoke;
@@ -22,10 +21,10 @@ mod tests;
 mod validate;
 
 pub use features::Observer;
-pub use kit::DeclaredDomain;
 pub use provoke::Provoke;
 
 use crate::cassette::{ErrorKind, Kind};
+use crate::probe::Probe;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -306,6 +305,20 @@ impl Operation {
             .iter()
             .filter_map(|(kind, how)| Some((*kind, Provoke::parse(how).ok()??)))
             .collect()
+    }
+
+    /// A probe of this operation: keyed on `key` when the operation is keyed, else keyless.
+    pub fn probe(&self, key: Option<&str>, args: Value, why: String) -> Probe {
+        Probe {
+            key: match self.key {
+                KeyMode::Keyed => key.map(str::to_string),
+                KeyMode::Keyless | KeyMode::Generated => None,
+            },
+            op: self.name.clone(),
+            kind: self.kind,
+            args,
+            why,
+        }
     }
 
     /// Its arguments of `class`, by name.

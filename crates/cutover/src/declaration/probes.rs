@@ -8,11 +8,10 @@
 //! ([`crate::probe::pick`]), keys and values are kept in ordered maps, and absent keys are
 //! chosen from the recorded ones' shape, never from a clock or a random source.
 
-use super::features::{point, step};
-use super::stored::Stored;
+use super::stored::{point, step, Stored};
 use super::{sequences, Argument, Class, Declaration, KeyMode, Operation, Provoke, Type};
 use crate::cassette::{Kind, Outcome, Request};
-use crate::probe::pick::{lowest, rank, Sample};
+use crate::probe::pick::{lowest, Sample};
 use crate::probe::{Probe, Prober};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
@@ -202,9 +201,8 @@ impl DeclaredProber {
             return Vec::new();
         }
         let args = self.args_for(op);
-        let mut out = vec![probe(
+        let mut out = vec![op.probe(
             Some(absent),
-            op,
             args.clone(),
             format!("{}: absent key", op.name),
         )];
@@ -215,12 +213,7 @@ impl DeclaredProber {
             .filter(|(_, h)| !**h)
             .map(|(k, _)| k);
         if let Some(gone) = lowest(gone, 1).into_iter().next() {
-            out.push(probe(
-                Some(gone),
-                op,
-                args,
-                format!("{}: deleted key", op.name),
-            ));
+            out.push(op.probe(Some(gone), args, format!("{}: deleted key", op.name)));
         }
         out
     }
@@ -242,7 +235,7 @@ impl DeclaredProber {
                 };
                 let mut vary = |changed: Map<String, Value>, what: &str| {
                     let why = format!("{}: {name} {what}", op.name);
-                    out.push(probe(rec.key.as_deref(), op, Value::Object(changed), why));
+                    out.push(op.probe(rec.key.as_deref(), Value::Object(changed), why));
                 };
                 let value = args.get(name).filter(|v| !v.is_null());
                 if a.optional && value.is_some() {
@@ -383,12 +376,7 @@ impl DeclaredProber {
             let why = |what: &str| format!("error path: {} {what} ({kind})", op.name);
             match &how {
                 Provoke::AbsentKey => {
-                    out.push(probe(
-                        Some(absent),
-                        op,
-                        args.clone(),
-                        why("on an absent key"),
-                    ));
+                    out.push(op.probe(Some(absent), args.clone(), why("on an absent key")));
                 }
                 Provoke::ExistingKey => {
                     let holding = self
@@ -398,12 +386,12 @@ impl DeclaredProber {
                         .filter(|(_, h)| **h)
                         .map(|(k, _)| k);
                     for k in lowest(holding, KEYS) {
-                        out.push(probe(Some(k), op, args.clone(), why("on an existing key")));
+                        out.push(op.probe(Some(k), args.clone(), why("on an existing key")));
                     }
                 }
                 Provoke::Repeat => {
                     for (k, a) in self.successes.get(&op.name).iter().flat_map(|s| s.items()) {
-                        out.push(probe(Some(k), op, a.clone(), why("repeated")));
+                        out.push(op.probe(Some(k), a.clone(), why("repeated")));
                     }
                 }
                 Provoke::Absent(arg)
@@ -424,12 +412,7 @@ impl DeclaredProber {
                     } else {
                         None
                     };
-                    out.push(probe(
-                        key,
-                        op,
-                        Value::Object(changed),
-                        why(&how.to_string()),
-                    ));
+                    out.push(op.probe(key, Value::Object(changed), why(&how.to_string())));
                 }
             }
         }
@@ -450,24 +433,10 @@ impl DeclaredProber {
                 let mut changed = args.clone();
                 changed.insert(name.clone(), json!(v));
                 let why = format!("{}: {name} {what}", op.name);
-                out.push(probe(rec.key.as_deref(), op, Value::Object(changed), why));
+                out.push(op.probe(rec.key.as_deref(), Value::Object(changed), why));
             }
         }
         out
-    }
-}
-
-/// A probe of `op`.
-pub(super) fn probe(key: Option<&str>, op: &Operation, args: Value, why: String) -> Probe {
-    Probe {
-        key: match op.key {
-            KeyMode::Keyed => key.map(str::to_string),
-            KeyMode::Keyless | KeyMode::Generated => None,
-        },
-        op: op.name.clone(),
-        kind: op.kind,
-        args,
-        why,
     }
 }
 
@@ -606,9 +575,4 @@ fn text_edges(s: &str) -> Vec<(String, String)> {
     let long: String = seed.chars().cycle().take(LONG_TEXT).collect();
     out.push((long, format!("of {LONG_TEXT} characters")));
     out
-}
-
-/// The rank of a text, for the deterministic choices of [`super::sequences`].
-pub(super) fn order_of(text: &str) -> u64 {
-    rank(text)
 }

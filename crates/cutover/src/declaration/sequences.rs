@@ -9,10 +9,9 @@
 //! the same sequences. A sequence that diverges is shrunk like any divergent cassette
 //! (`cutover shrink`).
 
-use super::probes::{order_of, probe};
 use super::{Declaration, KeyMode};
 use crate::cassette::Kind;
-use crate::probe::pick::lowest;
+use crate::probe::pick::{lowest, rank};
 use crate::probe::{Probe, SEQUENCE};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -34,7 +33,7 @@ pub(super) fn derive(
         let twice: Vec<&(String, Value)> = alphabet.iter().flat_map(|w| [w, w]).collect();
         let reversed: Vec<&(String, Value)> = alphabet.iter().rev().collect();
         let mut shuffled: Vec<&(String, Value)> = alphabet.iter().collect();
-        shuffled.sort_by_key(|(op, args)| order_of(&format!("{key} {op} {args}")));
+        shuffled.sort_by_key(|(op, args)| rank(&format!("{key} {op} {args}")));
         let mut sequences = vec![("each write twice", twice)];
         if alphabet.len() > 1 {
             sequences.push(("writes reversed", reversed));
@@ -46,7 +45,7 @@ pub(super) fn derive(
             let why = format!("{SEQUENCE}{what}");
             for (op, args) in sequence {
                 if let Some(op) = declaration.op(op) {
-                    out.push(probe(Some(key), op, args.clone(), why.clone()));
+                    out.push(op.probe(Some(key), args.clone(), why.clone()));
                 }
             }
             out.extend(reads(declaration, key, &why));
@@ -63,5 +62,5 @@ fn reads(declaration: &Declaration, key: &str, why: &str) -> Option<Probe> {
         .iter()
         .filter(|o| o.kind == Kind::Read && o.key == KeyMode::Keyed)
         .find(|o| o.args.values().all(|a| a.optional))
-        .map(|o| probe(Some(key), o, json!({}), format!("{why}, then {}", o.name)))
+        .map(|o| o.probe(Some(key), json!({}), format!("{why}, then {}", o.name)))
 }

@@ -7,10 +7,10 @@
 //! its new key's state; an element of a list answered by an operation that bounds a field
 //! shows that field of the element's aggregate (by the list's `key`).
 
-use super::features::point;
 use super::path::{get, key_text};
 use super::{Declaration, KeyMode, Operation, Type};
 use crate::cassette::{ErrorKind, Kind, Outcome, Request};
+use chrono::DateTime;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -177,5 +177,28 @@ impl Stored {
             }
             !gone
         });
+    }
+}
+
+/// A bounded value as a point on its axis: an integer as is, a timestamp in microseconds
+/// since the epoch; `None` for anything else.
+pub(crate) fn point(value: &Value, ty: Type) -> Option<i128> {
+    match (ty, value) {
+        (Type::Timestamp, Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| i128::from(t.timestamp_micros())),
+        (Type::Integer | Type::Number | Type::Any, Value::Number(n)) => {
+            n.as_i64().map(i128::from).or(n.as_u64().map(i128::from))
+        }
+        _ => None,
+    }
+}
+
+/// One step on a bound's axis: a millisecond for a timestamp, one otherwise.
+pub(crate) fn step(ty: Type) -> i128 {
+    if ty == Type::Timestamp {
+        1000
+    } else {
+        1
     }
 }

@@ -7,7 +7,8 @@
 pub mod memory;
 mod script;
 
-use crate::declaration::{Declaration, DeclaredDomain};
+use crate::declaration::Declaration;
+use crate::domain::DeclaredDomain;
 use crate::targets::{Opener, Spec, Target};
 use async_trait::async_trait;
 use std::sync::Arc;

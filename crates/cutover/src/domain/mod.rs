@@ -1,7 +1,12 @@
 //! What a domain gives cutover beyond its targets: its coverage features, its probes and its
 //! conformance script. A [`DomainKit`] is registered once in a [`crate::Registry`]; coverage,
 //! probes, `check-target` and the command line find every domain, built in or a team's own,
-//! through it.
+//! through it. A domain known from its declaration is a [`DeclaredDomain`], built in or a
+//! team's own.
+
+mod declared;
+
+pub use declared::DeclaredDomain;
 
 use crate::cassette::Request;
 use crate::coverage::Features;

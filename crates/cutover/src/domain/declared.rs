@@ -1,11 +1,11 @@
 //! A declared domain as a [`DomainKit`]: coverage, probes and `check-target` from its
 //! declaration, and, for a built-in domain, its own code beside them.
 
-use super::features::{DeclaredFeatures, Observer};
-use super::probes::DeclaredProber;
-use super::{Declaration, DeclarationError};
+use super::{DomainKit, Script};
 use crate::coverage::Features;
-use crate::domain::{DomainKit, Script};
+use crate::declaration::features::{DeclaredFeatures, Observer};
+use crate::declaration::probes::DeclaredProber;
+use crate::declaration::{Declaration, DeclarationError};
 use crate::probe::Prober;
 use std::path::Path;
 use std::sync::Arc;
