@@ -101,12 +101,12 @@ fn the_human_report_shows_the_table_the_groups_the_first_examples_and_the_verdic
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(
-            "\ndivergence groups (4), most first:\n\
-             \x20 operation  class          path       divergences\n\
-             \x20 get        value          $.name     1\n\
-             \x20 insert     error          $          1\n\
-             \x20 put        state (extra)  $.tags[*]  1\n\
-             \x20 scan       ordering       $          1\n"
+            "\ndivergence groups (4), causes first:\n\
+             \x20 operation  class          path       divergences  role\n\
+             \x20 put        state (extra)  $.tags[*]  1            cause, 1 follow\n\
+             \x20 get        value          $.name     1            cause\n\
+             \x20 insert     error          $          1            cause\n\
+             \x20 scan       ordering       $          1            echo\n"
         ),
         "{stdout}"
     );
@@ -203,13 +203,13 @@ fn the_default_report_lists_the_largest_groups_and_counts_the_rest_and_verbose_e
     assert_eq!(code, Some(1));
     assert!(
         summary.contains(
-            "\ndivergence groups (8), most first:\n\
-             \x20 operation  class  path  divergences\n\
-             \x20 get        value  $.f0  8\n\
-             \x20 get        value  $.f1  7\n\
-             \x20 get        value  $.f2  6\n\
-             \x20 get        value  $.f3  5\n\
-             \x20 get        value  $.f4  4\n\
+            "\ndivergence groups (8), causes first:\n\
+             \x20 operation  class  path  divergences  role\n\
+             \x20 get        value  $.f0  8            cause, 7 follow\n\
+             \x20 get        value  $.f1  7            echo\n\
+             \x20 get        value  $.f2  6            echo\n\
+             \x20 get        value  $.f3  5            echo\n\
+             \x20 get        value  $.f4  4            echo\n\
              \x20 … 3 more groups (--verbose shows every group)\n"
         ),
         "{summary}"

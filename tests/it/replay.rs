@@ -328,3 +328,97 @@ async fn a_request_without_a_recorded_outcome_is_inconclusive_against_a_recordin
         .unwrap()
         .contains("no recorded outcome"));
 }
+
+/// A put at seq 0 that loses the value's tags on the candidate, then gets of that key and
+/// of others: the gets of `k0` diverge because of the put.
+fn cause_and_echoes() -> Vec<Request> {
+    let value = serde_json::json!({ "n": 1, "tags": ["a"] });
+    let mut requests = vec![Request::new(
+        0,
+        Some("k0"),
+        "put",
+        Kind::Write,
+        serde_json::json!({ "value": value }),
+        "2026-01-01T00:00:00Z",
+    )];
+    for seq in 1..=40 {
+        let key = format!("k{}", seq % 4);
+        let (op, kind, args) = match key.as_str() {
+            "k0" => ("get", Kind::Read, serde_json::json!({})),
+            _ => ("put", Kind::Write, serde_json::json!({ "value": value })),
+        };
+        requests.push(Request::new(
+            seq,
+            Some(&key),
+            op,
+            kind,
+            args,
+            "2026-01-01T00:00:00Z",
+        ));
+    }
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_defect_leads_the_summary_and_the_reads_it_breaks_follow_it() {
+    let candidate = Double::memory().storing(|request| {
+        if request.seq == 0 {
+            request.args["value"]
+                .as_object_mut()
+                .unwrap()
+                .remove("tags");
+        }
+    });
+    let (results, report) = run(
+        cause_and_echoes().into_iter(),
+        Arc::new(Memory::new()),
+        Arc::new(candidate),
+        ReplayOptions::default(),
+    )
+    .await;
+    // The put's stored state is the cause; each get of k0 (10 of them) follows seq 0.
+    let divergent: Vec<(u64, Option<u64>)> = results
+        .iter()
+        .filter(|r| r.status == Status::Divergent)
+        .map(|r| (r.seq, r.follows))
+        .collect();
+    let mut expected = vec![(0, None)];
+    expected.extend((4..=40).step_by(4).map(|seq| (seq, Some(0))));
+    assert_eq!(divergent, expected);
+    // Ten echoes outnumber their one cause, yet the cause's group is listed first.
+    let rendered = cutover::report::render::text(
+        &report,
+        cutover::report::render::Options {
+            verbose: false,
+            style: cutover::report::render::Style::Plain,
+        },
+    );
+    let rows: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| !l.starts_with("divergence groups"))
+        .skip(2)
+        .take(2)
+        .collect();
+    assert!(
+        rows[0].contains("put") && rows[0].contains("cause, 10 follow"),
+        "{rendered}"
+    );
+    assert!(
+        rows[1].contains("get") && rows[1].trim_end().ends_with("echo"),
+        "{rendered}"
+    );
+    let get = report
+        .suggested_rules
+        .iter()
+        .find(|s| s.op == "get")
+        .unwrap();
+    assert_eq!((get.count, get.causes), (10, 0));
+    // The Markdown comment and the page lead with the cause too.
+    let markdown = cutover::publish::markdown::render(&report, None);
+    let causes = markdown.find("### Causes first").expect("a causes section");
+    assert!(causes < markdown.find("| `get`").unwrap_or(usize::MAX));
+    let first = markdown.find("### First divergences").unwrap();
+    let put = markdown[first..].find("<code>put</code>").unwrap();
+    let get = markdown[first..].find("<code>get</code>").unwrap();
+    assert!(put < get, "{markdown}");
+}

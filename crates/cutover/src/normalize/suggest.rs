@@ -23,6 +23,13 @@ pub struct Suggestion {
     pub detail: Option<Class>,
     /// Divergences in the group.
     pub count: u64,
+    /// Of those, the divergences of requests that are causes: their key's first divergent
+    /// request in cassette order (see [`crate::replay::causes`]); the rest are echoes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub causes: u64,
+    /// Divergent requests that follow one of this group's causes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub followed_by: u64,
     /// The rule, as TOML; none for a difference no normalization may accept (errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -38,9 +45,15 @@ impl Suggestion {
             class,
             detail,
             count: 1,
+            causes: 0,
+            followed_by: 0,
             rule: None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The narrowest action known to accept every divergence of a group so far. A group's

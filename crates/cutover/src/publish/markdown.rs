@@ -16,6 +16,7 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     if let Some(d) = decision {
         why(&mut out, d);
     }
+    causes(&mut out, report);
     operations(&mut out, report, decision);
     super::settle::markdown(&mut out, report);
     if let Some(coverage) = &report.coverage {
@@ -142,11 +143,14 @@ fn accepted(out: &mut String, d: &Decision) {
 fn examples(out: &mut String, report: &Report) {
     if !report.examples.is_empty() {
         let _ = writeln!(out, "\n### First divergences\n");
-        for e in &report.examples {
+        for e in crate::report::causes_first(&report.examples) {
             let d = &e.divergence;
+            let follows = e
+                .follows
+                .map_or(String::new(), |s| format!(" (follows seq {s})"));
             let _ = writeln!(
                 out,
-                "<details><summary><code>{}</code> seq {}: {} at <code>{}</code></summary>\n",
+                "<details><summary><code>{}</code> seq {}: {} at <code>{}</code>{follows}</summary>\n",
                 e.op,
                 e.seq,
                 d.class,
@@ -166,6 +170,35 @@ fn examples(out: &mut String, report: &Report) {
         }
     }
 }
+
+/// The groups with a cause, those most echoes follow first: where to look before the rest.
+fn causes(out: &mut String, report: &Report) {
+    let causes = crate::report::render::causes(report);
+    if causes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Causes first\n\nEach key's first divergence, in cassette order; the later divergences of the same key follow it.\n\n| operation | class | path | causes | followed by |\n|---|---|---|---|---|"
+    );
+    for s in causes.iter().take(CAUSES) {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{}` | {} | {} |",
+            escape(&s.op),
+            s.class,
+            escape(&s.path),
+            s.causes,
+            s.followed_by
+        );
+    }
+    if causes.len() > CAUSES {
+        let _ = writeln!(out, "\n… and {} more.", causes.len() - CAUSES);
+    }
+}
+
+/// Cause groups the Markdown comment lists.
+const CAUSES: usize = 10;
 
 /// Table cells: no pipes or line breaks.
 fn escape(text: &str) -> String {

@@ -20,6 +20,7 @@
 //!
 //! [`Target::settle`]: crate::targets::Target::settle
 
+pub mod causes;
 mod compare;
 mod record;
 mod result;

@@ -103,6 +103,11 @@ pub struct RequestResult {
     /// asked again because it differed (0, and absent, without a retry).
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub settle_retries: u32,
+    /// For a divergent request: the seq of the earlier divergent request it follows (its
+    /// key's first, or the run's first for a keyless request; see
+    /// [`Causes`](super::causes::Causes)). Absent on a cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -139,7 +144,20 @@ impl RequestResult {
             probe: request.probe.is_some(),
             settled_us: None,
             settle_retries: 0,
+            follows: None,
         }
+    }
+
+    /// A result with only its place, key, kind and status set: for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        seq: u64,
+        key: Option<&str>,
+        kind: Kind,
+        status: Status,
+    ) -> RequestResult {
+        let request = Request::new(seq, key, "op", kind, serde_json::Value::Null, "");
+        RequestResult::of(seq, &request, status)
     }
 }
 

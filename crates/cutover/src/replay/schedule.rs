@@ -46,13 +46,16 @@ struct Reorder<'s, 'a> {
     /// Requests run only for the state others read (another shard's writes): not emitted.
     context: HashSet<u64>,
     emitted: u64,
+    /// Marks each emitted divergence as a cause or as following one.
+    causes: super::causes::Causes,
 }
 
 impl Reorder<'_, '_> {
     fn push(&mut self, result: RequestResult) -> std::io::Result<()> {
         self.held.insert(result.index, result);
-        while let Some(result) = self.held.remove(&self.next) {
+        while let Some(mut result) = self.held.remove(&self.next) {
             if !self.context.remove(&self.next) {
+                self.causes.mark(&mut result);
                 for sink in self.sinks.iter_mut() {
                     sink.accept(&result)?;
                 }
@@ -360,6 +363,7 @@ pub(super) async fn run(
         sinks,
         context: HashSet::new(),
         emitted: 0,
+        causes: super::causes::Causes::new(),
     };
     let (mut read, mut eof, mut truncation) = (0u64, false, None);
     let mut stopped: Option<Stop> = None;

@@ -21,7 +21,7 @@ use crate::normalize::suggest::{self, Suggestion};
 use crate::normalize::RuleUsage;
 use crate::replay::{ReplayRun, RequestResult, Sink, StateCheck, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The report format version.
 pub const REPORT_VERSION: u64 = 1;
@@ -313,6 +313,16 @@ pub struct Example {
     pub key: Option<String>,
     /// The divergence shown.
     pub divergence: Divergence,
+    /// The seq of the earlier divergent request this one follows; absent on a cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<u64>,
+}
+
+/// `examples` with the causes' first, each part in its order (the cassette's).
+pub fn causes_first(examples: &[Example]) -> Vec<&Example> {
+    let (causes, echoes): (Vec<&Example>, Vec<&Example>) =
+        examples.iter().partition(|e| e.follows.is_none());
+    causes.into_iter().chain(echoes).collect()
 }
 
 /// A group of divergences: (operation, path pattern, class, structural class of a state).
@@ -323,11 +333,22 @@ type GroupKey = (String, String, Class, Option<Class>);
 pub struct Summary {
     totals: Counts,
     probes: Counts,
-    groups: BTreeMap<GroupKey, (u64, suggest::Fit)>,
+    groups: BTreeMap<GroupKey, GroupAcc>,
+    /// The groups of each cause's divergences, by the cause's seq, to count what follows.
+    causes: HashMap<u64, Vec<GroupKey>>,
     legacy: Latency,
     candidate: Latency,
     operations: BTreeMap<String, OpAccumulator>,
     examples: BTreeMap<(String, Class), Vec<Example>>,
+}
+
+/// One group's counts so far, and the narrowest rule that fits all its divergences.
+#[derive(Debug, Clone)]
+struct GroupAcc {
+    count: u64,
+    causes: u64,
+    followed_by: u64,
+    fit: suggest::Fit,
 }
 
 #[derive(Debug, Clone)]
@@ -357,6 +378,9 @@ impl Summary {
 
     /// Folds one result in.
     pub fn add(&mut self, result: &RequestResult) {
+        if result.status == Status::Divergent {
+            self.echo(result);
+        }
         self.totals.add(result.status);
         if result.probe {
             self.probes.add(result.status);
@@ -424,15 +448,30 @@ impl Summary {
                 d.detail,
             );
             let room = self.groups.len() < MAX_GROUPS;
+            let cause = result.follows.is_none();
             match self.groups.get_mut(&key) {
-                Some((count, fit)) => {
-                    *count += 1;
-                    *fit = std::mem::replace(fit, suggest::Fit::NoRule).join(suggest::Fit::of(d));
+                Some(acc) => {
+                    acc.count += 1;
+                    acc.causes += u64::from(cause);
+                    acc.fit = std::mem::replace(&mut acc.fit, suggest::Fit::NoRule)
+                        .join(suggest::Fit::of(d));
                 }
                 None if room => {
-                    self.groups.insert(key, (1, suggest::Fit::of(d)));
+                    let acc = GroupAcc {
+                        count: 1,
+                        causes: u64::from(cause),
+                        followed_by: 0,
+                        fit: suggest::Fit::of(d),
+                    };
+                    self.groups.insert(key.clone(), acc);
                 }
                 None => {}
+            }
+            if cause && self.groups.contains_key(&key) {
+                let keys = self.causes.entry(result.seq).or_default();
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
             }
             let group = self
                 .examples
@@ -440,6 +479,18 @@ impl Summary {
                 .or_default();
             if group.len() < EXAMPLES_PER_GROUP {
                 group.push(example(result, d));
+            }
+        }
+    }
+
+    /// Counts `result`, if it follows a cause, for each of the cause's groups.
+    fn echo(&mut self, result: &RequestResult) {
+        let Some(keys) = result.follows.and_then(|seq| self.causes.get(&seq)) else {
+            return;
+        };
+        for key in keys {
+            if let Some(acc) = self.groups.get_mut(key) {
+                acc.followed_by += 1;
             }
         }
     }
@@ -517,13 +568,15 @@ impl Summary {
             suggested_rules: self
                 .groups
                 .into_iter()
-                .map(|((op, path, class, detail), (count, fit))| Suggestion {
-                    rule: suggest::rule(&op, &path, class, &fit),
+                .map(|((op, path, class, detail), acc)| Suggestion {
+                    rule: suggest::rule(&op, &path, class, &acc.fit),
                     op,
                     path,
                     class,
                     detail,
-                    count,
+                    count: acc.count,
+                    causes: acc.causes,
+                    followed_by: acc.followed_by,
                 })
                 .collect(),
         }
@@ -543,5 +596,6 @@ fn example(result: &RequestResult, d: &Divergence) -> Example {
         seq: result.seq,
         key: result.key.clone(),
         divergence: d.clone(),
+        follows: result.follows,
     }
 }

@@ -86,6 +86,9 @@ fn interleave(mut inputs: Vec<Input>, out: &RunDir) -> Result<(Summary, u64), Me
         })
     };
     let mut summary = Summary::new();
+    // Marked again across the shards: a keyless request follows the first divergence of
+    // the whole run, which may be another shard's.
+    let mut causes = crate::replay::causes::Causes::new();
     let mut index = 0u64;
     let mut last_seq = None;
     // The smallest seq among the shards' next results, until every shard is read.
@@ -104,6 +107,7 @@ fn interleave(mut inputs: Vec<Input>, out: &RunDir) -> Result<(Summary, u64), Me
         last_seq = Some(result.seq);
         result.index = index;
         index += 1;
+        causes.mark(&mut result);
         summary.add(&result);
         writer.accept(&result).map_err(io)?;
         inputs[i].advance()?;

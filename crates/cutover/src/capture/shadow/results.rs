@@ -8,6 +8,7 @@
 use super::{ShadowConfig, ShadowStats, Writes};
 use crate::cassette::Header;
 use crate::normalize::RuleRun;
+use crate::replay::causes::Causes;
 use crate::replay::{ReplayRun, RequestResult, Sink};
 use crate::report::{Report, ShadowInfo, Summary};
 use crate::rundir::{ResultsWriter, RunDir};
@@ -34,6 +35,8 @@ struct Folder {
     started: Instant,
     summary: Summary,
     out: Option<(RunDir, ResultsWriter)>,
+    /// Marks causes and echoes in the order the shadowed calls finished.
+    causes: Causes,
 }
 
 impl Publisher {
@@ -61,6 +64,7 @@ impl Publisher {
             started: Instant::now(),
             summary: Summary::new(),
             out,
+            causes: Causes::new(),
         };
         let (tx, rx) = mpsc::channel(1024);
         let thread = std::thread::Builder::new()
@@ -98,7 +102,8 @@ impl Publisher {
 impl Folder {
     fn run(mut self, mut rx: mpsc::Receiver<RequestResult>) -> Published {
         let mut published = Instant::now();
-        while let Some(result) = rx.blocking_recv() {
+        while let Some(mut result) = rx.blocking_recv() {
+            self.causes.mark(&mut result);
             self.summary.add(&result);
             if let Some((_, sink)) = &mut self.out {
                 sink.accept(&result)?;

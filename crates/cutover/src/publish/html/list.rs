@@ -166,6 +166,11 @@ fn data(ws: &Workspace) -> Value {
                 pattern_list.len() - 1
             });
             let mut notes = Vec::new();
+            if let Some(seq) = shown.follows {
+                notes.push(format!(
+                    "follows seq {seq}, the first divergence of its key"
+                ));
+            }
             if let Some(detail) = d.detail {
                 notes.push(format!("state difference: {detail}"));
             }

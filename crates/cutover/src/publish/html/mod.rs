@@ -65,6 +65,7 @@ pub fn render(
     if let Some(d) = decision {
         gate::section(&mut out, d);
     }
+    causes(&mut out, report);
     operations(&mut out, report, decision);
     if let Some(ws) = workspace {
         chart::section(&mut out, report, &ws.latency);
@@ -117,14 +118,38 @@ pub fn render(
 }
 
 /// The first divergence of each operation and class, for a page made from a report alone.
+/// The groups with a cause, those most echoes follow first.
+fn causes(out: &mut String, report: &Report) {
+    let causes = crate::report::render::causes(report);
+    if causes.is_empty() {
+        return;
+    }
+    out.push_str("<section><h2>Causes first</h2><p class=\"hint\">Each key's first divergence, in cassette order; the later divergences of the same key follow it.</p><table id=\"causes\"><tr><th>operation</th><th>class</th><th>path</th><th>causes</th><th>followed by</th></tr>");
+    for s in causes {
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            esc(&s.op),
+            s.class,
+            esc(&s.path),
+            s.causes,
+            s.followed_by
+        );
+    }
+    out.push_str("</table></section>\n");
+}
+
 fn first_divergences(out: &mut String, report: &Report) {
     if !report.examples.is_empty() {
         out.push_str("<section><h2>First divergences</h2>\n");
-        for e in &report.examples {
+        for e in crate::report::causes_first(&report.examples) {
             let d = &e.divergence;
+            let follows = e
+                .follows
+                .map_or(String::new(), |s| format!(" (follows seq {s})"));
             let _ = write!(
                 out,
-                "<article class=\"divergence\"><h3><code>{}</code> seq {} key {}: {} at <code>{}</code></h3>",
+                "<article class=\"divergence\"><h3><code>{}</code> seq {} key {}: {} at <code>{}</code>{follows}</h3>",
                 esc(&e.op),
                 e.seq,
                 esc(e.key.as_deref().unwrap_or("(none)")),

@@ -32,6 +32,8 @@ pub struct Shown {
     pub args: Option<Value>,
     /// The divergences of it the page holds.
     pub divergences: Vec<Divergence>,
+    /// The seq of the earlier divergent request it follows; `None` on a cause.
+    pub follows: Option<u64>,
 }
 
 /// The divergences of one operation at one path pattern.
@@ -155,6 +157,7 @@ impl Workspace {
                 op: result.op.clone(),
                 args: result.args.clone(),
                 divergences: result.divergences[..take].to_vec(),
+                follows: result.follows,
             });
         }
     }

@@ -218,6 +218,24 @@ fn verdict(report: &Report, style: Style) -> String {
     format!("{}{why}", style.verdict(report.verdict, word))
 }
 
+/// The report's groups with a cause among their divergences (see
+/// [`crate::replay::causes`]), those followed by the most echoes first, then most causes,
+/// then by operation and path: what the Markdown and HTML pages lead with.
+pub fn causes(report: &Report) -> Vec<&crate::normalize::suggest::Suggestion> {
+    let mut causes: Vec<_> = report
+        .suggested_rules
+        .iter()
+        .filter(|s| s.causes > 0)
+        .collect();
+    causes.sort_by(|a, b| {
+        (b.followed_by, b.causes)
+            .cmp(&(a.followed_by, a.causes))
+            .then_with(|| (&a.op, &a.path).cmp(&(&b.op, &b.path)))
+            .then_with(|| a.class.name().cmp(b.class.name()))
+    });
+    causes
+}
+
 /// What a report says when some write's stored state was not compared: how many, in which
 /// operations, and why; `None` when every compared write's state was compared. The text,
 /// Markdown and HTML documents all say it.

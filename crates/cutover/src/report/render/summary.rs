@@ -29,6 +29,11 @@ pub(crate) struct Group<'a> {
     pub path: Option<&'a str>,
     /// Divergences in the group (requests, where the path is `None`).
     pub count: u64,
+    /// Of those, divergences of requests that are causes (their key's first divergence);
+    /// `None` where the report only counts (operation, class).
+    pub causes: Option<u64>,
+    /// Divergent requests that follow this group's causes.
+    pub followed_by: u64,
 }
 
 impl Group<'_> {
@@ -37,6 +42,16 @@ impl Group<'_> {
         match self.detail {
             Some(detail) => format!("{} ({detail})", self.class),
             None => self.class.to_string(),
+        }
+    }
+
+    /// `cause` (with the echoes that follow it), `echo`, or empty where unknown.
+    fn role(&self) -> String {
+        match self.causes {
+            Some(0) => "echo".into(),
+            Some(_) if self.followed_by > 0 => format!("cause, {} follow", self.followed_by),
+            Some(_) => "cause".into(),
+            None => String::new(),
         }
     }
 
@@ -50,10 +65,12 @@ impl Group<'_> {
     }
 }
 
-/// A report's divergence groups, most divergences first, ties by operation, class, path
-/// pattern and detail (by name): the suggested rules' groups, which count every
-/// (operation, path pattern, class); for a report without them, one group per operation
-/// and class, counting requests.
+/// A report's divergence groups, causes first: groups with a divergence that is its key's
+/// first (see [`crate::replay::causes`]), those followed by the most echoes first; then
+/// the groups of echoes only; each part most divergences first, ties by operation, class,
+/// path pattern and detail (by name). The groups are the suggested rules' groups, which
+/// count every (operation, path pattern, class); for a report without them, one group per
+/// operation and class, counting requests, most first.
 pub(crate) fn groups(report: &Report) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = match report.suggested_rules.is_empty() {
         false => report
@@ -65,6 +82,8 @@ pub(crate) fn groups(report: &Report) -> Vec<Group<'_>> {
                 detail: s.detail,
                 path: Some(&s.path),
                 count: s.count,
+                causes: Some(s.causes),
+                followed_by: s.followed_by,
             })
             .collect(),
         true => report
@@ -77,13 +96,18 @@ pub(crate) fn groups(report: &Report) -> Vec<Group<'_>> {
                     detail: None,
                     path: None,
                     count: *n,
+                    causes: None,
+                    followed_by: 0,
                 })
             })
             .collect(),
     };
     groups.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
+        let cause = |g: &Group| g.causes.is_some_and(|n| n > 0);
+        cause(b)
+            .cmp(&cause(a))
+            .then_with(|| b.followed_by.cmp(&a.followed_by))
+            .then_with(|| b.count.cmp(&a.count))
             .then_with(|| a.op.cmp(b.op))
             .then_with(|| a.class.name().cmp(b.class.name()))
             .then_with(|| a.path.cmp(&b.path))
@@ -133,8 +157,12 @@ fn divergence_groups(out: &mut String, report: &Report, groups: &[Group], style:
         Some(_) => "divergences",
         None => "requests",
     };
-    let _ = writeln!(out, "\ndivergence groups ({}), most first:", groups.len());
-    let header = ["  operation", "class", "path", counted].map(|t| Cell::new(t, None));
+    let order = match groups[0].causes {
+        Some(_) => "causes first",
+        None => "most first",
+    };
+    let _ = writeln!(out, "\ndivergence groups ({}), {order}:", groups.len());
+    let header = ["  operation", "class", "path", counted, "role"].map(|t| Cell::new(t, None));
     let mut rows = vec![header];
     for g in groups.iter().take(GROUPS) {
         rows.push([
@@ -142,6 +170,7 @@ fn divergence_groups(out: &mut String, report: &Report, groups: &[Group], style:
             Cell::new(&g.class_name(), None),
             Cell::new(g.path.unwrap_or("*"), None),
             Cell::new(&g.count.to_string(), Some(Role::Bad)),
+            Cell::new(&g.role(), None),
         ]);
     }
     table(out, &rows, style);
@@ -165,7 +194,12 @@ fn examples(out: &mut String, report: &Report, groups: &[Group], style: Style) {
         if shown.len() == EXAMPLES {
             break;
         }
-        if let Some(e) = report.examples.iter().find(|e| g.holds(e)) {
+        let mut held = report.examples.iter().filter(|e| g.holds(e));
+        let first = match g.causes {
+            Some(n) if n > 0 => held.clone().find(|e| e.follows.is_none()).or(held.next()),
+            _ => held.next(),
+        };
+        if let Some(e) = first {
             if !shown.contains(&e) {
                 shown.push(e);
             }

@@ -143,13 +143,13 @@ fn the_summary_lists_the_largest_groups_first_ties_by_name_and_counts_the_rest()
     let text = super::text(&divergent(&SEVEN), super::Options::default());
     assert!(
         text.contains(
-            "\ndivergence groups (7), most first:\n\
-             \x20 operation  class  path  divergences\n\
-             \x20 scan       value  $.a   3\n\
-             \x20 get        value  $.a   2\n\
-             \x20 get        value  $.b   2\n\
-             \x20 put        value  $.z   2\n\
-             \x20 get        value  $.c   1\n\
+            "\ndivergence groups (7), causes first:\n\
+             \x20 operation  class  path  divergences  role\n\
+             \x20 scan       value  $.a   3            cause\n\
+             \x20 get        value  $.a   2            cause\n\
+             \x20 get        value  $.b   2            cause\n\
+             \x20 put        value  $.z   2            cause\n\
+             \x20 get        value  $.c   1            cause\n\
              \x20 … 2 more groups (--verbose shows every group)\n"
         ),
         "{text}"
