@@ -4,6 +4,7 @@
     python3 adapter.py --store sqlite [--db PATH]          # the legacy (default: a temp file)
     VENV_PY adapter.py --store postgres --url URL           # the new store (VENV_PY: setup.sh)
     ... --declare                                           # hello carries domain.toml's text
+    ... --id-start 1000                                     # postgres: ids from 1000, unlike the legacy's
 
 It answers one message at a time, in order (`"concurrency": 1`), and exits when stdin closes.
 stdout carries only answers; stderr is the log.
@@ -218,7 +219,7 @@ def open_repo(options, defect):
         raise ValueError("psycopg is not installed here: run examples/tasks/setup.sh and use the python it prints")
 
     repo_defect = defect if defect in PG_DEFECTS else ""
-    return PostgresTasks(options.url, defect=repo_defect), "tasks-postgres", lambda: None
+    return PostgresTasks(options.url, defect=repo_defect, id_start=options.id_start), "tasks-postgres", lambda: None
 
 
 def main():
@@ -228,6 +229,7 @@ def main():
     parser.add_argument("--db", help="sqlite: the database file (default: a temp file, removed at exit)")
     parser.add_argument("--url", help="postgres: the database URL, e.g. postgres://postgres@127.0.0.1:5432/tasks")
     parser.add_argument("--declare", action="store_true", help="send domain.toml in the hello answer")
+    parser.add_argument("--id-start", type=int, default=1, help="postgres: number new tasks from this id after each reset")
     options = parser.parse_args()
     NAME = f"tasks-{options.store}"
     defect = os.environ.get("TASKS_DEFECT", "")

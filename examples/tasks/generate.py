@@ -75,13 +75,16 @@ class Recorder:
         self.clock += datetime.timedelta(seconds=self.rng.randint(1, 120), milliseconds=self.rng.randint(0, 999))
         return format_timestamp(self.clock)
 
-    def record(self, op, kind, key, args, call):
-        """Runs call() on the legacy and writes the request line; returns the answer or None."""
+    def record(self, op, kind, key, args, call, generated=False):
+        """Runs call() on the legacy and writes the request line; returns the answer or None.
+        A `generated` create's key is the id its answer carries (the store chose it)."""
         self.seq += 1
         request = {"seq": self.seq, "key": key, "op": op, "kind": kind, "args": args, "at": self.at()}
         try:
             answer = call()
             request["outcome"] = {"ok": answer}
+            if generated:
+                key = request["key"] = str(answer["id"])
         except TaskError as e:
             answer = None
             request["outcome"] = {"error": {"kind": e.kind, "message": e.message}}
@@ -112,7 +115,7 @@ class Recorder:
         due = self.due()
         if due is not None or self.rng.random() < 0.5:
             args["due"] = due
-        made = self.record("create_task", "write", None, args, lambda: self.repo.create_task(**args))
+        made = self.record("create_task", "write", None, args, lambda: self.repo.create_task(**args), generated=True)
         self.open.append(made["id"])
 
     def keyed(self, op, kind, id, args, call):

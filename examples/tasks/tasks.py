@@ -45,7 +45,12 @@ migration bug at an edge:
 * `invalid-priority-accepted` any priority text is stored;
 * `limit-zero-all`          limit 0 answers every task;
 * `title-trimmed`           titles are stored stripped of surrounding whitespace;
-* `nulls-last`              tasks without a due date sort last (PostgreSQL's default).
+* `nulls-last`              tasks without a due date sort last (PostgreSQL's default);
+* `create-drops-due`        a create answers the due date it was given but stores none.
+
+`PostgresTasks(url, id_start=N)` numbers new tasks from N after each reset, as a new store
+whose sequence continues past the legacy's ids would: the ids differ on every task, and a
+replay pairs them with the recorded ones (docs/src/cassette.md, generated keys).
 """
 
 import datetime
@@ -68,6 +73,7 @@ PG_DEFECTS = {
     "limit-zero-all",
     "title-trimmed",
     "nulls-last",
+    "create-drops-due",
 }
 
 
@@ -396,12 +402,13 @@ PG_FOLDED_TITLE = f"translate(title, '{UPPER}', '{LOWER}')"
 class PostgresTasks(Tasks):
     """The new repository over PostgreSQL (one psycopg 3 connection, table `tasks`)."""
 
-    def __init__(self, url, defect=""):
+    def __init__(self, url, defect="", id_start=1):
         import psycopg  # installed by setup.sh; the legacy needs only the standard library
 
         if defect and defect not in PG_DEFECTS:
             raise ValueError(f"unknown defect `{defect}`; known: {', '.join(sorted(PG_DEFECTS))}")
         self.defect = defect or ""
+        self.id_start = int(id_start)
         self.db = psycopg.connect(url, autocommit=True)
         encoding = self.db.execute("SHOW server_encoding").fetchone()[0]
         if encoding != "UTF8":
@@ -431,10 +438,13 @@ class PostgresTasks(Tasks):
         title = self._title(title)
         check_priority(priority, any_text=self.defect == "invalid-priority-accepted")
         due = parse_timestamp("due", due)
+        stored_due = None if self.defect == "create-drops-due" else due
         row = self.db.execute(
             f"INSERT INTO tasks (project, title, priority, due) VALUES (%s, %s, %s, %s) RETURNING {COLUMNS}",
-            (project, title, priority, due),
+            (project, title, priority, stored_due),
         ).fetchone()
+        if self.defect == "create-drops-due":
+            row = (*row[:4], due, row[5])
         return self._task(row)
 
     def get_task(self, id):
@@ -507,6 +517,8 @@ class PostgresTasks(Tasks):
 
     def reset(self):
         self.db.execute("TRUNCATE tasks RESTART IDENTITY")
+        if self.id_start != 1:
+            self.db.execute(f"ALTER TABLE tasks ALTER COLUMN id RESTART WITH {self.id_start}")
 
     def close(self):
         self.db.close()

@@ -221,6 +221,11 @@ pub async fn replay_to(
             .map_or_else(|| pair.legacy.clone(), |o| o as Arc<dyn Target>),
         candidate: pair.candidate.clone(),
     };
+    // Store-generated ids are paired with the recorded ones (docs/src/cassette.md).
+    let counting = match registry.domain(domain).and_then(|kit| kit.declaration()) {
+        Some(declaration) => counting.with_identities(&declaration.generated()),
+        None => counting,
+    };
     let replayed = replay_report(
         cassette,
         &counting,

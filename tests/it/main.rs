@@ -66,6 +66,7 @@ mod failfast;
 mod gate;
 mod generated;
 mod golden;
+mod identity;
 mod malformed;
 mod mapping;
 mod migrations;

@@ -62,7 +62,10 @@ pub enum KeyMode {
     Keyed,
     /// It spans aggregates; `key` is null.
     Keyless,
-    /// A create whose key the store chooses; `key` is null and the answer carries it.
+    /// A create whose key the store chooses; the answer carries it at `generated_key`. Its
+    /// `key` in a cassette is the id the recorded store chose, or null (then the recorded
+    /// answer names it); a replay sends it without a key
+    /// ([`crate::targets::identity`]).
     Generated,
 }
 
@@ -290,6 +293,39 @@ impl Declaration {
     /// The operation named `name`.
     pub fn op(&self, name: &str) -> Option<&Operation> {
         self.ops.iter().find(|o| o.name == name)
+    }
+
+    /// The generated keys this declaration names, for [`crate::targets::identity`]: each
+    /// generated create with its `generated_key`, each operation's `id` arguments, and the
+    /// answer members marked `id`.
+    pub fn generated(&self) -> crate::targets::identity::Generated {
+        let creates = self
+            .ops
+            .iter()
+            .filter(|o| o.key == KeyMode::Generated)
+            .filter_map(|o| Some((o.name.clone(), o.generated_key.clone()?)))
+            .collect();
+        let id_args = self
+            .ops
+            .iter()
+            .map(|o| {
+                let ids = o.args.iter().filter(|(_, a)| a.class == Some(Class::Id));
+                (o.name.clone(), ids.map(|(name, _)| name.clone()).collect())
+            })
+            .filter(|(_, ids): &(String, Vec<String>)| !ids.is_empty())
+            .collect();
+        let id_members = self
+            .ops
+            .iter()
+            .flat_map(|o| &o.answer)
+            .filter(|(_, a)| a.class == Some(Class::Id))
+            .map(|(name, _)| name.clone())
+            .collect();
+        crate::targets::identity::Generated {
+            creates,
+            id_args,
+            id_members,
+        }
     }
 
     /// The declaration as TOML.

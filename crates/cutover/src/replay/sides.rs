@@ -22,6 +22,24 @@ pub struct Pair {
     pub candidate: Arc<dyn Target>,
 }
 
+impl Pair {
+    /// Both sides with their store-generated ids translated to and from the recorded ones
+    /// ([`crate::targets::identity`]); the pair itself where nothing is generated.
+    pub fn with_identities(&self, generated: &crate::targets::identity::Generated) -> Pair {
+        if generated.is_empty() {
+            return self.clone();
+        }
+        let generated = Arc::new(generated.clone());
+        let wrap = |t: &Arc<dyn Target>| {
+            crate::targets::identity::Identities::wrap(t.clone(), generated.clone())
+        };
+        Pair {
+            legacy: wrap(&self.legacy),
+            candidate: wrap(&self.candidate),
+        }
+    }
+}
+
 /// The stored states `l` and `c` after the write `request` compared (rules applied in
 /// place), and how many differences were forgiven as noise.
 pub(super) fn states(

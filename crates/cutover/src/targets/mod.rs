@@ -16,6 +16,7 @@
 //! (`sql:` and `mongodb:` from `cutover-declared`, `conversations-mongodb:` and
 //! `conversations-postgres:` from `cutover-conversations`).
 
+pub mod identity;
 pub mod protocol;
 pub mod recorded;
 pub mod rng;
