@@ -324,3 +324,58 @@ async fn a_replay_knows_the_domain_from_the_adapters_handshake() {
     );
     assert!(done.report["coverage"]["rows"].as_array().unwrap().len() >= 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_are_keyed_paired_with_the_candidates_own_ids_and_their_state_checked() {
+    let python = python();
+    let db = database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, _) = cassettes(dir.path(), 3);
+    // PostgreSQL numbers its tasks from 1000: no id is the recording's.
+    let renumbered = |defect| candidate(&python, &db, defect) + " --id-start 1000";
+    let (said, report) = verdict(&plain, &dir.path().join("ok"), &renumbered(None));
+    assert_eq!(said, "equivalent", "{report:#}");
+    let create = &report["operations"]["create_task"];
+    assert!(
+        create["requests"]["equal"].as_u64().unwrap() > 10,
+        "{create:#}"
+    );
+    assert_eq!(
+        create["writes_unchecked"].as_u64().unwrap_or(0),
+        0,
+        "{create:#}"
+    );
+    let gate = cutover()
+        .arg("gate")
+        .arg(dir.path().join("ok"))
+        .args(["--policy", "examples/tasks/policy.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        gate.status.code(),
+        Some(0),
+        "no create is left unchecked: {}",
+        String::from_utf8_lossy(&gate.stdout)
+    );
+    // A create that answers the due date it was given but stores none: caught at the
+    // create's own state, the cause its echoes follow.
+    let out = dir.path().join("defect");
+    let (said, report) = verdict(&plain, &out, &renumbered(Some("create-drops-due")));
+    assert_eq!(said, "divergent");
+    let first = report["suggested_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["causes"].as_u64().unwrap_or(0) > 0)
+        .max_by_key(|s| s["followed_by"].as_u64().unwrap_or(0))
+        .expect("a cause");
+    assert_eq!(
+        (
+            first["op"].as_str(),
+            first["path"].as_str(),
+            first["class"].as_str()
+        ),
+        (Some("create_task"), Some("$.due"), Some("state")),
+        "{first:#}"
+    );
+}
