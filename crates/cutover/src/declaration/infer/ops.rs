@@ -30,6 +30,9 @@ pub(super) struct OpStat {
     /// request was answered ok on: (seq, arguments, keyed).
     example: Option<(u64, Value, bool)>,
     pub(super) answers: Answers,
+    /// Per answer member: ok answers to a request on a key no earlier request was answered
+    /// ok on, whose member holds that key (a create keyed by the id its store chose).
+    key_echo: BTreeMap<String, u64>,
 }
 
 impl OpStat {
@@ -48,6 +51,7 @@ impl OpStat {
             unrecorded: 0,
             example: None,
             answers: Answers::default(),
+            key_echo: BTreeMap::new(),
         }
     }
 
@@ -96,6 +100,13 @@ impl OpStat {
             Some(Outcome::Ok(answer)) => {
                 self.ok += 1;
                 self.answers.observe(answer, keys);
+                if let (Some(key), Some(true), Value::Object(members)) = (&r.key, fresh, answer) {
+                    for (name, value) in members.iter().take(MEMBERS) {
+                        if key_text(value).as_deref() == Some(key.as_str()) {
+                            *self.key_echo.entry(name.clone()).or_default() += 1;
+                        }
+                    }
+                }
                 if self.example.is_none() && r.kind == Kind::Write && fresh != Some(false) {
                     if let Some(args) = example(&r.args) {
                         self.example = Some((r.seq, args, fresh.is_some()));
@@ -231,6 +242,14 @@ impl OpStat {
     }
 
     pub(super) fn key_mode(&self, kind: Kind, notes: &mut OpNotes) -> (KeyMode, Option<String>) {
+        if let Some(member) = self.key_echoed(kind) {
+            notes.key.push(Note::Guess(format!(
+                "generated: every ok answer ({}) is to a request on a new key, and its `{member}` \
+                 holds that key (the id the recorded store chose)",
+                self.ok
+            )));
+            return (KeyMode::Generated, Some(member));
+        }
         if self.keyed == self.requests {
             return (KeyMode::Keyed, None);
         }
@@ -248,6 +267,19 @@ impl OpStat {
             }
         }
         (KeyMode::Keyless, None)
+    }
+
+    /// For a write: the member (`id` first) in which every ok answer echoes the new key its
+    /// request was keyed on.
+    fn key_echoed(&self, kind: Kind) -> Option<String> {
+        if kind != Kind::Write || self.ok == 0 {
+            return None;
+        }
+        let every = |name: &str| self.key_echo.get(name) == Some(&self.ok);
+        if every("id") {
+            return Some("id".into());
+        }
+        self.key_echo.keys().find(|name| every(name)).cloned()
     }
 
     /// The argument `name` as drafted, and its comments.
@@ -375,5 +407,14 @@ impl OpStat {
             }
         }
         (arg, notes)
+    }
+}
+
+/// A key as text: a string as it is, an integer in decimal.
+fn key_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
     }
 }

@@ -647,3 +647,43 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn a_create_keyed_by_the_id_its_answer_carries_is_generated_and_an_update_is_not() {
+    let mut requests = Vec::new();
+    for id in 1..=5u64 {
+        let key = id.to_string();
+        requests.push(ok(
+            req(
+                id * 2 - 1,
+                Some(&key),
+                "create",
+                Kind::Write,
+                json!({"t": "x"}),
+            ),
+            json!({"id": id, "t": "x"}),
+        ));
+        // An update answers the same id, on a key that already exists: keyed.
+        requests.push(ok(
+            req(id * 2, Some(&key), "rename", Kind::Write, json!({"t": "y"})),
+            json!({"id": id, "t": "y"}),
+        ));
+    }
+    // A failed create has no key.
+    requests.push(error(
+        req(11, None, "create", Kind::Write, json!({})),
+        ErrorKind::Invalid,
+    ));
+    let draft = draft(requests);
+    let create = draft.declaration.op("create").unwrap();
+    assert_eq!(
+        (create.key, create.generated_key.as_deref()),
+        (KeyMode::Generated, Some("id"))
+    );
+    assert_eq!(draft.declaration.op("rename").unwrap().key, KeyMode::Keyed);
+    assert!(
+        draft.to_toml().contains("generated: every ok answer (5)"),
+        "{}",
+        draft.to_toml()
+    );
+}
