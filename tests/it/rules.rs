@@ -162,6 +162,35 @@ fn id_map_learns_from_writes_and_flags_a_mapping_that_is_not_one_to_one() {
 }
 
 #[test]
+fn id_map_pairs_a_batch_by_content_never_by_position() {
+    let rules = RuleRun::of(
+        Rules::parse("[[rule]]\npath = \"$[*].id\"\nid_map = true\n", "ids.toml").unwrap(),
+    );
+    // The candidate numbered the batch the other way round and lists it in its own order.
+    let (mut l, mut r) = (
+        json!([{"id": 1, "t": "a"}, {"id": 2, "t": "b"}, {"id": 3, "t": "c"}]),
+        json!([{"id": 30, "t": "c"}, {"id": 10, "t": "a"}, {"id": 20, "t": "b"}]),
+    );
+    let found = rules.apply("create_many", Part::Outcome, true, &mut l, &mut r);
+    assert!(found.is_empty(), "{found:?}");
+    // A read of each id names the candidate's own for it: equal once translated.
+    for (legacy, candidate, t) in [(1, 10, "a"), (2, 20, "b"), (3, 30, "c")] {
+        let (mut l, mut r) = (
+            json!([{"id": legacy, "t": t}]),
+            json!([{"id": candidate, "t": t}]),
+        );
+        assert!(rules
+            .apply("get", Part::Outcome, false, &mut l, &mut r)
+            .is_empty());
+        assert!(diff::values(&l, &r).is_equal(), "{t}: {l} against {r}");
+    }
+    // Paired by position, 1 would have been 30: a candidate that answers 30 for `a` differs.
+    let (mut l, mut r) = (json!([{"id": 1, "t": "a"}]), json!([{"id": 30, "t": "a"}]));
+    rules.apply("get", Part::Outcome, false, &mut l, &mut r);
+    assert!(!diff::values(&l, &r).is_equal());
+}
+
+#[test]
 fn op_rules_apply_to_their_operation_only_and_unused_rules_show() {
     let rules = "[[rule]]\nop = \"search\"\npath = \"$\"\nunordered = true\n\n[[rule]]\npath = \"$.never\"\nignore = true\n";
     let (found, fired) = check(rules, "search", json!([1, 2]), json!([2, 1]));

@@ -1,12 +1,12 @@
-//! What each action does to the values its path matches: the dispatch, removals, `id_map`,
-//! and locations. Timestamps are in `precision.rs`, array orders in `sorting.rs`, the
+//! What each action does to the values its path matches: the dispatch, removals, and
+//! locations; `id_map` is in `idmap.rs`. Timestamps are in `precision.rs`, array orders in `sorting.rs`, the
 //! mapping actions in `mapping.rs`.
 
-use super::place::{get, get_mut, locations, render, Place};
+use super::place::{get, get_mut, locations, Place};
 use super::precision::truncate;
 use super::sorting::{sort, sorted_by};
 use super::{mapping, walk, Action, Rule, RuleRun};
-use crate::diff::{deep_eq, Class, Divergence};
+use crate::diff::Divergence;
 use serde_json::Value;
 
 /// Applies one rule to both sides; returns how many values it changed.
@@ -80,60 +80,7 @@ fn apply_located(
         }
         // Checked by the diff where it pairs two numbers: see `RuleRun::tolerances`.
         Action::Tolerance(_) => 0,
-        Action::IdMap => {
-            let mut n = 0;
-            let mut ids = run.ids.lock().unwrap_or_else(|p| p.into_inner());
-            if learn {
-                for loc in locations(rule, left) {
-                    let (Some(l), Some(r)) = (get(left, &loc), get(right, &loc)) else {
-                        continue;
-                    };
-                    let (lk, rk) = (l.to_string(), r.to_string());
-                    let known = (ids.0.get(&lk).cloned(), ids.1.get(&rk).cloned());
-                    match known {
-                        (Some(mapped), _) if !deep_eq(&mapped, r) => found.push(conflict(
-                            &loc,
-                            l,
-                            r,
-                            format!("legacy {lk} already maps to candidate {mapped}"),
-                        )),
-                        (_, Some(mapped)) if !deep_eq(&mapped, l) => found.push(conflict(
-                            &loc,
-                            l,
-                            r,
-                            format!("candidate {rk} already maps from legacy {mapped}"),
-                        )),
-                        _ => {
-                            ids.0.insert(lk, r.clone());
-                            ids.1.insert(rk, l.clone());
-                        }
-                    }
-                }
-            }
-            for loc in locations(rule, left) {
-                let mapped = get(left, &loc)
-                    .and_then(|l| ids.0.get(&l.to_string()))
-                    .cloned();
-                if let (Some(mapped), Some(slot)) = (mapped, get_mut(left, &loc)) {
-                    if !deep_eq(slot, &mapped) {
-                        *slot = mapped;
-                        n += 1;
-                    }
-                }
-            }
-            n
-        }
-    }
-}
-
-fn conflict(loc: &[Place], l: &Value, r: &Value, why: String) -> Divergence {
-    Divergence {
-        path: render(loc),
-        class: Class::Value,
-        left: Some(l.clone()),
-        right: Some(r.clone()),
-        detail: None,
-        note: Some(format!("identifier mapping is not one-to-one: {why}")),
+        Action::IdMap => super::idmap::apply(run, rule, learn, left, right, found),
     }
 }
 

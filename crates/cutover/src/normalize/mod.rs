@@ -36,6 +36,7 @@
 //! `tests/it/allowances.rs` and `tests/it/mapping.rs` attack each one.
 
 mod apply;
+mod idmap;
 mod mapping;
 pub(crate) mod noise;
 mod parse;
