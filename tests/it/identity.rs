@@ -301,3 +301,55 @@ async fn a_create_that_stores_something_else_is_caught_at_the_create() {
     assert_eq!(first.state, Some(StateCheck::Divergent), "{first:#?}");
     assert_eq!(first.follows, None);
 }
+
+#[tokio::test]
+async fn a_create_with_no_recorded_id_pairs_the_candidates_id_with_the_legacys() {
+    // Creates as a probe sends them: no key, no recorded answer.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.jsonl");
+    let mut writer = Writer::create(&path, &Header::new("notes")).unwrap();
+    for (seq, title) in [(1, "alpha"), (2, "beta"), (3, "gamma")] {
+        let args = json!({"title": title});
+        let request = Request::new(
+            seq,
+            None,
+            "create",
+            Kind::Write,
+            args,
+            "2026-01-01T00:00:00Z",
+        );
+        writer.write(&request).unwrap();
+    }
+    writer.finish().unwrap();
+    let declaration = Declaration::parse(DECLARATION, "notes.toml").unwrap();
+    let numbered = |start, answers_first_id_for| {
+        Arc::new(Notes::new(Numbering {
+            start,
+            answers_first_id_for,
+            ..Numbering::default()
+        })) as Arc<dyn Target>
+    };
+    for (wrong, expected) in [(None, Status::Equal), (Some("gamma"), Status::Divergent)] {
+        let pair = Pair {
+            legacy: numbered(100, None),
+            candidate: numbered(7000, wrong),
+        }
+        .with_identities(&declaration.generated());
+        let replayed = replay_collect(
+            Reader::open(&path).unwrap(),
+            &pair,
+            &ReplayOptions::default(),
+        )
+        .await
+        .unwrap();
+        let last = replayed.results.last().unwrap();
+        assert_eq!(last.status, expected, "{:#?}", replayed.results);
+        assert!(
+            replayed.results[..2]
+                .iter()
+                .all(|r| r.status == Status::Equal),
+            "{:#?}",
+            replayed.results
+        );
+    }
+}

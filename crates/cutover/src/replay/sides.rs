@@ -29,13 +29,16 @@ impl Pair {
         if generated.is_empty() {
             return self.clone();
         }
+        use crate::targets::identity::{Fresh, Identities, Side};
         let generated = Arc::new(generated.clone());
-        let wrap = |t: &Arc<dyn Target>| {
-            crate::targets::identity::Identities::wrap(t.clone(), generated.clone())
-        };
+        let fresh = Arc::new(Fresh::default());
         Pair {
-            legacy: wrap(&self.legacy),
-            candidate: wrap(&self.candidate),
+            legacy: Identities::wrap(
+                self.legacy.clone(),
+                generated.clone(),
+                Side::Legacy(fresh.clone()),
+            ),
+            candidate: Identities::wrap(self.candidate.clone(), generated, Side::Candidate(fresh)),
         }
     }
 }

@@ -13,6 +13,10 @@
 //!   id (`class = "id"`: a reference, or a list of them), holding a side's id replaced by
 //!   its recorded id. Other members are never touched: a count equal to an id stays a count.
 //!
+//! A create with no recorded id (a probe, or a cassette recorded without answers) takes the
+//! legacy's as its recorded id: the candidate's wrapper waits for the legacy's answer to
+//! the same request (the legacy's wrapper always says, even when its call failed).
+//!
 //! Pairing is never by position. One create answers one object: its id pairs with the
 //! recorded one. A batch create answers a list of objects: each element is paired with the
 //! recorded element of the same content once the id is set aside (the k-th such element
@@ -77,23 +81,72 @@ impl Pairs {
     }
 }
 
+/// The ids the legacy chose for creates that have no recorded id, by seq, for the
+/// candidate to pair its own with.
+#[derive(Default)]
+pub struct Fresh {
+    ids: Mutex<BTreeMap<u64, Option<String>>>,
+    told: tokio::sync::Notify,
+}
+
+impl Fresh {
+    /// The legacy's id for the create `seq` (`None`: it has none, or its call failed).
+    fn tell(&self, seq: u64, id: Option<String>) {
+        self.ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(seq, id);
+        self.told.notify_waiters();
+    }
+
+    /// Waits for what the legacy tells of the create `seq`, and forgets it.
+    async fn wait(&self, seq: u64) -> Option<String> {
+        loop {
+            let told = self.told.notified();
+            tokio::pin!(told);
+            told.as_mut().enable();
+            let known = self
+                .ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&seq);
+            if let Some(id) = known {
+                return id;
+            }
+            told.await;
+        }
+    }
+}
+
+/// Which side a wrapper is, for creates without a recorded id.
+#[derive(Clone)]
+pub enum Side {
+    /// Tells the legacy's ids.
+    Legacy(Arc<Fresh>),
+    /// Pairs its ids with the legacy's.
+    Candidate(Arc<Fresh>),
+}
+
 /// A target whose generated ids are translated to and from the recorded ones.
 pub struct Identities {
     inner: Arc<dyn Target>,
     generated: Arc<Generated>,
     members: BTreeSet<String>,
     pairs: Mutex<Pairs>,
+    side: Side,
 }
 
 impl Identities {
-    /// Wraps `inner`; `generated` says which creates generate keys and where.
-    pub fn wrap(inner: Arc<dyn Target>, generated: Arc<Generated>) -> Arc<dyn Target> {
+    /// Wraps `inner`, one `side` of a pair; `generated` says which creates generate keys
+    /// and where.
+    pub fn wrap(inner: Arc<dyn Target>, generated: Arc<Generated>, side: Side) -> Arc<dyn Target> {
         let members = generated.members();
         Arc::new(Identities {
             inner,
             generated,
             members,
             pairs: Mutex::new(Pairs::default()),
+            side,
         })
     }
 
@@ -126,8 +179,9 @@ impl Identities {
         sent
     }
 
-    /// Learns the pairs a generated create's answer `answer` gives.
-    fn learn(&self, request: &Request, path: &str, answer: &Value) {
+    /// Learns the pairs a generated create's answer `answer` gives (`None`: the call failed
+    /// or was no success), telling or asking the other side where nothing recorded the id.
+    async fn learn(&self, request: &Request, path: &str, answer: Option<&Value>) {
         let recorded = match &request.outcome {
             Some(Outcome::Ok(value)) => Some(value),
             _ => None,
@@ -140,24 +194,31 @@ impl Identities {
                 None => Some(v.clone()),
             }
         };
-        let mut pairs = self.pairs();
-        match (at(answer), recorded.and_then(at)) {
-            (Some(Value::Array(got)), Some(Value::Array(was))) => {
-                for (r, s) in by_content(&was, &got, member) {
-                    pairs.learn(r, s);
-                }
+        let got = answer.and_then(at);
+        let was = recorded.and_then(at);
+        if let (Some(Value::Array(got)), Some(Value::Array(was))) = (&got, &was) {
+            let mut pairs = self.pairs();
+            for (r, s) in by_content(was, got, member) {
+                pairs.learn(r, s);
             }
-            (Some(got), was) => {
-                let side = got.get(member).and_then(text);
-                let recorded = request
-                    .key
-                    .clone()
-                    .or_else(|| was.as_ref().and_then(|w| w.get(member)).and_then(text));
-                if let (Some(r), Some(s)) = (recorded, side) {
-                    pairs.learn(r, s);
+            return;
+        }
+        let side = got.as_ref().and_then(|g| g.get(member)).and_then(text);
+        let mut recorded = request
+            .key
+            .clone()
+            .or_else(|| was.as_ref().and_then(|w| w.get(member)).and_then(text));
+        if recorded.is_none() {
+            recorded = match &self.side {
+                Side::Legacy(fresh) => {
+                    fresh.tell(request.seq, side.clone());
+                    side.clone()
                 }
-            }
-            _ => {}
+                Side::Candidate(fresh) => fresh.wait(request.seq).await,
+            };
+        }
+        if let (Some(r), Some(s)) = (recorded, side) {
+            self.pairs().learn(r, s);
         }
     }
 
@@ -181,14 +242,18 @@ impl Target for Identities {
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
         let sent = self.outgoing(request);
-        let mut outcome = self.inner.execute(&sent).await?;
-        if let Outcome::Ok(answer) = &mut outcome {
-            if let Some(path) = self.generated.creates.get(&request.op) {
-                self.learn(request, path, answer);
-            }
+        let mut outcome = self.inner.execute(&sent).await;
+        if let Some(path) = self.generated.creates.get(&request.op) {
+            let answer = match &outcome {
+                Ok(Outcome::Ok(answer)) => Some(answer),
+                _ => None,
+            };
+            self.learn(request, path, answer).await;
+        }
+        if let Ok(Outcome::Ok(answer)) = &mut outcome {
             self.incoming(answer);
         }
-        Ok(outcome)
+        outcome
     }
 
     fn domain(&self) -> Option<&str> {
