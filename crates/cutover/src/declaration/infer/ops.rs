@@ -5,6 +5,7 @@ use super::args::{bound_name, example, is_limit, is_offset, is_search, ArgStat};
 use super::lists::{Answers, ListStat};
 use super::{write, Note, OpNotes, ENUM_REQUESTS, ENUM_VALUES, MEMBERS};
 use crate::cassette::{ErrorKind, Kind, Outcome, Request};
+use crate::declaration::path::key_text;
 use crate::declaration::{Argument, Class, KeyMode, Operation, Type};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -407,14 +408,5 @@ impl OpStat {
             }
         }
         (arg, notes)
-    }
-}
-
-/// A key as text: a string as it is, an integer in decimal.
-fn key_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-        _ => None,
     }
 }
