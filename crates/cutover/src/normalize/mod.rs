@@ -85,6 +85,10 @@ pub enum Action {
     NullEqualsMissing,
     /// Numbers at most this far apart, exactly (decimal arithmetic on the numbers' text).
     Tolerance(crate::diff::number::Decimal),
+    /// `identity`: the matched arrays' elements are paired by this member (an object
+    /// member whose value is a string, number or boolean) before any other alignment;
+    /// checked where the diff aligns the arrays.
+    Identity(String),
     /// `id_map`: identifiers are paired from write outcomes, and the legacy's are translated
     /// to the candidate's in later answers; a pairing that is not one-to-one is a divergence.
     IdMap,
@@ -197,6 +201,7 @@ impl Rule {
             Action::NullEqualsMissing => "null_equals_missing".to_string(),
             Action::Tolerance(t) => format!("tolerance {}", t.to_plain()),
             Action::IdMap => "id_map".to_string(),
+            Action::Identity(key) => format!("identity {}", Value::from(key.as_str())),
             Action::Rename { from, to } => format!(
                 "rename {} to {}, {} side",
                 Value::from(from.as_str()),
@@ -360,14 +365,25 @@ impl RuleRun {
     }
 
     /// The locations in `left` where `op`'s `tolerance` rules for `part` accept close
-    /// numbers.
+    /// numbers, and where its `identity` rules align arrays.
     fn tolerances(&self, op: &str, part: Part, left: &Value) -> crate::diff::Tolerances {
         let mut tolerances = crate::diff::Tolerances::default();
         for (i, rule) in self.rules.rules.iter().enumerate() {
-            if let (Action::Tolerance(t), true) = (&rule.action, rule.applies(op, part)) {
-                for path in place::rendered_locations(rule, left) {
-                    tolerances.insert(path, i, t.clone());
+            if !rule.applies(op, part) {
+                continue;
+            }
+            match &rule.action {
+                Action::Tolerance(t) => {
+                    for path in place::rendered_locations(rule, left) {
+                        tolerances.insert(path, i, t.clone());
+                    }
                 }
+                Action::Identity(key) => {
+                    for path in place::rendered_locations(rule, left) {
+                        tolerances.insert_identity(path, i, key.clone());
+                    }
+                }
+                _ => {}
             }
         }
         tolerances
