@@ -557,4 +557,6 @@ fn descend<'a>(d: &mut Differ<'a>, index: usize, left: &'a Value, right: &'a Val
 }
 
 #[cfg(test)]
+mod identity_tests;
+#[cfg(test)]
 mod tests;
