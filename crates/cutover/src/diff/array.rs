@@ -437,14 +437,20 @@ fn moved_note(pairs: &[(usize, usize)], offset: usize) -> String {
     )
 }
 
-/// The identity of each element: its member `key`, sorted as (fingerprint, position), or
+/// The member `key` of `item`, following dots into nested objects (`user.id`).
+fn member<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
+    key.split('.')
+        .try_fold(item, |v, name| v.as_object()?.get(name))
+}
+
+/// The identity of each element: its member `key` (dotted for a nested member), sorted as (fingerprint, position), or
 /// `None` when an element is not an object, lacks the member, has a key that is not a
 /// string, number or boolean, or shares its key's fingerprint with another element (a
 /// duplicate key, or a collision).
 fn identities(items: &[Value], key: &str) -> Option<Vec<(u64, usize)>> {
     let mut keyed = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        match item.get(key)? {
+        match member(item, key)? {
             k @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                 keyed.push((fingerprint(k), i))
             }
@@ -490,7 +496,10 @@ pub(super) fn by_identity<'a>(
             std::cmp::Ordering::Greater => b += 1,
             std::cmp::Ordering::Equal => {
                 // Equal fingerprints, confirmed: a collision leaves both unpaired.
-                if deep_eq(&left[i][key], &right[j][key]) {
+                if member(&left[i], key)
+                    .zip(member(&right[j], key))
+                    .is_some_and(|(l, r)| deep_eq(l, r))
+                {
                     pairs[i] = Some(j);
                     paired_right[j] = true;
                 }

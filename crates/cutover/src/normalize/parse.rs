@@ -162,10 +162,10 @@ fn action(source: &Source, start: usize, spec: &mut Spec) -> Result<Action, Rule
     if let Some(key) = spec.identity.take() {
         let span = key.span().start;
         let key = key.into_inner();
-        if key.is_empty() {
+        if key.is_empty() || key.split('.').any(str::is_empty) {
             return Err(at(
                 span,
-                "identity: expected the name of the member that identifies each element, not an empty name".into(),
+                format!("identity = \"{key}\": expected the name of the member that identifies each element, or names joined by dots for a nested member (`user.id`)"),
             ));
         }
         actions.push(Action::Identity(key));

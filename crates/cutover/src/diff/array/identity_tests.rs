@@ -111,6 +111,28 @@ fn keys_on_one_side_only_are_missing_and_extra() {
 }
 
 #[test]
+fn a_dotted_key_follows_nested_members() {
+    let left = [
+        json!({"user": {"id": 1}, "v": 1}),
+        json!({"user": {"id": 2}, "v": 2}),
+    ];
+    let right = [
+        json!({"user": {"id": 2}, "v": 3}),
+        json!({"user": {"id": 1}, "v": 1}),
+    ];
+    let diff = by_key(&left, &right, "user.id").unwrap();
+    assert_eq!(
+        shapes(&diff),
+        vec![
+            ("$[1].v".to_string(), Class::Value),
+            ("$".to_string(), Class::Ordering),
+        ]
+    );
+    // A member that is not an object on the way has no key.
+    assert!(by_key(&[json!({"user": 1})], &right, "user.id").is_none());
+}
+
+#[test]
 fn duplicate_keys_fall_back_to_the_fingerprint_alignment() {
     let left = [json!({"id": 1, "v": "x"}), json!({"id": 1, "v": "y"})];
     let right = [json!({"id": 1, "v": "y"}), json!({"id": 1, "v": "x"})];
@@ -185,6 +207,18 @@ fn an_identity_needs_a_member_name() {
         .to_string();
     assert!(err.contains("r.toml line 3 column 12"), "{err}");
     assert!(err.contains("identity"), "{err}");
+    let err = Rules::parse(
+        "[[rule]]\npath = \"$.items\"\nidentity = \"user.\"\n",
+        "r.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("r.toml line 3 column 12"), "{err}");
+    assert!(Rules::parse(
+        "[[rule]]\npath = \"$.items\"\nidentity = \"user.id\"\n",
+        "r.toml"
+    )
+    .is_ok());
     let err = Rules::parse("[[rule]]\npath = \"$.items\"\nidentity = 3\n", "r.toml")
         .unwrap_err()
         .to_string();
