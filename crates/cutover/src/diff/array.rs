@@ -1,6 +1,13 @@
 //! Array alignment. No clock is read: the same two arrays give the same divergences on
 //! every machine, and the cost is bounded by the arrays' sizes.
 //!
+//! 0. An array with a declared identity (a rules file's `identity`, at the array's path)
+//!    is aligned by it first ([`by_identity`]): elements with equal keys are paired
+//!    wherever they stand, the pairs out of order are one `ordering`, paired elements that
+//!    differ are diffed inside, and keys on one side only are `missing` or `extra`. Only
+//!    when the key identifies every element of both sides (each an object with a string,
+//!    number or boolean there, no key twice on one side) is it used; otherwise the array
+//!    goes through the steps below, as without the key.
 //! 1. The common prefix and suffix are matched first.
 //! 2. If what is left of one array is what is left of the other in another order, that is
 //!    one `ordering` divergence at the array's own path, the slice in the note

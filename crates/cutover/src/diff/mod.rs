@@ -133,8 +133,9 @@ pub fn values(left: &Value, right: &Value) -> Diff {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tolerances {
     at: std::collections::HashMap<String, Vec<(usize, number::Decimal)>>,
-    /// Arrays aligned by an identity member, by location: the rule and the member.
-    identities: std::collections::HashMap<String, (usize, String)>,
+    /// Arrays aligned by an identity member, by location: the rule (none for a
+    /// declaration's list key) and the member.
+    identities: std::collections::HashMap<String, (Option<usize>, String)>,
 }
 
 impl Tolerances {
@@ -145,9 +146,9 @@ impl Tolerances {
     }
 
     /// Declares that the array at `path` aligns its elements by their member `key`; the
-    /// first rule declared for a path wins. `rule` is reported back by [`values_within`]
-    /// for each array so aligned.
-    pub fn insert_identity(&mut self, path: String, rule: usize, key: String) {
+    /// first declared for a path wins. `rule`, when given, is reported back by
+    /// [`values_within`] for each array so aligned.
+    pub fn insert_identity(&mut self, path: String, rule: Option<usize>, key: String) {
         self.identities.entry(path).or_insert((rule, key));
     }
 
@@ -157,7 +158,7 @@ impl Tolerances {
     }
 
     /// The identity rule and member of the array at `path`.
-    fn identity(&self, path: &str) -> Option<(usize, &str)> {
+    fn identity(&self, path: &str) -> Option<(Option<usize>, &str)> {
         if self.identities.is_empty() {
             return None;
         }
@@ -261,7 +262,7 @@ impl<'a> Differ<'a> {
                     .and_then(|t| t.identity(&self.path.render_with(None)));
                 match identity {
                     Some((rule, key)) if array::by_identity(self, l, r, key) => {
-                        self.tolerated.push(rule)
+                        self.tolerated.extend(rule)
                     }
                     _ => array::diff(self, l, r),
                 }

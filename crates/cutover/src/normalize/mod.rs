@@ -18,7 +18,9 @@
 //! in order and counted `unjudged`), `precision = "s"|"ms"|"us"`, `null_equals_missing`
 //! (object members only), `tolerance = 0.001` (exact, on the numbers' text, checked where
 //! the diff pairs two numbers), `id_map` (identifiers learned from write outcomes and
-//! translated in later answers; a mapping that is not one-to-one is itself a divergence).
+//! translated in later answers; a mapping that is not one-to-one is itself a divergence),
+//! `identity = "id"` (the selected arrays' elements paired by that member before any other
+//! alignment, checked where the diff aligns them; see `diff::array`).
 //! `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule touches.
 //!
 //! Three mapping actions translate one store's representation into the other's, on the
@@ -55,7 +57,7 @@ use crate::diff::Divergence;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json_path::JsonPath;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -239,6 +241,10 @@ pub struct RuleRun {
     unjudged: Vec<AtomicU64>,
     /// Learned identifiers: legacy → candidate, and candidate → legacy.
     ids: Mutex<(HashMap<String, Value>, HashMap<String, Value>)>,
+    /// The identity member of each list operation's answer (a declaration's `list.key`),
+    /// by operation: the answer's elements are aligned by it, as by an `identity` rule at
+    /// `$` (a rule for `$` wins).
+    list_keys: BTreeMap<String, String>,
 }
 
 /// How much a rule was used in a run: `report.json`'s `rules`.
@@ -301,8 +307,17 @@ impl RuleRun {
             fired: (0..n).map(|_| AtomicU64::new(0)).collect(),
             unjudged: (0..n).map(|_| AtomicU64::new(0)).collect(),
             ids: Mutex::default(),
+            list_keys: BTreeMap::new(),
             rules,
         }
+    }
+
+    /// This run, aligning the answer of each operation named in `list_keys` by its
+    /// identity member (a declaration's `list.key`, see
+    /// [`crate::declaration::Declaration::list_keys`]).
+    pub fn with_list_keys(mut self, list_keys: BTreeMap<String, String>) -> RuleRun {
+        self.list_keys = list_keys;
+        self
     }
 
     /// Applies every rule for `op` to both sides; returns the divergences the rules find
@@ -380,11 +395,14 @@ impl RuleRun {
                 }
                 Action::Identity(key) => {
                     for path in place::rendered_locations(rule, left) {
-                        tolerances.insert_identity(path, i, key.clone());
+                        tolerances.insert_identity(path, Some(i), key.clone());
                     }
                 }
                 _ => {}
             }
+        }
+        if let (Part::Outcome, Some(key)) = (part, self.list_keys.get(op)) {
+            tolerances.insert_identity("$".into(), None, key.clone());
         }
         tolerances
     }
