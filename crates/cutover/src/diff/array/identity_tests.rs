@@ -294,3 +294,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_declared_list_key_aligns_the_answer_and_a_rule_at_the_root_wins() {
+    let left = json!([{"id": 1, "done": 0}, {"id": 2, "done": 0}]);
+    let right = json!([{"id": 2, "done": false}, {"id": 1, "done": false}]);
+    let keys = std::collections::BTreeMap::from([("list".to_string(), "id".to_string())]);
+    let compare_with = |rules: &str, keys: &std::collections::BTreeMap<String, String>| {
+        let run =
+            RuleRun::of(Rules::parse(rules, "rules.toml").unwrap()).with_list_keys(keys.clone());
+        let (mut l, mut r) = (left.clone(), right.clone());
+        let diff = run.compare("list", Part::Outcome, false, &mut l, &mut r);
+        (shapes(&diff), run.usage())
+    };
+    let (found, usage) = compare_with("", &keys);
+    assert_eq!(
+        found,
+        vec![
+            ("$[0].done".to_string(), Class::Type),
+            ("$[1].done".to_string(), Class::Type),
+            ("$".to_string(), Class::Ordering),
+        ]
+    );
+    assert!(usage.is_empty());
+    // Another operation's answer is not aligned by it.
+    let other = std::collections::BTreeMap::from([("other".to_string(), "id".to_string())]);
+    let (found, _) = compare_with("", &other);
+    assert!(
+        found.contains(&("$[0].id".to_string(), Class::Value)),
+        "{found:?}"
+    );
+    // A rule for `$` wins: here a key no element has, so the array falls back.
+    let (found, usage) = compare_with("[[rule]]\npath = \"$\"\nidentity = \"slot\"\n", &keys);
+    assert!(
+        found.contains(&("$[0].id".to_string(), Class::Value)),
+        "{found:?}"
+    );
+    assert_eq!(usage[0].fired, 0);
+}
