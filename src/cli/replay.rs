@@ -212,6 +212,16 @@ pub async fn replay_to(
         .clone()
         .with_handshake(domain, pair.legacy.as_ref())?
         .with_handshake(domain, pair.candidate.as_ref())?;
+    // A declared list key aligns that operation's answers (`docs/src/domain.md`).
+    let list_keys = registry
+        .domain(domain)
+        .and_then(|d| d.declaration())
+        .map(|d| d.list_keys())
+        .unwrap_or_default();
+    let options = &ReplayOptions {
+        list_keys,
+        ..options.clone()
+    };
     let observed = registry
         .tally(domain)
         .map(|tally| Arc::new(Observed::new(pair.legacy.clone(), tally, options.shard)));

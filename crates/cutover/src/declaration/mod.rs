@@ -244,6 +244,18 @@ pub struct DeclarationError {
 }
 
 impl Declaration {
+    /// The identity member of each list operation that declares one (`list.key`), by
+    /// operation name: what a replay aligns the operation's answer by.
+    pub fn list_keys(&self) -> std::collections::BTreeMap<String, String> {
+        self.ops
+            .iter()
+            .filter_map(|op| {
+                let key = op.list.as_ref()?.key.clone()?;
+                Some((op.name.clone(), key))
+            })
+            .collect()
+    }
+
     /// Parses and checks TOML `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Declaration, DeclarationError> {
         let declaration: Declaration = toml::from_str(text).map_err(|e| DeclarationError {

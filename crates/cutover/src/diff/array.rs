@@ -1,6 +1,13 @@
 //! Array alignment. No clock is read: the same two arrays give the same divergences on
 //! every machine, and the cost is bounded by the arrays' sizes.
 //!
+//! 0. An array with a declared identity (a rules file's `identity`, at the array's path)
+//!    is aligned by it first ([`by_identity`]): elements with equal keys are paired
+//!    wherever they stand, the pairs out of order are one `ordering`, paired elements that
+//!    differ are diffed inside, and keys on one side only are `missing` or `extra`. Only
+//!    when the key identifies every element of both sides (each an object with a string,
+//!    number or boolean there, no key twice on one side) is it used; otherwise the array
+//!    goes through the steps below, as without the key.
 //! 1. The common prefix and suffix are matched first.
 //! 2. If what is left of one array is what is left of the other in another order, that is
 //!    one `ordering` divergence at the array's own path, the slice in the note
@@ -411,25 +418,152 @@ fn report<'a>(
         }
     }
     if !moved.pairs.is_empty() {
-        let named: Vec<String> = moved
-            .pairs
-            .iter()
-            .take(NOTE_POSITIONS)
-            .map(|(i, j)| format!("left [{}] is right [{}]", offset + i, offset + j))
-            .collect();
-        let more = moved.pairs.len().saturating_sub(NOTE_POSITIONS);
-        let note = format!(
-            "{} element(s) in another position: {}{}",
-            moved.pairs.len(),
-            named.join(", "),
-            if more > 0 {
-                format!(", and {more} more")
-            } else {
-                String::new()
-            }
-        );
+        let note = moved_note(&moved.pairs, offset);
         d.report(Class::Ordering, None, None, None, Some(note));
     }
+}
+
+/// The note of an `ordering` divergence: how many elements moved, the first few named by
+/// their positions (`offset` added).
+fn moved_note(pairs: &[(usize, usize)], offset: usize) -> String {
+    let named: Vec<String> = pairs
+        .iter()
+        .take(NOTE_POSITIONS)
+        .map(|(i, j)| format!("left [{}] is right [{}]", offset + i, offset + j))
+        .collect();
+    let more = pairs.len().saturating_sub(NOTE_POSITIONS);
+    format!(
+        "{} element(s) in another position: {}{}",
+        pairs.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The member `key` of `item`, following dots into nested objects (`user.id`).
+fn member<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
+    key.split('.')
+        .try_fold(item, |v, name| v.as_object()?.get(name))
+}
+
+/// The identity of each element: its member `key` (dotted for a nested member), sorted as (fingerprint, position), or
+/// `None` when an element is not an object, lacks the member, has a key that is not a
+/// string, number or boolean, or shares its key's fingerprint with another element (a
+/// duplicate key, or a collision).
+fn identities(items: &[Value], key: &str) -> Option<Vec<(u64, usize)>> {
+    let mut keyed = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match member(item, key)? {
+            k @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                keyed.push((fingerprint(k), i))
+            }
+            _ => return None,
+        }
+    }
+    keyed.sort_unstable();
+    if keyed.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    Some(keyed)
+}
+
+/// Aligns two arrays by the identity member `key`: elements whose keys are equal (as the
+/// diff compares values: `1` and `1.0` are one key) are paired, wherever they stand. The
+/// pairs that stay in order are the longest increasing subsequence of their right
+/// positions; the other pairs moved, and are one `ordering` divergence at the array's
+/// path. Paired elements that differ are diffed inside (`$.items[3].done`, with the left
+/// index); elements whose key is on one side only are `missing` or `extra`.
+///
+/// Returns `false`, having reported nothing, when the key cannot identify every element
+/// on both sides ([`identities`]): the caller then aligns the array as it would without a
+/// key, so that no element is paired by a key that does not tell it apart.
+///
+/// Cost: O((n + m) log(n + m)) for the keys, the pairing and the order, and one
+/// [`deep_eq`] per pair before any descent.
+pub(super) fn by_identity<'a>(
+    d: &mut Differ<'a>,
+    left: &'a [Value],
+    right: &'a [Value],
+    key: &str,
+) -> bool {
+    let (Some(lk), Some(rk)) = (identities(left, key), identities(right, key)) else {
+        return false;
+    };
+    let mut pairs: Vec<Option<usize>> = vec![None; left.len()];
+    let mut paired_right = vec![false; right.len()];
+    let (mut a, mut b) = (0, 0);
+    while a < lk.len() && b < rk.len() {
+        let ((lp, i), (rp, j)) = (lk[a], rk[b]);
+        match lp.cmp(&rp) {
+            std::cmp::Ordering::Less => a += 1,
+            std::cmp::Ordering::Greater => b += 1,
+            std::cmp::Ordering::Equal => {
+                // Equal fingerprints, confirmed: a collision leaves both unpaired.
+                if member(&left[i], key)
+                    .zip(member(&right[j], key))
+                    .is_some_and(|(l, r)| deep_eq(l, r))
+                {
+                    pairs[i] = Some(j);
+                    paired_right[j] = true;
+                }
+                a += 1;
+                b += 1;
+            }
+        }
+    }
+    for (i, j) in pairs.iter().enumerate() {
+        if let Some(j) = *j {
+            if !deep_eq(&left[i], &right[j]) {
+                descend(d, i, &left[i], &right[j]);
+            }
+        }
+    }
+    for (i, j) in pairs.iter().enumerate() {
+        if j.is_none() {
+            d.report(
+                Class::Missing,
+                Some(Step::Index(i)),
+                Some(&left[i]),
+                None,
+                None,
+            );
+        }
+    }
+    for (j, paired) in paired_right.iter().enumerate() {
+        if !paired {
+            d.report(
+                Class::Extra,
+                Some(Step::Index(j)),
+                None,
+                Some(&right[j]),
+                None,
+            );
+        }
+    }
+    let kept = anchors(&pairs);
+    let mut anchor = vec![false; left.len()];
+    for &(i, _) in &kept {
+        anchor[i] = true;
+    }
+    let moved: Vec<(usize, usize)> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| j.filter(|_| !anchor[i]).map(|j| (i, j)))
+        .collect();
+    if !moved.is_empty() {
+        d.report(
+            Class::Ordering,
+            None,
+            None,
+            None,
+            Some(moved_note(&moved, 0)),
+        );
+    }
+    true
 }
 
 fn descend<'a>(d: &mut Differ<'a>, index: usize, left: &'a Value, right: &'a Value) {
@@ -438,5 +572,7 @@ fn descend<'a>(d: &mut Differ<'a>, index: usize, left: &'a Value, right: &'a Val
     d.leave();
 }
 
+#[cfg(test)]
+mod identity_tests;
 #[cfg(test)]
 mod tests;

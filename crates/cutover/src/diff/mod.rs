@@ -133,6 +133,9 @@ pub fn values(left: &Value, right: &Value) -> Diff {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tolerances {
     at: std::collections::HashMap<String, Vec<(usize, number::Decimal)>>,
+    /// Arrays aligned by an identity member, by location: the rule (none for a
+    /// declaration's list key) and the member.
+    identities: std::collections::HashMap<String, (Option<usize>, String)>,
 }
 
 impl Tolerances {
@@ -142,9 +145,26 @@ impl Tolerances {
         self.at.entry(path).or_default().push((rule, tolerance));
     }
 
-    /// True when no tolerance was declared.
+    /// Declares that the array at `path` aligns its elements by their member `key`; the
+    /// first declared for a path wins. `rule`, when given, is reported back by
+    /// [`values_within`] for each array so aligned.
+    pub fn insert_identity(&mut self, path: String, rule: Option<usize>, key: String) {
+        self.identities.entry(path).or_insert((rule, key));
+    }
+
+    /// True when no tolerance and no identity was declared.
     pub fn is_empty(&self) -> bool {
-        self.at.is_empty()
+        self.at.is_empty() && self.identities.is_empty()
+    }
+
+    /// The identity rule and member of the array at `path`.
+    fn identity(&self, path: &str) -> Option<(Option<usize>, &str)> {
+        if self.identities.is_empty() {
+            return None;
+        }
+        self.identities
+            .get(path)
+            .map(|(rule, key)| (*rule, key.as_str()))
     }
 
     /// The first tolerance at `path` that accepts `left` and `right`.
@@ -162,8 +182,9 @@ impl Tolerances {
     }
 }
 
-/// Compares two values structurally, accepting numbers within `tolerances`; returns the
-/// diff and, for each value a tolerance accepted, the tolerance's `rule`.
+/// Compares two values structurally, accepting numbers within `tolerances` and aligning
+/// the arrays it declares an identity for by that identity; returns the diff and, for each
+/// value a tolerance accepted and each array aligned by identity, the rule's `rule`.
 pub(crate) fn values_within(
     left: &Value,
     right: &Value,
@@ -220,7 +241,7 @@ pub(crate) struct Differ<'a> {
     found: Vec<Divergence>,
     omitted: u64,
     tolerances: Option<&'a Tolerances>,
-    /// The rule of each value a tolerance accepted.
+    /// The rule of each value a tolerance accepted, and of each array an identity aligned.
     tolerated: Vec<usize>,
 }
 
@@ -235,7 +256,17 @@ impl<'a> Differ<'a> {
     pub(crate) fn value(&mut self, left: &'a Value, right: &'a Value) {
         match (left, right) {
             (Value::Object(l), Value::Object(r)) => self.object(l, r),
-            (Value::Array(l), Value::Array(r)) => array::diff(self, l, r),
+            (Value::Array(l), Value::Array(r)) => {
+                let identity = self
+                    .tolerances
+                    .and_then(|t| t.identity(&self.path.render_with(None)));
+                match identity {
+                    Some((rule, key)) if array::by_identity(self, l, r, key) => {
+                        self.tolerated.extend(rule)
+                    }
+                    _ => array::diff(self, l, r),
+                }
+            }
             (Value::Number(l), Value::Number(r)) => {
                 if !number::equal(l.as_str(), r.as_str()) {
                     let tolerated = self.tolerances.and_then(|t| {

@@ -80,6 +80,8 @@ fn apply_located(
         }
         // Checked by the diff where it pairs two numbers: see `RuleRun::tolerances`.
         Action::Tolerance(_) => 0,
+        // Used by the diff where it aligns the arrays: see `RuleRun::tolerances`.
+        Action::Identity(_) => 0,
         Action::IdMap => super::idmap::apply(run, rule, learn, left, right, found),
     }
 }

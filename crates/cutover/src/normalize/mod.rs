@@ -18,7 +18,9 @@
 //! in order and counted `unjudged`), `precision = "s"|"ms"|"us"`, `null_equals_missing`
 //! (object members only), `tolerance = 0.001` (exact, on the numbers' text, checked where
 //! the diff pairs two numbers), `id_map` (identifiers learned from write outcomes and
-//! translated in later answers; a mapping that is not one-to-one is itself a divergence).
+//! translated in later answers; a mapping that is not one-to-one is itself a divergence),
+//! `identity = "id"` (the selected arrays' elements paired by that member before any other
+//! alignment, checked where the diff aligns them; see `diff::array`).
 //! `on = "outcome"|"state"|"both"` (default both) says which comparisons a rule touches.
 //!
 //! Three mapping actions translate one store's representation into the other's, on the
@@ -56,7 +58,7 @@ use crate::diff::Divergence;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json_path::JsonPath;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -86,6 +88,10 @@ pub enum Action {
     NullEqualsMissing,
     /// Numbers at most this far apart, exactly (decimal arithmetic on the numbers' text).
     Tolerance(crate::diff::number::Decimal),
+    /// `identity`: the matched arrays' elements are paired by this member (an object
+    /// member whose value is a string, number or boolean) before any other alignment;
+    /// checked where the diff aligns the arrays.
+    Identity(String),
     /// `id_map`: identifiers are paired from write outcomes, and the legacy's are translated
     /// to the candidate's in later answers; a pairing that is not one-to-one is a divergence.
     IdMap,
@@ -198,6 +204,7 @@ impl Rule {
             Action::NullEqualsMissing => "null_equals_missing".to_string(),
             Action::Tolerance(t) => format!("tolerance {}", t.to_plain()),
             Action::IdMap => "id_map".to_string(),
+            Action::Identity(key) => format!("identity {}", Value::from(key.as_str())),
             Action::Rename { from, to } => format!(
                 "rename {} to {}, {} side",
                 Value::from(from.as_str()),
@@ -235,6 +242,10 @@ pub struct RuleRun {
     unjudged: Vec<AtomicU64>,
     /// Learned identifiers: legacy → candidate, and candidate → legacy.
     ids: Mutex<(HashMap<String, Value>, HashMap<String, Value>)>,
+    /// The identity member of each list operation's answer (a declaration's `list.key`),
+    /// by operation: the answer's elements are aligned by it, as by an `identity` rule at
+    /// `$` (a rule for `$` wins).
+    list_keys: BTreeMap<String, String>,
 }
 
 /// How much a rule was used in a run: `report.json`'s `rules`.
@@ -297,8 +308,17 @@ impl RuleRun {
             fired: (0..n).map(|_| AtomicU64::new(0)).collect(),
             unjudged: (0..n).map(|_| AtomicU64::new(0)).collect(),
             ids: Mutex::default(),
+            list_keys: BTreeMap::new(),
             rules,
         }
+    }
+
+    /// This run, aligning the answer of each operation named in `list_keys` by its
+    /// identity member (a declaration's `list.key`, see
+    /// [`crate::declaration::Declaration::list_keys`]).
+    pub fn with_list_keys(mut self, list_keys: BTreeMap<String, String>) -> RuleRun {
+        self.list_keys = list_keys;
+        self
     }
 
     /// Applies every rule for `op` to both sides; returns the divergences the rules find
@@ -361,15 +381,29 @@ impl RuleRun {
     }
 
     /// The locations in `left` where `op`'s `tolerance` rules for `part` accept close
-    /// numbers.
+    /// numbers, and where its `identity` rules align arrays.
     fn tolerances(&self, op: &str, part: Part, left: &Value) -> crate::diff::Tolerances {
         let mut tolerances = crate::diff::Tolerances::default();
         for (i, rule) in self.rules.rules.iter().enumerate() {
-            if let (Action::Tolerance(t), true) = (&rule.action, rule.applies(op, part)) {
-                for path in place::rendered_locations(rule, left) {
-                    tolerances.insert(path, i, t.clone());
-                }
+            if !rule.applies(op, part) {
+                continue;
             }
+            match &rule.action {
+                Action::Tolerance(t) => {
+                    for path in place::rendered_locations(rule, left) {
+                        tolerances.insert(path, i, t.clone());
+                    }
+                }
+                Action::Identity(key) => {
+                    for path in place::rendered_locations(rule, left) {
+                        tolerances.insert_identity(path, Some(i), key.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let (Part::Outcome, Some(key)) = (part, self.list_keys.get(op)) {
+            tolerances.insert_identity("$".into(), None, key.clone());
         }
         tolerances
     }

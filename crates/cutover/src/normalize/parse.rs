@@ -40,6 +40,7 @@ struct Spec {
     null_equals_missing: Option<bool>,
     tolerance: Option<toml::Spanned<toml::Value>>,
     id_map: Option<bool>,
+    identity: Option<Spanned<String>>,
     side: Option<Spanned<String>>,
     rename: Option<Spanned<RenameSpec>>,
     value_map: Option<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
@@ -158,6 +159,17 @@ fn action(source: &Source, start: usize, spec: &mut Spec) -> Result<Action, Rule
     if spec.id_map == Some(true) {
         actions.push(Action::IdMap);
     }
+    if let Some(key) = spec.identity.take() {
+        let span = key.span().start;
+        let key = key.into_inner();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(at(
+                span,
+                format!("identity = \"{key}\": expected the name of the member that identifies each element, or names joined by dots for a nested member (`user.id`)"),
+            ));
+        }
+        actions.push(Action::Identity(key));
+    }
     if let Some(rename) = spec.rename.take() {
         let span = rename.span().start;
         let RenameSpec { from, to } = rename.into_inner();
@@ -187,7 +199,7 @@ fn action(source: &Source, start: usize, spec: &mut Spec) -> Result<Action, Rule
     }
     match actions.len() {
         1 => Ok(actions.remove(0)),
-        0 => Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance, id_map, rename, value_map or null_as".into())),
+        0 => Err(at(start, "a rule needs one action: ignore, unordered, sorted_by, precision, null_equals_missing, tolerance, id_map, identity, rename, value_map or null_as".into())),
         _ => Err(at(start, "a rule has exactly one action; split it into several rules".into())),
     }
 }

@@ -74,6 +74,11 @@ pub struct ReplayOptions {
     ///
     /// [`Target::settle`]: crate::targets::Target::settle
     pub settle: Option<Duration>,
+    /// The identity member of each list operation's answer, by operation (a declaration's
+    /// `list.key`, [`crate::declaration::Declaration::list_keys`]): the two answers'
+    /// elements are paired by it before any other alignment, as by a rules file's
+    /// `identity` at `$`.
+    pub list_keys: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ReplayOptions {
@@ -90,6 +95,7 @@ impl Default for ReplayOptions {
             shard: None,
             max_infra_failures: 5,
             settle: None,
+            list_keys: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -319,7 +325,17 @@ pub async fn replay(
         _ => options,
     };
     // The rules are configuration; what this run does with them is its own.
-    let rules = options.rules.as_ref().map(|r| std::sync::Arc::new(r.run()));
+    // Without a rules file, a declaration's list keys need a run of no rules to be used.
+    let rules = match (&options.rules, options.list_keys.is_empty()) {
+        (None, true) => None,
+        (rules, _) => {
+            let rules = rules.clone().unwrap_or_default();
+            let run = crate::normalize::RuleRun::new(rules);
+            Some(std::sync::Arc::new(
+                run.with_list_keys(options.list_keys.clone()),
+            ))
+        }
+    };
     let start = Instant::now();
     let (requests, truncation, stopped) =
         schedule::run(cassette, pair, options, rules.clone(), sinks).await?;
