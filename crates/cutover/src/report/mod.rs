@@ -316,7 +316,7 @@ pub struct Example {
 }
 
 /// A group of divergences: (operation, path pattern, class, structural class of a state).
-type GroupKey = (String, String, Class, Option<Class>);
+use suggest::GroupKey;
 
 /// Accumulates results into a report, in bounded memory.
 #[derive(Debug, Clone, Default)]
@@ -514,18 +514,7 @@ impl Summary {
             stopped: run.stopped.clone(),
             races: None,
             coverage: None,
-            suggested_rules: self
-                .groups
-                .into_iter()
-                .map(|((op, path, class, detail), (count, fit))| Suggestion {
-                    rule: suggest::rule(&op, &path, class, &fit),
-                    op,
-                    path,
-                    class,
-                    detail,
-                    count,
-                })
-                .collect(),
+            suggested_rules: suggest::suggestions(self.groups),
         }
     }
 }

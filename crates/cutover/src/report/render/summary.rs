@@ -125,6 +125,13 @@ pub(super) fn sections(out: &mut String, report: &Report, style: Style) {
              (--verbose prints them)",
             plural(report.suggested_rules.len() as u64, "group")
         );
+        for hides in report
+            .suggested_rules
+            .iter()
+            .filter_map(|s| s.hides.as_ref())
+        {
+            let _ = writeln!(out, "  no rule: {hides}");
+        }
     }
 }
 
