@@ -97,6 +97,10 @@ pub enum Hidden {
     Inconsistent(String),
     /// Elements paired with other elements: the identity key at this path differs too.
     Misaligned(String),
+    /// Integers that differ: another count, another amount, not a rounding.
+    Number,
+    /// A member the legacy answers and the candidate does not, renamed to no other.
+    Lost,
 }
 
 /// At most this many pairs make a suggested `value_map`; more is not a representation.
@@ -120,6 +124,12 @@ impl Hidden {
             ),
             Hidden::Inconsistent(why) => format!(
                 "no `value_map` at `{path}` accepts it ({why}); ignoring it would hide a changed value"
+            ),
+            Hidden::Number => format!(
+                "a `tolerance` at `{path}` would hide a different number (integers that differ are another count, not a rounding)"
+            ),
+            Hidden::Lost => format!(
+                "ignoring `{path}` would hide a member the candidate lost (no member of the candidate carries its values)"
             ),
             Hidden::Misaligned(id) => format!(
                 "accepting `{path}` would hide elements paired with other elements: `{id}` differs at the same places"
@@ -161,7 +171,12 @@ impl Fit {
     pub fn of(d: &Divergence) -> Fit {
         let fit = Fit::of_values(d);
         match fit {
-            Fit::Ignore | Fit::Tolerance(_) | Fit::Unordered | Fit::Sorted(_) | Fit::Member(_)
+            Fit::Ignore
+            | Fit::Tolerance(_)
+            | Fit::Unordered
+            | Fit::Sorted(_)
+            | Fit::Member(_)
+            | Fit::Hides(Hidden::Number | Hidden::Text)
                 if is_identity(&d.path) =>
             {
                 Fit::Hides(Hidden::Identity)
@@ -197,6 +212,9 @@ impl Fit {
             Class::Value => match (&d.left, &d.right) {
                 (Some(Value::Number(l)), Some(Value::Number(r))) => {
                     match (Decimal::parse(l.as_str()), Decimal::parse(r.as_str())) {
+                        _ if integral(l.as_str()) && integral(r.as_str()) => {
+                            Fit::Hides(Hidden::Number)
+                        }
                         (Some(l), Some(r)) => l.abs_diff(&r).map_or(Fit::Ignore, Fit::Tolerance),
                         _ => Fit::Ignore,
                     }
@@ -269,6 +287,12 @@ impl Fit {
             Fit::Tolerance(t) => format!("tolerance = {}", t.to_plain()),
         })
     }
+}
+
+/// Whether a JSON number's text is an integer (`12`, `-3`, `1e3` is not).
+fn integral(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether a value can be a `value_map` key or value: a string, a number, a boolean.
@@ -496,7 +520,7 @@ pub fn suggestions(groups: BTreeMap<GroupKey, (u64, Fit)>) -> Vec<Suggestion> {
     groups
         .into_iter()
         .map(|(key, (count, mut fit))| {
-            let (op, path, class, _) = &key;
+            let (op, path, class, detail) = &key;
             if !matches!(fit, Fit::NoRule) {
                 let id = misaligned.iter().find(|((o, c, element), id)| {
                     o == op
@@ -509,6 +533,12 @@ pub fn suggestions(groups: BTreeMap<GroupKey, (u64, Fit)>) -> Vec<Suggestion> {
                 if let Some((_, id)) = id {
                     fit = Fit::Hides(Hidden::Misaligned(id.clone()));
                 }
+            }
+            if matches!(fit, Fit::Member(_))
+                && detail.unwrap_or(*class) == Class::Missing
+                && !renames.contains_key(&key)
+            {
+                fit = Fit::Hides(Hidden::Lost);
             }
             let rule = match (renames.get(&key), &fit) {
                 (Some(text), Fit::Member(_)) => Some(text.clone()),
@@ -589,7 +619,7 @@ mod tests {
         assert_eq!(ms, Fit::Precision(Precision::Millis));
         assert_eq!(ms.join(s), Fit::Precision(Precision::Seconds));
         let small = Fit::of(&value(json!(0.3), json!(0.2)));
-        let big = Fit::of(&value(json!(1), json!(110)));
+        let big = Fit::of(&value(json!(1.0), json!(110)));
         let Fit::Tolerance(t) = small.join(big.clone()) else {
             panic!("a tolerance");
         };
@@ -704,6 +734,23 @@ mod tests {
         let nulls = value(json!([1, null]), json!([1, false]));
         assert_eq!(Fit::of(&nulls), Fit::Ignore);
         assert!(rule("get", "$.x", Class::Value, &Fit::Hides(Hidden::Text)).is_none());
+        // Integers that differ are another count; a tolerance is for roundings.
+        let count = value(json!(3), json!(4));
+        assert_eq!(Fit::of(&count), Fit::Hides(Hidden::Number));
+        let big = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        let huge = value(big("12345678901234567890"), big("12345678901234567891"));
+        assert_eq!(Fit::of(&huge), Fit::Hides(Hidden::Number));
+        // A member lost with no partner gets no rule.
+        let s = suggest(&[(
+            "get",
+            at("$.name", Class::Missing, Some(json!("Zoë")), None),
+        )]);
+        assert_eq!(s[0].rule, None);
+        assert!(s[0]
+            .hides
+            .as_deref()
+            .unwrap()
+            .contains("the candidate lost"));
     }
 
     #[test]
