@@ -80,6 +80,7 @@ mod settle;
 mod shadow;
 mod shard;
 mod shrink;
+mod suggest;
 mod tasks;
 mod util;
 mod values;

@@ -69,8 +69,7 @@ pub enum Fit {
     /// Numbers at most this far apart: `tolerance`.
     Tolerance(Decimal),
     /// Scalars of the legacy that become scalars of the candidate, the same pairs
-    /// everywhere (`0` and `false`, `"pending"` and `"PENDING"`): `value_map`, in the
-    /// order first seen.
+    /// everywhere (`0` and `false`, `"pending"` and `"PENDING"`): `value_map`.
     ValueMap(Vec<(Value, Value)>),
     /// Same elements in another order, where every legacy list seen was sorted by these
     /// keys (`""` for the elements themselves): accepting it would hide a list out of its
@@ -209,7 +208,7 @@ impl Fit {
                 .right
                 .as_ref()
                 .map_or(Fit::Ignore, |v| Fit::Member(digest(v))),
-            Class::Value => match (&d.left, &d.right) {
+            Class::Value | Class::Type => match (&d.left, &d.right) {
                 (Some(Value::Number(l)), Some(Value::Number(r))) => {
                     match (Decimal::parse(l.as_str()), Decimal::parse(r.as_str())) {
                         _ if integral(l.as_str()) && integral(r.as_str()) => {
@@ -271,10 +270,12 @@ impl Fit {
             Fit::Sorted(_) => "unordered = true".into(),
             Fit::Member(_) => "ignore = true".into(),
             Fit::ValueMap(pairs) => {
-                let entries: Vec<String> = pairs
+                // Sorted, so the text does not depend on which pair was seen first.
+                let mut entries: Vec<String> = pairs
                     .iter()
                     .map(|(l, r)| format!("{} = {}", map_key(l), toml_value(r)))
                     .collect();
+                entries.sort();
                 format!("value_map = {{ {} }}", entries.join(", "))
             }
             Fit::Ignore => "ignore = true".into(),
@@ -477,7 +478,9 @@ pub type GroupKey = (String, String, Class, Option<Class>);
 /// a rule; a member missing on one side and another extra on the other, with the same
 /// values, is a `rename`.
 pub fn suggestions(groups: BTreeMap<GroupKey, (u64, Fit)>) -> Vec<Suggestion> {
-    let value = |class: Class, detail: Option<Class>| detail.unwrap_or(class) == Class::Value;
+    let value = |class: Class, detail: Option<Class>| {
+        matches!(detail.unwrap_or(class), Class::Value | Class::Type)
+    };
     // (op, class, list element pattern) → the identity key's path.
     let mut misaligned: BTreeMap<(String, Class, String), String> = BTreeMap::new();
     for ((op, path, class, detail), (_, fit)) in &groups {
