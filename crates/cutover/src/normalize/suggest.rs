@@ -100,6 +100,8 @@ pub enum Hidden {
     Number,
     /// A member the legacy answers and the candidate does not, renamed to no other.
     Lost,
+    /// Elements only one side's list has.
+    Elements,
 }
 
 /// At most this many pairs make a suggested `value_map`; more is not a representation.
@@ -129,6 +131,9 @@ impl Hidden {
             ),
             Hidden::Lost => format!(
                 "ignoring `{path}` would hide a member the candidate lost (no member of the candidate carries its values)"
+            ),
+            Hidden::Elements => format!(
+                "ignoring `{path}` would hide a list with other elements"
             ),
             Hidden::Misaligned(id) => format!(
                 "accepting `{path}` would hide elements paired with other elements: `{id}` differs at the same places"
@@ -200,6 +205,7 @@ impl Fit {
             Class::Extra if !in_array && d.right.as_ref().is_some_and(Value::is_null) => {
                 Fit::NullEqualsMissing
             }
+            Class::Missing | Class::Extra if in_array => Fit::Hides(Hidden::Elements),
             Class::Missing if !in_array => d
                 .left
                 .as_ref()
@@ -743,6 +749,9 @@ mod tests {
         let big = |s: &str| serde_json::from_str::<Value>(s).unwrap();
         let huge = value(big("12345678901234567890"), big("12345678901234567891"));
         assert_eq!(Fit::of(&huge), Fit::Hides(Hidden::Number));
+        // An element only one list has: ignoring the elements would hide any list.
+        let tag = at("$.tags[2]", Class::Extra, None, Some(json!("c")));
+        assert_eq!(Fit::of(&tag), Fit::Hides(Hidden::Elements));
         // A member lost with no partner gets no rule.
         let s = suggest(&[(
             "get",
