@@ -920,4 +920,38 @@ mod tests {
         assert_eq!(map.get(&json!(true)), Some(&json!("true")));
         assert_eq!(map.get(&json!(1.5)), Some(&json!("1.5")));
     }
+
+    proptest::proptest! {
+        /// Pairs of small numbers against booleans (ties, repeats, any order): a
+        /// `value_map` exactly when each number is always answered as one boolean and no
+        /// two numbers as the same one, whichever order the divergences come in.
+        #[test]
+        fn a_value_map_only_for_pairs_that_agree(
+            pairs in proptest::collection::vec((0u8..3, proptest::bool::ANY), 1..12)
+        ) {
+            let ds: Vec<Divergence> = pairs
+                .iter()
+                .map(|(n, b)| value(json!(n), json!(b)))
+                .collect();
+            let mut seen: BTreeMap<u8, bool> = BTreeMap::new();
+            let functional = pairs
+                .iter()
+                .all(|(n, b)| *seen.entry(*n).or_insert(*b) == *b);
+            let values: std::collections::BTreeSet<bool> = seen.values().copied().collect();
+            let agree = functional && values.len() == seen.len();
+            let forward = fit_of(&ds);
+            let backward = fit_of(&ds.iter().rev().cloned().collect::<Vec<_>>());
+            proptest::prop_assert_eq!(matches!(forward, Fit::ValueMap(_)), agree, "{:?}", forward);
+            proptest::prop_assert_eq!(
+                rule("get", "$.x", Class::Value, &forward),
+                rule("get", "$.x", Class::Value, &backward)
+            );
+            if agree {
+                let text = rule("get", "$.x", Class::Value, &forward).unwrap();
+                proptest::prop_assert!(crate::normalize::Rules::parse(&text, "s").is_ok(), "{}", text);
+            } else {
+                proptest::prop_assert!(forward.hides("$.x").is_some());
+            }
+        }
+    }
 }
