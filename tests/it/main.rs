@@ -17,6 +17,8 @@
 //!   state checks and inconclusive requests, through the library.
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
+//! * `suggest`: every suggested rule pasted, round after round, accepts the representation
+//!   changes of a store move and leaves each planted kv defect divergent.
 //! * `mapping`: the mapping rules (`rename`, `value_map`, `null_as`) accept only what they
 //!   declare: their paths, operations, parts and side, exact numbers, typed keys.
 //! * `browser`: the HTML report rendered by headless Chromium, with a screenshot.
@@ -81,6 +83,7 @@ mod settle;
 mod shadow;
 mod shard;
 mod shrink;
+mod suggest;
 mod tasks;
 mod util;
 mod values;

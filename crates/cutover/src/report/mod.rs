@@ -326,7 +326,7 @@ pub fn causes_first(examples: &[Example]) -> Vec<&Example> {
 }
 
 /// A group of divergences: (operation, path pattern, class, structural class of a state).
-type GroupKey = (String, String, Class, Option<Class>);
+use suggest::GroupKey;
 
 /// Accumulates results into a report, in bounded memory.
 #[derive(Debug, Clone, Default)]
@@ -565,22 +565,28 @@ impl Summary {
             stopped: run.stopped.clone(),
             races: None,
             coverage: None,
-            suggested_rules: self
-                .groups
-                .into_iter()
-                .map(|((op, path, class, detail), acc)| Suggestion {
-                    rule: suggest::rule(&op, &path, class, &acc.fit),
-                    op,
-                    path,
-                    class,
-                    detail,
-                    count: acc.count,
-                    causes: acc.causes,
-                    followed_by: acc.followed_by,
-                })
-                .collect(),
+            suggested_rules: with_causes(self.groups),
         }
     }
+}
+
+/// The groups' suggested rules ([`suggest::suggestions`]), each with its causes and the
+/// echoes that follow them.
+fn with_causes(groups: BTreeMap<GroupKey, GroupAcc>) -> Vec<Suggestion> {
+    let causes: BTreeMap<GroupKey, (u64, u64)> = groups
+        .iter()
+        .map(|(key, acc)| (key.clone(), (acc.causes, acc.followed_by)))
+        .collect();
+    let fits = groups
+        .into_iter()
+        .map(|(key, acc)| (key, (acc.count, acc.fit)))
+        .collect();
+    let mut suggestions = suggest::suggestions(fits);
+    for s in &mut suggestions {
+        let key = (s.op.clone(), s.path.clone(), s.class, s.detail);
+        (s.causes, s.followed_by) = causes.get(&key).copied().unwrap_or_default();
+    }
+    suggestions
 }
 
 impl Sink for Summary {

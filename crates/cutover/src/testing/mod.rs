@@ -45,7 +45,8 @@
 //!   then class: the request's `op`, `seq` and `key`, and the `divergence` itself (`path`
 //!   such as `$.name`, `class`, the legacy's `left` and the candidate's `right` values).
 //! * `report.suggested_rules`: every divergent (operation, path pattern, class) with its
-//!   count, and the rule that would accept it where one can.
+//!   count, and the rule that would accept it where one can, or `hides`: what accepting it
+//!   would hide.
 //!
 //! [`render::report`] is the whole report as text.
 //!

@@ -42,10 +42,12 @@ pub(super) fn sections(out: &mut String, report: &Report, style: Style) {
     if !report.suggested_rules.is_empty() {
         let _ = writeln!(out, "\nsuggested rules (for review; none is applied):");
         for s in &report.suggested_rules {
-            let rule = s.rule.as_deref().map_or(
-                "# no rule accepts this: it is behaviour (fix the candidate, or accept it in the gate's policy)",
-                str::trim_end,
-            );
+            let hides = s.hides.as_ref().map(|h| format!("# no rule: {h}"));
+            let rule = match (&s.rule, &hides) {
+                (Some(rule), _) => rule.trim_end(),
+                (None, Some(hides)) => hides.as_str(),
+                (None, None) => "# no rule accepts this: it is behaviour (fix the candidate, or accept it in the gate's policy)",
+            };
             let detail = s.detail.map_or(String::new(), |d| format!(" ({d})"));
             let _ = writeln!(
                 out,

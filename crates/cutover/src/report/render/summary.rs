@@ -149,6 +149,17 @@ pub(super) fn sections(out: &mut String, report: &Report, style: Style) {
              (--verbose prints them)",
             plural(report.suggested_rules.len() as u64, "group")
         );
+        let hides = report
+            .suggested_rules
+            .iter()
+            .filter(|s| s.hides.is_some())
+            .count();
+        if hides > 0 {
+            let _ = writeln!(
+                out,
+                "  {hides} of them get none: accepting them would hide a defect (--verbose says what)"
+            );
+        }
     }
 }
 

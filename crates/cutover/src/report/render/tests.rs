@@ -171,7 +171,7 @@ fn the_summary_lists_the_largest_groups_first_ties_by_name_and_counts_the_rest()
         text.contains("\n… 5 more examples (--verbose shows every example)\n"),
         "{text}"
     );
-    assert!(text.contains("\nsuggested rules: 7 of 7 groups have one, for review; none is applied (--verbose prints them)\n"), "{text}");
+    assert!(text.contains("\nsuggested rules: 0 of 7 groups have one, for review; none is applied (--verbose prints them)\n  7 of them get none: accepting them would hide a defect (--verbose says what)\n"), "{text}");
     assert!(text.ends_with("\nDIVERGENT: 12 of 12 requests\n"), "{text}");
 }
 
