@@ -81,7 +81,7 @@ fn candidate(defect: Defect) -> Double {
             ("get", Outcome::Ok(Value::Object(map))) => {
                 let value = n(&Value::Object(map.clone()));
                 let mut done = value % 2 == 1;
-                if defect == Defect::FlipDone && value % 5 == 0 {
+                if defect == Defect::FlipDone && value.is_multiple_of(5) {
                     done = !done;
                 }
                 map.insert("done".into(), json!(done));
@@ -100,10 +100,10 @@ fn candidate(defect: Defect) -> Double {
                     _ => {}
                 }
             }
-            ("scan", Outcome::Ok(Value::Array(items))) if defect == Defect::SwapScan => {
-                if items.len() > 1 {
-                    items.swap(0, 1);
-                }
+            ("scan", Outcome::Ok(Value::Array(items)))
+                if defect == Defect::SwapScan && items.len() > 1 =>
+            {
+                items.swap(0, 1);
             }
             ("insert", Outcome::Error(e))
                 if defect == Defect::WrongErrorKind && e.kind == ErrorKind::Conflict =>
