@@ -213,13 +213,23 @@ pub async fn replay_to(
         .with_handshake(domain, pair.legacy.as_ref())?
         .with_handshake(domain, pair.candidate.as_ref())?;
     // A declared list key aligns that operation's answers (`docs/src/domain.md`).
-    let list_keys = registry
-        .domain(domain)
-        .and_then(|d| d.declaration())
+    let declaration = registry.domain(domain).and_then(|d| d.declaration());
+    let list_keys = declaration
+        .as_ref()
         .map(|d| d.list_keys())
+        .unwrap_or_default();
+    let list_orders = declaration
+        .as_ref()
+        .map(|d| d.list_orders())
+        .unwrap_or_default();
+    let serial_ops = declaration
+        .as_ref()
+        .map(|d| d.generated().creates.into_keys().collect())
         .unwrap_or_default();
     let options = &ReplayOptions {
         list_keys,
+        list_orders,
+        serial_ops,
         ..options.clone()
     };
     let observed = registry

@@ -158,7 +158,7 @@ fn verbose_prints_every_example_and_suggested_rule() {
     assert!(
         stdout.contains(
             "\n# 1 divergence(s): ordering at $ on scan\n# no rule: `unordered` at `$` would hide a list \
-             out of its order: every legacy answer kept it sorted by `key`\n"
+             out of its declared order (key asc)\n"
         ),
         "{stdout}"
     );

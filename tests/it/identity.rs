@@ -211,9 +211,11 @@ async fn replay(candidate: Numbering) -> cutover::Replayed {
     };
     let declaration = Declaration::parse(DECLARATION, "notes.toml").unwrap();
     let pair = pair.with_identities(&declaration.generated());
-    replay_collect(reader, &pair, &ReplayOptions::default())
-        .await
-        .unwrap()
+    let options = ReplayOptions {
+        serial_ops: declaration.generated().creates.into_keys().collect(),
+        ..ReplayOptions::default()
+    };
+    replay_collect(reader, &pair, &options).await.unwrap()
 }
 
 #[tokio::test]

@@ -256,6 +256,22 @@ impl Declaration {
             .collect()
     }
 
+    /// The declared order of each list operation that declares one (`list.order`), as
+    /// text (`due asc, id asc`): an order a suggested `unordered` must never accept.
+    pub fn list_orders(&self) -> std::collections::BTreeMap<String, String> {
+        self.ops
+            .iter()
+            .filter_map(|op| {
+                let order = &op.list.as_ref()?.order;
+                let keys: Vec<String> = order
+                    .iter()
+                    .map(|k| format!("{} {:?}", k.by, k.direction).to_lowercase())
+                    .collect();
+                (!keys.is_empty()).then(|| (op.name.clone(), keys.join(", ")))
+            })
+            .collect()
+    }
+
     /// Parses and checks TOML `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Declaration, DeclarationError> {
         let declaration: Declaration = toml::from_str(text).map_err(|e| DeclarationError {

@@ -115,6 +115,10 @@ pub enum Hidden {
     Lost,
     /// Elements only one side's list has.
     Elements,
+    /// A value on one side and `null` on the other: a value lost, or one made up.
+    Null,
+    /// A list whose order the domain's declaration makes part of the contract.
+    Declared(String),
 }
 
 /// At most this many pairs make a suggested `value_map`; more is not a representation.
@@ -147,6 +151,12 @@ impl Hidden {
             ),
             Hidden::Elements => format!(
                 "ignoring `{path}` would hide a list with other elements"
+            ),
+            Hidden::Null => format!(
+                "ignoring `{path}` would hide a value one side lost (null against a value)"
+            ),
+            Hidden::Declared(order) => format!(
+                "`unordered` at `{path}` would hide a list out of its declared order ({order})"
             ),
             Hidden::Misaligned(id) => format!(
                 "accepting `{path}` would hide elements paired with other elements: `{id}` differs at the same places"
@@ -228,6 +238,7 @@ impl Fit {
                 .as_ref()
                 .map_or(Fit::Ignore, |v| Fit::Member(digest(v))),
             Class::Value | Class::Type => match (&d.left, &d.right) {
+                (Some(l), Some(r)) if l.is_null() != r.is_null() => Fit::Hides(Hidden::Null),
                 (Some(Value::Number(l)), Some(Value::Number(r))) => {
                     match (Decimal::parse(l.as_str()), Decimal::parse(r.as_str())) {
                         _ if integral(l.as_str()) && integral(r.as_str()) => {

@@ -79,6 +79,13 @@ pub struct ReplayOptions {
     /// elements are paired by it before any other alignment, as by a rules file's
     /// `identity` at `$`.
     pub list_keys: std::collections::BTreeMap<String, String>,
+    /// The declared order of each list operation's answer, by operation (a declaration's
+    /// `list.order`, [`crate::declaration::Declaration::list_orders`]): the report never
+    /// suggests `unordered` for it.
+    pub list_orders: std::collections::BTreeMap<String, String>,
+    /// Operations that run alone, as a keyless request does, even when keyed: a
+    /// declaration's generated creates, whose stores number them in the order they come.
+    pub serial_ops: std::collections::BTreeSet<String>,
 }
 
 impl Default for ReplayOptions {
@@ -96,6 +103,8 @@ impl Default for ReplayOptions {
             max_infra_failures: 5,
             settle: None,
             list_keys: std::collections::BTreeMap::new(),
+            list_orders: std::collections::BTreeMap::new(),
+            serial_ops: std::collections::BTreeSet::new(),
         }
     }
 }

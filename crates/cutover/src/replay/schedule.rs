@@ -196,7 +196,10 @@ struct Scheduler<'p> {
 impl Scheduler<'_> {
     /// Queues a request read from the cassette.
     fn enqueue(&mut self, pending: Pending) {
-        match pending.request.key.clone() {
+        // A create whose store numbers the new aggregate runs alone, in cassette order: the
+        // ids each store hands out (and lists ordered by them) follow the recorded order.
+        let alone = self.options.serial_ops.contains(&pending.request.op);
+        match pending.request.key.clone().filter(|_| !alone) {
             Some(key) => {
                 let lane = self.lanes.entry(key.clone()).or_default();
                 lane.queue.push_back(pending);

@@ -336,6 +336,8 @@ pub struct Summary {
     groups: BTreeMap<GroupKey, GroupAcc>,
     /// The groups of each cause's divergences, by the cause's seq, to count what follows.
     causes: HashMap<u64, Vec<GroupKey>>,
+    /// Declared list orders by operation: never suggested `unordered`.
+    declared_orders: BTreeMap<String, String>,
     legacy: Latency,
     candidate: Latency,
     operations: BTreeMap<String, OpAccumulator>,
@@ -369,6 +371,13 @@ impl Summary {
     /// An empty summary.
     pub fn new() -> Summary {
         Summary::default()
+    }
+
+    /// The same, knowing the declared order of each list operation's answer (a
+    /// declaration's `list.order`): no suggested rule accepts a list out of it.
+    pub fn with_declared_orders(mut self, orders: BTreeMap<String, String>) -> Summary {
+        self.declared_orders = orders;
+        self
     }
 
     /// The counts so far.
@@ -565,14 +574,23 @@ impl Summary {
             stopped: run.stopped.clone(),
             races: None,
             coverage: None,
-            suggested_rules: with_causes(self.groups),
+            suggested_rules: with_causes(self.groups, &self.declared_orders),
         }
     }
 }
 
 /// The groups' suggested rules ([`suggest::suggestions`]), each with its causes and the
 /// echoes that follow them.
-fn with_causes(groups: BTreeMap<GroupKey, GroupAcc>) -> Vec<Suggestion> {
+fn with_causes(
+    mut groups: BTreeMap<GroupKey, GroupAcc>,
+    orders: &BTreeMap<String, String>,
+) -> Vec<Suggestion> {
+    for ((op, path, class, detail), acc) in groups.iter_mut() {
+        let ordering = detail.unwrap_or(*class) == Class::Ordering && *class != Class::State;
+        if let (true, "$", Some(order)) = (ordering, path.as_str(), orders.get(op)) {
+            acc.fit = suggest::Fit::Hides(suggest::Hidden::Declared(order.clone()));
+        }
+    }
     let causes: BTreeMap<GroupKey, (u64, u64)> = groups
         .iter()
         .map(|(key, acc)| (key.clone(), (acc.causes, acc.followed_by)))

@@ -28,7 +28,7 @@ pub async fn replay_report(
 ) -> Result<Replayed, ReplayError> {
     let header = reader.header().clone();
     let path = reader.path().display().to_string();
-    let mut summary = Summary::new();
+    let mut summary = Summary::new().with_declared_orders(options.list_orders.clone());
     let mut both = Both {
         summary: &mut summary,
         sinks,
