@@ -764,8 +764,12 @@ mod tests {
         assert_eq!(Fit::of(&title), Fit::Hides(Hidden::Text));
         let status = value(json!("in_progress"), json!("IN-PROGRESS"));
         assert!(matches!(Fit::of(&status), Fit::ValueMap(_)));
-        // `null` is never a value_map key.
-        assert_eq!(Fit::of(&value(json!(null), json!(false))), Fit::Ignore);
+        // `null` is never a value_map key, and ignoring a value against null would hide
+        // a value lost.
+        assert_eq!(
+            Fit::of(&value(json!(null), json!(false))),
+            Fit::Hides(Hidden::Null)
+        );
         let nulls = value(json!([1, null]), json!([1, false]));
         assert_eq!(Fit::of(&nulls), Fit::Ignore);
         assert!(rule("get", "$.x", Class::Value, &Fit::Hides(Hidden::Text)).is_none());
