@@ -161,6 +161,30 @@ impl Target for Memory {
         let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
         Ok(Some(data.get(key).cloned().unwrap_or(Value::Null)))
     }
+
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        use std::ops::Bound;
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_string()));
+        let keys = data
+            .range((from, Bound::Unbounded))
+            .take(limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        Ok(Some(keys))
+    }
+
+    async fn dump_batch(&self, keys: &[String]) -> Result<Vec<crate::targets::Dumped>, InfraError> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(keys
+            .iter()
+            .map(|k| crate::targets::Dumped::State(data.get(k).cloned().unwrap_or(Value::Null)))
+            .collect())
+    }
 }
 
 /// A seeded synthetic `kv` workload, recorded against a [`Memory`] store so that every

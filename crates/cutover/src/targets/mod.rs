@@ -17,10 +17,13 @@
 //! `conversations-postgres:` from `cutover-conversations`).
 
 pub mod identity;
+pub mod keys;
 pub mod protocol;
 pub mod recorded;
 pub mod rng;
 pub mod value;
+
+pub use keys::{Checksums, Dumped, KeyOrder, KeyRange, RangeSum};
 
 use crate::cassette::{Outcome, Request};
 use async_trait::async_trait;
@@ -59,6 +62,46 @@ pub trait Target: Send + Sync {
     /// The canonical stored state of the aggregate `key`, `Ok(None)` if this target cannot
     /// tell (then the state check is skipped and counted as unchecked).
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError>;
+
+    /// Up to `limit` keys holding an aggregate, after `after` (exclusive; none: from the
+    /// first), ascending in [`Target::key_order`]; fewer than `limit` only at the end.
+    /// `Ok(None)`: this target cannot enumerate its keys (`cutover verify` refuses it).
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        let _ = (after, limit);
+        Ok(None)
+    }
+
+    /// The order [`Target::keys`] enumerates keys in.
+    fn key_order(&self) -> KeyOrder {
+        KeyOrder::Bytes
+    }
+
+    /// The stored aggregates of `keys`, one [`Dumped`] per key in the same order, in as few
+    /// exchanges as the store allows. By default [`Target::dump`] key by key: a key it
+    /// cannot tell, or an [`InfraError::Other`] for that key alone, is unreadable; a store
+    /// that cannot be reached fails the batch.
+    async fn dump_batch(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        let mut dumped = Vec::with_capacity(keys.len());
+        for key in keys {
+            dumped.push(match self.dump(key).await {
+                Ok(Some(state)) => Dumped::State(state),
+                Ok(None) => Dumped::Unreadable(format!("{} cannot tell its state", self.name())),
+                Err(InfraError::Other(why)) => Dumped::Unreadable(why),
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(dumped)
+    }
+
+    /// Checksums of key ranges computed inside its store, where declared (the hashing
+    /// path of `cutover verify`).
+    fn checksums(&self) -> Option<&dyn Checksums> {
+        None
+    }
 
     /// How long this target took to answer `request`, given the time `execute` was
     /// measured to take: that time, unless the target answers for another store (the
