@@ -82,6 +82,7 @@ pub mod rundir;
 pub mod shrink;
 pub mod targets;
 pub mod testing;
+pub mod verify;
 
 pub use capture::adapter::{outcome_with, Adapter, DomainError};
 pub use capture::recorder::{Recorder, RecorderConfig};
