@@ -94,6 +94,9 @@ LAYERS: dict[str, int] = {
     "replay": 4,
     "races": 5,
     "probe": 5,
+    # `cutover verify`: every aggregate of both stores, over the same targets, rules and
+    # diff as a replay, its results in the replay's form.
+    "verify": 5,
     # Coverage, "beside" the replay: it observes the legacy target during a replay and
     # counts only what the replay's shard reports (`replay::shard`).
     "coverage": 6,

@@ -18,6 +18,7 @@ mod report;
 mod sample;
 mod shell;
 mod shrink;
+mod verify;
 
 use clap::{Parser, ValueEnum};
 use cutover::Registry;
@@ -53,6 +54,9 @@ enum Subcommand {
     Shrink(shrink::Args),
     /// Judge a replay's report by a policy: APPROVED (0) or REJECTED (1), with every reason.
     Gate(gate::Args),
+    /// Compare every aggregate of two stores, key by key (and by checksum where both
+    /// declare one form): missing, extra, divergent keys (docs/src/verify.md).
+    Verify(verify::Args),
     /// Fold the outputs of a sharded replay (`replay --shard i/n`) into one.
     Merge(merge::Args),
     /// A replay's output as Markdown, HTML, JUnit XML or JSON, optionally judged by a policy.
@@ -210,6 +214,7 @@ pub fn main() -> ExitCode {
         Subcommand::Shrink(args) => shrink::run(args, &cx),
         Subcommand::Gate(args) => gate::run(args, &cx),
         Subcommand::Merge(args) => merge::run(args, &cx),
+        Subcommand::Verify(args) => verify::run(args, &cx),
         Subcommand::Report(args) => report::run(args, &cx),
         Subcommand::Inspect(args) => inspect::run(args, &cx),
         Subcommand::Coverage(args) => coverage::run(args, &cx),

@@ -21,6 +21,7 @@ mod coverage;
 mod divergence;
 mod features;
 mod inconclusive;
+mod keys;
 mod latency;
 mod min_requests;
 mod policy;
@@ -28,6 +29,7 @@ mod settle;
 pub(crate) mod stats;
 mod unchecked;
 
+pub use keys::KeyLimits;
 pub use policy::{Accepted, OpPolicy, Policy, PolicyError};
 
 use crate::cassette::Kind;
@@ -76,6 +78,10 @@ pub enum Clause {
     /// The requests that agreed only when the candidate was asked again within the settle
     /// window took longer at p99 than `max_settle_p99`.
     Settle,
+    /// A verify's keys beyond the `[verify]` limits (missing, extra, divergent,
+    /// inconclusive), a verify that stopped before its last key, or a policy with `[verify]`
+    /// judging a run that is not a verify.
+    Keys,
 }
 
 /// One reason to reject.
@@ -212,6 +218,10 @@ pub fn evaluate<'r>(
     let mut reasons = coverage::unexercised(report, policy);
     let mut operations = Vec::new();
     for (op, o) in &report.operations {
+        // A verify's keys are judged by its own clause, not as requests.
+        if report.verify.is_some() && op == crate::verify::OP {
+            continue;
+        }
         let ok_by_acceptance = accepted.get(op.as_str()).copied().unwrap_or(0);
         let mut check = measure(op, o, ok_by_acceptance, policy);
         for (clause, message) in failures(&check, o, policy) {
@@ -225,6 +235,7 @@ pub fn evaluate<'r>(
         operations.push(check);
     }
     reasons.extend(atomicity::check(report, policy));
+    reasons.extend(keys::check(report, policy));
     reasons.extend(features::check(report, policy));
     reasons.extend(accept::expired(&uses));
     Decision {

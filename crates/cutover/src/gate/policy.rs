@@ -21,6 +21,12 @@
 //! latency_p99_ratio = 3.0
 //! max_settle_p99 = "2s"
 //!
+//! [verify]                              # `cutover verify`: keys allowed, each 0 by default
+//! max_missing_keys = 0
+//! max_extra_keys = 0
+//! max_divergent_keys = 0
+//! max_inconclusive_keys = 0
+//!
 //! [[accept]]
 //! op = "scan"
 //! path = "$[*].tags"                    # a path pattern, as in suggested rules
@@ -85,6 +91,8 @@ pub struct Policy {
     pub ops: BTreeMap<String, OpPolicy>,
     /// Accepted differences, in file order.
     pub accept: Vec<Accepted>,
+    /// A verify's limits (`[verify]`); a policy with them judges only a verify.
+    pub verify: Option<super::KeyLimits>,
 }
 
 /// What one operation may override.
@@ -135,6 +143,7 @@ struct File {
     op: BTreeMap<String, OpPolicy>,
     #[serde(default)]
     accept: Vec<toml::Spanned<AcceptSpec>>,
+    verify: Option<super::KeyLimits>,
 }
 
 #[derive(Deserialize, Default)]
@@ -311,6 +320,7 @@ impl Policy {
             max_settle_p99: gate.max_settle_p99,
             ops: file.op,
             accept,
+            verify: file.verify,
         })
     }
 

@@ -197,6 +197,27 @@ impl JsonlSink {
         })
     }
 
+    /// Goes on writing the file at `path` after its first `keep` bytes (what was written
+    /// after them is dropped): a resumed run's results.
+    pub fn resume(path: impl AsRef<Path>, keep: u64) -> std::io::Result<JsonlSink> {
+        let path = path.as_ref().to_path_buf();
+        let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+        file.set_len(keep)?;
+        let mut file = file;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))?;
+        Ok(JsonlSink {
+            path,
+            out: BufWriter::with_capacity(1 << 16, file),
+            line: Vec::with_capacity(1024),
+        })
+    }
+
+    /// Flushes what is buffered and answers how long the file is.
+    pub fn written(&mut self) -> std::io::Result<u64> {
+        self.out.flush()?;
+        Ok(self.out.get_ref().metadata()?.len())
+    }
+
     /// The file being written.
     pub fn path(&self) -> &Path {
         &self.path

@@ -106,6 +106,9 @@ pub struct Report {
     /// the legacy's answers (`crate::coverage`); none for a domain that declares none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<crate::coverage::Coverage>,
+    /// For `cutover verify`: the keys of both stores, and the path each range took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<crate::verify::VerifyInfo>,
 }
 
 impl Report {
@@ -367,6 +370,23 @@ struct OpAccumulator {
     settle: settle::SettleAccumulator,
 }
 
+impl OpAccumulator {
+    fn new(kind: Kind) -> OpAccumulator {
+        OpAccumulator {
+            kind,
+            counts: Counts::default(),
+            classes: BTreeMap::new(),
+            state_unchecked: 0,
+            writes_unchecked: 0,
+            noise: 0,
+            legacy: Latency::default(),
+            candidate: Latency::default(),
+            latency_unknown: LatencyUnknown::default(),
+            settle: settle::SettleAccumulator::default(),
+        }
+    }
+}
+
 impl Summary {
     /// An empty summary.
     pub fn new() -> Summary {
@@ -397,18 +417,7 @@ impl Summary {
         let op = self
             .operations
             .entry(result.op.clone())
-            .or_insert_with(|| OpAccumulator {
-                kind: result.kind,
-                counts: Counts::default(),
-                classes: BTreeMap::new(),
-                state_unchecked: 0,
-                writes_unchecked: 0,
-                noise: 0,
-                legacy: Latency::default(),
-                candidate: Latency::default(),
-                latency_unknown: LatencyUnknown::default(),
-                settle: settle::SettleAccumulator::default(),
-            });
+            .or_insert_with(|| OpAccumulator::new(result.kind));
         op.counts.add(result.status);
         if result.state == Some(StateCheck::Unchecked) {
             op.state_unchecked += 1;
@@ -490,6 +499,21 @@ impl Summary {
                 group.push(example(result, d));
             }
         }
+    }
+
+    /// Folds in `n` equal results of `op` (a `kind`) that are not listed one by one: the
+    /// keys a verify found equal, by checksum or diff.
+    pub fn add_equal(&mut self, op: &str, kind: Kind, n: u64) {
+        let add = |counts: &mut Counts| {
+            counts.total += n;
+            counts.equal += n;
+        };
+        add(&mut self.totals);
+        let op = self
+            .operations
+            .entry(op.to_string())
+            .or_insert_with(|| OpAccumulator::new(kind));
+        add(&mut op.counts);
     }
 
     /// Counts `result`, if it follows a cause, for each of the cause's groups.
@@ -574,6 +598,7 @@ impl Summary {
             stopped: run.stopped.clone(),
             races: None,
             coverage: None,
+            verify: None,
             suggested_rules: with_causes(self.groups, &self.declared_orders),
         }
     }

@@ -61,8 +61,18 @@ pub fn merge(dirs: &[PathBuf], out: &RunDir) -> Result<Report, MergeError> {
         .iter()
         .map(|d| Input::open(d))
         .collect::<Result<Vec<_>, _>>()?;
-    let (summary, requests) = interleave(inputs, out)?;
+    let (mut summary, mut requests) = interleave(inputs, out)?;
     let first = &reports[0];
+    // A verify lists only the keys that are not equal: the equal ones are counted.
+    if first.verify.is_some() {
+        let equal: u64 = reports
+            .iter()
+            .filter_map(|r| r.verify.as_ref())
+            .map(|v| v.keys.equal)
+            .sum();
+        summary.add_equal(crate::verify::OP, crate::cassette::Kind::Read, equal);
+        requests += equal;
+    }
     let merged = summary.finish(
         &Header::new(first.cassette.domain.clone()),
         &first.cassette.path,
@@ -173,10 +183,25 @@ fn fold(mut merged: Report, reports: &[Report]) -> Result<Report, MergeError> {
             None => races = Some(r),
         }
     }
+    merged.verify = verify(reports);
     Ok(match races {
         Some(races) => merged.with_races(races),
         None => merged,
     })
+}
+
+/// The shards' verify sections as one: keys and checksums added, where each stopped.
+fn verify(reports: &[Report]) -> Option<crate::verify::VerifyInfo> {
+    let mut infos = reports.iter().filter_map(|r| r.verify.clone());
+    let mut all = infos.next()?;
+    for info in infos {
+        all.keys = all.keys.plus(info.keys);
+        all.checksums += info.checksums;
+        all.hashed_keys += info.hashed_keys;
+        all.dumped_keys += info.dumped_keys;
+        all.stopped_after = all.stopped_after.or(info.stopped_after);
+    }
+    Some(all)
 }
 
 /// The shards' noise paths, one entry per (operation, path, class, detail), counts added.
@@ -207,6 +232,8 @@ fn check(dirs: &[PathBuf], reports: &[Report]) -> Result<(), MergeError> {
     for (dir, r) in dirs.iter().zip(reports) {
         let same_inputs = match (&r.inputs, &first.inputs) {
             (Some(a), Some(b)) => a.cassette.sha256 == b.cassette.sha256 && a.rules == b.rules,
+            // Verifies read no cassette: one of their rules and targets.
+            (None, None) => r.verify.is_some() && first.verify.is_some(),
             _ => false,
         };
         if !same_inputs {

@@ -27,6 +27,9 @@ pub const RESULTS: &str = "results.jsonl";
 /// The report file's name.
 pub const REPORT: &str = "report.json";
 
+/// Where a verify resumes from (`crate::verify::Checkpoint`), while it has not finished.
+pub const CHECKPOINT: &str = "verify.checkpoint.json";
+
 /// Why a run directory cannot be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum RunDirError {
@@ -103,10 +106,14 @@ impl RunDir {
         &self.report
     }
 
-    /// Makes the directory and removes an earlier run's report and results.
+    /// Makes the directory and removes an earlier run's report, results and checkpoint.
     pub fn create(&self) -> Result<(), RunDirError> {
         std::fs::create_dir_all(&self.dir).map_err(RunDirError::io(&self.dir))?;
-        for stale in [self.report.clone(), self.results_path()] {
+        for stale in [
+            self.report.clone(),
+            self.results_path(),
+            self.checkpoint_path(),
+        ] {
             match std::fs::remove_file(&stale) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(RunDirError::io(&stale)(e))
@@ -119,12 +126,77 @@ impl RunDir {
 
     /// A writer of the results, streaming to `results.jsonl.partial`.
     pub fn results_writer(&self) -> Result<ResultsWriter, RunDirError> {
-        let partial = self.dir.join(format!("{RESULTS}.partial"));
+        let partial = self.partial_path();
         let sink = JsonlSink::create(&partial).map_err(RunDirError::io(&partial))?;
         Ok(ResultsWriter {
             sink,
             target: self.results_path(),
         })
+    }
+
+    /// `verify.checkpoint.json`.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT)
+    }
+
+    /// Writes a verify's checkpoint atomically.
+    pub fn write_checkpoint(&self, at: &crate::verify::Checkpoint) -> Result<(), RunDirError> {
+        let path = self.checkpoint_path();
+        let json = serde_json::to_vec(at).map_err(std::io::Error::other);
+        json.and_then(|bytes| write_atomically(&path, &bytes))
+            .map_err(RunDirError::io(&path))
+    }
+
+    /// A stopped verify's checkpoint and its results so far (`.partial`, cut at the
+    /// checkpoint), with a writer going on after them; the report is removed.
+    pub fn resume_verify(
+        &self,
+    ) -> Result<(crate::verify::Checkpoint, Vec<RequestResult>, ResultsWriter), RunDirError> {
+        let path = self.checkpoint_path();
+        let text = std::fs::read_to_string(&path).map_err(|e| RunDirError::Invalid {
+            path: path.clone(),
+            line: 0,
+            what: format!("nothing to resume: no checkpoint of a stopped verify ({e})"),
+        })?;
+        let at: crate::verify::Checkpoint =
+            serde_json::from_str(&text).map_err(|e| RunDirError::Invalid {
+                path: path.clone(),
+                line: e.line(),
+                what: format!("not a verify checkpoint: {e}"),
+            })?;
+        let partial = self.partial_path();
+        let sink =
+            JsonlSink::resume(&partial, at.results_bytes).map_err(RunDirError::io(&partial))?;
+        let kept = Results {
+            lines: BufReader::new(File::open(&partial).map_err(RunDirError::io(&partial))?).lines(),
+            line: 0,
+            path: partial.clone(),
+        }
+        .collect::<Result<Vec<_>, _>>()?;
+        match std::fs::remove_file(&self.report) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(RunDirError::io(&self.report)(e))
+            }
+            _ => {}
+        }
+        let writer = ResultsWriter {
+            sink,
+            target: self.results_path(),
+        };
+        Ok((at, kept, writer))
+    }
+
+    /// Removes the checkpoint of a verify that finished.
+    pub fn remove_checkpoint(&self) -> Result<(), RunDirError> {
+        let path = self.checkpoint_path();
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RunDirError::io(&path)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn partial_path(&self) -> PathBuf {
+        self.dir.join(format!("{RESULTS}.partial"))
     }
 
     /// Writes `report` atomically.
@@ -169,6 +241,12 @@ impl ResultsWriter {
         let partial = self.sink.path().to_path_buf();
         self.sink.flush().map_err(RunDirError::io(&partial))?;
         copy_atomically(&partial, &self.target).map_err(RunDirError::io(&self.target))
+    }
+
+    /// Flushes and answers how many bytes are written.
+    pub fn written(&mut self) -> Result<u64, RunDirError> {
+        let partial = self.sink.path().to_path_buf();
+        self.sink.written().map_err(RunDirError::io(&partial))
     }
 
     /// Ends the results: the `.partial` file becomes `results.jsonl`.

@@ -25,6 +25,7 @@ mod style;
 mod summary;
 pub(crate) mod units;
 mod value;
+mod verify;
 
 pub use style::Style;
 use units::latency;
@@ -63,7 +64,10 @@ pub fn report(report: &Report) -> String {
 /// The report as `options` say: the whole of it or a summary, plain or in colour.
 pub fn text(report: &Report, options: Options) -> String {
     let style = options.style;
-    let mut out = head(report, style);
+    let mut out = match &report.verify {
+        Some(info) => verify::head(report, info, options.verbose, style),
+        None => head(report, style),
+    };
     out.push_str(&super::settle::text(report));
     match options.verbose {
         true => full::sections(&mut out, report, style),
