@@ -166,7 +166,13 @@ fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
             eprintln!("{}: {}", args.migration, migration.description);
             let running = migration.start().await.map_err(anyhow::Error::msg)?;
             eprintln!("fresh databases: {}", running.databases().join(", "));
+            if let Some(data) = &migration.data {
+                let copied = running.load(data).await.map_err(anyhow::Error::msg)?;
+                eprintln!("data: {copied} rows seeded in the legacy and copied to the candidate");
+            }
             let options = ReplayOptions {
+                // The copied data is the replay's starting point: no reset.
+                reset: migration.data.is_none(),
                 concurrency: args
                     .concurrency
                     .or(migration.concurrency)
@@ -177,7 +183,7 @@ fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
                 max_infra_failures: args.max_infra_failures,
                 ..ReplayOptions::default()
             };
-            super::replay::replay_to(
+            let report = super::replay::replay_to(
                 &cx.registry,
                 &migration.cassette,
                 &running.pair,
@@ -186,9 +192,41 @@ fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
                 &cutover::RunDir::new(&out),
                 Vec::new(),
             )
-            .await
+            .await?;
+            let verified = match &migration.data {
+                Some(_) => Some(verify_data(&running, options.rules.clone(), &out).await?),
+                None => None,
+            };
+            anyhow::Ok((report, verified))
         })
-        .and_then(|report| super::replay::publish(&report, args.printing))
+        .and_then(|(report, verified)| {
+            let replayed = super::replay::publish(&report, args.printing)?;
+            let Some(verified) = verified else {
+                return Ok(replayed);
+            };
+            super::print("\n")?;
+            let verified = super::replay::publish(&verified, args.printing)?;
+            Ok(replayed.worst(verified))
+        })
+}
+
+/// After the traffic, every aggregate of both stores (once the candidate's sync, if any,
+/// has settled), into `OUT/verify`.
+async fn verify_data(
+    running: &cutover_declared::migration::Running,
+    rules: Option<std::sync::Arc<cutover::normalize::Rules>>,
+    out: &Path,
+) -> Result<cutover::report::Report> {
+    running
+        .settled(std::time::Duration::from_secs(120))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let options = cutover::verify::VerifyOptions {
+        rules,
+        ..cutover::verify::VerifyOptions::default()
+    };
+    let dir = cutover::RunDir::new(out.join("verify"));
+    super::verify::verify_to(&running.pair, options, &dir, false).await
 }
 
 /// The cassette to replay: `cassette` with its probes appended, in `out`; or `cassette`

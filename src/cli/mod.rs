@@ -150,6 +150,22 @@ pub enum Exit {
     Inconclusive,
 }
 
+impl Exit {
+    /// The worse of two conclusions: inconclusive over divergent over equivalent.
+    pub fn worst(self, other: Exit) -> Exit {
+        let rank = |e: Exit| match e {
+            Exit::Equivalent => 0,
+            Exit::Divergent => 1,
+            Exit::Inconclusive => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// Prints to stdout. A reader that has gone (`cutover ... | head`) is not an error: the
 /// verdict still decides the exit code.
 pub fn print(text: &str) -> anyhow::Result<()> {

@@ -74,8 +74,6 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         .map(Rules::load)
         .transpose()?
         .map(Arc::new);
-    let dir = RunDir::new(&args.out);
-    let (resume, mut written) = start(&dir, args.resume)?;
     let options = VerifyOptions {
         batch: usize::try_from(args.batch).unwrap_or(usize::MAX),
         timeout: args.timeout,
@@ -83,10 +81,27 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         shard: args.shard,
         hashing: !args.no_hashing,
         segment: args.segment,
-        resume,
         ..VerifyOptions::default()
     };
-    let run = runtime.block_on(verify::verify(&pair, &options, &mut written))?;
+    let dir = RunDir::new(&args.out);
+    let report = runtime.block_on(verify_to(&pair, options, &dir, args.resume))?;
+    super::replay::publish(&report, args.printing)
+}
+
+/// Verifies `pair` into the run directory `dir` (going on from its checkpoint with
+/// `resume`) and writes its report, for [`super::replay::publish`] to print.
+pub async fn verify_to(
+    pair: &Pair,
+    options: VerifyOptions,
+    dir: &RunDir,
+    resume: bool,
+) -> Result<Report> {
+    let (at, mut written) = start(dir, resume)?;
+    let options = VerifyOptions {
+        resume: at,
+        ..options
+    };
+    let run = verify::verify(pair, &options, &mut written).await?;
     let Written {
         mut writer,
         summary,
@@ -99,9 +114,9 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         writer.commit()?;
         dir.remove_checkpoint()?;
     }
-    let report = report(summary, &pair, &run, args.shard);
+    let report = report(summary, pair, &run, options.shard);
     dir.write_report(&report)?;
-    super::replay::publish(&report, args.printing)
+    Ok(report)
 }
 
 /// The output of a new run, or of one resumed from its checkpoint (its results so far
@@ -141,6 +156,10 @@ fn report(summary: Summary, pair: &Pair, run: &verify::VerifyRun, shard: Option<
         &replay_run,
     );
     report.verify = Some(run.info.clone());
+    if run.stopped.is_some() && report.verdict == cutover::report::Verdict::Equivalent {
+        // Keys past the stop were not compared.
+        report.verdict = cutover::report::Verdict::Inconclusive;
+    }
     report.shards = shard.iter().map(|s| s.to_string()).collect();
     report
 }

@@ -16,7 +16,14 @@
 //! store = "postgres"
 //! schema = "new.sql"
 //! ops = "new.toml"
+//! [data]                         # optional: rows the legacy holds before the traffic, copied
+//! seed = "seed.sql"              # to the candidate (see `data`); `cutover demo` then verifies
+//! copy_out = "copy_page"         # every aggregate of both stores after the traffic
+//! copy_key = "id"
+//! copy_in = "copy_row"
 //! ```
+
+pub mod data;
 
 use super::mongo::MongoTarget;
 use super::sql::SqlTarget;
@@ -108,12 +115,19 @@ pub struct Migration {
     pub legacy: Side,
     /// The new store.
     pub candidate: Side,
+    /// The rows the legacy holds before the traffic, and their copy to the candidate.
+    #[serde(default)]
+    pub data: Option<data::Data>,
 }
 
 /// A migration's two sides running on fresh databases, dropped with this value.
 pub struct Running {
     /// The legacy's and the candidate's declared targets.
     pub pair: Pair,
+    /// The legacy's store and database URL.
+    legacy: (Store, String),
+    /// The candidate's sync, if it has one (`Some(None)`: a stopped one).
+    sync: Option<Option<super::sync::Progress>>,
     /// Dropped in this order: the databases, then the servers.
     _databases: Vec<Database>,
     _servers: Started,
@@ -147,6 +161,9 @@ impl Migration {
         let mut migration: Migration = source.toml().map_err(|e| e.to_string())?;
         migration.cassette = dir.join(&migration.cassette);
         migration.rules = migration.rules.map(|r| dir.join(r));
+        if let Some(data) = &mut migration.data {
+            data.seed = dir.join(&data.seed);
+        }
         for side in [&mut migration.legacy, &mut migration.candidate] {
             side.schema = dir.join(&side.schema);
             side.ops = dir.join(&side.ops);
@@ -181,6 +198,8 @@ impl Migration {
         let mut servers = Started::default();
         let mut databases = Vec::new();
         let mut targets = Vec::new();
+        let mut legacy_url = String::new();
+        let mut sync_progress = None;
         for side in [&self.legacy, &self.candidate] {
             let schema = std::fs::read_to_string(&side.schema)
                 .map_err(|e| format!("{}: {e}", side.schema.display()))?;
@@ -188,11 +207,23 @@ impl Migration {
             apply(side.store, &url, &schema)
                 .await
                 .map_err(|e| format!("{}: {e}", side.schema.display()))?;
+            if targets.is_empty() {
+                legacy_url = url.clone();
+            }
             let writes = Arc::new(SqlTarget::open(&url, &side.ops).await?) as Arc<dyn Target>;
             let target = match (&side.reads, &side.sync) {
                 (None, None) => writes,
                 (Some(reads), Some(sync)) => {
-                    synced(writes, &url, reads, sync, &mut servers, &mut databases).await?
+                    synced(
+                        writes,
+                        &url,
+                        reads,
+                        sync,
+                        &mut servers,
+                        &mut databases,
+                        &mut sync_progress,
+                    )
+                    .await?
                 }
                 _ => return Err(DeclaredError("`reads` and `sync` go together".into())),
             };
@@ -202,6 +233,8 @@ impl Migration {
         let legacy = targets.pop().expect("two sides");
         Ok(Running {
             pair: Pair { legacy, candidate },
+            legacy: (self.legacy.store, legacy_url),
+            sync: sync_progress,
             _databases: databases,
             _servers: servers,
         })
@@ -209,6 +242,31 @@ impl Migration {
 }
 
 impl Running {
+    /// The data the legacy holds before the traffic (`[data]`): its seed applied, then
+    /// its rows copied to the candidate as the migration's copy script would; answers how
+    /// many rows were copied. A replay after it must not reset the stores.
+    pub async fn load(&self, data: &data::Data) -> Result<u64, DeclaredError> {
+        let seed = std::fs::read_to_string(&data.seed)
+            .map_err(|e| format!("{}: {e}", data.seed.display()))?;
+        let (store, url) = &self.legacy;
+        apply(*store, url, &seed)
+            .await
+            .map_err(|e| format!("{}: {e}", data.seed.display()))?;
+        data::copy(&self.pair, data).await
+    }
+
+    /// Waits until the candidate's sync has applied every change written so far (at once
+    /// without a sync); an error after `within`, or for a stopped sync.
+    pub async fn settled(&self, within: std::time::Duration) -> Result<(), DeclaredError> {
+        match &self.sync {
+            Some(Some(progress)) => Ok(progress.settled(within).await?),
+            Some(None) => Err("the candidate's sync is stopped: it never settles"
+                .to_string()
+                .into()),
+            None => Ok(()),
+        }
+    }
+
     /// The URLs of the databases, legacy first, for messages.
     pub fn databases(&self) -> Vec<String> {
         self._databases
@@ -282,6 +340,7 @@ async fn synced(
     sync: &SyncSpec,
     servers: &mut Started,
     databases: &mut Vec<Database>,
+    progress: &mut Option<Option<super::sync::Progress>>,
 ) -> Result<Arc<dyn Target>, String> {
     if reads.store != Store::Mongodb {
         return Err("a synced read side is a MongoDB store (`store = \"mongodb\"`)".into());
@@ -305,6 +364,7 @@ async fn synced(
     };
     let target = MongoTarget::open(&uri, &reads.ops).await.map_err(|e| e.0)?;
     let worker = Worker::start(write_url, &sync.outbox, &uri, &db.name, delay).await?;
+    *progress = Some(worker.progress());
     Ok(Arc::new(Synced::new(
         writes,
         Arc::new(target),

@@ -20,6 +20,35 @@ use std::time::Duration;
 /// The sync worker; it stops when this value is dropped.
 pub struct Worker {
     task: Option<tokio::task::JoinHandle<()>>,
+    progress: Option<Progress>,
+}
+
+/// How far the worker has got through the outbox, to wait until it has caught up.
+#[derive(Clone)]
+pub struct Progress {
+    applied: Arc<std::sync::atomic::AtomicI64>,
+    pool: sqlx::MySqlPool,
+    newest: String,
+}
+
+impl Progress {
+    /// Waits until every outbox row written so far is applied; an error after `within`.
+    pub async fn settled(&self, within: Duration) -> Result<(), String> {
+        let (newest,): (i64,) = sqlx::query_as(&self.newest)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| format!("the sync's outbox: {e}"))?;
+        let start = std::time::Instant::now();
+        while self.applied.load(std::sync::atomic::Ordering::Acquire) < newest {
+            if start.elapsed() > within {
+                return Err(format!(
+                    "the sync did not apply the outbox up to row {newest} within {within:?}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Worker {
@@ -49,7 +78,10 @@ impl Worker {
             return Err(format!("outbox `{outbox}`: expected a table name"));
         }
         let Some(delay) = delay else {
-            return Ok(Worker { task: None });
+            return Ok(Worker {
+                task: None,
+                progress: None,
+            });
         };
         let pool = sqlx::MySqlPool::connect(mysql_url)
             .await
@@ -61,6 +93,12 @@ impl Worker {
         let query = format!(
             "SELECT id, collection, doc_id, doc FROM {outbox} WHERE id > ? ORDER BY id LIMIT 500"
         );
+        let applied = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let progress = Progress {
+            applied: applied.clone(),
+            pool: pool.clone(),
+            newest: format!("SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM {outbox}"),
+        };
         let task = tokio::spawn(async move {
             let mut last = 0i64;
             loop {
@@ -78,16 +116,89 @@ impl Worker {
                     continue;
                 }
                 tokio::time::sleep(delay).await;
-                for (id, collection, doc_id, document) in rows {
-                    if let Err(e) = apply(&db, &collection, &doc_id, document.as_deref()).await {
-                        eprintln!("sync worker: outbox row {id}: {e}");
+                last = rows.last().map_or(last, |r| r.0);
+                for ((collection, ids), documents) in coalesce(rows) {
+                    if let Err(e) = apply_many(&db, &collection, ids, documents).await {
+                        eprintln!("sync worker: outbox rows up to {last}: {e}");
                     }
-                    last = id;
                 }
+                applied.store(last, std::sync::atomic::Ordering::Release);
             }
         });
-        Ok(Worker { task: Some(task) })
+        Ok(Worker {
+            task: Some(task),
+            progress: Some(progress),
+        })
     }
+
+    /// How far it has got; none for a stopped worker.
+    pub fn progress(&self) -> Option<Progress> {
+        self.progress.clone()
+    }
+}
+
+/// A batch of outbox rows as each collection's last change per document: the ids changed
+/// and the documents they end as (a deleted one has none).
+type Coalesced = std::collections::BTreeMap<(String, Vec<String>), Vec<String>>;
+
+fn coalesce(rows: Vec<(i64, String, String, Option<String>)>) -> Coalesced {
+    let mut last: std::collections::BTreeMap<(String, String), Option<String>> =
+        std::collections::BTreeMap::new();
+    for (_, collection, doc_id, document) in rows {
+        last.insert((collection, doc_id), document);
+    }
+    let mut by_collection: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for ((collection, doc_id), document) in last {
+        let (ids, documents) = by_collection.entry(collection).or_default();
+        ids.push(doc_id);
+        documents.extend(document);
+    }
+    by_collection
+        .into_iter()
+        .map(|(collection, (ids, documents))| ((collection, ids), documents))
+        .collect()
+}
+
+/// A collection's changes of one batch: the changed documents removed, then their last
+/// versions inserted (in two round trips, whatever the batch's size).
+async fn apply_many(
+    db: &mongodb::Database,
+    collection: &str,
+    ids: Vec<String>,
+    documents: Vec<String>,
+) -> Result<(), String> {
+    if ids.len() == 1 {
+        return apply(
+            db,
+            collection,
+            &ids[0],
+            documents.first().map(String::as_str),
+        )
+        .await;
+    }
+    let parsed = documents
+        .iter()
+        .map(|text| {
+            let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+            match json_to_bson(&value) {
+                Bson::Document(document) => Ok(document),
+                _ => Err(format!("not a document: {text}")),
+            }
+        })
+        .collect::<Result<Vec<Document>, String>>()?;
+    let handle = db.collection::<Document>(collection);
+    handle
+        .delete_many(doc! { "_id": { "$in": ids } })
+        .await
+        .map_err(|e| e.to_string())?;
+    if !parsed.is_empty() {
+        handle
+            .insert_many(parsed)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// One change: the document replaced (upserted), or deleted.

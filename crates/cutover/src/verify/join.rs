@@ -63,7 +63,11 @@ impl Cursor {
         let call = self.target.keys(self.last.as_deref(), self.page);
         let keys = match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(Some(keys))) => keys,
-            Ok(Ok(None)) => return Err(self.failure("cannot enumerate its keys".into())),
+            Ok(Ok(None)) => {
+                return Err(self.contract(
+                    "cannot enumerate its keys (a target for `cutover verify` answers `keys`: docs/src/verify.md)".into(),
+                ))
+            }
             Ok(Err(e)) => return Err(self.failure(format!("listing keys: {e}"))),
             Err(_) => {
                 return Err(
@@ -85,10 +89,10 @@ impl Cursor {
     /// Buffers `key` if it follows the last one and is in the range; false for the first
     /// key past the range's end.
     fn accept(&mut self, key: String) -> Result<bool, Failure> {
-        self.order.check(&key).map_err(|e| self.misordered(e))?;
+        self.order.check(&key).map_err(|e| self.contract(e))?;
         if let Some(last) = &self.last {
             if self.order.compare(&key, last) != Ordering::Greater {
-                return Err(self.misordered(format!(
+                return Err(self.contract(format!(
                     "key `{key}` came after `{last}`; keys must be strictly ascending in `{}` order",
                     self.order.name()
                 )));
@@ -109,9 +113,9 @@ impl Cursor {
         Failure::new(self.side, self.target.name(), error)
     }
 
-    fn misordered(&self, error: String) -> Failure {
+    fn contract(&self, error: String) -> Failure {
         Failure {
-            misordered: true,
+            contract: true,
             ..self.failure(error)
         }
     }

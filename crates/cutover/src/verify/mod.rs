@@ -139,7 +139,7 @@ pub(crate) struct Failure {
     side: SideName,
     target: String,
     error: String,
-    misordered: bool,
+    contract: bool,
 }
 
 impl Failure {
@@ -148,7 +148,7 @@ impl Failure {
             side,
             target: target.to_string(),
             error,
-            misordered: false,
+            contract: false,
         }
     }
 }
@@ -192,7 +192,7 @@ pub async fn verify(
         };
         match run.all(range).await {
             Ok(()) => None,
-            Err(Stopped::Failed(f)) if f.misordered => {
+            Err(Stopped::Failed(f)) if f.contract => {
                 return Err(VerifyError::Contract {
                     side: f.side,
                     target: f.target,
@@ -508,7 +508,7 @@ impl Fetch {
             .await?;
         if dumped.len() != keys.len() {
             return Err(Failure {
-                misordered: true,
+                contract: true,
                 ..Failure::new(
                     side,
                     target.name(),
