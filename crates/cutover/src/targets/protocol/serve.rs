@@ -15,17 +15,37 @@
 
 use super::{excerpt, Hello, Supports, VERSION};
 use crate::cassette::Request;
-use crate::targets::Target;
+use crate::targets::{Dumped, Target};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
-/// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes,
-/// declaring reset, dump and 16 messages in flight.
+/// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes, with
+/// the [`handshake`] it answers to.
 pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
-    let hello = Hello {
+    let hello = handshake(target.as_ref(), domain).await;
+    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// The handshake of `target` served as an adapter of `domain`: reset, dump, a batch `dump`
+/// (the target's [`Target::dump_batch`]), 16 messages in flight, and its
+/// [`Target::key_order`]. `keys` is declared when the target enumerates its keys: asked
+/// once here for a page of 0 keys, it answers `Some` (a store it cannot reach now answers
+/// an error, and `keys` is not declared).
+pub async fn handshake(target: &dyn Target, domain: &str) -> Hello {
+    let keys = match target.keys(None, 0).await {
+        Ok(page) => page.is_some(),
+        Err(e) => {
+            eprintln!(
+                "{}: keys not declared: asking for them failed: {e}",
+                target.name()
+            );
+            false
+        }
+    };
+    Hello {
         protocol: VERSION,
         name: target.name().to_string(),
         domain: domain.to_string(),
@@ -33,10 +53,12 @@ pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()>
             reset: true,
             dump: true,
             concurrency: 16,
+            keys,
+            dump_batch: true,
         },
+        key_order: target.key_order(),
         declaration: None,
-    };
-    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+    }
 }
 
 /// Serves `target` on `input` and `output` until `input` ends: `hello` answers the
@@ -119,14 +141,63 @@ async fn handle(target: &dyn Target, message: &Value) -> Value {
             },
             Err(e) => failure(&format!("not a request: {e}")),
         },
+        "dump" if message.get("keys").is_some() => dump_batch(target, &message["keys"]).await,
         "dump" => match message["key"].as_str() {
             Some(key) => match target.dump(key).await {
                 Ok(Some(state)) => json!({ "state": state }),
                 Ok(None) => failure(&"this target cannot tell its stored state"),
                 Err(e) => failure(&e),
             },
-            None => failure(&"dump needs a `key`"),
+            None => failure(&"dump needs a `key` or `keys`"),
         },
+        "keys" => keys(target, message).await,
         other => failure(&format!("unknown message type `{other}`")),
+    }
+}
+
+/// The answer to `keys`: a page of the target's keys.
+async fn keys(target: &dyn Target, message: &Value) -> Value {
+    let after = match &message["after"] {
+        Value::Null => None,
+        Value::String(after) => Some(after.as_str()),
+        other => {
+            return json!({ "failure": format!("keys: `after` {other}; expected a string or null") })
+        }
+    };
+    let Some(limit) = message["limit"]
+        .as_u64()
+        .and_then(|l| usize::try_from(l).ok())
+    else {
+        return json!({ "failure": format!("keys: `limit` {}; expected a count", message["limit"]) });
+    };
+    match target.keys(after, limit).await {
+        Ok(Some(keys)) => json!({ "keys": keys }),
+        Ok(None) => json!({ "failure": "this target cannot enumerate its keys" }),
+        Err(e) => json!({ "failure": e.to_string() }),
+    }
+}
+
+/// The answer to a batch `dump`: one entry per key, in order.
+async fn dump_batch(target: &dyn Target, keys: &Value) -> Value {
+    let keys: Option<Vec<String>> = keys.as_array().and_then(|keys| {
+        keys.iter()
+            .map(|k| k.as_str().map(str::to_string))
+            .collect()
+    });
+    let Some(keys) = keys else {
+        return json!({ "failure": "dump: `keys` must be an array of strings" });
+    };
+    match target.dump_batch(&keys).await {
+        Ok(states) => {
+            let states: Vec<Value> = states
+                .into_iter()
+                .map(|dumped| match dumped {
+                    Dumped::State(state) => json!({ "state": state }),
+                    Dumped::Unreadable(why) => json!({ "unreadable": why }),
+                })
+                .collect();
+            json!({ "states": states })
+        }
+        Err(e) => json!({ "failure": e.to_string() }),
     }
 }
