@@ -3,7 +3,9 @@
 //! fixture equivalent, their planted defects divergent with the right classes; adapters
 //! that die, answer garbage or hang end the run with exit 2 and every request reported;
 //! `check-target` says what an adapter gets wrong; the conversations repositories are
-//! reachable as named specs.
+//! reachable as named specs. `keys`: their keys paged in order and their batch dumps.
+
+mod keys;
 
 use crate::util::{cutover, fixture, replay, with_database, Replayed};
 use serde_json::Value;
