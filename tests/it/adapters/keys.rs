@@ -88,6 +88,23 @@ async fn the_kv_adapters_page_their_keys_in_byte_order_and_dump_batches_as_key_b
 }
 
 #[tokio::test]
+async fn the_planted_keys_skip_leaves_the_second_key_out_of_every_page() {
+    let target = open("exec:KV_DEFECT=keys-skip python3 examples/adapters/kv.py").await;
+    for (seq, key) in ["d", "a", "c", "b"].into_iter().enumerate() {
+        let put = request(
+            seq as u64,
+            Some(key),
+            "put",
+            Kind::Write,
+            json!({"value": seq}),
+        );
+        target.execute(&put).await.unwrap();
+    }
+    assert_eq!(every_key(target.as_ref(), 2).await.0, ["a", "c", "d"]);
+    assert_eq!(every_key(target.as_ref(), 1).await.0, ["a", "c", "d"]);
+}
+
+#[tokio::test]
 async fn the_python_adapter_pages_keys_and_dumps_batches_over_http() {
     let adapter = HttpAdapter::start("");
     assert_pages_and_batches(&adapter.1).await;
@@ -209,4 +226,56 @@ async fn malformed_pages_and_states_fail_naming_the_adapter_and_what_was_expecte
     );
     // The adapter is not taken for broken: its other answers are read as before.
     assert_eq!(target.dump("a").await, Ok(Some(json!({"at": "a"}))));
+}
+
+/// An adapter of a domain without checks of its own whose `keys` answers the same key
+/// whatever it is asked after, and whose batch dump answers a state for an absent key.
+const REPEATING: &str = r#"exec:python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    t = m["type"]
+    if t == "hello":
+        s = {"reset": True, "dump": True, "keys": True, "dump_batch": True, "concurrency": 4}
+        a = {"protocol": 1, "name": "repeating", "domain": "opaque", "supports": s}
+    elif t == "reset":
+        a = {"ok": True}
+    elif t == "execute":
+        a = {"outcome": {"error": {"kind": "unsupported", "message": "no"}}}
+    elif t == "keys":
+        a = {"keys": ["b"][:m["limit"]]}
+    elif "keys" in m:
+        a = {"states": [{"state": 1} for k in m["keys"]]}
+    else:
+        a = {"state": None}
+    a["id"] = m["id"]
+    print(json.dumps(a), flush=True)
+'"#;
+
+#[test]
+fn check_target_names_keys_out_of_order_and_a_batch_unlike_key_by_key() {
+    let (code, session) = super::check_target(REPEATING);
+    assert_eq!(code, Some(1), "{session:#}");
+    assert_eq!(
+        super::failed_checks(&session),
+        ["keys, a page at a time", "batch dump"]
+    );
+    let details: Vec<&str> = session["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|c| c["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "a batch `dump` of [\"cutover-check-never-written\"] answered state 1 for \
+             `cutover-check-never-written`; a key with nothing stored must be \
+             `{\"state\": null}`",
+            "`keys` after `b` answered `b`; expected the keys after it in order `bytes`, \
+             each once"
+        ]
+    );
 }

@@ -201,3 +201,105 @@ async fn dump_batch(target: &dyn Target, keys: &Value) -> Value {
         Err(e) => json!({ "failure": e.to_string() }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::memory::Memory;
+    use crate::targets::KeyOrder;
+
+    /// `lines` served to a `memory` store holding `a`, `b` and `c`; the answers by id.
+    async fn served(lines: &[Value]) -> (Hello, std::collections::BTreeMap<u64, Value>) {
+        let memory = Memory::new();
+        for (seq, key) in ["c", "a", "b"].into_iter().enumerate() {
+            let args = json!({ "value": seq });
+            let put = Request::new(
+                seq as u64,
+                Some(key),
+                "put",
+                crate::cassette::Kind::Write,
+                args,
+                "t",
+            );
+            memory.execute(&put).await.unwrap();
+        }
+        let hello = handshake(&memory, "kv").await;
+        let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let (output, mut read) = tokio::io::duplex(1 << 16);
+        serve(Arc::new(memory), hello.clone(), input.as_bytes(), output)
+            .await
+            .unwrap();
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut read, &mut text)
+            .await
+            .unwrap();
+        let answers = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|a| (a["id"].as_u64().unwrap(), a))
+            .collect();
+        (hello, answers)
+    }
+
+    #[tokio::test]
+    async fn a_target_that_enumerates_its_keys_is_served_with_keys_and_batch_dumps() {
+        let (hello, answers) = served(&[
+            json!({"id": 1, "type": "keys", "after": null, "limit": 2}),
+            json!({"id": 2, "type": "keys", "after": "b", "limit": 2}),
+            json!({"id": 3, "type": "dump", "keys": ["b", "z"]}),
+            json!({"id": 4, "type": "keys", "after": 5, "limit": 2}),
+            json!({"id": 5, "type": "keys", "limit": -1}),
+            json!({"id": 6, "type": "dump", "keys": ["b", 1]}),
+        ])
+        .await;
+        assert!(hello.supports.keys && hello.supports.dump_batch);
+        assert_eq!(hello.key_order, KeyOrder::Bytes);
+        assert_eq!(answers[&1]["keys"], json!(["a", "b"]));
+        assert_eq!(answers[&2]["keys"], json!(["c"]));
+        assert_eq!(
+            answers[&3]["states"],
+            json!([{"state": 2}, {"state": null}])
+        );
+        assert_eq!(
+            answers[&4]["failure"],
+            "keys: `after` 5; expected a string or null"
+        );
+        assert_eq!(answers[&5]["failure"], "keys: `limit` -1; expected a count");
+        assert_eq!(
+            answers[&6]["failure"],
+            "dump: `keys` must be an array of strings"
+        );
+    }
+
+    /// A target of the trait's defaults: no keys.
+    struct Bare;
+
+    #[async_trait::async_trait]
+    impl Target for Bare {
+        fn name(&self) -> &str {
+            "bare"
+        }
+        async fn reset(&self) -> Result<(), crate::targets::InfraError> {
+            Ok(())
+        }
+        async fn execute(
+            &self,
+            _: &Request,
+        ) -> Result<crate::cassette::Outcome, crate::targets::InfraError> {
+            Ok(crate::cassette::Outcome::Ok(Value::Null))
+        }
+        async fn dump(&self, key: &str) -> Result<Option<Value>, crate::targets::InfraError> {
+            Ok(Some(json!({ "at": key })))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_target_that_cannot_enumerate_is_served_without_keys() {
+        let hello = handshake(&Bare, "kv").await;
+        assert!(!hello.supports.keys && hello.supports.dump_batch);
+        let answer = handle(&Bare, &json!({"type": "keys", "after": null, "limit": 1})).await;
+        assert_eq!(answer["failure"], "this target cannot enumerate its keys");
+        let answer = handle(&Bare, &json!({"type": "dump", "keys": ["x"]})).await;
+        assert_eq!(answer["states"], json!([{"state": {"at": "x"}}]));
+    }
+}
