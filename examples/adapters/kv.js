@@ -18,7 +18,8 @@
  *
  * Key order: the reference `memory` target orders keys bytewise in UTF-8 (Rust String order).
  * JS compares strings by UTF-16 code units, which differs for keys beyond U+FFFF, so scan
- * sorts with Buffer.compare on the UTF-8 bytes.
+ * and `keys` (which declares `"key_order": "bytes"`) sort with Buffer.compare on the UTF-8
+ * bytes. `dump` with `keys` reads several keys in one message.
  *
  * JSON numbers: where JS has JSON.rawJSON (JSON.parse source text access: Node 20 started as
  * `node --harmony-json-parse-with-source kv.js`, or a Node whose V8 ships it), every number
@@ -65,6 +66,21 @@ function parseJson(text) {
   return JSON.parse(text, (key, value, context) =>
     typeof value === 'number' ? JSON.rawJSON(context.source) : value,
   );
+}
+
+/**
+ * JSON text of a parsed value, numbers kept as raw JSON written with their own text. Not
+ * JSON.stringify: Node 20's, with --harmony-json-parse-with-source, garbles a raw JSON that
+ * follows a string with characters beyond Latin-1 in the same text (`[{"k":"😀"},{"n":10}]`).
+ */
+function toJson(value) {
+  if (EXACT_NUMBERS && JSON.isRawJSON(value)) return value.rawJSON;
+  if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const members = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${members.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** The text of a JSON number (a double or a raw JSON); null for any other value. */
@@ -136,6 +152,13 @@ class KvRepository {
   async scan(prefix = '', limit = Infinity) {
     const keys = [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort(byteOrder);
     return keys.slice(0, limit).map((key) => ({ key, value: this.data.get(key) }));
+  }
+
+  /** Up to limit keys after `after` (null: from the first), in bytewise UTF-8 order. */
+  async keys(after, limit) {
+    const keys = [...this.data.keys()].sort(byteOrder);
+    const from = after === null ? 0 : keys.findIndex((k) => byteOrder(k, after) > 0);
+    return from < 0 ? [] : keys.slice(from, from + limit);
   }
 
   /** Stores and returns {id: generated, at: now, value}. */
@@ -233,7 +256,8 @@ class Adapter {
             protocol: PROTOCOL,
             name: NAME,
             domain: DOMAIN,
-            supports: { reset: true, dump: true, concurrency: CONCURRENCY },
+            supports: { reset: true, dump: true, concurrency: CONCURRENCY, keys: true, dump_batch: true },
+            key_order: 'bytes',
           };
         case 'reset':
           await this.repo.clear();
@@ -242,8 +266,11 @@ class Adapter {
           this.defect.onExecute();
           return await this.execute(message.request);
         case 'dump':
+          if (message.keys !== undefined) return await this.dumpBatch(message.keys);
           if (typeof message.key !== 'string') return { failure: 'dump needs a key' };
           return { state: await this.repo.load(message.key) };
+        case 'keys':
+          return await this.keys(message.after, message.limit);
         default:
           return { failure: `unknown message type ${type}` };
       }
@@ -252,6 +279,20 @@ class Adapter {
       log(`${type} failed: ${e.stack}`);
       return { failure: String(e) };
     }
+  }
+
+  async dumpBatch(keys) {
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
+      return { failure: 'dump needs `keys`: an array of strings' };
+    }
+    return { states: await Promise.all(keys.map(async (key) => ({ state: await this.repo.load(key) }))) };
+  }
+
+  async keys(after = null, limit) {
+    if (after !== null && typeof after !== 'string') return { failure: 'keys needs `after`: a key or null' };
+    const digits = numberText(limit);
+    if (!/^\d+$/.test(digits ?? '')) return { failure: 'keys needs `limit`: a count' };
+    return { keys: await this.repo.keys(after, Number(digits)) };
   }
 
   async execute(request) {
@@ -329,7 +370,7 @@ async function onLine(adapter, line) {
     return;
   }
   const answer = { id: message.id, ...(await adapter.handle(message)) };
-  const text = adapter.defect.answerText(JSON.stringify(answer), message.type === 'execute');
+  const text = adapter.defect.answerText(toJson(answer), message.type === 'execute');
   if (text !== null) process.stdout.write(text + '\n');
 }
 

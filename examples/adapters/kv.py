@@ -13,7 +13,7 @@ How cutover runs it:
 * `exec:` (the default): JSON Lines on stdin/stdout, one message at a time, in order
   (it declares `"concurrency": 1`); it exits when stdin closes.
 * `--http PORT`: serves the `http:` endpoints (POST .../hello, .../reset, .../execute,
-  .../dump) on 127.0.0.1 with a ThreadingHTTPServer and declares `"concurrency": 8`.
+  .../dump, .../keys) on 127.0.0.1 with a ThreadingHTTPServer and declares `"concurrency": 8`.
   PORT 0 picks a free port. The one line `listening on PORT` is written to stdout, which is
   otherwise unused; then run `cutover replay ... --candidate http://127.0.0.1:PORT`.
 * `--db FILE`: keep the store in a sqlite file instead of in memory.
@@ -21,7 +21,9 @@ How cutover runs it:
 stdout carries only answers (or the `listening on` line); stderr is the log.
 
 Values are stored as JSON text, keys as TEXT PRIMARY KEY: sqlite compares TEXT bytewise
-(UTF-8), which is the key order of the reference `memory` target (Rust String order).
+(UTF-8, the BINARY collation), which is the key order of the reference `memory` target (Rust
+String order) and the `"key_order": "bytes"` it declares: `keys` pages through them with
+`WHERE key > ? ORDER BY key LIMIT ?`, and `dump` with `keys` reads several in one message.
 Numbers keep their exact digits: non-integers are decoded as Decimal, not float.
 
 Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
@@ -33,7 +35,8 @@ Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
 * `garbage-after=N` the (N+1)-th execute answer is replaced by the line `this is not json`
                     (over http: that text as the body, status 200);
 * `hang-after=N`    after N execute answers it answers nothing more (it keeps reading stdin
-                    and exits when stdin closes; over http the exchanges are left open).
+                    and exits when stdin closes; over http the exchanges are left open);
+* `keys-skip`       `keys` leaves the second key (in key order) out of every page.
 """
 
 import argparse
@@ -53,7 +56,8 @@ DOMAIN = "kv"
 PROTOCOL = 1
 KEYED_OPS = {"get", "put", "insert", "delete", "stamp"}
 MAX_COUNT = 2**64 - 1  # scan's limit is an unsigned 64-bit count in the reference
-DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after"}
+DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip"}
+MAX_LIMIT = 2**63 - 1  # sqlite's LIMIT is a signed 64-bit integer
 
 
 def log(text):
@@ -153,6 +157,15 @@ class KvRepository:
                 items.append((key, from_json(value)))
         return items
 
+    def keys(self, after, limit):
+        """Up to limit keys after `after` (None: from the first), in key order (bytewise)."""
+        with self.lock:
+            if after is None:
+                rows = self.db.execute("SELECT key FROM kv ORDER BY key LIMIT ?", (limit,))
+            else:
+                rows = self.db.execute("SELECT key FROM kv WHERE key > ? ORDER BY key LIMIT ?", (after, limit))
+            return [key for (key,) in rows]
+
     def stamp(self, key, value):
         """Stores and returns {"id": generated, "at": now, "value": value}."""
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -249,16 +262,21 @@ class Adapter:
         kind = message.get("type")
         try:
             if kind == "hello":
-                supports = {"reset": True, "dump": True, "concurrency": self.concurrency}
-                return {"protocol": PROTOCOL, "name": NAME, "domain": DOMAIN, "supports": supports}
+                supports = {"reset": True, "dump": True, "concurrency": self.concurrency, "keys": True, "dump_batch": True}
+                hello = {"protocol": PROTOCOL, "name": NAME, "domain": DOMAIN, "supports": supports}
+                return {**hello, "key_order": "bytes"}
             if kind == "reset":
                 self.repo.clear()
                 return {"ok": True}
             if kind == "execute":
                 self.defect.on_execute()
                 return self.execute(message.get("request"))
+            if kind == "dump" and "keys" in message:
+                return self.dump_batch(message["keys"])
             if kind == "dump":
                 return self.dump(message.get("key"))
+            if kind == "keys":
+                return self.keys(message.get("after"), message.get("limit"))
             return {"failure": f"unknown message type {kind}"}
         except Exception as e:  # the store failed (sqlite error, a bug): not the repository's answer
             log(f"{kind} failed: {e!r}")
@@ -268,6 +286,22 @@ class Adapter:
         if not isinstance(key, str):
             return {"failure": "dump needs a key"}
         return {"state": self.repo.load(key)}
+
+    def dump_batch(self, keys):
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            return {"failure": "dump needs `keys`: an array of strings"}
+        return {"states": [{"state": self.repo.load(key)} for key in keys]}
+
+    def keys(self, after, limit):
+        if after is not None and not isinstance(after, str):
+            return {"failure": "keys needs `after`: a key or null"}
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+            return {"failure": "keys needs `limit`: a count"}
+        if self.defect.name != "keys-skip":
+            return {"keys": self.repo.keys(after, limit)}
+        skipped = self.repo.keys(None, 2)[1:]
+        page = [k for k in self.repo.keys(after, min(limit + 1, MAX_LIMIT)) if k not in skipped]
+        return {"keys": page[:limit]}
 
     def execute(self, request):
         if not isinstance(request, dict):
@@ -360,11 +394,11 @@ class Server(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
-    """POST URL/hello, URL/reset, URL/execute, URL/dump: the message is the body."""
+    """POST URL/hello, URL/reset, URL/execute, URL/dump, URL/keys: the message is the body."""
 
     protocol_version = "HTTP/1.1"  # keep-alive: cutover reuses its connections
     adapter = None  # set by serve_http
-    ENDPOINTS = {"hello", "reset", "execute", "dump"}
+    ENDPOINTS = {"hello", "reset", "execute", "dump", "keys"}
 
     def do_POST(self):
         endpoint = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]

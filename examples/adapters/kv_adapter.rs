@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use cutover::cassette::{Outcome, Request};
 use cutover::kv::memory::Memory;
 use cutover::targets::protocol::serve;
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Dumped, InfraError, Target};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -47,6 +47,18 @@ impl Target for KvRust {
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
         self.store.dump(key).await
+    }
+
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        self.store.keys(after, limit).await
+    }
+
+    async fn dump_batch(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        self.store.dump_batch(keys).await
     }
 }
 

@@ -16,7 +16,10 @@ How requests map onto the repository (tasks.py):
   the request's `key`, the id as decimal text ("3"); a key that is not such text names nothing
   stored (`not_found`);
 * `list_tasks` and `count_tasks` are keyless;
-* `dump` of a key answers the task, as `get_task` does, or null.
+* `dump` of a key answers the task, as `get_task` does, or null; `dump` with `keys` answers
+  each of them in one message;
+* `keys` pages through the stored ids in ascending order (`"key_order": "integer"`: "9"
+  comes before "10"), as decimal text.
 
 The repository's refusals are `error` outcomes (not_found, conflict, invalid); an unknown
 operation is `unsupported`; a store that fails (connection lost, a bug) answers a `failure`.
@@ -48,6 +51,8 @@ ADAPTER_DEFECTS = {"list-unordered"}
 KEYED_OPS = {"get_task", "complete_task", "reopen_task", "rename_task", "delete_task"}
 KEYLESS_OPS = {"create_task", "list_tasks", "count_tasks"}
 ID_KEY = re.compile(r"[1-9][0-9]{0,18}")
+INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+INT64 = (-(2**63), 2**63 - 1)
 
 NAME = "tasks"  # set by main: tasks-sqlite or tasks-postgres
 
@@ -99,16 +104,21 @@ class Adapter:
                 return {"ok": True}
             if kind == "execute":
                 return self.execute(message.get("request"))
+            if kind == "dump" and "keys" in message:
+                return self.dump_batch(message["keys"])
             if kind == "dump":
                 return self.dump(message.get("key"))
+            if kind == "keys":
+                return self.keys(message.get("after"), message.get("limit"))
             return {"failure": f"unknown message type {kind}"}
         except Exception as e:  # the store failed: not the repository's answer
             log(f"{kind} failed: {e!r}")
             return {"failure": f"{type(e).__name__}: {e}"}
 
     def hello(self):
-        supports = {"reset": True, "dump": True, "concurrency": 1}
+        supports = {"reset": True, "dump": True, "concurrency": 1, "keys": True, "dump_batch": True}
         answer = {"protocol": PROTOCOL, "name": self.name, "domain": DOMAIN, "supports": supports}
+        answer["key_order"] = "integer"
         if self.declaration is not None:
             answer["declaration"] = self.declaration
         return answer
@@ -116,8 +126,27 @@ class Adapter:
     def dump(self, key):
         if not isinstance(key, str):
             return {"failure": "dump needs a key"}
+        return {"state": self.load(key)}
+
+    def load(self, key):
         id = key_id(key)
-        return {"state": None if id is None else self.repo.load(id)}
+        return None if id is None else self.repo.load(id)
+
+    def dump_batch(self, keys):
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            return {"failure": "dump needs `keys`: an array of strings"}
+        return {"states": [{"state": self.load(key)} for key in keys]}
+
+    def keys(self, after, limit):
+        """A page of ids as keys, after the integer `after` (null: from the first)."""
+        if after is not None and not (isinstance(after, str) and INTEGER.fullmatch(after)):
+            return {"failure": f"keys needs `after`: a decimal integer or null, not {after!r}"}
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            return {"failure": "keys needs `limit`: a count"}
+        low = INT64[0] if after is None else max(int(after), INT64[0])
+        if low >= INT64[1]:
+            return {"keys": []}
+        return {"keys": [str(id) for id in self.repo.ids(low, min(limit, INT64[1]))]}
 
     def execute(self, request):
         if not isinstance(request, dict):

@@ -260,6 +260,10 @@ class Tasks:
     def count_tasks(self, project):
         raise NotImplementedError
 
+    def ids(self, after, limit):
+        """Up to `limit` stored ids greater than `after` (a 64-bit integer), ascending."""
+        raise NotImplementedError
+
     def load(self, id):
         """The stored task, or None (the adapter's `dump`)."""
         try:
@@ -372,6 +376,10 @@ class SqliteTasks(Tasks):
         check_text("project", project)
         (count,) = self.db.execute("SELECT count(*) FROM tasks WHERE project = ?", (project,)).fetchone()
         return {"count": count}
+
+    def ids(self, after, limit):
+        rows = self.db.execute("SELECT id FROM tasks WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
+        return [id for (id,) in rows]
 
     def reset(self):
         with self.db:
@@ -514,6 +522,10 @@ class PostgresTasks(Tasks):
         check_text("project", project)
         (count,) = self.db.execute("SELECT count(*) FROM tasks WHERE project = %s", (project,)).fetchone()
         return {"count": count}
+
+    def ids(self, after, limit):
+        rows = self.db.execute("SELECT id FROM tasks WHERE id > %s ORDER BY id LIMIT %s", (after, limit))
+        return [id for (id,) in rows]
 
     def reset(self):
         self.db.execute("TRUNCATE tasks RESTART IDENTITY")

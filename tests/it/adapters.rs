@@ -3,7 +3,9 @@
 //! fixture equivalent, their planted defects divergent with the right classes; adapters
 //! that die, answer garbage or hang end the run with exit 2 and every request reported;
 //! `check-target` says what an adapter gets wrong; the conversations repositories are
-//! reachable as named specs.
+//! reachable as named specs. `keys`: their keys paged in order and their batch dumps.
+
+mod keys;
 
 use crate::util::{cutover, fixture, replay, with_database, Replayed};
 use serde_json::Value;
@@ -361,7 +363,13 @@ fn check_target_passes_the_adapters_and_names_what_a_faulty_one_gets_wrong() {
     for spec in [PYTHON, NODE, rust.as_str()] {
         let (code, session) = check_target(spec);
         assert_eq!(code, Some(0), "{spec}: {session:#}");
-        assert!(session["checks"].as_array().unwrap().len() >= 15, "{spec}");
+        let checks = session["checks"].as_array().unwrap();
+        assert!(checks.len() >= 15, "{spec}");
+        let names: Vec<&str> = checks.iter().filter_map(|c| c["name"].as_str()).collect();
+        assert!(
+            names.ends_with(&["keys, a page at a time", "batch dump"]),
+            "{spec}: {names:?}"
+        );
     }
     // Node without exact numbers: exactly the big-number steps fail.
     let (code, session) = check_target("exec:node examples/adapters/kv.js");

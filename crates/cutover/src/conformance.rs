@@ -5,7 +5,11 @@
 //! `unsupported`), many requests in flight at once answered by id, and `dump` of a key
 //! never written (`null`). An adapter of a domain with a conformance script (the `kv`
 //! domain's: reads and writes, bad arguments included) also runs it, its answers and states
-//! compared with the domain's reference store ([`crate::domain::Script`]).
+//! compared with the domain's reference store ([`crate::domain::Script`]). Then an adapter
+//! that declares `keys` pages through what the script stored, and one that declares batch
+//! dumps answers a batch as it answers key by key ([`keys`]).
+
+mod keys;
 
 use crate::cassette::{ErrorKind, Kind, Outcome, Request};
 use crate::declaration::{expect, Declaration};
@@ -88,12 +92,16 @@ pub async fn run(registry: &Registry, spec: &str) -> Conformance {
     session.record(
         "handshake",
         Ok(format!(
-            "`{}`, domain `{}`, reset: {}, dump: {}, {} in flight",
+            "`{}`, domain `{}`, reset: {}, dump: {}, {} in flight, keys: {} (order `{}`), \
+             batch dump: {}",
             hello.name,
             hello.domain,
             hello.supports.reset,
             hello.supports.dump,
-            hello.supports.concurrency
+            hello.supports.concurrency,
+            hello.supports.keys,
+            hello.key_order.name(),
+            hello.supports.dump_batch
         )),
     );
     session.hello = Some(hello.clone());
@@ -105,34 +113,56 @@ pub async fn run(registry: &Registry, spec: &str) -> Conformance {
         "dump of a key never written",
         dump_absent(target, &hello).await,
     );
-    let domain = registry.domain(&hello.domain);
-    if let Some(script) = domain.and_then(|d| d.script()) {
-        for (name, result) in run_script(script, target, &hello).await {
-            session.record(&name, result);
-        }
-        return session;
-    }
-    match declaration(domain, &hello, spec) {
-        Ok(Some(declaration)) => {
-            if let Err(e) = target.reset().await.map_err(|e| failed("`reset`", e)) {
-                session.record("declared checks", Err(e));
-                return session;
-            }
-            for (name, result) in expect::run(&declaration, target, hello.supports.dump).await {
-                session.record(&name, result);
-            }
-        }
-        Ok(None) => session.record(
-            "domain script",
-            Ok(format!(
-                "none for domain `{}`: declare it (`--domain FILE`, or `declaration` in the \
-                 handshake) or replay a recorded cassette against it next",
-                hello.domain
-            )),
-        ),
-        Err(e) => session.record("declaration in the handshake", Err(e)),
+    session.domain_checks(registry, target, &hello).await;
+    for (name, result) in keys::checks(target, &hello).await {
+        session.record(name, result);
     }
     session
+}
+
+impl Conformance {
+    /// The domain's script against its reference store, else the declared checks.
+    async fn domain_checks(&mut self, registry: &Registry, target: &dyn Target, hello: &Hello) {
+        let spec = self.spec.clone();
+        let domain = registry.domain(&hello.domain);
+        if let Some(script) = domain.and_then(|d| d.script()) {
+            for (name, result) in run_script(script, target, hello).await {
+                self.record(&name, result);
+            }
+            return;
+        }
+        self.declared_checks(domain, target, hello, &spec).await;
+    }
+
+    /// The checks of a declaration (the registry's or the handshake's), if there is one.
+    async fn declared_checks(
+        &mut self,
+        domain: Option<&dyn DomainKit>,
+        target: &dyn Target,
+        hello: &Hello,
+        spec: &str,
+    ) {
+        match declaration(domain, hello, spec) {
+            Ok(Some(declaration)) => {
+                if let Err(e) = target.reset().await.map_err(|e| failed("`reset`", e)) {
+                    self.record("declared checks", Err(e));
+                    return;
+                }
+                for (name, result) in expect::run(&declaration, target, hello.supports.dump).await {
+                    self.record(&name, result);
+                }
+            }
+            Ok(None) => self.record(
+                "domain script",
+                Ok(format!(
+                    "none for domain `{}`: declare it (`--domain FILE`, or `declaration` in the \
+                 handshake) or replay a recorded cassette against it next",
+                    hello.domain
+                )),
+            ),
+            Err(e) => self.record("declaration in the handshake", Err(e)),
+        }
+    }
 }
 
 impl Conformance {

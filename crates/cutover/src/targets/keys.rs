@@ -8,7 +8,7 @@
 //!   the hashing fast path; only two targets whose checksums have the same declared `form`
 //!   are compared by them.
 
-use super::InfraError;
+use super::{InfraError, Target};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,6 +86,26 @@ pub enum Dumped {
     /// The aggregate is there but could not be read (a malformed document, a value the
     /// value model refuses): the key is inconclusive with this reason, never equal.
     Unreadable(String),
+}
+
+/// `keys` dumped one at a time through [`Target::dump`]: what [`Target::dump_batch`] does
+/// unless a target reads several at once. A key the target cannot tell, or an
+/// [`InfraError::Other`] for that key alone, is [`Dumped::Unreadable`]; a store that cannot
+/// be reached (any other [`InfraError`]) fails the batch.
+pub async fn dump_each<T: Target + ?Sized>(
+    target: &T,
+    keys: &[String],
+) -> Result<Vec<Dumped>, InfraError> {
+    let mut dumped = Vec::with_capacity(keys.len());
+    for key in keys {
+        dumped.push(match target.dump(key).await {
+            Ok(Some(state)) => Dumped::State(state),
+            Ok(None) => Dumped::Unreadable(format!("{} cannot tell its state", target.name())),
+            Err(InfraError::Other(why)) => Dumped::Unreadable(why),
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(dumped)
 }
 
 /// The keys `k` with `after < k <= upto` in a [`KeyOrder`]; an absent bound is open.

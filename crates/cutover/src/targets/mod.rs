@@ -23,7 +23,7 @@ pub mod recorded;
 pub mod rng;
 pub mod value;
 
-pub use keys::{Checksums, Dumped, KeyOrder, KeyRange, RangeSum};
+pub use keys::{dump_each, Checksums, Dumped, KeyOrder, KeyRange, RangeSum};
 
 use crate::cassette::{Outcome, Request};
 use async_trait::async_trait;
@@ -81,20 +81,12 @@ pub trait Target: Send + Sync {
     }
 
     /// The stored aggregates of `keys`, one [`Dumped`] per key in the same order, in as few
-    /// exchanges as the store allows. By default [`Target::dump`] key by key: a key it
+    /// exchanges as the store allows. By default [`Target::dump`] key by key ([`dump_each`],
+    /// which a target that batches only sometimes can call too): a key it
     /// cannot tell, or an [`InfraError::Other`] for that key alone, is unreadable; a store
     /// that cannot be reached fails the batch.
     async fn dump_batch(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
-        let mut dumped = Vec::with_capacity(keys.len());
-        for key in keys {
-            dumped.push(match self.dump(key).await {
-                Ok(Some(state)) => Dumped::State(state),
-                Ok(None) => Dumped::Unreadable(format!("{} cannot tell its state", self.name())),
-                Err(InfraError::Other(why)) => Dumped::Unreadable(why),
-                Err(e) => return Err(e),
-            });
-        }
-        Ok(dumped)
+        dump_each(self, keys).await
     }
 
     /// Checksums of key ranges computed inside its store, where declared (the hashing

@@ -1,5 +1,5 @@
 //! `http:URL` the protocol's messages posted to an adapter inside a running service: one
-//! exchange per message, `POST URL/hello`, `URL/reset`, `URL/execute`, `URL/dump`
+//! exchange per message, `POST URL/hello`, `URL/reset`, `URL/execute`, `URL/dump`, `URL/keys`
 //! (`docs/src/protocol.md`). Any status but 200, a body that is not the answer, a refused
 //! connection or no answer within the timeout fails that request only.
 

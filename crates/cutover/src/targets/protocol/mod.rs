@@ -13,8 +13,9 @@
 //! `Answer` read back from a JSON object.
 
 /// `Target` for a transport type with a `hello: Hello` field and
-/// `async fn call(&self, Call<'_>) -> Result<Answer, InfraError>`: `reset` and `dump` only
-/// when the handshake declared them.
+/// `async fn call(&self, Call<'_>) -> Result<Answer, InfraError>`: `reset`, `dump` and `keys`
+/// only when the handshake declared them; a batch `dump` in one exchange when declared, else
+/// key by key.
 macro_rules! protocol_target {
     ($transport:ty) => {
         #[async_trait::async_trait]
@@ -68,6 +69,46 @@ macro_rules! protocol_target {
                     _ => unreachable!("`answer` reads a state for dump"),
                 }
             }
+
+            async fn keys(
+                &self,
+                after: Option<&str>,
+                limit: usize,
+            ) -> Result<Option<Vec<String>>, $crate::targets::InfraError> {
+                if !self.hello.supports.keys {
+                    return Ok(None);
+                }
+                match self
+                    .call($crate::targets::protocol::Call::Keys { after, limit })
+                    .await?
+                {
+                    $crate::targets::protocol::Answer::Keys(keys) => Ok(Some(keys)),
+                    _ => unreachable!("`answer` reads keys for keys"),
+                }
+            }
+
+            fn key_order(&self) -> $crate::targets::KeyOrder {
+                self.hello.key_order
+            }
+
+            async fn dump_batch(
+                &self,
+                keys: &[String],
+            ) -> Result<Vec<$crate::targets::Dumped>, $crate::targets::InfraError> {
+                if !self.hello.supports.dump_batch {
+                    return $crate::targets::dump_each(self, keys).await;
+                }
+                if keys.is_empty() {
+                    return Ok(Vec::new());
+                }
+                match self
+                    .call($crate::targets::protocol::Call::DumpBatch(keys))
+                    .await?
+                {
+                    $crate::targets::protocol::Answer::States(states) => Ok(states),
+                    _ => unreachable!("`answer` reads states for a batch dump"),
+                }
+            }
         }
     };
 }
@@ -78,7 +119,7 @@ pub(crate) mod exec;
 pub(crate) mod http;
 pub mod serve;
 
-use super::InfraError;
+use super::{Dumped, InfraError, KeyOrder};
 use crate::cassette::{Outcome, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -98,6 +139,9 @@ pub struct Hello {
     /// What it can do beyond `execute`.
     #[serde(default)]
     pub supports: Supports,
+    /// The order its `keys` answers come in (`bytes` when not said).
+    #[serde(default)]
+    pub key_order: KeyOrder,
     /// Its domain's declaration (TOML text, or the same structure as an object), when it
     /// sends one: `docs/src/domain.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +160,12 @@ pub struct Supports {
     /// Messages taken in flight at once.
     #[serde(default = "one")]
     pub concurrency: usize,
+    /// `keys` enumerates the stored keys in order, a page at a time.
+    #[serde(default)]
+    pub keys: bool,
+    /// `dump` with `keys` reads several keys' states in one exchange.
+    #[serde(default)]
+    pub dump_batch: bool,
 }
 
 fn one() -> usize {
@@ -128,6 +178,8 @@ impl Default for Supports {
             reset: false,
             dump: false,
             concurrency: 1,
+            keys: false,
+            dump_batch: false,
         }
     }
 }
@@ -177,6 +229,13 @@ pub(crate) enum Call<'a> {
     Reset,
     Execute(&'a Request),
     Dump(&'a str),
+    /// A page of keys: at most `limit`, after `after` (none: from the first).
+    Keys {
+        after: Option<&'a str>,
+        limit: usize,
+    },
+    /// Several keys' states in one exchange.
+    DumpBatch(&'a [String]),
 }
 
 impl Call<'_> {
@@ -186,7 +245,8 @@ impl Call<'_> {
             Call::Hello => "hello",
             Call::Reset => "reset",
             Call::Execute(_) => "execute",
-            Call::Dump(_) => "dump",
+            Call::Dump(_) | Call::DumpBatch(_) => "dump",
+            Call::Keys { .. } => "keys",
         }
     }
 
@@ -197,6 +257,8 @@ impl Call<'_> {
             Call::Reset => json!({}),
             Call::Execute(request) => json!({ "request": bare(request) }),
             Call::Dump(key) => json!({ "key": key }),
+            Call::Keys { after, limit } => json!({ "after": after, "limit": limit }),
+            Call::DumpBatch(keys) => json!({ "keys": keys }),
         };
         match body {
             Value::Object(map) => map,
@@ -225,6 +287,10 @@ pub(crate) enum Answer {
     State(Value),
     /// The handshake.
     Hello(Hello),
+    /// A page of `keys`.
+    Keys(Vec<String>),
+    /// The states of a batch `dump`, one per key.
+    States(Vec<Dumped>),
 }
 
 /// Reads the answer to `call` from its members: a `failure`, or what the call type
@@ -240,13 +306,14 @@ pub(crate) fn answer(
             .map_or_else(|| failure.to_string(), str::to_string);
         return Err(InfraError::Other(format!("adapter {adapter}: {text}")));
     }
-    let wrong = |expected: &str| {
+    let malformed = |what: String| {
         InfraError::Other(format!(
-            "adapter {adapter} answered `{}` without {expected}: {}",
+            "adapter {adapter} answered `{}` {what}: {}",
             call.kind(),
             excerpt(&Value::Object(members.clone()).to_string())
         ))
     };
+    let wrong = |expected: &str| malformed(format!("without {expected}"));
     match call {
         Call::Hello => Hello::from_answer(members)
             .map(Answer::Hello)
@@ -265,7 +332,89 @@ pub(crate) fn answer(
             Some(state) => Ok(Answer::State(state.clone())),
             None => Err(wrong("a `state` or a `failure`")),
         },
+        Call::Keys { limit, .. } => read_keys(members, *limit)
+            .map(Answer::Keys)
+            .map_err(malformed),
+        Call::DumpBatch(keys) => read_states(members, keys.len())
+            .map(Answer::States)
+            .map_err(malformed),
     }
+}
+
+/// The page of a `keys` answer: an array of at most `limit` strings. `Err` says what is
+/// wrong and what was expected, for [`answer`] to name the adapter.
+fn read_keys(members: &Map<String, Value>, limit: usize) -> Result<Vec<String>, String> {
+    let expected = format!("expected `keys`: an array of at most {limit} strings, or a `failure`");
+    let wrong = |what: String| format!("{what}; {expected}");
+    let Some(keys) = members.get("keys") else {
+        return Err(wrong("without `keys`".into()));
+    };
+    let Some(keys) = keys.as_array() else {
+        return Err(wrong(format!("with `keys` {}", kind_of(keys))));
+    };
+    if keys.len() > limit {
+        return Err(wrong(format!("with {} keys", keys.len())));
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| match key {
+            Value::String(key) => Ok(key.clone()),
+            other => Err(wrong(format!("with `keys[{i}]` {}", kind_of(other)))),
+        })
+        .collect()
+}
+
+/// The states of a batch `dump` answer: one entry per key asked, each `{"state": S}` or
+/// `{"unreadable": "why"}`. `Err` says what is wrong and what was expected.
+fn read_states(members: &Map<String, Value>, asked: usize) -> Result<Vec<Dumped>, String> {
+    let expected = format!(
+        "expected `states`: an array of {asked} entries, one per key in order, each \
+         {{\"state\": S}} or {{\"unreadable\": \"why\"}}, or a `failure`"
+    );
+    let wrong = |what: String| format!("{what}; {expected}");
+    let Some(states) = members.get("states") else {
+        return Err(wrong("without `states`".into()));
+    };
+    let Some(states) = states.as_array() else {
+        return Err(wrong(format!("with `states` {}", kind_of(states))));
+    };
+    if states.len() != asked {
+        return Err(wrong(format!(
+            "with {} states for {asked} keys",
+            states.len()
+        )));
+    }
+    states
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            read_dumped(entry)
+                .ok_or_else(|| wrong(format!("with `states[{i}]` {}", kind_of(entry))))
+        })
+        .collect()
+}
+
+/// One entry of a batch dump: exactly one of `state` (any value) or `unreadable` (a reason).
+fn read_dumped(entry: &Value) -> Option<Dumped> {
+    let entry = entry.as_object()?;
+    match (entry.get("state"), entry.get("unreadable")) {
+        (Some(state), None) => Some(Dumped::State(state.clone())),
+        (None, Some(Value::String(why))) => Some(Dumped::Unreadable(why.clone())),
+        _ => None,
+    }
+}
+
+/// What a JSON value is, for messages: `5 (a number)`.
+fn kind_of(value: &Value) -> String {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    format!("{} ({kind})", excerpt(&value.to_string()))
 }
 
 /// The first 200 bytes of `text` (at a character boundary), for messages.
@@ -279,4 +428,145 @@ pub(crate) fn excerpt(text: &str) -> String {
         end -= 1;
     }
     format!("{}...", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(text: &str) -> Map<String, Value> {
+        match serde_json::from_str(text).unwrap() {
+            Value::Object(members) => members,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn read(call: &Call<'_>, text: &str) -> Result<Answer, String> {
+        answer("`kv-test`", call, &members(text)).map_err(|e| e.to_string())
+    }
+
+    const KEYS: Call<'static> = Call::Keys {
+        after: Some("k41"),
+        limit: 2,
+    };
+
+    #[test]
+    fn an_old_handshake_declares_no_keys_and_the_byte_order() {
+        let hello = Hello::from_answer(&members(
+            r#"{"protocol":1,"name":"old","domain":"kv","supports":{"dump":true}}"#,
+        ))
+        .unwrap();
+        assert!(!hello.supports.keys && !hello.supports.dump_batch);
+        assert_eq!(hello.key_order, KeyOrder::Bytes);
+        let hello = Hello::from_answer(&members(
+            r#"{"protocol":1,"name":"new","domain":"tasks","key_order":"integer",
+                "supports":{"keys":true,"dump_batch":true}}"#,
+        ))
+        .unwrap();
+        assert!(hello.supports.keys && hello.supports.dump_batch);
+        assert_eq!(hello.key_order, KeyOrder::Integer);
+        let wrong = Hello::from_answer(&members(
+            r#"{"protocol":1,"name":"x","domain":"kv","key_order":"lexical"}"#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(wrong.contains("expected `bytes` or `integer`"), "{wrong}");
+    }
+
+    #[test]
+    fn keys_and_batch_dumps_are_sent_as_the_protocol_says() {
+        assert_eq!(KEYS.kind(), "keys");
+        assert_eq!(
+            Value::Object(KEYS.body()),
+            json!({"after": "k41", "limit": 2})
+        );
+        let first = Call::Keys {
+            after: None,
+            limit: 1000,
+        };
+        assert_eq!(
+            Value::Object(first.body()),
+            json!({"after": null, "limit": 1000})
+        );
+        let keys = ["a".to_string(), "b".to_string()];
+        let batch = Call::DumpBatch(&keys);
+        assert_eq!(batch.kind(), "dump");
+        assert_eq!(Value::Object(batch.body()), json!({"keys": ["a", "b"]}));
+    }
+
+    #[test]
+    fn a_page_of_keys_is_read_and_checked() {
+        let Ok(Answer::Keys(keys)) = read(&KEYS, r#"{"id":3,"keys":["k42","k43"]}"#) else {
+            panic!("keys not read");
+        };
+        assert_eq!(keys, ["k42", "k43"]);
+        assert!(matches!(read(&KEYS, r#"{"keys":[]}"#), Ok(Answer::Keys(k)) if k.is_empty()));
+        let cases = [
+            (r#"{"id":3}"#, "without `keys`"),
+            (r#"{"keys":"k42"}"#, "with `keys` \"k42\" (a string)"),
+            (r#"{"keys":["a","b","c"]}"#, "with 3 keys"),
+            (r#"{"keys":["a",7]}"#, "with `keys[1]` 7 (a number)"),
+        ];
+        for (text, what) in cases {
+            let error = read(&KEYS, text).err().unwrap();
+            assert!(
+                error.starts_with(&format!("adapter `kv-test` answered `keys` {what}"))
+                    && error.contains("expected `keys`: an array of at most 2 strings"),
+                "{text}: {error}"
+            );
+        }
+        let failure = read(&KEYS, r#"{"failure":"database is locked"}"#).err();
+        assert_eq!(
+            failure.as_deref(),
+            Some("adapter `kv-test`: database is locked")
+        );
+    }
+
+    #[test]
+    fn the_states_of_a_batch_dump_are_read_and_checked() {
+        let keys = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let batch = Call::DumpBatch(&keys);
+        let Ok(Answer::States(states)) = read(
+            &batch,
+            r#"{"states":[{"state":{"n":1}},{"state":null},{"unreadable":"bad bson"}]}"#,
+        ) else {
+            panic!("states not read");
+        };
+        assert_eq!(
+            states,
+            [
+                Dumped::State(json!({"n": 1})),
+                Dumped::State(Value::Null),
+                Dumped::Unreadable("bad bson".into())
+            ]
+        );
+        let cases = [
+            (r#"{"state":null}"#, "without `states`"),
+            (
+                r#"{"states":{"a":1}}"#,
+                "with `states` {\"a\":1} (an object)",
+            ),
+            (r#"{"states":[{"state":1}]}"#, "with 1 states for 3 keys"),
+            (
+                r#"{"states":[{"state":1},{"unreadable":5},{"state":2}]}"#,
+                "with `states[1]` {\"unreadable\":5} (an object)",
+            ),
+            (
+                r#"{"states":[{"state":1},{},{"state":2}]}"#,
+                "with `states[1]` {} (an object)",
+            ),
+            (
+                r#"{"states":[1,{"state":1},{"state":2}]}"#,
+                "with `states[0]` 1 (a number)",
+            ),
+        ];
+        for (text, what) in cases {
+            let error = read(&batch, text).err().unwrap();
+            assert!(
+                error.starts_with(&format!("adapter `kv-test` answered `dump` {what}"))
+                    && error.contains("expected `states`: an array of 3 entries"),
+                "{text}: {error}"
+            );
+        }
+    }
 }

@@ -15,17 +15,37 @@
 
 use super::{excerpt, Hello, Supports, VERSION};
 use crate::cassette::Request;
-use crate::targets::Target;
+use crate::targets::{Dumped, Target};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
-/// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes,
-/// declaring reset, dump and 16 messages in flight.
+/// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes, with
+/// the [`handshake`] it answers to.
 pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
-    let hello = Hello {
+    let hello = handshake(target.as_ref(), domain).await;
+    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// The handshake of `target` served as an adapter of `domain`: reset, dump, a batch `dump`
+/// (the target's [`Target::dump_batch`]), 16 messages in flight, and its
+/// [`Target::key_order`]. `keys` is declared when the target enumerates its keys: asked
+/// once here for a page of 0 keys, it answers `Some` (a store it cannot reach now answers
+/// an error, and `keys` is not declared).
+pub async fn handshake(target: &dyn Target, domain: &str) -> Hello {
+    let keys = match target.keys(None, 0).await {
+        Ok(page) => page.is_some(),
+        Err(e) => {
+            eprintln!(
+                "{}: keys not declared: asking for them failed: {e}",
+                target.name()
+            );
+            false
+        }
+    };
+    Hello {
         protocol: VERSION,
         name: target.name().to_string(),
         domain: domain.to_string(),
@@ -33,10 +53,12 @@ pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()>
             reset: true,
             dump: true,
             concurrency: 16,
+            keys,
+            dump_batch: true,
         },
+        key_order: target.key_order(),
         declaration: None,
-    };
-    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+    }
 }
 
 /// Serves `target` on `input` and `output` until `input` ends: `hello` answers the
@@ -119,14 +141,165 @@ async fn handle(target: &dyn Target, message: &Value) -> Value {
             },
             Err(e) => failure(&format!("not a request: {e}")),
         },
+        "dump" if message.get("keys").is_some() => dump_batch(target, &message["keys"]).await,
         "dump" => match message["key"].as_str() {
             Some(key) => match target.dump(key).await {
                 Ok(Some(state)) => json!({ "state": state }),
                 Ok(None) => failure(&"this target cannot tell its stored state"),
                 Err(e) => failure(&e),
             },
-            None => failure(&"dump needs a `key`"),
+            None => failure(&"dump needs a `key` or `keys`"),
         },
+        "keys" => keys(target, message).await,
         other => failure(&format!("unknown message type `{other}`")),
+    }
+}
+
+/// The answer to `keys`: a page of the target's keys.
+async fn keys(target: &dyn Target, message: &Value) -> Value {
+    let after = match &message["after"] {
+        Value::Null => None,
+        Value::String(after) => Some(after.as_str()),
+        other => {
+            return json!({ "failure": format!("keys: `after` {other}; expected a string or null") })
+        }
+    };
+    let Some(limit) = message["limit"]
+        .as_u64()
+        .and_then(|l| usize::try_from(l).ok())
+    else {
+        return json!({ "failure": format!("keys: `limit` {}; expected a count", message["limit"]) });
+    };
+    match target.keys(after, limit).await {
+        Ok(Some(keys)) => json!({ "keys": keys }),
+        Ok(None) => json!({ "failure": "this target cannot enumerate its keys" }),
+        Err(e) => json!({ "failure": e.to_string() }),
+    }
+}
+
+/// The answer to a batch `dump`: one entry per key, in order.
+async fn dump_batch(target: &dyn Target, keys: &Value) -> Value {
+    let keys: Option<Vec<String>> = keys.as_array().and_then(|keys| {
+        keys.iter()
+            .map(|k| k.as_str().map(str::to_string))
+            .collect()
+    });
+    let Some(keys) = keys else {
+        return json!({ "failure": "dump: `keys` must be an array of strings" });
+    };
+    match target.dump_batch(&keys).await {
+        Ok(states) => {
+            let states: Vec<Value> = states
+                .into_iter()
+                .map(|dumped| match dumped {
+                    Dumped::State(state) => json!({ "state": state }),
+                    Dumped::Unreadable(why) => json!({ "unreadable": why }),
+                })
+                .collect();
+            json!({ "states": states })
+        }
+        Err(e) => json!({ "failure": e.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::memory::Memory;
+    use crate::targets::KeyOrder;
+
+    /// `lines` served to a `memory` store holding `a`, `b` and `c`; the answers by id.
+    async fn served(lines: &[Value]) -> (Hello, std::collections::BTreeMap<u64, Value>) {
+        let memory = Memory::new();
+        for (seq, key) in ["c", "a", "b"].into_iter().enumerate() {
+            let args = json!({ "value": seq });
+            let put = Request::new(
+                seq as u64,
+                Some(key),
+                "put",
+                crate::cassette::Kind::Write,
+                args,
+                "t",
+            );
+            memory.execute(&put).await.unwrap();
+        }
+        let hello = handshake(&memory, "kv").await;
+        let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let (output, mut read) = tokio::io::duplex(1 << 16);
+        serve(Arc::new(memory), hello.clone(), input.as_bytes(), output)
+            .await
+            .unwrap();
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut read, &mut text)
+            .await
+            .unwrap();
+        let answers = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|a| (a["id"].as_u64().unwrap(), a))
+            .collect();
+        (hello, answers)
+    }
+
+    #[tokio::test]
+    async fn a_target_that_enumerates_its_keys_is_served_with_keys_and_batch_dumps() {
+        let (hello, answers) = served(&[
+            json!({"id": 1, "type": "keys", "after": null, "limit": 2}),
+            json!({"id": 2, "type": "keys", "after": "b", "limit": 2}),
+            json!({"id": 3, "type": "dump", "keys": ["b", "z"]}),
+            json!({"id": 4, "type": "keys", "after": 5, "limit": 2}),
+            json!({"id": 5, "type": "keys", "limit": -1}),
+            json!({"id": 6, "type": "dump", "keys": ["b", 1]}),
+        ])
+        .await;
+        assert!(hello.supports.keys && hello.supports.dump_batch);
+        assert_eq!(hello.key_order, KeyOrder::Bytes);
+        assert_eq!(answers[&1]["keys"], json!(["a", "b"]));
+        assert_eq!(answers[&2]["keys"], json!(["c"]));
+        assert_eq!(
+            answers[&3]["states"],
+            json!([{"state": 2}, {"state": null}])
+        );
+        assert_eq!(
+            answers[&4]["failure"],
+            "keys: `after` 5; expected a string or null"
+        );
+        assert_eq!(answers[&5]["failure"], "keys: `limit` -1; expected a count");
+        assert_eq!(
+            answers[&6]["failure"],
+            "dump: `keys` must be an array of strings"
+        );
+    }
+
+    /// A target of the trait's defaults: no keys.
+    struct Bare;
+
+    #[async_trait::async_trait]
+    impl Target for Bare {
+        fn name(&self) -> &str {
+            "bare"
+        }
+        async fn reset(&self) -> Result<(), crate::targets::InfraError> {
+            Ok(())
+        }
+        async fn execute(
+            &self,
+            _: &Request,
+        ) -> Result<crate::cassette::Outcome, crate::targets::InfraError> {
+            Ok(crate::cassette::Outcome::Ok(Value::Null))
+        }
+        async fn dump(&self, key: &str) -> Result<Option<Value>, crate::targets::InfraError> {
+            Ok(Some(json!({ "at": key })))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_target_that_cannot_enumerate_is_served_without_keys() {
+        let hello = handshake(&Bare, "kv").await;
+        assert!(!hello.supports.keys && hello.supports.dump_batch);
+        let answer = handle(&Bare, &json!({"type": "keys", "after": null, "limit": 1})).await;
+        assert_eq!(answer["failure"], "this target cannot enumerate its keys");
+        let answer = handle(&Bare, &json!({"type": "dump", "keys": ["x"]})).await;
+        assert_eq!(answer["states"], json!([{"state": {"at": "x"}}]));
     }
 }
