@@ -36,7 +36,9 @@ Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
                     (over http: that text as the body, status 200);
 * `hang-after=N`    after N execute answers it answers nothing more (it keeps reading stdin
                     and exits when stdin closes; over http the exchanges are left open);
-* `keys-skip`       `keys` leaves the second key (in key order) out of every page.
+* `keys-skip`       `keys` leaves the second key (in key order) out of every page;
+* `die-after-dumps=N` the process kills itself (SIGKILL) on receiving the (N+1)-th dump
+                    (one key or a batch): a store lost in the middle of `cutover verify`.
 """
 
 import argparse
@@ -56,7 +58,7 @@ DOMAIN = "kv"
 PROTOCOL = 1
 KEYED_OPS = {"get", "put", "insert", "delete", "stamp"}
 MAX_COUNT = 2**64 - 1  # scan's limit is an unsigned 64-bit count in the reference
-DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip"}
+DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip", "die-after-dumps"}
 MAX_LIMIT = 2**63 - 1  # sqlite's LIMIT is a signed 64-bit integer
 
 
@@ -196,6 +198,7 @@ class Defect:
         self.name = name
         self.count = int(count or 0)
         self.received = 0  # execute messages received
+        self.dumps = 0  # dump messages received
         self.answered = 0  # execute answers written (or replaced)
         self.hanging = False
         self.lock = threading.Lock()
@@ -206,6 +209,14 @@ class Defect:
             self.received += 1
             if self.name == "die-after" and self.received > self.count:
                 log(f"KV_DEFECT die-after={self.count}: killing myself")
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def on_dump(self):
+        """Called as a dump message arrives: die-after-dumps kills the process."""
+        with self.lock:
+            self.dumps += 1
+            if self.name == "die-after-dumps" and self.dumps > self.count:
+                log(f"KV_DEFECT die-after-dumps={self.count}: killing myself")
                 os.kill(os.getpid(), signal.SIGKILL)
 
     def answer_text(self, text, is_execute):
@@ -271,6 +282,8 @@ class Adapter:
             if kind == "execute":
                 self.defect.on_execute()
                 return self.execute(message.get("request"))
+            if kind == "dump":
+                self.defect.on_dump()
             if kind == "dump" and "keys" in message:
                 return self.dump_batch(message["keys"])
             if kind == "dump":

@@ -54,7 +54,7 @@ pub struct Args {
 }
 
 /// Keys between two checkpoints written to disk (and at every hashed range and the end).
-const CHECKPOINT_EVERY: u64 = 5_000;
+const CHECKPOINT_EVERY: u64 = 1_000;
 
 pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
     let runtime = &cx.runtime;

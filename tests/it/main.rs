@@ -87,3 +87,4 @@ mod suggest;
 mod tasks;
 mod util;
 mod values;
+mod verify;

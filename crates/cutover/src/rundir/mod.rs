@@ -142,9 +142,15 @@ impl RunDir {
     /// Writes a verify's checkpoint atomically.
     pub fn write_checkpoint(&self, at: &crate::verify::Checkpoint) -> Result<(), RunDirError> {
         let path = self.checkpoint_path();
+        // Replaced whole by a rename, not synced: a process killed at any point leaves the
+        // old checkpoint or the new one (results are flushed before it, not synced either).
         let json = serde_json::to_vec(at).map_err(std::io::Error::other);
-        json.and_then(|bytes| write_atomically(&path, &bytes))
-            .map_err(RunDirError::io(&path))
+        json.and_then(|bytes| {
+            let temporary = temporary_beside(&path);
+            std::fs::write(&temporary, bytes)?;
+            std::fs::rename(&temporary, &path)
+        })
+        .map_err(RunDirError::io(&path))
     }
 
     /// A stopped verify's checkpoint and its results so far (`.partial`, cut at the
