@@ -543,3 +543,41 @@ fn keys_without_state_or_with_a_nested_field_are_refused_with_their_place() {
         Compiled::parse(&format!("{base}{state}[keys]\ntype = \"uuid\"\n"), "k.toml").unwrap_err();
     assert!(kind.to_string().contains("uuid"), "{kind}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synced_candidate_lists_and_dumps_what_its_read_side_holds() {
+    use cutover_declared::sync::{Synced, Worker};
+    let server = MongoServer::start()
+        .await
+        .expect("the MongoDB-wire server starts (see the error for what to install)");
+    let db = server.fresh_database();
+    let reads = open(&format!("{}{STRING_KEYS}", kv_declaration()), &db)
+        .await
+        .unwrap();
+    reads.reset().await.unwrap();
+    for key in ["b", "a"] {
+        ok(
+            &reads,
+            request("put", Some(key), Kind::Write, json!({ "value": key })),
+        )
+        .await;
+    }
+    let stopped = Worker::start("unused", "outbox", "unused", "unused", None)
+        .await
+        .unwrap();
+    let writes: Arc<dyn Target> = Arc::new(cutover::Memory::new());
+    let synced = Synced::new(writes, reads.clone(), None, stopped);
+    let put = request("put", Some("c"), Kind::Write, json!({ "value": "c" }));
+    synced.execute(&put).await.unwrap();
+    assert_eq!(synced.key_order(), KeyOrder::Bytes);
+    assert_eq!(
+        synced.keys(None, 10).await.unwrap(),
+        Some(vec!["a".to_string(), "b".to_string()]),
+        "not yet synced: `c` is on the write side alone"
+    );
+    let asked: Vec<String> = ["a", "c"].map(String::from).to_vec();
+    assert_eq!(
+        synced.dump_batch(&asked).await.unwrap(),
+        [Dumped::State(json!("a")), Dumped::State(Value::Null)]
+    );
+}
