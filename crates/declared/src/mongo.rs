@@ -30,6 +30,9 @@
 //! cross-store value model ([`crate::value::bson`]); `_id` is part of a document
 //! unless the projection leaves it out. A server error whose code is declared in
 //! `[errors]` is the answer; any other is an infrastructure failure.
+//!
+//! `[keys]` ([`keys`]) adds what `cutover verify` asks: the keys in order, by their BSON
+//! type, and the states of a batch of keys in one `find`.
 
 pub mod file;
 pub mod keys;
@@ -336,7 +339,7 @@ use super::argument;
 
 /// `[keys]`: the keys and batch reads of `cutover verify`.
 impl MongoTarget {
-    /// `[state]`'s collection, where `[keys]` reads.
+    /// `[keys]` and `[state]`'s collection, where it reads; none without `[keys]`.
     fn keyed(&self) -> Option<(&Keys, Collection<RawDocumentBuf>)> {
         let keys = self.compiled.keys.as_ref()?;
         let state = self.compiled.declaration.state.as_ref()?;
