@@ -120,16 +120,23 @@ impl Repository for Postgres {
         }
     }
 
+    /// A page seeks the `conversation_id_bytes` index: the first page and the next ones
+    /// are two statements, since a bound that may be null would filter the index instead.
     async fn keys(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure> {
-        sqlx::query_scalar(
-            r#"SELECT id FROM conversation WHERE $1::text IS NULL OR id COLLATE "C" > $1
-               ORDER BY id COLLATE "C" LIMIT $2"#,
-        )
-        .bind(after)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failure)
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let page = match after {
+            None => sqlx::query_scalar(
+                r#"SELECT id FROM conversation ORDER BY id COLLATE "C" LIMIT $1"#,
+            )
+            .bind(limit),
+            Some(after) => sqlx::query_scalar(
+                r#"SELECT id FROM conversation WHERE id COLLATE "C" > $1
+                   ORDER BY id COLLATE "C" LIMIT $2"#,
+            )
+            .bind(after)
+            .bind(limit),
+        };
+        page.fetch_all(&self.pool).await.map_err(failure)
     }
 
     async fn find_batch(&self, ids: &[String]) -> Result<Vec<crate::Found>, Failure> {
