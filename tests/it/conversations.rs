@@ -10,7 +10,7 @@ use cutover::replay::{self, Pair, ReplayOptions, RequestResult, Status};
 use cutover::replay_collect;
 use cutover::report::Report;
 use cutover::targets::recorded::Recorded;
-use cutover::targets::Target;
+use cutover::targets::{Dumped, Target};
 use cutover_conversations::generate;
 use cutover_conversations::ops::{self, Command, Operation, WriteOp, READS, WRITES};
 use cutover_conversations::postgres::{Postgres, Queries};
@@ -201,6 +201,17 @@ impl Repository for Faulty {
     }
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
         self.inner.find(id).await
+    }
+
+    async fn keys(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure> {
+        self.inner.keys(after, limit).await
+    }
+
+    async fn find_batch(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<cutover_conversations::Found>, Failure> {
+        self.inner.find_batch(ids).await
     }
 }
 
@@ -566,4 +577,150 @@ async fn a_throwaway_postgres_cluster_starts_from_the_installed_binaries() {
         matches!(saved, Outcome::Ok(Value::Object(ref d)) if d["id"] == "c1" && d["subject"].is_null()),
         "{saved:?}"
     );
+}
+
+/// Every key of `target`, `page` at a time: each page ascending by bytes after the last
+/// key of the one before, full but the last.
+async fn all_keys(target: &dyn Target, page: usize) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    loop {
+        let after = keys.last().map(String::as_str);
+        let got = target.keys(after, page).await.unwrap().expect("enumerable");
+        assert!(got.len() <= page, "{}: a page of {page}", target.name());
+        let mut previous = after.map(String::from);
+        for key in &got {
+            if let Some(p) = &previous {
+                assert!(
+                    p.as_bytes() < key.as_bytes(),
+                    "{}: {p} before {key}",
+                    target.name()
+                );
+            }
+            previous = Some(key.clone());
+        }
+        let last = got.len() < page;
+        keys.extend(got);
+        if last {
+            return keys;
+        }
+    }
+}
+
+/// Each of `keys`, dumped in batches of `size`, is what a dump of it alone gives.
+async fn assert_batches_equal_dumps(target: &dyn Target, keys: &[String], size: usize) {
+    for chunk in keys.chunks(size) {
+        let batch = target.dump_batch(chunk).await.unwrap();
+        assert_eq!(batch.len(), chunk.len(), "{}: one per key", target.name());
+        for (key, dumped) in chunk.iter().zip(batch) {
+            let alone = target.dump(key).await.unwrap().expect("a state");
+            assert_eq!(dumped, Dumped::State(alone), "{}: key {key}", target.name());
+        }
+    }
+}
+
+/// A group conversation created under `id`.
+fn create(seq: u64, id: &str) -> Request {
+    let conversation = json!({
+        "id": id, "kind": "group", "subject": id, "created_at": "2024-01-08T09:00:00.000Z"
+    });
+    Request::new(
+        seq,
+        Some(id),
+        "create_conversation",
+        Kind::Write,
+        json!({ "conversation": conversation }),
+        "2024-01-08T09:00:00.000Z",
+    )
+}
+
+/// Generated traffic, then conversations whose ids sort otherwise by a locale than by bytes.
+fn keyed_traffic() -> Vec<Request> {
+    let mut requests = generate::cassette(8, 17);
+    let next = requests.len() as u64 + 1;
+    for (i, id) in ["B", "a", "Z", "é"].iter().enumerate() {
+        requests.push(create(next + i as u64, id));
+    }
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_repositories_page_their_keys_by_bytes_and_batch_dumps_equal_dumps() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let pair = servers.pair().await.unwrap();
+    let requests = keyed_traffic();
+    let mut named: Vec<String> = requests.iter().filter_map(|r| r.key.clone()).collect();
+    named.sort();
+    named.dedup();
+    for target in [&pair.legacy, &pair.candidate] {
+        for r in &requests {
+            target.execute(r).await.unwrap();
+        }
+        let mut stored = Vec::new();
+        for key in &named {
+            if target.dump(key).await.unwrap() != Some(Value::Null) {
+                stored.push(key.clone());
+            }
+        }
+        stored.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert!(stored.len() > 8, "{}: {stored:?}", target.name());
+        for page in [1, 3, 1000] {
+            assert_eq!(
+                all_keys(target.as_ref(), page).await,
+                stored,
+                "{}",
+                target.name()
+            );
+        }
+        let special: Vec<&String> = stored.iter().filter(|k| k.chars().count() == 1).collect();
+        assert_eq!(special, ["B", "Z", "a", "é"], "{}", target.name());
+
+        let mut asked = stored.clone();
+        asked.insert(2, "absent".into());
+        asked.push("zzz-absent".into());
+        assert_batches_equal_dumps(target.as_ref(), &asked, 5).await;
+        let absent = target.dump_batch(&["absent".into()]).await.unwrap();
+        assert_eq!(absent, [Dumped::State(Value::Null)], "{}", target.name());
+        assert_eq!(target.dump_batch(&[]).await.unwrap(), []);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_document_the_model_cannot_read_is_unreadable_for_its_key_alone() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let (legacy, db) = servers.legacy().await.unwrap();
+    let legacy = DomainTarget(legacy);
+    for (i, id) in ["a", "c"].iter().enumerate() {
+        legacy.execute(&create(i as u64 + 1, id)).await.unwrap();
+    }
+    let client = mongodb::Client::with_uri_str(&db.uri).await.unwrap();
+    let raw = client
+        .database(&db.name)
+        .collection::<mongodb::bson::Document>("conversations");
+    let created = mongodb::bson::DateTime::from_millis(1_704_700_800_000);
+    raw.insert_one(mongodb::bson::doc! {
+        "_id": "b", "kind": "group", "created_at": created, "archived": "yes"
+    })
+    .await
+    .unwrap();
+
+    let keys = legacy.keys(None, 10).await.unwrap().unwrap();
+    assert_eq!(keys, ["a", "b", "c"]);
+    let asked: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let dumped = legacy.dump_batch(&asked).await.unwrap();
+    match &dumped[1] {
+        Dumped::Unreadable(why) => assert!(
+            why.contains("conversation b") && why.contains("string \"yes\", expected a boolean"),
+            "{why}"
+        ),
+        other => panic!("b is unreadable, not {other:?}"),
+    }
+    for (i, key) in [(0, "a"), (2, "c")] {
+        let alone = legacy.dump(key).await.unwrap().unwrap();
+        assert_eq!(dumped[i], Dumped::State(alone), "{key}");
+    }
+    assert_eq!(dumped[3], Dumped::State(Value::Null));
 }

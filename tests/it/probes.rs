@@ -126,6 +126,17 @@ impl Repository for Planted {
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
         self.inner.find(id).await
     }
+
+    async fn keys(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure> {
+        self.inner.keys(after, limit).await
+    }
+
+    async fn find_batch(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<cutover_conversations::Found>, Failure> {
+        self.inner.find_batch(ids).await
+    }
 }
 
 fn fixture() -> PathBuf {

@@ -37,7 +37,7 @@ use cutover::cassette::{ErrorKind, Outcome, Request};
 use cutover::declaration::Declaration;
 use cutover::domain::DeclaredDomain;
 use cutover::targets::Opener;
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Dumped, InfraError, Target};
 use model::Conversation;
 use ops::Command;
 use serde_json::Value;
@@ -124,7 +124,20 @@ pub trait Repository: Send + Sync {
 
     /// The conversation as stored, for the state check after writes.
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure>;
+
+    /// Up to `limit` conversation ids after `after` (exclusive; none: from the first),
+    /// ascending by their UTF-8 bytes; fewer than `limit` only at the end.
+    async fn keys(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure>;
+
+    /// The conversations `ids` name, one [`Found`] per id in the same order, read in one
+    /// exchange per batch: each exactly what [`Repository::find`] gives for its id.
+    /// `Err` only when the store cannot be read at all.
+    async fn find_batch(&self, ids: &[String]) -> Result<Vec<Found>, Failure>;
 }
+
+/// One id's conversation as [`Repository::find_batch`] read it: stored, absent
+/// (`Ok(None)`), or stored but unreadable (the failure [`Repository::find`] gives for it).
+pub type Found = Result<Option<Conversation>, Failure>;
 
 /// Puts a [`Repository`] behind [`Target`].
 pub struct DomainTarget<R>(pub R);
@@ -182,5 +195,51 @@ impl<R: Repository> Target for DomainTarget<R> {
             }
             Err(Failure::Stale) => Err(InfraError::Other("reading state: stale".into())),
         }
+    }
+
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        match self.0.keys(after, limit).await {
+            Ok(keys) => Ok(Some(keys)),
+            Err(failure) => Err(infra("listing keys", failure)),
+        }
+    }
+
+    async fn dump_batch(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        let found = self
+            .0
+            .find_batch(keys)
+            .await
+            .map_err(|f| infra("reading states", f))?;
+        found.into_iter().zip(keys).map(dumped).collect()
+    }
+}
+
+/// One key's batch read as a [`Dumped`]: a conversation or `null`, or unreadable with the
+/// repository's reason; an infrastructure failure fails the batch.
+fn dumped((found, key): (Found, &String)) -> Result<Dumped, InfraError> {
+    match found {
+        Ok(conversation) => Ok(Dumped::State(
+            serde_json::to_value(conversation).unwrap_or(Value::Null),
+        )),
+        Err(Failure::Infra(e)) => Err(e),
+        Err(Failure::Domain(kind, m)) => Ok(Dumped::Unreadable(format!(
+            "reading conversation {key}: {kind}: {m}"
+        ))),
+        Err(Failure::Stale) => Ok(Dumped::Unreadable(format!(
+            "reading conversation {key}: stale"
+        ))),
+    }
+}
+
+/// A repository failure outside a request as an infrastructure error, saying `doing` what.
+fn infra(doing: &str, failure: Failure) -> InfraError {
+    match failure {
+        Failure::Infra(e) => e,
+        Failure::Domain(kind, m) => InfraError::Other(format!("{doing}: {kind}: {m}")),
+        Failure::Stale => InfraError::Other(format!("{doing}: stale")),
     }
 }

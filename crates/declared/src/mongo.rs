@@ -30,21 +30,27 @@
 //! cross-store value model ([`crate::value::bson`]); `_id` is part of a document
 //! unless the projection leaves it out. A server error whose code is declared in
 //! `[errors]` is the answer; any other is an infrastructure failure.
+//!
+//! `[keys]` ([`keys`]) adds what `cutover verify` asks: the keys in order, by their BSON
+//! type, and the states of a batch of keys in one `find`.
 
 pub mod file;
+pub mod keys;
 pub mod template;
 
 use crate::value::bson::to_canonical;
 use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Dumped, InfraError, KeyOrder, Target};
 use file::{Action, Answer, Compiled};
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use keys::{Batch, KeyType, Keys};
+use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 use template::Template;
@@ -331,6 +337,186 @@ fn refused(e: mongodb::error::Error) -> Result<Ran, InfraError> {
 
 use super::argument;
 
+/// `[keys]`: the keys and batch reads of `cutover verify`.
+impl MongoTarget {
+    /// `[keys]` and `[state]`'s collection, where it reads; none without `[keys]`.
+    fn keyed(&self) -> Option<(&Keys, Collection<RawDocumentBuf>)> {
+        let keys = self.compiled.keys.as_ref()?;
+        let state = self.compiled.declaration.state.as_ref()?;
+        Some((keys, self.database.collection(&state.collection)))
+    }
+
+    /// Up to `limit` distinct keys after `after`, ascending in the key type's order: pages
+    /// of the field's values, the next after the last value, until `limit` are listed or
+    /// the values run out (a field that is not unique repeats its values).
+    async fn list_keys(
+        &self,
+        keys: &Keys,
+        collection: &Collection<RawDocumentBuf>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, InfraError> {
+        let (field, kind) = (&keys.spec.field, keys.spec.kind);
+        let mut bound = match after {
+            Some(after) => doc! { "$gt": kind.value(after).map_err(|e| self.keys_error(e))? },
+            None => doc! { "$gte": kind.lowest() },
+        };
+        let mut listed: Vec<String> = Vec::new();
+        while listed.len() < limit {
+            let wanted = limit - listed.len();
+            let page = self.key_page(collection, field, bound, wanted).await?;
+            let full = page.len() == wanted;
+            let Some((_, last)) = page.last().cloned() else {
+                break;
+            };
+            for (text, _) in page {
+                if listed.last() != Some(&text) {
+                    listed.push(text);
+                }
+            }
+            if !full {
+                break;
+            }
+            bound = doc! { "$gt": last };
+        }
+        Ok(listed)
+    }
+
+    /// One page of the field's values matching `bound`, ascending: each value's text and
+    /// value.
+    async fn key_page(
+        &self,
+        collection: &Collection<RawDocumentBuf>,
+        field: &str,
+        bound: Document,
+        limit: usize,
+    ) -> Result<Vec<(String, Bson)>, InfraError> {
+        let cursor = collection
+            .find(doc! { field: bound })
+            .sort(doc! { field: 1 })
+            .projection(doc! { field: 1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(|e| self.keys_infra(e))?;
+        let raws: Vec<RawDocumentBuf> =
+            cursor.try_collect().await.map_err(|e| self.keys_infra(e))?;
+        raws.iter()
+            .map(|raw| keys::key_value(raw, field).map(|v| (keys::key_text(&v), v)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.keys_error(e))
+    }
+
+    /// The states of `asked` in one `find` with `$in`, shaped as `[state]` shapes them.
+    async fn read_batch(
+        &self,
+        keys: &Keys,
+        batch: &Batch,
+        collection: &Collection<RawDocumentBuf>,
+        asked: &[String],
+    ) -> Result<Vec<Dumped>, InfraError> {
+        let (field, kind) = (&keys.spec.field, keys.spec.kind);
+        let values: Vec<Bson> = asked.iter().filter_map(|k| kind.value(k).ok()).collect();
+        let mut find = collection.find(doc! { field.as_str(): { "$in": values } });
+        if let Some(projection) = &batch.projection {
+            find = find.projection(projection.clone());
+        }
+        if let Some(sort) = &batch.sort {
+            find = find.sort(sort.clone());
+        }
+        let cursor = find.await.map_err(|e| self.keys_infra(e))?;
+        let raws: Vec<RawDocumentBuf> =
+            cursor.try_collect().await.map_err(|e| self.keys_infra(e))?;
+        let mut found: HashMap<String, Result<Vec<Document>, String>> = HashMap::new();
+        for raw in &raws {
+            let (key, document) = keys::decode(raw, field).map_err(|e| self.keys_error(e))?;
+            let entry = found.entry(key).or_insert_with(|| Ok(Vec::new()));
+            match (entry, document) {
+                (Ok(docs), Ok(mut document)) => {
+                    if !batch.keeps_field {
+                        document.remove(field);
+                    }
+                    docs.push(document);
+                }
+                (entry, Err(why)) => *entry = Err(why),
+                (Err(_), Ok(_)) => {}
+            }
+        }
+        asked
+            .iter()
+            .map(|key| self.shaped(key, found.remove(key).unwrap_or(Ok(Vec::new()))))
+            .collect()
+    }
+
+    /// One key's documents in `[state]`'s `result` shape, or why they cannot be read.
+    fn shaped(&self, key: &str, docs: Result<Vec<Document>, String>) -> Result<Dumped, InfraError> {
+        let docs = match docs {
+            Ok(docs) => docs,
+            Err(why) => {
+                return Ok(Dumped::Unreadable(format!(
+                    "{}: [state] for {key}: {why}",
+                    self.name
+                )))
+            }
+        };
+        let Some(state) = &self.compiled.declaration.state else {
+            return Ok(Dumped::Unreadable(format!("{}: no [state]", self.name)));
+        };
+        match self.outcome(state.result, None, Ran::Docs(docs))? {
+            Outcome::Ok(value) => Ok(Dumped::State(value)),
+            Outcome::Error(e) => Ok(Dumped::Unreadable(format!(
+                "{}: [state] for {key}: {}",
+                self.name, e.message
+            ))),
+        }
+    }
+
+    /// Reads the `[state]` of `keys` one by one.
+    async fn dump_each(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        let mut dumped = Vec::with_capacity(keys.len());
+        for key in keys {
+            dumped.push(match self.state_of(key).await {
+                Ok(Some(state)) => Dumped::State(state),
+                Ok(None) => Dumped::Unreadable(format!("{}: no [state]", self.name)),
+                Err(InfraError::Other(why)) => Dumped::Unreadable(why),
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(dumped)
+    }
+
+    /// The `[state]` query's answer for `key` (`null` when it finds nothing).
+    async fn state_of(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        let (Some(state), Some(action)) = (&self.compiled.declaration.state, &self.compiled.state)
+        else {
+            return Ok(None);
+        };
+        let request =
+            cutover::capture::adapter::request("state", Some(key), Kind::Read, Value::Null);
+        let ran = self.run(&state.collection, action, &request).await?;
+        match self.outcome(state.result, None, ran)? {
+            Outcome::Ok(value) => Ok(Some(value)),
+            Outcome::Error(e) => Err(InfraError::Other(format!(
+                "{}: [state] for {key}: {}",
+                self.name, e.message
+            ))),
+        }
+    }
+
+    fn keys_error(&self, what: String) -> InfraError {
+        InfraError::Other(format!("{}: [keys]: {what}", self.name))
+    }
+
+    fn keys_infra(&self, e: mongodb::error::Error) -> InfraError {
+        match refused(e) {
+            Ok(Ran::Refused { code, message }) => {
+                self.keys_error(format!("server error {code}: {message}"))
+            }
+            Ok(_) => self.keys_error("unexpected answer".into()),
+            Err(e) => e,
+        }
+    }
+}
+
 #[async_trait]
 impl Target for MongoTarget {
     fn name(&self) -> &str {
@@ -373,21 +559,56 @@ impl Target for MongoTarget {
         self.outcome(spec.result, spec.none, ran)
     }
 
-    /// The `[state]` query's answer for `key` (`null` when it finds nothing).
+    /// The `[state]` query's answer for `key` (`null` when it finds nothing). With
+    /// `[keys]` of another type than strings, the key is read as that type, through the
+    /// batch read.
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
-        let (Some(state), Some(action)) = (&self.compiled.declaration.state, &self.compiled.state)
-        else {
-            return Ok(None);
-        };
-        let request =
-            cutover::capture::adapter::request("state", Some(key), Kind::Read, Value::Null);
-        let ran = self.run(&state.collection, action, &request).await?;
-        match self.outcome(state.result, None, ran)? {
-            Outcome::Ok(value) => Ok(Some(value)),
-            Outcome::Error(e) => Err(InfraError::Other(format!(
-                "{}: [state] for {key}: {}",
-                self.name, e.message
-            ))),
+        if let Some((keys, collection)) = self.keyed() {
+            if let (Some(batch), true) = (&keys.batch, keys.spec.kind != KeyType::String) {
+                let asked = [key.to_string()];
+                return match self
+                    .read_batch(keys, batch, &collection, &asked)
+                    .await?
+                    .pop()
+                {
+                    Some(Dumped::State(value)) => Ok(Some(value)),
+                    Some(Dumped::Unreadable(why)) => Err(InfraError::Other(why)),
+                    None => Ok(Some(Value::Null)),
+                };
+            }
+        }
+        self.state_of(key).await
+    }
+
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        match self.keyed() {
+            Some((keys, collection)) => self
+                .list_keys(keys, &collection, after, limit)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn key_order(&self) -> KeyOrder {
+        self.compiled
+            .keys
+            .as_ref()
+            .map_or(KeyOrder::Bytes, |k| k.spec.kind.order())
+    }
+
+    /// One `find` with `$in` per batch when `[keys]` allows it, else `[state]` key by key.
+    async fn dump_batch(&self, asked: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        match self.keyed() {
+            Some((keys, collection)) => match &keys.batch {
+                Some(batch) => self.read_batch(keys, batch, &collection, asked).await,
+                None => self.dump_each(asked).await,
+            },
+            None => self.dump_each(asked).await,
         }
     }
 }

@@ -11,7 +11,7 @@
 use super::mongo::template::json_to_bson;
 use async_trait::async_trait;
 use cutover::cassette::{Kind, Outcome, Request};
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Dumped, InfraError, KeyOrder, Target};
 use mongodb::bson::{doc, Bson, Document};
 use serde_json::Value;
 use std::sync::Arc;
@@ -228,7 +228,8 @@ async fn apply(
 }
 
 /// The candidate behind a sync: writes to one target (the old store, whose outbox the
-/// worker reads), reads and the stored state from another (the new store). Its settle
+/// worker reads), reads, the stored state, its keys and batch dumps from another (the new
+/// store). Its settle
 /// window is the read side's for its operations, else `settle` (the state read back after
 /// a write waits for the sync too).
 pub struct Synced {
@@ -281,6 +282,24 @@ impl Target for Synced {
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
         self.reads.dump(key).await
+    }
+
+    /// The read side's keys: what the new store holds.
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        self.reads.keys(after, limit).await
+    }
+
+    fn key_order(&self) -> KeyOrder {
+        self.reads.key_order()
+    }
+
+    /// The read side's states: what the new store holds.
+    async fn dump_batch(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        self.reads.dump_batch(keys).await
     }
 
     fn settle(&self, request: &Request) -> Option<Duration> {

@@ -105,6 +105,49 @@ impl Mongo {
             .collect())
     }
 
+    /// Up to `limit` string ids after `after`, ascending: `$gt` and the sort compare
+    /// strings by their UTF-8 bytes (the default binary collation), and a bound that is a
+    /// string matches string ids alone (a document whose `_id` is not a string is no
+    /// conversation a request can name, and is not listed).
+    async fn ids_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure> {
+        let bound = match after {
+            Some(after) => doc! { "$gt": after },
+            None => doc! { "$gte": "" },
+        };
+        let cursor = self
+            .conversations
+            .find(doc! { "_id": bound })
+            .projection(doc! { "_id": 1 })
+            .sort(doc! { "_id": 1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(failure)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok().map(String::from))
+            .collect())
+    }
+
+    /// The conversations of `ids` in one `find` with `$in`, in the order of `ids`: a
+    /// document that does not decode into the model is that id's failure alone.
+    async fn load_batch(&self, ids: &[String]) -> Result<Vec<super::Found>, Failure> {
+        let cursor = self
+            .conversations
+            .find(doc! { "_id": { "$in": ids } })
+            .await
+            .map_err(failure)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
+        let by_id: std::collections::HashMap<String, Document> = docs
+            .into_iter()
+            .filter_map(|d| Some((d.get_str("_id").ok()?.to_string(), d)))
+            .collect();
+        Ok(ids
+            .iter()
+            .map(|id| by_id.get(id).cloned().map(to_conversation).transpose())
+            .collect())
+    }
+
     /// A conversation document as stored (absent fields absent), in the shape
     /// `create_conversation` takes.
     pub async fn stored(&self, id: &str) -> Result<Option<Value>, Failure> {
@@ -232,6 +275,14 @@ impl Repository for Mongo {
 
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
         self.load(id).await
+    }
+
+    async fn keys(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure> {
+        self.ids_after(after, limit).await
+    }
+
+    async fn find_batch(&self, ids: &[String]) -> Result<Vec<super::Found>, Failure> {
+        self.load_batch(ids).await
     }
 }
 

@@ -18,6 +18,7 @@ use cutover::cassette::ErrorKind;
 use cutover::targets::InfraError;
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The schema migrations, embedded.
@@ -114,12 +115,47 @@ impl Repository for Postgres {
 
     async fn find(&self, id: &str) -> Result<Option<Conversation>, Failure> {
         match self.document(id).await? {
-            Some(doc) => serde_json::from_value(doc).map(Some).map_err(|e| {
-                Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
-            }),
+            Some(doc) => conversation(doc).map(Some),
             None => Ok(None),
         }
     }
+
+    /// A page seeks the `conversation_id_bytes` index: the first page and the next ones
+    /// are two statements, since a bound that may be null would filter the index instead.
+    async fn keys(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Failure> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let page = match after {
+            None => sqlx::query_scalar(
+                r#"SELECT id FROM conversation ORDER BY id COLLATE "C" LIMIT $1"#,
+            )
+            .bind(limit),
+            Some(after) => sqlx::query_scalar(
+                r#"SELECT id FROM conversation WHERE id COLLATE "C" > $1
+                   ORDER BY id COLLATE "C" LIMIT $2"#,
+            )
+            .bind(after)
+            .bind(limit),
+        };
+        page.fetch_all(&self.pool).await.map_err(failure)
+    }
+
+    async fn find_batch(&self, ids: &[String]) -> Result<Vec<crate::Found>, Failure> {
+        let mut by_id: HashMap<String, Value> = HashMap::with_capacity(ids.len());
+        for doc in self.documents(ids).await? {
+            let id = doc.get("id").and_then(Value::as_str).map(String::from);
+            by_id.insert(id.unwrap_or_default(), doc);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| by_id.get(id).cloned().map(conversation).transpose())
+            .collect())
+    }
+}
+
+/// A document the queries built, as the canonical conversation.
+fn conversation(doc: Value) -> Result<Conversation, Failure> {
+    serde_json::from_value(doc)
+        .map_err(|e| Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}")))
 }
 
 pub(super) fn parse_json(text: &str) -> Result<Value, Failure> {

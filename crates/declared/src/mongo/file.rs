@@ -2,6 +2,7 @@
 //! (every operation names a collection and exactly one action, its `result` fits the
 //! action, and every `$param` stands where an argument stays data).
 
+use super::keys::{Keys, KeysSpec, Query};
 use super::template::{compile, Slot, Template};
 use cutover::cassette::{ErrorKind, Kind};
 use cutover::located::{Located, Source};
@@ -163,6 +164,10 @@ pub struct Declaration {
     /// How to read a key's state; without it no write's state is compared.
     #[serde(default)]
     pub state: Option<State>,
+    /// How keys are enumerated and states read in batches (`cutover verify`); needs
+    /// `[state]`.
+    #[serde(default)]
+    pub keys: Option<KeysSpec>,
     /// The operations by name.
     #[serde(default)]
     pub op: BTreeMap<String, Operation>,
@@ -334,6 +339,8 @@ pub struct Compiled {
     pub actions: BTreeMap<String, Action>,
     /// The `[state]` action.
     pub state: Option<Action>,
+    /// `[keys]`, checked against `[state]`.
+    pub keys: Option<Keys>,
 }
 
 impl Compiled {
@@ -410,16 +417,46 @@ impl Compiled {
                 Some(action)
             }
         };
+        let keys = match (&declaration.keys, &state) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(at(
+                    "[keys]",
+                    "[keys]: needs [state], whose collection and query it reads".into(),
+                ))
+            }
+            (Some(spec), Some(action)) => {
+                Some(Keys::compile(spec.clone(), query(action)).map_err(|e| at("[keys]", e))?)
+            }
+        };
         Ok(Compiled {
             declaration,
             actions,
             state,
+            keys,
         })
     }
 
     /// The error kind a server error code maps to.
     pub fn error_kind(&self, code: i32) -> Option<ErrorKind> {
         self.declaration.errors.get(&code.to_string()).copied()
+    }
+}
+
+/// The parts of a `find` or `find_one` a batch read is made from.
+fn query(action: &Action) -> Option<Query<'_>> {
+    match action {
+        Action::Find(find) => Some(Query {
+            filter: &find.filter,
+            limit: find.limit.as_ref(),
+            projection: find.projection.as_ref(),
+            sort: find.sort.as_ref(),
+        }),
+        Action::Aggregate(_)
+        | Action::InsertOne(_)
+        | Action::UpdateOne { .. }
+        | Action::DeleteOne(_)
+        | Action::Count(_) => None,
     }
 }
 
