@@ -82,11 +82,19 @@ pub fn load(
             divergent.push(result);
         }
     }
-    if seen != report.totals.total {
+    // A verify lists only the keys that are not equal.
+    let listed = match report.verify {
+        Some(_) => report.totals.total - report.totals.equal,
+        None => report.totals.total,
+    };
+    if seen != listed {
         bail!(
-            "{} holds {seen} results but the report counts {} requests: they are not from one replay",
+            "{} holds {seen} results but the report counts {listed} {}: they are not from one run",
             results.path().display(),
-            report.totals.total
+            match report.verify {
+                Some(_) => "keys that are not equal",
+                None => "requests",
+            }
         );
     }
     Ok((run.path().to_path_buf(), report, divergent))
