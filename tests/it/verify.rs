@@ -277,7 +277,7 @@ fn a_store_killed_mid_verify_stops_the_run_and_resume_judges_every_key_once() {
         .unwrap();
         let reached = checkpoint["seq"].as_u64().unwrap();
         assert!(
-            reached >= 1000 && reached < 3001,
+            (1000..3001).contains(&reached),
             "{side}: checkpoint at {reached}"
         );
 
