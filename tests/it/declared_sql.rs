@@ -367,3 +367,82 @@ async fn a_wrong_verify_section_fails_at_open_with_its_place() {
         .to_string();
     assert!(err.contains("[checksum]") && err.contains("text"), "{err}");
 }
+
+const KV: &str = r#"
+domain = "kv"
+[op.get]
+kind = "read"
+sql = "SELECT value FROM kv WHERE key = :key"
+result = "scalar"
+[state]
+sql = "SELECT value FROM kv WHERE key = :key"
+result = "scalar"
+[keys]
+sql = "SELECT key FROM kv WHERE (:after::text IS NULL OR key > :after) ORDER BY key LIMIT :limit"
+[dump]
+sql = "SELECT key, value FROM kv WHERE key = ANY(:keys)"
+result = "scalar"
+[checksum]
+form = "kv-v1"
+sql = "SELECT key, value AS text FROM kv"
+"#;
+
+/// Both sides' keys paged and dumped, `rows` aggregates: the aggregates read per second.
+async fn dump_rate(legacy: &SqlTarget, candidate: &SqlTarget, rows: usize) -> f64 {
+    let started = std::time::Instant::now();
+    let (mut after, mut seen) = (None::<String>, 0);
+    while seen < rows {
+        let (a, b) = tokio::join!(
+            legacy.keys(after.as_deref(), 1000),
+            candidate.keys(after.as_deref(), 1000)
+        );
+        let (a, b) = (a.unwrap().unwrap(), b.unwrap().unwrap());
+        assert_eq!(a, b);
+        for batch in a.chunks(500) {
+            let (x, y) = tokio::join!(legacy.dump_batch(batch), candidate.dump_batch(batch));
+            assert_eq!(x.unwrap(), y.unwrap());
+        }
+        seen += a.len();
+        after = a.last().cloned();
+    }
+    seen as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::test]
+#[ignore = "a measurement: cargo test --test it declared_sql::speed -- --ignored --nocapture"]
+async fn speed() {
+    let pg = postgres(
+        "CREATE TABLE kv (key text COLLATE \"C\" PRIMARY KEY, value text);
+         INSERT INTO kv SELECT 'key' || lpad(i::text, 7, '0'), md5(i::text) FROM generate_series(1, 1000000) i;
+         ANALYZE kv;",
+    )
+    .await;
+    let (legacy, candidate) = (open(&pg.url(), KV).await, open(&pg.url(), KV).await);
+    let sums = legacy.checksums().unwrap();
+    for range in [
+        KeyRange::all(),
+        KeyRange {
+            after: Some("key0400000".into()),
+            upto: Some("key0401000".into()),
+        },
+    ] {
+        let started = std::time::Instant::now();
+        let sum = sums.checksum(&range).await.unwrap();
+        println!(
+            "checksum {} of {} rows: {:?}",
+            range.describe(),
+            sum.count,
+            started.elapsed()
+        );
+    }
+    let started = std::time::Instant::now();
+    let bounds = sums.split(&KeyRange::all(), 100_000).await.unwrap();
+    println!(
+        "split into {} bounds: {:?}",
+        bounds.len(),
+        started.elapsed()
+    );
+    let rate = dump_rate(&legacy, &candidate, 200_000).await;
+    println!("keys and batch dumps, both sides: {rate:.0} aggregates/s");
+    assert!(rate > 20_000.0, "{rate:.0} aggregates/s");
+}

@@ -25,7 +25,7 @@ impl Engine {
         }
     }
 
-    /// The key as compared: by its bytes, or as the integer it is.
+    /// The key as ordered: by its bytes, or as the integer it is.
     fn key(self, order: KeyOrder) -> String {
         match (self, order) {
             (_, KeyOrder::Integer) => self.column("key"),
@@ -36,10 +36,13 @@ impl Engine {
         }
     }
 
-    fn placeholder(self, n: usize) -> String {
-        match self {
-            Engine::Pg => format!("${n}"),
-            Engine::MySql => "?".into(),
+    /// The `n`-th bound, compared with the key in `order`: on MySQL the collation is the
+    /// bound's, so that a key column in a binary collation keeps its index.
+    fn bound(self, order: KeyOrder, n: usize) -> String {
+        match (self, order) {
+            (Engine::Pg, _) => format!("${n}"),
+            (Engine::MySql, KeyOrder::Integer) => "?".into(),
+            (Engine::MySql, KeyOrder::Bytes) => "? COLLATE utf8mb4_bin".into(),
         }
     }
 
@@ -63,12 +66,15 @@ fn range_clause(
     order: KeyOrder,
     range: &KeyRange,
 ) -> Result<(String, Vec<Bound>), InfraError> {
-    let key = engine.key(order);
+    let key = match engine {
+        Engine::Pg => engine.key(order),
+        Engine::MySql => engine.column("key"),
+    };
     let (mut conditions, mut bounds) = (Vec::new(), Vec::new());
     for (bound, op) in [(&range.after, ">"), (&range.upto, "<=")] {
         if let Some(bound) = bound {
             bounds.push(Bound::of(order, bound)?);
-            conditions.push(format!("{key} {op} {}", engine.placeholder(bounds.len())));
+            conditions.push(format!("{key} {op} {}", engine.bound(order, bounds.len())));
         }
     }
     let clause = match conditions.is_empty() {
@@ -106,7 +112,7 @@ pub(crate) fn split_sql(
     bounds.push(Bound::Integer(every));
     let (key, ordered) = (engine.column("key"), engine.key(order));
     let t_key = key.replacen("s.", "t.", 1);
-    let n = engine.placeholder(bounds.len());
+    let n = engine.bound(KeyOrder::Integer, bounds.len());
     Ok((
         format!(
             "SELECT {t_key} FROM (SELECT {key}, row_number() OVER (ORDER BY {ordered}) AS rn \
