@@ -30,6 +30,11 @@
 //! settle = "2s"                          # reads of a store fed by a sync (see docs/src/settle.md)
 //! ```
 //!
+//! Three optional sections serve `cutover verify`, which compares every aggregate: `[keys]`
+//! (every key, a page at a time, in a declared order), `[dump]` (a batch of keys' states in
+//! one statement) and `[checksum]` (each aggregate as text, hashed and summed over key
+//! ranges by the database), in `docs/src/declared.md`.
+//!
 //! `:name` binds the request's argument `name` (`:a.b` a nested member, `:key` the key); an
 //! argument the request does not carry binds `NULL`. Values are always bound as
 //! parameters, never spliced into the statement ([`params`]).

@@ -9,6 +9,11 @@
 //! statements runs in one transaction (one statement is atomic by itself); a database error whose code is declared in
 //! `[errors]` is the answer (the transaction rolled back), any other is an infrastructure
 //! failure.
+//!
+//! For `cutover verify`: `[keys]` pages (planned for each page's values), `[dump]` batches
+//! (`sql/batch.rs`: rows to each key's state, a value the value model refuses making its
+//! key unreadable), and `[checksum]` (`sql/checksum.rs`: the declared query wrapped into
+//! the same hash sum on both engines, and the keys that split a range).
 
 use super::params::{rewrite, Statement, Style};
 use super::{Declaration, Operation, Shape, Statements};
@@ -340,14 +345,21 @@ impl SqlTarget {
                 .min(i64::MAX as u64),
         );
         let keys: Result<Vec<String>, String> = match &self.pool {
-            Pool::Pg(pool) => pg::fetch(pool, statement, |name, type_name| match name {
-                "after" => after.map_or(Value::Null, |k| pg::key_argument(type_name, k)),
-                _ => limit_value.clone(),
-            })
-            .await?
-            .iter()
-            .map(|row| pg::column(row, 0).and_then(key_text))
-            .collect(),
+            Pool::Pg(pool) => {
+                pg::fetch(
+                    pool,
+                    statement,
+                    pg::Plan::EachCall,
+                    |name, type_name| match name {
+                        "after" => after.map_or(Value::Null, |k| pg::key_argument(type_name, k)),
+                        _ => limit_value.clone(),
+                    },
+                )
+                .await?
+                .iter()
+                .map(|row| pg::column(row, 0).and_then(key_text))
+                .collect()
+            }
             Pool::MySql(pool) => mysql::fetch(pool, statement, &[], |name| match name {
                 "after" => after.map_or(Value::Null, |k| mysql::key_argument(self.key_order(), k)),
                 _ => limit_value.clone(),
@@ -382,7 +394,7 @@ impl SqlTarget {
             .to_string();
         match &self.pool {
             Pool::Pg(pool) => {
-                let rows = pg::fetch(pool, statement, |_, type_name| {
+                let rows = pg::fetch(pool, statement, pg::Plan::Kept, |_, type_name| {
                     Value::Array(
                         keys.iter()
                             .map(|k| pg::key_argument(type_name, k))
@@ -421,8 +433,9 @@ impl SqlTarget {
                 break;
             }
             let rows = self.dump_rows(statement, &missing).await?;
+            let asked: std::collections::HashSet<&str> = missing.iter().copied().collect();
             for (key, dumped) in batch::fold(shape, rows) {
-                if missing.contains(&key.as_str()) && batch::is_found(&dumped) {
+                if asked.contains(key.as_str()) && batch::is_found(&dumped) {
                     found.insert(key, dumped);
                 }
             }

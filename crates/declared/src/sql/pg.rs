@@ -127,12 +127,22 @@ fn expected(type_name: &str, found: &Value) -> String {
     format!("expected a value for a {type_name} parameter, found {shown}")
 }
 
-/// The rows of a prepared statement with `value(name)` bound to each parameter by the type
-/// the server inferred, planned for these values (an unnamed statement, never a generic
-/// plan: `:after IS NULL OR k > :after` keeps its index).
+/// How a statement is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// For each call's values (an unnamed statement, never a generic plan: `:after IS NULL
+    /// OR k > :after` becomes `k > 'x'` and keeps its index).
+    EachCall,
+    /// Once per connection, kept (`k = ANY(:keys)` uses its index whatever the values).
+    Kept,
+}
+
+/// The rows of a prepared statement with `value(name, type)` bound to each parameter by
+/// the type the server inferred.
 pub(super) async fn fetch(
     pool: &PgPool,
     prepared: &Prepared,
+    plan: Plan,
     value: impl Fn(&str, &str) -> Value,
 ) -> Result<Vec<PgRow>, InfraError> {
     let mut arguments = PgArguments::default();
@@ -141,7 +151,7 @@ pub(super) async fn fetch(
             .map_err(|why| InfraError::Other(format!("argument `{name}`: {why}")))?;
     }
     sqlx::query_with(&prepared.statement.sql, arguments)
-        .persistent(false)
+        .persistent(plan == Plan::Kept)
         .fetch_all(pool)
         .await
         .map_err(super::infra)
