@@ -9,6 +9,9 @@
 //!   is kept unless `--force`; a bad cassette is located and exits 2.
 //! * `declared_mongo`: the kv domain declared on MongoDB replays its recording equivalent,
 //!   a planted defect is found with its class, arguments stay data, bad files are located.
+//! * `declared_sql`: declared SQL targets as `cutover verify` reads them on PostgreSQL and
+//!   MariaDB: keys paged in order, batch dumps equal to `[state]`, checksums equal across
+//!   engines for the same texts, the keys that split a range.
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `publish`: Markdown, JUnit XML and the evidence bundle.
@@ -63,6 +66,7 @@ mod cli;
 mod conversations;
 mod coverage;
 mod declared_mongo;
+mod declared_sql;
 mod domain;
 mod failfast;
 mod gate;

@@ -30,6 +30,11 @@
 //! settle = "2s"                          # reads of a store fed by a sync (see docs/src/settle.md)
 //! ```
 //!
+//! Three optional sections serve `cutover verify`, which compares every aggregate: `[keys]`
+//! (every key, a page at a time, in a declared order), `[dump]` (a batch of keys' states in
+//! one statement) and `[checksum]` (each aggregate as text, hashed and summed over key
+//! ranges by the database), in `docs/src/declared.md`.
+//!
 //! `:name` binds the request's argument `name` (`:a.b` a nested member, `:key` the key); an
 //! argument the request does not carry binds `NULL`. Values are always bound as
 //! parameters, never spliced into the statement ([`params`]).
@@ -56,6 +61,7 @@ pub use specs::Specs;
 
 use cutover::cassette::{ErrorKind, Kind};
 use cutover::located::{Located, Source};
+use cutover::targets::KeyOrder;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -151,6 +157,48 @@ pub struct Reset {
     pub sql: Statements,
 }
 
+/// How the keys holding an aggregate are enumerated, a page at a time (`cutover verify`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    /// The query: one column, the keys after `:after` (null on the first page) in `order`,
+    /// at most `:limit` of them.
+    pub sql: String,
+    /// The order the query answers in: `bytes` (the default) or `integer`.
+    #[serde(default)]
+    pub order: KeyOrder,
+}
+
+/// How the aggregates of a batch of keys are read in one statement (`cutover verify`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dump {
+    /// The query, with `:keys` (the batch); several: each asked for the keys the ones
+    /// before found nothing for, as `[state]`'s.
+    pub sql: Statements,
+    /// The column holding each row's key, left out of the state.
+    #[serde(default = "key_column")]
+    pub key: String,
+    /// As `[state]`: `row` (a key's first row), `rows` (its rows in statement order) or
+    /// `scalar` (the first other column of its first row).
+    pub result: Shape,
+}
+
+fn key_column() -> String {
+    "key".into()
+}
+
+/// Checksums of key ranges computed by the database (`cutover verify`'s hashing path).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checksum {
+    /// The name of the promise that two sides make each aggregate's `text` identically:
+    /// only two sides with the same form are compared by checksum.
+    pub form: String,
+    /// The query answering one row per aggregate, columns `key` and `text`; no parameters.
+    pub sql: String,
+}
+
 /// A declared target's file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +218,15 @@ pub struct Declaration {
     /// How to read a key's state; without it no write's state is compared.
     #[serde(default)]
     pub state: Option<State>,
+    /// How to enumerate the keys; without it `cutover verify` refuses the target.
+    #[serde(default)]
+    pub keys: Option<Keys>,
+    /// How to read a batch of keys' states; without it `[state]`, key by key.
+    #[serde(default)]
+    pub dump: Option<Dump>,
+    /// Checksums of key ranges; without it every aggregate is dumped and compared.
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
     /// The operations by name.
     #[serde(default)]
     pub op: BTreeMap<String, Operation>,
@@ -227,12 +284,91 @@ impl Declaration {
                 return Err(source.at(offset, "[state] `result` must be row, rows or scalar"));
             }
         }
+        declaration.check_verify(&source)?;
         Ok(declaration)
+    }
+
+    /// Checks `[keys]`, `[dump]` and `[checksum]`: each statement binds only what its
+    /// section gives.
+    fn check_verify(&self, source: &Source) -> Result<(), Located> {
+        let at = |section: &str, what: String| {
+            let offset = source.text.find(&format!("[{section}]")).unwrap_or(0);
+            source.at(offset, format!("[{section}]: {what}"))
+        };
+        let binds = |section: &str, sql: &str, allowed: &[&str]| {
+            let names = parameter_names(sql).map_err(|e| at(section, e))?;
+            match names.iter().find(|n| !allowed.contains(&n.as_str())) {
+                Some(name) => Err(at(
+                    section,
+                    format!(
+                        "`:{name}` is not a parameter here: expected {}",
+                        listed(allowed)
+                    ),
+                )),
+                None => Ok(names),
+            }
+        };
+        if let Some(keys) = &self.keys {
+            let names = binds("keys", &keys.sql, &["after", "limit"])?;
+            if !names.iter().any(|n| n == "after") {
+                return Err(at(
+                    "keys",
+                    "`sql` must bind `:after` (the last key of the page before)".into(),
+                ));
+            }
+        }
+        if let Some(dump) = &self.dump {
+            if dump.result == Shape::Affected {
+                return Err(at("dump", "`result` must be row, rows or scalar".into()));
+            }
+            if dump.sql.list().is_empty() {
+                return Err(at("dump", "`sql` is empty".into()));
+            }
+            for sql in dump.sql.list() {
+                if binds("dump", sql, &["keys"])?.is_empty() {
+                    return Err(at(
+                        "dump",
+                        "each statement must bind `:keys` (the batch)".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(checksum) = &self.checksum {
+            if checksum.form.trim().is_empty() {
+                return Err(at(
+                    "checksum",
+                    "`form` is empty: expected the name of the text's form".into(),
+                ));
+            }
+            binds("checksum", &checksum.sql, &[])?;
+        }
+        Ok(())
     }
 
     /// The error kind a database error code maps to, by SQLSTATE or error number.
     pub fn error_kind(&self, codes: &[&str]) -> Option<ErrorKind> {
         codes.iter().find_map(|c| self.errors.get(*c).copied())
+    }
+}
+
+/// The named parameters of `sql`, each once, in order of first use.
+fn parameter_names(sql: &str) -> Result<Vec<String>, String> {
+    let statement = params::rewrite(sql, params::Style::Numbered)
+        .or_else(|_| params::rewrite(sql, params::Style::Question))
+        .map_err(String::from)?;
+    let mut names = statement.names;
+    names.dedup();
+    Ok(names)
+}
+
+fn listed(names: &[&str]) -> String {
+    match names {
+        [] => "none".into(),
+        names => names
+            .iter()
+            .map(|n| format!("`:{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -300,5 +436,35 @@ settle = "2s"
             "domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = \"x\"\nresult = \"row\"\nsq = 1\n"
         )
         .contains("unknown field"));
+    }
+
+    #[test]
+    fn verify_sections_bind_only_what_they_are_given() {
+        let base = "domain = \"d\"\n[op.a]\nkind = \"read\"\nsql = \"x\"\nresult = \"row\"\n";
+        let parse = |more: &str| Declaration::parse(&format!("{base}{more}"), "x.toml");
+        let d = parse(
+            "[keys]\nsql = \"SELECT k FROM t WHERE k > :after LIMIT :limit\"\norder = \"integer\"\n\
+             [dump]\nsql = \"SELECT k AS key FROM t WHERE k = ANY(:keys)\"\nresult = \"rows\"\n\
+             [checksum]\nform = \"t-v1\"\nsql = \"SELECT k AS key, v AS text FROM t\"\n",
+        )
+        .unwrap();
+        assert_eq!(d.keys.unwrap().order, KeyOrder::Integer);
+        assert_eq!(d.dump.unwrap().key, "key");
+        let bad = |more: &str| parse(more).unwrap_err().to_string();
+        assert!(bad("[keys]\nsql = \"SELECT k FROM t LIMIT :limit\"\n").contains("line 6"));
+        assert!(
+            bad("[keys]\nsql = \"SELECT k FROM t WHERE k > :after\"\norder = \"locale\"\n")
+                .contains("line 8")
+        );
+        assert!(
+            bad("[dump]\nsql = \"SELECT * FROM t WHERE k = :key\"\nresult = \"row\"\n")
+                .contains("`:key` is not a parameter here: expected `:keys`")
+        );
+        assert!(bad(
+            "[dump]\nsql = \"SELECT * FROM t WHERE k IN (:keys)\"\nresult = \"affected\"\n"
+        )
+        .contains("[dump]: `result`"));
+        assert!(bad("[checksum]\nform = \"\"\nsql = \"SELECT 1\"\n").contains("`form` is empty"));
+        assert!(bad("[checksum]\nform = \"f\"\nsql = \"SELECT :x\"\n").contains("expected none"));
     }
 }

@@ -9,13 +9,18 @@
 //! statements runs in one transaction (one statement is atomic by itself); a database error whose code is declared in
 //! `[errors]` is the answer (the transaction rolled back), any other is an infrastructure
 //! failure.
+//!
+//! For `cutover verify`: `[keys]` pages (planned for each page's values), `[dump]` batches
+//! (`sql/batch.rs`: rows to each key's state, a value the value model refuses making its
+//! key unreadable), and `[checksum]` (`sql/checksum.rs`: the declared query wrapped into
+//! the same hash sum on both engines, and the keys that split a range).
 
 use super::params::{rewrite, Statement, Style};
-use super::{Declaration, Operation, Shape};
+use super::{Declaration, Operation, Shape, Statements};
 use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Checksums, Dumped, InfraError, KeyOrder, Target};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,8 +95,13 @@ pub(crate) fn infra(e: sqlx::Error) -> InfraError {
     }
 }
 
+mod batch;
+mod checksum;
 mod mysql;
 mod pg;
+
+pub(crate) use batch::{key_text, keyed, Bound, Keyed};
+pub use checksum::SqlChecksums;
 
 /// A prepared statement: the text with placeholders, the arguments it binds, and (for
 /// PostgreSQL) the type of each parameter as the server inferred it.
@@ -109,6 +119,7 @@ pub(crate) struct PreparedOp {
     pub(crate) statements: Vec<Prepared>,
 }
 
+#[derive(Clone)]
 enum Pool {
     Pg(sqlx::PgPool),
     MySql(sqlx::MySqlPool),
@@ -123,6 +134,11 @@ pub struct SqlTarget {
     /// One query per statement of `[state]`: the first that finds a row tells the state.
     state: Vec<PreparedOp>,
     reset: Option<PreparedOp>,
+    /// `[keys]`, prepared.
+    keys: Option<Prepared>,
+    /// `[dump]`'s statements, prepared.
+    dump: Vec<Prepared>,
+    checksums: Option<SqlChecksums>,
 }
 
 /// What one operation's statements gave: the rows of the last, and the rows the first
@@ -164,6 +180,9 @@ impl SqlTarget {
             ops: BTreeMap::new(),
             state: Vec::new(),
             reset: None,
+            keys: None,
+            dump: Vec::new(),
+            checksums: None,
             declaration: declaration.clone(),
         };
         for (op, spec) in &declaration.op {
@@ -199,7 +218,49 @@ impl SqlTarget {
             let prepared = target.prepare(&spec, style).await;
             target.reset = Some(prepared.map_err(|e| format!("{}: [reset]: {e}", ops.display()))?);
         }
+        target
+            .prepare_verify(style)
+            .await
+            .map_err(|e| format!("{}: {e}", ops.display()))?;
         Ok(target)
+    }
+
+    /// Prepares `[keys]`, `[dump]` and `[checksum]`.
+    async fn prepare_verify(&mut self, style: Style) -> Result<(), String> {
+        let declaration = self.declaration.clone();
+        let reading = |sql: &Statements, result: Shape| Operation {
+            kind: Kind::Read,
+            sql: sql.clone(),
+            result,
+            none: None,
+            settle: None,
+        };
+        if let Some(keys) = &declaration.keys {
+            let spec = reading(&Statements::One(keys.sql.clone()), Shape::Rows);
+            let prepared = self.prepare(&spec, style).await;
+            self.keys = prepared
+                .map_err(|e| format!("[keys]: {e}"))?
+                .statements
+                .pop();
+        }
+        if let Some(dump) = &declaration.dump {
+            let prepared = self.prepare(&reading(&dump.sql, dump.result), style).await;
+            self.dump = prepared.map_err(|e| format!("[dump]: {e}"))?.statements;
+        }
+        if let Some(declared) = &declaration.checksum {
+            let checksums = SqlChecksums {
+                form: declared.form.clone(),
+                sql: declared.sql.clone(),
+                order: self.key_order(),
+                pool: self.pool.clone(),
+            };
+            checksums
+                .check()
+                .await
+                .map_err(|e| format!("[checksum]: {e}"))?;
+            self.checksums = Some(checksums);
+        }
+        Ok(())
     }
 
     async fn prepare(&self, spec: &Operation, style: Style) -> Result<PreparedOp, String> {
@@ -270,6 +331,156 @@ impl SqlTarget {
     }
 }
 
+impl SqlTarget {
+    /// A page of keys from `[keys]`, `after` and `limit` bound.
+    async fn page(
+        &self,
+        statement: &Prepared,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, InfraError> {
+        let limit_value = Value::from(
+            u64::try_from(limit)
+                .unwrap_or(u64::MAX)
+                .min(i64::MAX as u64),
+        );
+        let keys: Result<Vec<String>, String> = match &self.pool {
+            Pool::Pg(pool) => {
+                pg::fetch(
+                    pool,
+                    statement,
+                    pg::Plan::EachCall,
+                    |name, type_name| match name {
+                        "after" => after.map_or(Value::Null, |k| pg::key_argument(type_name, k)),
+                        _ => limit_value.clone(),
+                    },
+                )
+                .await?
+                .iter()
+                .map(|row| pg::column(row, 0).and_then(key_text))
+                .collect()
+            }
+            Pool::MySql(pool) => mysql::fetch(pool, statement, &[], |name| match name {
+                "after" => after.map_or(Value::Null, |k| mysql::key_argument(self.key_order(), k)),
+                _ => limit_value.clone(),
+            })
+            .await?
+            .iter()
+            .map(|row| mysql::column(row, 0).and_then(key_text))
+            .collect(),
+        };
+        let mut keys =
+            keys.map_err(|e| InfraError::Other(format!("{}: [keys]: a key: {e}", self.name)))?;
+        keys.truncate(limit);
+        for key in &keys {
+            self.key_order()
+                .check(key)
+                .map_err(|e| InfraError::Other(format!("{}: [keys]: {e}", self.name)))?;
+        }
+        Ok(keys)
+    }
+
+    /// The rows one `[dump]` statement answers for `keys`, each with its key.
+    async fn dump_rows(
+        &self,
+        statement: &Prepared,
+        keys: &[&str],
+    ) -> Result<Vec<Keyed>, InfraError> {
+        let key = &self
+            .declaration
+            .dump
+            .as_ref()
+            .map_or("key", |d| d.key.as_str())
+            .to_string();
+        match &self.pool {
+            Pool::Pg(pool) => {
+                let rows = pg::fetch(pool, statement, pg::Plan::Kept, |_, type_name| {
+                    Value::Array(
+                        keys.iter()
+                            .map(|k| pg::key_argument(type_name, k))
+                            .collect(),
+                    )
+                })
+                .await?;
+                rows.iter().map(|row| pg::keyed(row, key)).collect()
+            }
+            Pool::MySql(pool) => {
+                let order = self.key_order();
+                let bound: Vec<Value> =
+                    keys.iter().map(|k| mysql::key_argument(order, k)).collect();
+                let rows = mysql::fetch(pool, statement, &bound, |_| Value::Null).await?;
+                rows.iter().map(|row| mysql::keyed(row, key)).collect()
+            }
+        }
+    }
+
+    /// `keys` dumped by the `[dump]` statements: each asked for the keys the ones before
+    /// found nothing for.
+    async fn dump_declared(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        let shape = self
+            .declaration
+            .dump
+            .as_ref()
+            .map_or(Shape::Row, |d| d.result);
+        let mut found: std::collections::HashMap<String, Dumped> = Default::default();
+        for statement in &self.dump {
+            let missing: Vec<&str> = keys
+                .iter()
+                .map(String::as_str)
+                .filter(|k| !found.get(*k).is_some_and(batch::is_found))
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            let rows = self.dump_rows(statement, &missing).await?;
+            let asked: std::collections::HashSet<&str> = missing.iter().copied().collect();
+            for (key, dumped) in batch::fold(shape, rows) {
+                if asked.contains(key.as_str()) && batch::is_found(&dumped) {
+                    found.insert(key, dumped);
+                }
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| {
+                found
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| batch::nothing(shape))
+            })
+            .collect())
+    }
+
+    /// `keys` dumped by `[state]`, several at once.
+    async fn dump_each(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        use futures::stream::{self, StreamExt};
+        let reads: Vec<_> = keys.iter().map(|key| self.dump_one(key)).collect();
+        stream::iter(reads)
+            .buffered(DUMP_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// One key dumped by `[state]`: a key it cannot read is unreadable, a store it cannot
+    /// reach fails.
+    async fn dump_one(&self, key: &str) -> Result<Dumped, InfraError> {
+        match self.dump(key).await {
+            Ok(Some(state)) => Ok(Dumped::State(state)),
+            Ok(None) => Ok(Dumped::Unreadable(format!(
+                "{} declares no [state]",
+                self.name
+            ))),
+            Err(InfraError::Other(why)) => Ok(Dumped::Unreadable(why)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// How many `[state]` reads a batch dump without `[dump]` runs at once.
+const DUMP_CONCURRENCY: usize = 8;
+
 fn op_label(op: &PreparedOp) -> &str {
     op.statements.first().map_or("", |s| {
         s.statement.sql.split_whitespace().next().unwrap_or("")
@@ -314,6 +525,37 @@ impl Target for SqlTarget {
         };
         let ran = self.run(op, request).await?;
         self.outcome(op, ran)
+    }
+
+    async fn keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, InfraError> {
+        match &self.keys {
+            Some(statement) => self.page(statement, after, limit).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn key_order(&self) -> KeyOrder {
+        self.declaration
+            .keys
+            .as_ref()
+            .map_or(KeyOrder::Bytes, |k| k.order)
+    }
+
+    /// By `[dump]`, a statement per batch; without it by `[state]`, key by key, several at
+    /// once.
+    async fn dump_batch(&self, keys: &[String]) -> Result<Vec<Dumped>, InfraError> {
+        match self.dump.is_empty() {
+            false => self.dump_declared(keys).await,
+            true => self.dump_each(keys).await,
+        }
+    }
+
+    fn checksums(&self) -> Option<&dyn Checksums> {
+        self.checksums.as_ref().map(|c| c as &dyn Checksums)
     }
 
     /// The first `[state]` query that finds something (a row, or rows) tells the state;

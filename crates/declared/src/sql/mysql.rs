@@ -1,13 +1,13 @@
 //! The MySQL/MariaDB side of declared SQL targets: values bound by their JSON type (the
 //! server converts), rows through `value::mysql`.
 
-use super::{argument, PreparedOp, Ran};
-use crate::value::mysql::row_to_canonical;
+use super::{argument, Bound, Keyed, Prepared, PreparedOp, Ran};
+use crate::value::mysql::{decode, row_to_canonical};
 use cutover::cassette::Request;
-use cutover::targets::InfraError;
+use cutover::targets::{InfraError, KeyOrder};
 use serde_json::Value;
-use sqlx::mysql::{MySqlArguments, MySqlDatabaseError, MySqlPoolOptions};
-use sqlx::{Arguments, Executor, MySqlPool};
+use sqlx::mysql::{MySqlArguments, MySqlDatabaseError, MySqlPoolOptions, MySqlRow};
+use sqlx::{Arguments, Column, Executor, MySqlPool, Row, TypeInfo};
 use std::time::Duration;
 
 pub(super) async fn connect(url: &str) -> Result<MySqlPool, String> {
@@ -76,4 +76,158 @@ fn bind(arguments: &mut MySqlArguments, value: &Value) -> Result<(), String> {
         other => arguments.add(other.to_string()),
     };
     added.map_err(|e| e.to_string())
+}
+
+/// The rows of a prepared statement with `value(name)` bound to each placeholder, a
+/// `:keys` placeholder (`IN (:keys)`) expanded to one per key of `keys`.
+pub(super) async fn fetch(
+    pool: &MySqlPool,
+    prepared: &Prepared,
+    keys: &[Value],
+    value: impl Fn(&str) -> Value,
+) -> Result<Vec<MySqlRow>, InfraError> {
+    let statement = &prepared.statement;
+    let sql = expand(&statement.sql, &statement.names, keys.len());
+    let mut arguments = MySqlArguments::default();
+    for name in &statement.names {
+        let values = match name.as_str() {
+            "keys" => keys.to_vec(),
+            name => vec![value(name)],
+        };
+        for v in &values {
+            bind(&mut arguments, v).map_err(InfraError::Other)?;
+        }
+    }
+    sqlx::query_with(&sql, arguments)
+        .fetch_all(pool)
+        .await
+        .map_err(super::infra)
+}
+
+/// `sql` with its placeholder for `:keys` repeated `count` times (`?, ?, ?`); the other
+/// placeholders (outside literals and comments, as [`crate::params`] placed them) kept.
+pub(super) fn expand(sql: &str, names: &[String], count: usize) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let (mut out, mut i, mut placeholder) = (String::with_capacity(sql.len()), 0, 0);
+    while i < chars.len() {
+        let skipped = skip(&chars, i);
+        if skipped > i {
+            out.extend(&chars[i..skipped]);
+            i = skipped;
+            continue;
+        }
+        if chars[i] == '?' {
+            match names.get(placeholder).map(String::as_str) {
+                Some("keys") => out.push_str(&vec!["?"; count].join(", ")),
+                _ => out.push('?'),
+            }
+            placeholder += 1;
+        } else {
+            out.push(chars[i]);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Past the literal, quoted name or comment starting at `i` (`i` itself when none does).
+fn skip(chars: &[char], i: usize) -> usize {
+    let next = chars.get(i + 1).copied();
+    match chars[i] {
+        quote @ ('\'' | '"' | '`') => {
+            let mut j = i + 1;
+            while j < chars.len() {
+                match chars[j] {
+                    '\\' if quote == '\'' => j += 1,
+                    c if c == quote && chars.get(j + 1) == Some(&quote) => j += 1,
+                    c if c == quote => return j + 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+            chars.len()
+        }
+        '-' if next == Some('-') => chars[i..]
+            .iter()
+            .position(|&c| c == '\n')
+            .map_or(chars.len(), |p| i + p),
+        '/' if next == Some('*') => (i + 2..chars.len().saturating_sub(1))
+            .find(|&j| chars[j] == '*' && chars[j + 1] == '/')
+            .map_or(chars.len(), |end| end + 2),
+        _ => i,
+    }
+}
+
+/// A key as the value bound for it: a number in the integer order, else the text.
+pub(super) fn key_argument(order: KeyOrder, key: &str) -> Value {
+    match (order, key.parse::<i64>()) {
+        (KeyOrder::Integer, Ok(n)) => Value::from(n),
+        _ => Value::String(key.to_string()),
+    }
+}
+
+/// The value of column `index` of `row` in the value model.
+pub(super) fn column(row: &MySqlRow, index: usize) -> Result<Value, String> {
+    let type_name = row.columns()[index].type_info().name().to_string();
+    match row.try_get_unchecked::<Vec<u8>, _>(index) {
+        Ok(bytes) => decode(&type_name, &bytes).map_err(|e| format!("({type_name}) {e}")),
+        Err(sqlx::Error::ColumnDecode { source, .. })
+            if source.is::<sqlx::error::UnexpectedNullError>() =>
+        {
+            Ok(Value::Null)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A row of a batch dump: its key (column `key`) and its state without that column, or
+/// why the value model refuses it.
+pub(super) fn keyed(row: &MySqlRow, key: &str) -> Result<Keyed, InfraError> {
+    let index = row
+        .columns()
+        .iter()
+        .position(|c| c.name() == key)
+        .ok_or_else(|| InfraError::Other(format!("[dump]: no column `{key}` in its answer")))?;
+    let found = column(row, index).map_err(|e| InfraError::Other(format!("[dump]: key {e}")))?;
+    let state = row_to_canonical(row).map_err(|e| e.0);
+    super::keyed(found, key, state)
+}
+
+/// Binds a range's bounds and asks a checksum or split statement.
+pub(super) async fn ranged(
+    pool: &MySqlPool,
+    sql: &str,
+    bounds: &[Bound],
+) -> Result<Vec<MySqlRow>, InfraError> {
+    let mut arguments = MySqlArguments::default();
+    for bound in bounds {
+        match bound {
+            Bound::Text(text) => arguments.add(text.clone()),
+            Bound::Integer(n) => arguments.add(*n),
+        }
+        .map_err(|e| InfraError::Other(e.to_string()))?;
+    }
+    sqlx::query_with(sql, arguments)
+        .fetch_all(pool)
+        .await
+        .map_err(super::infra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keys_placeholder_is_expanded_and_literals_are_kept() {
+        let names = ["a".to_string(), "keys".to_string()];
+        let sql = "SELECT '?', `a?` /* ? */ FROM t WHERE a = ? AND k IN (?) -- ?\n";
+        assert_eq!(
+            expand(sql, &names, 3),
+            "SELECT '?', `a?` /* ? */ FROM t WHERE a = ? AND k IN (?, ?, ?) -- ?\n"
+        );
+        assert_eq!(
+            expand("k IN (?) AND 'it\\'s ?' <> ?", &names[1..], 2),
+            "k IN (?, ?) AND 'it\\'s ?' <> ?"
+        );
+    }
 }

@@ -1,15 +1,15 @@
 //! The PostgreSQL side of declared SQL targets: parameters typed by the server, values
 //! converted to those types, rows through `value::pg`.
 
-use super::{argument, PreparedOp, Ran};
-use crate::value::pg::row_to_canonical;
+use super::{argument, Bound, Keyed, Prepared, PreparedOp, Ran};
+use crate::value::pg::{decode, row_to_canonical};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use cutover::cassette::Request;
 use cutover::targets::InfraError;
 use serde_json::Value;
-use sqlx::postgres::{PgArguments, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::types::{BigDecimal, Json, Uuid};
-use sqlx::{Arguments, Either, Executor, PgPool, Statement, TypeInfo};
+use sqlx::{Arguments, Column, Either, Executor, PgPool, Row, Statement, TypeInfo, ValueRef};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -107,6 +107,10 @@ fn bind(arguments: &mut PgArguments, type_name: &str, value: &Value) -> Result<(
         "INT8[]" => add!(Vec<i64>, |v: &Value| v
             .as_array()
             .and_then(|a| a.iter().map(int).collect::<Option<Vec<_>>>())),
+        "INT4[]" => add!(Vec<i32>, |v: &Value| v.as_array().and_then(|a| a
+            .iter()
+            .map(|n| int(n).and_then(|n| i32::try_from(n).ok()))
+            .collect::<Option<Vec<_>>>())),
         other => Err(format!(
             "a parameter of type {other} cannot be bound yet; cast it in the statement \
              (`:name::text`)"
@@ -121,4 +125,92 @@ fn expected(type_name: &str, found: &Value) -> String {
         shown += "...";
     }
     format!("expected a value for a {type_name} parameter, found {shown}")
+}
+
+/// How a statement is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// For each call's values (an unnamed statement, never a generic plan: `:after IS NULL
+    /// OR k > :after` becomes `k > 'x'` and keeps its index).
+    EachCall,
+    /// Once per connection, kept (`k = ANY(:keys)` uses its index whatever the values).
+    Kept,
+}
+
+/// The rows of a prepared statement with `value(name, type)` bound to each parameter by
+/// the type the server inferred.
+pub(super) async fn fetch(
+    pool: &PgPool,
+    prepared: &Prepared,
+    plan: Plan,
+    value: impl Fn(&str, &str) -> Value,
+) -> Result<Vec<PgRow>, InfraError> {
+    let mut arguments = PgArguments::default();
+    for (name, type_name) in prepared.statement.names.iter().zip(&prepared.types) {
+        bind(&mut arguments, type_name, &value(name, type_name))
+            .map_err(|why| InfraError::Other(format!("argument `{name}`: {why}")))?;
+    }
+    sqlx::query_with(&prepared.statement.sql, arguments)
+        .persistent(plan == Plan::Kept)
+        .fetch_all(pool)
+        .await
+        .map_err(super::infra)
+}
+
+/// A key as the JSON value a parameter of type `type_name` (or an array of them) takes:
+/// a number for an integer type, else the text.
+pub(super) fn key_argument(type_name: &str, key: &str) -> Value {
+    let element = type_name.trim_end_matches("[]");
+    match (
+        matches!(element, "INT2" | "INT4" | "INT8"),
+        key.parse::<i64>(),
+    ) {
+        (true, Ok(n)) => Value::from(n),
+        _ => Value::String(key.to_string()),
+    }
+}
+
+/// The value of column `index` of `row` in the value model.
+pub(super) fn column(row: &PgRow, index: usize) -> Result<Value, String> {
+    let raw = row.try_get_raw(index).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let type_name = raw.type_info().name().to_string();
+    let bytes = raw.as_bytes().map_err(|e| e.to_string())?;
+    decode(&type_name, bytes).map_err(|e| format!("({type_name}) {e}"))
+}
+
+/// A row of a batch dump: its key (column `key`) and its state without that column, or
+/// why the value model refuses it.
+pub(super) fn keyed(row: &PgRow, key: &str) -> Result<Keyed, InfraError> {
+    let index = row
+        .columns()
+        .iter()
+        .position(|c| c.name() == key)
+        .ok_or_else(|| InfraError::Other(format!("[dump]: no column `{key}` in its answer")))?;
+    let found = column(row, index).map_err(|e| InfraError::Other(format!("[dump]: key {e}")))?;
+    let state = row_to_canonical(row).map_err(|e| e.0);
+    super::keyed(found, key, state)
+}
+
+/// Binds a range's bounds and asks a checksum or split statement.
+pub(super) async fn ranged(
+    pool: &PgPool,
+    sql: &str,
+    bounds: &[Bound],
+) -> Result<Vec<PgRow>, InfraError> {
+    let mut arguments = PgArguments::default();
+    for bound in bounds {
+        match bound {
+            Bound::Text(text) => arguments.add(text.clone()),
+            Bound::Integer(n) => arguments.add(*n),
+        }
+        .map_err(|e| InfraError::Other(e.to_string()))?;
+    }
+    sqlx::query_with(sql, arguments)
+        .persistent(false)
+        .fetch_all(pool)
+        .await
+        .map_err(super::infra)
 }
