@@ -168,6 +168,11 @@ fn migration(args: &Args, cx: &Shared) -> Result<Exit> {
             eprintln!("fresh databases: {}", running.databases().join(", "));
             if let Some(data) = &migration.data {
                 let copied = running.load(data).await.map_err(anyhow::Error::msg)?;
+                // A sync carries the copy before the traffic starts.
+                running
+                    .settled(std::time::Duration::from_secs(300))
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 eprintln!("data: {copied} rows seeded in the legacy and copied to the candidate");
             }
             let options = ReplayOptions {

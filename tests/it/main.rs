@@ -76,6 +76,7 @@ mod identity;
 mod malformed;
 mod mapping;
 mod migrations;
+mod migrations_data;
 mod mutants;
 mod probes;
 mod publish;

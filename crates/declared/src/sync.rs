@@ -27,6 +27,8 @@ pub struct Worker {
 #[derive(Clone)]
 pub struct Progress {
     applied: Arc<std::sync::atomic::AtomicI64>,
+    /// Ids skipped by the outbox's order still looked for.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
     pool: sqlx::MySqlPool,
     newest: String,
 }
@@ -39,7 +41,11 @@ impl Progress {
             .await
             .map_err(|e| format!("the sync's outbox: {e}"))?;
         let start = std::time::Instant::now();
-        while self.applied.load(std::sync::atomic::Ordering::Acquire) < newest {
+        let behind = || {
+            self.applied.load(std::sync::atomic::Ordering::Acquire) < newest
+                || self.pending.load(std::sync::atomic::Ordering::Acquire) > 0
+        };
+        while behind() {
             if start.elapsed() > within {
                 return Err(format!(
                     "the sync did not apply the outbox up to row {newest} within {within:?}"
@@ -90,39 +96,42 @@ impl Worker {
             .await
             .map_err(|e| format!("the sync worker connecting to {mongo_uri}: {e}"))?;
         let db = client.database(database);
-        let query = format!(
-            "SELECT id, collection, doc_id, doc FROM {outbox} WHERE id > ? ORDER BY id LIMIT 500"
-        );
         let applied = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let progress = Progress {
             applied: applied.clone(),
+            pending: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             pool: pool.clone(),
             newest: format!("SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM {outbox}"),
         };
+        let pending = progress.pending.clone();
+        let mut outbox = Outbox {
+            pool,
+            table: outbox.to_string(),
+            last: 0,
+            holes: std::collections::BTreeMap::new(),
+        };
         let task = tokio::spawn(async move {
-            let mut last = 0i64;
             loop {
-                let rows: Vec<(i64, String, String, Option<String>)> =
-                    match sqlx::query_as(&query).bind(last).fetch_all(&pool).await {
-                        Ok(rows) => rows,
-                        Err(e) => {
-                            eprintln!("sync worker: reading the outbox: {e}");
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                            continue;
-                        }
-                    };
+                let rows = match outbox.next_rows().await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        eprintln!("sync worker: reading the outbox: {e}");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                pending.store(outbox.holes.len(), std::sync::atomic::Ordering::Release);
                 if rows.is_empty() {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
                 tokio::time::sleep(delay).await;
-                last = rows.last().map_or(last, |r| r.0);
                 for ((collection, ids), documents) in coalesce(rows) {
                     if let Err(e) = apply_many(&db, &collection, ids, documents).await {
-                        eprintln!("sync worker: outbox rows up to {last}: {e}");
+                        eprintln!("sync worker: outbox rows up to {}: {e}", outbox.last);
                     }
                 }
-                applied.store(last, std::sync::atomic::Ordering::Release);
+                applied.store(outbox.last, std::sync::atomic::Ordering::Release);
             }
         });
         Ok(Worker {
@@ -137,11 +146,66 @@ impl Worker {
     }
 }
 
+/// How long an id the outbox's order skipped is looked for again: a transaction that took
+/// its id before another and committed after it arrives within this; a rolled-back one
+/// never does.
+const HOLE_TTL: Duration = Duration::from_secs(5);
+
+/// One outbox row: id, collection, document id, document (none: deleted).
+type Row = (i64, String, String, Option<String>);
+
+/// The outbox as the worker reads it: the rows after the last one read, and the ids skipped
+/// on the way (a concurrent transaction's row commits after a later id's), looked for again
+/// until they arrive or [`HOLE_TTL`] ends.
+struct Outbox {
+    pool: sqlx::MySqlPool,
+    table: String,
+    last: i64,
+    holes: std::collections::BTreeMap<i64, std::time::Instant>,
+}
+
+impl Outbox {
+    /// The next rows in id order: new ones, and skipped ones that have arrived since.
+    async fn next_rows(&mut self) -> Result<Vec<Row>, sqlx::Error> {
+        let query = format!(
+            "SELECT id, collection, doc_id, doc FROM {} WHERE id > ? ORDER BY id LIMIT 500",
+            self.table
+        );
+        let mut rows: Vec<Row> = sqlx::query_as(&query)
+            .bind(self.last)
+            .fetch_all(&self.pool)
+            .await?;
+        let now = std::time::Instant::now();
+        for row in &rows {
+            for skipped in self.last + 1..row.0 {
+                self.holes.insert(skipped, now);
+            }
+            self.last = row.0;
+        }
+        if !self.holes.is_empty() {
+            let ids: Vec<String> = self.holes.keys().take(1000).map(i64::to_string).collect();
+            let late = format!(
+                "SELECT id, collection, doc_id, doc FROM {} WHERE id IN ({})",
+                self.table,
+                ids.join(",")
+            );
+            let arrived: Vec<Row> = sqlx::query_as(&late).fetch_all(&self.pool).await?;
+            for row in &arrived {
+                self.holes.remove(&row.0);
+            }
+            rows.extend(arrived);
+            self.holes.retain(|_, since| since.elapsed() < HOLE_TTL);
+        }
+        rows.sort_by_key(|row| row.0);
+        Ok(rows)
+    }
+}
+
 /// A batch of outbox rows as each collection's last change per document: the ids changed
 /// and the documents they end as (a deleted one has none).
 type Coalesced = std::collections::BTreeMap<(String, Vec<String>), Vec<String>>;
 
-fn coalesce(rows: Vec<(i64, String, String, Option<String>)>) -> Coalesced {
+fn coalesce(rows: Vec<Row>) -> Coalesced {
     let mut last: std::collections::BTreeMap<(String, String), Option<String>> =
         std::collections::BTreeMap::new();
     for (_, collection, doc_id, document) in rows {

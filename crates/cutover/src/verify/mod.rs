@@ -423,7 +423,9 @@ struct Fetch {
 
 impl Fetch {
     fn join(&self, range: &KeyRange) -> Join {
-        let page = self.options.batch.saturating_mul(2).max(1);
+        // Pages much larger than a batch: a store that scans to find a page's start (a
+        // MongoDB-wire server without a range on its index) pays that once per page.
+        let page = self.options.batch.saturating_mul(20).clamp(1, 100_000);
         let cursor = |target: &Arc<dyn Target>, side| {
             Cursor::new(
                 target.clone(),
