@@ -724,3 +724,107 @@ async fn a_legacy_document_the_model_cannot_read_is_unreadable_for_its_key_alone
     }
     assert_eq!(dumped[3], Dumped::State(Value::Null));
 }
+
+/// A verify's output kept in memory.
+#[derive(Default)]
+struct KeptKeys(Vec<RequestResult>, u64);
+
+impl cutover::verify::Output for KeptKeys {
+    fn result(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        self.0.push(result.clone());
+        Ok(())
+    }
+    fn equal(&mut self, n: u64) -> std::io::Result<()> {
+        self.1 += n;
+        Ok(())
+    }
+    fn reached(&mut self, _: &cutover::verify::Checkpoint) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_conversation_of_both_stores_is_verified_and_a_malformed_one_is_inconclusive() {
+    let servers = Servers::start()
+        .await
+        .expect("the servers start (see the error for what to install)");
+    let (legacy, mongo) = servers.legacy().await.unwrap();
+    let (candidate, postgres) = servers.candidate(Queries::default()).await.unwrap();
+    let pair = Pair {
+        legacy: Arc::new(DomainTarget(legacy)),
+        candidate: Arc::new(DomainTarget(candidate)),
+    };
+    let requests = generate::cassette(30, 7);
+    for target in [&pair.legacy, &pair.candidate] {
+        for request in &requests {
+            target.execute(request).await.unwrap();
+        }
+    }
+    let rules = Arc::new(Rules::load(crate::util::fixture("conversations.rules.toml")).unwrap());
+    let options = cutover::verify::VerifyOptions {
+        rules: Some(rules),
+        batch: 7,
+        ..Default::default()
+    };
+    let verify = |options: cutover::verify::VerifyOptions| {
+        let pair = pair.clone();
+        async move {
+            let mut kept = KeptKeys::default();
+            let run = cutover::verify::verify(&pair, &options, &mut kept)
+                .await
+                .unwrap();
+            (run.info, kept.0)
+        }
+    };
+    let (info, listed) = verify(options.clone()).await;
+    assert!(listed.is_empty(), "{:?}", listed.first());
+    assert!(info.keys.legacy > 20, "{:?}", info.keys);
+    assert_eq!(info.keys.equal, info.keys.legacy);
+
+    // One document made unreadable on the legacy, one title changed on the candidate.
+    let keys = pair.legacy.keys(None, 1000).await.unwrap().unwrap();
+    let (broken, changed) = (&keys[1], &keys[2]);
+    let client = mongodb::Client::with_uri_str(&mongo.uri).await.unwrap();
+    let raw = client
+        .database(&mongo.name)
+        .collection::<mongodb::bson::Document>("conversations");
+    raw.update_one(
+        mongodb::bson::doc! { "_id": broken },
+        mongodb::bson::doc! { "$set": { "archived": "yes" } },
+    )
+    .await
+    .unwrap();
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres.url())
+        .await
+        .unwrap();
+    let updated =
+        sqlx::query("UPDATE conversation SET subject = 'Renamed by a copy' WHERE id = $1")
+            .bind(changed)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(updated.rows_affected(), 1);
+    let (info, listed) = verify(options).await;
+    assert_eq!(
+        (info.keys.inconclusive, info.keys.divergent),
+        (1, 1),
+        "{:?}",
+        info.keys
+    );
+    let unreadable = listed
+        .iter()
+        .find(|r| r.key.as_ref() == Some(broken))
+        .unwrap();
+    assert_eq!(unreadable.status, Status::Inconclusive);
+    let why = unreadable.legacy.failure.as_deref().unwrap();
+    assert!(why.contains("expected a boolean"), "{why}");
+    let divergent = listed
+        .iter()
+        .find(|r| r.key.as_ref() == Some(changed))
+        .unwrap();
+    assert_eq!(divergent.status, Status::Divergent);
+    assert!(
+        divergent.divergences.iter().any(|d| d.path == "$.subject"),
+        "{divergent:?}"
+    );
+}
