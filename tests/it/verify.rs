@@ -231,6 +231,16 @@ fn the_gate_judges_a_verify_by_its_keys_and_the_page_lists_them() {
     for key in planted().keys() {
         assert!(html.contains(key.as_str()), "{key} on the page");
     }
+    assert!(
+        html.contains("<td>missing (legacy only)</td><td class=\"num\">1</td>"),
+        "the keys table"
+    );
+    let markdown = cutover()
+        .args(["report", out.to_str().unwrap(), "--format", "markdown"])
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8_lossy(&markdown.stdout).into_owned();
+    assert!(markdown.contains("| divergent ❌ | 2 |"), "{markdown}");
 }
 
 #[test]

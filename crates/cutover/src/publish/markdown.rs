@@ -16,6 +16,9 @@ pub fn render(report: &Report, decision: Option<&Decision>) -> String {
     if let Some(d) = decision {
         why(&mut out, d);
     }
+    if let Some(info) = &report.verify {
+        super::verify::markdown(&mut out, info);
+    }
     causes(&mut out, report);
     operations(&mut out, report, decision);
     super::settle::markdown(&mut out, report);

@@ -11,6 +11,7 @@ pub mod junit;
 pub mod markdown;
 pub(crate) mod races;
 pub(crate) mod settle;
+pub(crate) mod verify;
 
 use crate::gate::{Decision, GateVerdict};
 use crate::report::{OperationReport, Report, Verdict};

@@ -65,6 +65,9 @@ pub fn render(
     if let Some(d) = decision {
         gate::section(&mut out, d);
     }
+    if let Some(info) = &report.verify {
+        super::verify::html(&mut out, info, esc);
+    }
     causes(&mut out, report);
     operations(&mut out, report, decision);
     if let Some(ws) = workspace {
