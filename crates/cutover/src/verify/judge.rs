@@ -184,6 +184,25 @@ mod tests {
     }
 
     #[test]
+    fn only_rules_for_every_operation_or_for_verify_accept_a_verify_difference() {
+        let judged = |rules: &str| {
+            let rules = std::sync::Arc::new(crate::normalize::Rules::parse(rules, "t").unwrap());
+            let run = rules.run();
+            let (l, c) = (json!({"n": 1, "at": "x"}), json!({"n": 1, "at": "y"}));
+            judge(Some(&run), 1, "a", state(l), state(c)).1
+        };
+        let rule = |op: &str, on: &str| {
+            format!("[[rule]]\n{op}path = \"$.at\"\nignore = true\non = \"{on}\"\nreason = \"r\"\n")
+        };
+        assert_eq!(judged(&rule("", "state")), Found::Equal);
+        assert_eq!(judged(&rule("op = \"verify\"\n", "state")), Found::Equal);
+        // A rule declared for another operation's writes, or for answers only, accepts
+        // nothing here.
+        assert_eq!(judged(&rule("op = \"put\"\n", "state")), Found::Divergent);
+        assert_eq!(judged(&rule("", "outcome")), Found::Divergent);
+    }
+
+    #[test]
     fn an_unreadable_aggregate_is_inconclusive_never_equal() {
         let bad = || Some(Dumped::Unreadable("field `n`: expected an int".into()));
         for (l, c) in [
