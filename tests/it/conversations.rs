@@ -725,24 +725,6 @@ async fn a_legacy_document_the_model_cannot_read_is_unreadable_for_its_key_alone
     assert_eq!(dumped[3], Dumped::State(Value::Null));
 }
 
-/// A verify's output kept in memory.
-#[derive(Default)]
-struct KeptKeys(Vec<RequestResult>, u64);
-
-impl cutover::verify::Output for KeptKeys {
-    fn result(&mut self, result: &RequestResult) -> std::io::Result<()> {
-        self.0.push(result.clone());
-        Ok(())
-    }
-    fn equal(&mut self, n: u64) -> std::io::Result<()> {
-        self.1 += n;
-        Ok(())
-    }
-    fn reached(&mut self, _: &cutover::verify::Checkpoint) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_conversation_of_both_stores_is_verified_and_a_malformed_one_is_inconclusive() {
     let servers = Servers::start()
@@ -769,7 +751,7 @@ async fn every_conversation_of_both_stores_is_verified_and_a_malformed_one_is_in
     let verify = |options: cutover::verify::VerifyOptions| {
         let pair = pair.clone();
         async move {
-            let mut kept = KeptKeys::default();
+            let mut kept = crate::util::KeptVerify::default();
             let run = cutover::verify::verify(&pair, &options, &mut kept)
                 .await
                 .unwrap();

@@ -37,24 +37,7 @@ async fn run_report(
     patch: Option<(&str, &str, &str)>,
     without_rules: bool,
 ) -> (cutover::report::Report, Found) {
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/migrations")
-        .join(name);
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(&bundled).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    if let Some((file, from, to)) = patch {
-        let path = dir.path().join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text.matches(from).count(),
-            1,
-            "{name}/{file}: `{from}` once"
-        );
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
+    let dir = crate::util::migration_copy(name, patch);
     let migration = Migration::load(dir.path()).unwrap();
     let running = migration
         .start()

@@ -4,31 +4,12 @@
 //! by dump; each planted copy defect is found with its key and class.
 
 use cutover::normalize::Rules;
-use cutover::replay::{ReplayOptions, RequestResult};
-use cutover::verify::{self, Checkpoint, Output, VerifyInfo, VerifyOptions};
+use cutover::replay::ReplayOptions;
+use cutover::verify::{self, VerifyInfo, VerifyOptions};
 use cutover_declared::migration::Migration;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A verify's output kept in memory.
-#[derive(Default)]
-struct Kept(Vec<RequestResult>, u64);
-
-impl Output for Kept {
-    fn result(&mut self, result: &RequestResult) -> std::io::Result<()> {
-        self.0.push(result.clone());
-        Ok(())
-    }
-    fn equal(&mut self, n: u64) -> std::io::Result<()> {
-        self.1 += n;
-        Ok(())
-    }
-    fn reached(&mut self, _: &Checkpoint) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// (key, class: the state divergence's structural class, or the key's own) of each key
 /// that is not equal.
@@ -41,24 +22,7 @@ async fn verified(
     patch: Option<(&str, &str, &str)>,
     dump_only: bool,
 ) -> (VerifyInfo, Found) {
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/migrations")
-        .join(name);
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(&bundled).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    if let Some((file, from, to)) = patch {
-        let path = dir.path().join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text.matches(from).count(),
-            1,
-            "{name}/{file}: `{from}` once"
-        );
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
+    let dir = crate::util::migration_copy(name, patch);
     let migration = Migration::load(dir.path()).unwrap();
     let running = migration
         .start()
@@ -94,7 +58,7 @@ async fn verified(
         hashing: !dump_only,
         ..VerifyOptions::default()
     };
-    let mut kept = Kept::default();
+    let mut kept = crate::util::KeptVerify::default();
     let run = verify::verify(&running.pair, &options, &mut kept)
         .await
         .unwrap();

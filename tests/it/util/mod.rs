@@ -92,3 +92,45 @@ pub fn with_database(uri: &str, database: &str) -> String {
         q => format!("{base}/{database}?{q}"),
     }
 }
+
+/// A copy of the bundled migration `name` in a temporary directory, its `file` patched
+/// (`from`, which must occur exactly once, replaced by `to`).
+pub fn migration_copy(name: &str, patch: Option<(&str, &str, &str)>) -> tempfile::TempDir {
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/migrations")
+        .join(name);
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&bundled).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    if let Some((file, from, to)) = patch {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{name}/{file}: `{from}` once"
+        );
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+    dir
+}
+
+/// A verify's output kept in memory: the keys that are not equal, and how many are.
+#[derive(Default)]
+pub struct KeptVerify(pub Vec<cutover::replay::RequestResult>, pub u64);
+
+impl cutover::verify::Output for KeptVerify {
+    fn result(&mut self, result: &cutover::replay::RequestResult) -> std::io::Result<()> {
+        self.0.push(result.clone());
+        Ok(())
+    }
+    fn equal(&mut self, n: u64) -> std::io::Result<()> {
+        self.1 += n;
+        Ok(())
+    }
+    fn reached(&mut self, _: &cutover::verify::Checkpoint) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -91,18 +91,7 @@ impl Mongo {
 
     /// Every conversation id, in id order (for sampling).
     pub async fn ids(&self) -> Result<Vec<String>, Failure> {
-        let cursor = self
-            .conversations
-            .find(doc! {})
-            .projection(doc! { "_id": 1 })
-            .sort(doc! { "_id": 1 })
-            .await
-            .map_err(failure)?;
-        let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
-        Ok(docs
-            .iter()
-            .filter_map(|d| d.get_str("_id").ok().map(String::from))
-            .collect())
+        self.ids_where(doc! {}, None).await
     }
 
     /// Up to `limit` string ids after `after`, ascending: `$gt` and the sort compare
@@ -114,14 +103,24 @@ impl Mongo {
             Some(after) => doc! { "$gt": after },
             None => doc! { "$gte": "" },
         };
-        let cursor = self
+        self.ids_where(doc! { "_id": bound }, Some(limit)).await
+    }
+
+    /// The string ids of the documents `filter` selects, ascending, at most `limit`.
+    async fn ids_where(
+        &self,
+        filter: Document,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>, Failure> {
+        let mut find = self
             .conversations
-            .find(doc! { "_id": bound })
+            .find(filter)
             .projection(doc! { "_id": 1 })
-            .sort(doc! { "_id": 1 })
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .await
-            .map_err(failure)?;
+            .sort(doc! { "_id": 1 });
+        if let Some(limit) = limit {
+            find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        let cursor = find.await.map_err(failure)?;
         let docs: Vec<Document> = cursor.try_collect().await.map_err(failure)?;
         Ok(docs
             .iter()
