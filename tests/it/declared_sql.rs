@@ -163,19 +163,38 @@ async fn integer_keys_are_paged_by_value() {
     let insert = format!("INSERT INTO t (id) VALUES {};", rows.join(", "));
     let pg = postgres(&format!("CREATE TABLE t (id int4 PRIMARY KEY); {insert}")).await;
     let my = mariadb(&format!("CREATE TABLE t (id INT PRIMARY KEY); {insert}")).await;
-    let declared = |sql: &str| {
+    let declared = |sql: &str, text: &str| {
         format!(
             "domain = \"t\"\n[op.get]\nkind = \"read\"\nsql = \"SELECT 1\"\nresult = \"row\"\n\
-             [keys]\norder = \"integer\"\nsql = \"{sql}\"\n"
+             [keys]\norder = \"integer\"\nsql = \"{sql}\"\n\
+             [checksum]\nform = \"t-v1\"\nsql = \"SELECT id AS `key`, {text} AS `text` FROM t\"\n"
         )
     };
     let pg_sql =
         "SELECT id FROM t WHERE (:after::int8 IS NULL OR id > :after) ORDER BY id LIMIT :limit";
     let my_sql = "SELECT id FROM t WHERE (:after IS NULL OR id > :after) ORDER BY id LIMIT :limit";
     let (pg_target, my_target) = (
-        open(&pg.url(), &declared(pg_sql)).await,
-        open(&my.url, &declared(my_sql)).await,
+        open(&pg.url(), &declared(pg_sql, "id::text").replace('`', "")).await,
+        open(&my.url, &declared(my_sql, "CAST(id AS CHAR)")).await,
     );
+    let range = KeyRange {
+        after: Some("-2".into()),
+        upto: Some("10".into()),
+    };
+    let (pg_sums, my_sums) = (
+        pg_target.checksums().unwrap(),
+        my_target.checksums().unwrap(),
+    );
+    let sum = pg_sums.checksum(&range).await.unwrap();
+    assert_eq!(sum.count, 3);
+    assert_eq!(my_sums.checksum(&range).await.unwrap(), sum);
+    for sums in [pg_sums, my_sums] {
+        assert_eq!(
+            sums.split(&KeyRange::all(), 2).await.unwrap(),
+            ["-2", "9", "200"]
+        );
+        assert_eq!(sums.split(&range, 2).await.unwrap(), ["9"]);
+    }
     for target in [pg_target, my_target] {
         assert_eq!(target.key_order(), cutover::targets::KeyOrder::Integer);
         assert_eq!(
