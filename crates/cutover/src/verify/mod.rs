@@ -13,21 +13,25 @@
 
 #[cfg(test)]
 mod double;
+mod fetch;
 mod hashing;
 mod info;
 mod join;
 mod judge;
+mod judged;
 
 pub use info::{KeyCounts, Path, RangePath, VerifyInfo, MAX_RANGES};
 pub use judge::OP;
 
-use crate::normalize::{RuleRun, Rules};
+use crate::normalize::Rules;
 use crate::replay::shard::Shard;
 use crate::replay::{Pair, RequestResult, SideName, Stop};
-use crate::targets::{Dumped, KeyOrder, KeyRange, Target};
+use crate::targets::{KeyOrder, KeyRange, Target};
+use fetch::Fetch;
 use hashing::{Planner, Unit};
-use join::{Cursor, Join, Joined};
+use join::Joined;
 use judge::Found;
+use judged::Judged;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -391,244 +395,6 @@ fn hashing_off(pair: &Pair, options: &VerifyOptions) -> Option<String> {
             "the candidate ({}) declares no checksums",
             pair.candidate.name()
         )),
-    }
-}
-
-/// A key of a batch with what each side's dump read of it (`None`: not on that side).
-struct Item {
-    seq: u64,
-    key: String,
-    legacy: Option<Dumped>,
-    candidate: Option<Dumped>,
-}
-
-/// A batch of keys read from both stores.
-struct Batch {
-    items: Vec<Item>,
-    /// Keys of the merged order the batch went through (a shard's others included).
-    scanned: u64,
-    /// The last of them, and its position.
-    last: String,
-    last_seq: u64,
-}
-
-/// What reads the stores.
-struct Fetch {
-    pair: Pair,
-    options: VerifyOptions,
-    order: KeyOrder,
-    /// The position of the last key read, in the merged order.
-    seq: u64,
-}
-
-impl Fetch {
-    fn join(&self, range: &KeyRange) -> Join {
-        // Pages much larger than a batch: a store that scans to find a page's start (a
-        // MongoDB-wire server without a range on its index) pays that once per page.
-        let page = self.options.batch.saturating_mul(20).clamp(1, 100_000);
-        let cursor = |target: &Arc<dyn Target>, side| {
-            Cursor::new(
-                target.clone(),
-                side,
-                self.order,
-                range,
-                page,
-                self.options.timeout,
-            )
-        };
-        Join {
-            legacy: cursor(&self.pair.legacy, SideName::Legacy),
-            candidate: cursor(&self.pair.candidate, SideName::Candidate),
-            order: self.order,
-        }
-    }
-
-    /// The next batch of the shard's keys from `join`, dumped on the sides that hold them;
-    /// none at the end.
-    async fn batch(&mut self, join: &mut Join) -> Result<Option<Batch>, Failure> {
-        let mut owned = Vec::new();
-        let mut scanned = 0;
-        let mut last = None;
-        while owned.len() < self.options.batch.max(1) {
-            let Some(joined) = join.next().await? else {
-                break;
-            };
-            self.seq += 1;
-            scanned += 1;
-            last = Some(joined.key.clone());
-            let ours = self
-                .options
-                .shard
-                .is_none_or(|s| Shard::of_key(&joined.key, s.count) == s.index);
-            if ours {
-                owned.push((self.seq, joined));
-            }
-        }
-        let Some(last) = last else {
-            return Ok(None);
-        };
-        Ok(Some(Batch {
-            items: self.dumps(owned).await?,
-            scanned,
-            last,
-            last_seq: self.seq,
-        }))
-    }
-
-    /// Each key's aggregate on the sides that hold it, both sides at once.
-    async fn dumps(&self, keys: Vec<(u64, Joined)>) -> Result<Vec<Item>, Failure> {
-        let on = |f: fn(&Joined) -> bool| -> Vec<String> {
-            keys.iter()
-                .filter(|(_, j)| f(j))
-                .map(|(_, j)| j.key.clone())
-                .collect()
-        };
-        let (l_keys, c_keys) = (on(|j| j.legacy), on(|j| j.candidate));
-        let (l, c) = tokio::join!(
-            self.dump_side(SideName::Legacy, &l_keys),
-            self.dump_side(SideName::Candidate, &c_keys)
-        );
-        let (mut l, mut c) = (l?.into_iter(), c?.into_iter());
-        Ok(keys
-            .into_iter()
-            .map(|(seq, j)| Item {
-                seq,
-                legacy: if j.legacy { l.next() } else { None },
-                candidate: if j.candidate { c.next() } else { None },
-                key: j.key,
-            })
-            .collect())
-    }
-
-    async fn dump_side(&self, side: SideName, keys: &[String]) -> Result<Vec<Dumped>, Failure> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let target = self.target(side).clone();
-        let dumped = self
-            .bounded(side, "dumping", target.dump_batch(keys))
-            .await?;
-        if dumped.len() != keys.len() {
-            return Err(Failure {
-                contract: true,
-                ..Failure::new(
-                    side,
-                    target.name(),
-                    format!(
-                        "answered a dump of {} keys with {} aggregates",
-                        keys.len(),
-                        dumped.len()
-                    ),
-                )
-            });
-        }
-        Ok(dumped)
-    }
-
-    fn target(&self, side: SideName) -> &Arc<dyn Target> {
-        match side {
-            SideName::Legacy => &self.pair.legacy,
-            SideName::Candidate => &self.pair.candidate,
-        }
-    }
-
-    /// `work` within the timeout; a failure names the side and what it was doing.
-    async fn bounded<T>(
-        &self,
-        side: SideName,
-        doing: &str,
-        work: impl std::future::Future<Output = Result<T, crate::targets::InfraError>>,
-    ) -> Result<T, Failure> {
-        let name = self.target(side).name().to_string();
-        match tokio::time::timeout(self.options.timeout, work).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(Failure::new(side, &name, format!("{doing}: {e}"))),
-            Err(_) => Err(Failure::new(
-                side,
-                &name,
-                format!("{doing}: timed out after {:?}", self.options.timeout),
-            )),
-        }
-    }
-}
-
-/// What judges keys and hands them to the output.
-struct Judged<'o> {
-    rules: Option<RuleRun>,
-    out: &'o mut dyn Output,
-    info: VerifyInfo,
-    /// The last checkpoint.
-    at: Checkpoint,
-}
-
-impl Judged<'_> {
-    /// One key judged, not yet counted.
-    fn one(&self, item: &Item) -> (RequestResult, Found) {
-        judge::judge(
-            self.rules.as_ref(),
-            item.seq,
-            &item.key,
-            item.legacy.clone(),
-            item.candidate.clone(),
-        )
-    }
-
-    /// A batch judged, counted, handed over and checkpointed.
-    async fn batch(&mut self, batch: Batch) -> std::io::Result<()> {
-        let mut equal = 0;
-        for item in &batch.items {
-            let (result, found) = self.one(item);
-            let keys = &mut self.info.keys;
-            keys.legacy += u64::from(item.legacy.is_some());
-            keys.candidate += u64::from(item.candidate.is_some());
-            match found {
-                Found::Equal => equal += 1,
-                Found::Divergent => keys.divergent += 1,
-                Found::Missing => keys.missing += 1,
-                Found::Extra => keys.extra += 1,
-                Found::Inconclusive => keys.inconclusive += 1,
-            }
-            if found != Found::Equal {
-                self.out.result(&result)?;
-            }
-        }
-        self.info.keys.equal += equal;
-        if equal > 0 {
-            self.out.equal(equal)?;
-        }
-        self.reached(Some(batch.last), batch.last_seq, false)
-    }
-
-    /// A range both checksums call equal: `keys` keys on each side, equal.
-    fn hashed(&mut self, range: KeyRange, keys: u64, fetch: &mut Fetch) -> std::io::Result<()> {
-        let counts = &mut self.info.keys;
-        counts.legacy += keys;
-        counts.candidate += keys;
-        counts.equal += keys;
-        fetch.seq += keys;
-        if keys > 0 {
-            self.out.equal(keys)?;
-        }
-        let after = range.upto.clone().or_else(|| self.at.after.clone());
-        self.info.took(range, Path::Hash, keys);
-        self.reached(after, fetch.seq, false)
-    }
-
-    /// Every key judged.
-    fn finish(&mut self) -> std::io::Result<()> {
-        let after = self.at.after.clone();
-        self.reached(after, self.at.seq, true)
-    }
-
-    fn reached(&mut self, after: Option<String>, seq: u64, done: bool) -> std::io::Result<()> {
-        self.at = Checkpoint {
-            after,
-            done,
-            seq,
-            info: self.info.clone(),
-            results_bytes: 0,
-        };
-        self.out.reached(&self.at)
     }
 }
 
