@@ -38,7 +38,9 @@ Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
                     and exits when stdin closes; over http the exchanges are left open);
 * `keys-skip`       `keys` leaves the second key (in key order) out of every page;
 * `die-after-dumps=N` the process kills itself (SIGKILL) on receiving the (N+1)-th dump
-                    (one key or a batch): a store lost in the middle of `cutover verify`.
+                    (one key or a batch): a store lost in the middle of `cutover verify`;
+* `hang-after-dumps=N` from the (N+1)-th dump on it answers nothing more: a store that
+                    stalls in the middle of `cutover verify`.
 """
 
 import argparse
@@ -58,7 +60,7 @@ DOMAIN = "kv"
 PROTOCOL = 1
 KEYED_OPS = {"get", "put", "insert", "delete", "stamp"}
 MAX_COUNT = 2**64 - 1  # scan's limit is an unsigned 64-bit count in the reference
-DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip", "die-after-dumps"}
+DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip", "die-after-dumps", "hang-after-dumps"}
 MAX_LIMIT = 2**63 - 1  # sqlite's LIMIT is a signed 64-bit integer
 
 
@@ -218,6 +220,8 @@ class Defect:
             if self.name == "die-after-dumps" and self.dumps > self.count:
                 log(f"KV_DEFECT die-after-dumps={self.count}: killing myself")
                 os.kill(os.getpid(), signal.SIGKILL)
+            if self.name == "hang-after-dumps" and self.dumps > self.count:
+                self.hanging = True
 
     def answer_text(self, text, is_execute):
         """The text to send for an answer: its own, garbage, or None to answer nothing."""

@@ -102,6 +102,9 @@ pub async fn verify_to(
         ..options
     };
     let run = verify::verify(pair, &options, &mut written).await?;
+    if run.stopped.is_some() {
+        written.save()?;
+    }
     let Written {
         mut writer,
         summary,
@@ -171,6 +174,9 @@ struct Written {
     writer: ResultsWriter,
     summary: Summary,
     since_checkpoint: u64,
+    /// The last checkpoint reached, written to disk every [`CHECKPOINT_EVERY`] keys and
+    /// when a run stops (every result before it is written, none after it).
+    last: Option<Checkpoint>,
 }
 
 impl Written {
@@ -180,6 +186,7 @@ impl Written {
             writer,
             summary,
             since_checkpoint: 0,
+            last: None,
         }
     }
 }
@@ -203,13 +210,24 @@ impl Output for Written {
             .ranges
             .last()
             .is_some_and(|r| r.path == verify::Path::Hash);
+        self.last = Some(checkpoint.clone());
         if self.since_checkpoint < CHECKPOINT_EVERY && !checkpoint.done && !hashed {
             return Ok(());
         }
+        self.save()
+    }
+}
+
+impl Written {
+    /// Writes the last checkpoint reached, with the results written up to it.
+    fn save(&mut self) -> std::io::Result<()> {
+        let Some(last) = &self.last else {
+            return Ok(());
+        };
         self.since_checkpoint = 0;
         let at = Checkpoint {
             results_bytes: self.writer.written().map_err(std::io::Error::other)?,
-            ..checkpoint.clone()
+            ..last.clone()
         };
         self.dir
             .write_checkpoint(&at)

@@ -320,6 +320,42 @@ fn a_store_killed_mid_verify_stops_the_run_and_resume_judges_every_key_once() {
 }
 
 #[test]
+fn a_store_that_stalls_mid_verify_ends_the_run_within_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = spec(&store(dir.path(), "legacy.db", &legacy_data()), None);
+    let stalling = spec(
+        &store(dir.path(), "faulty.db", &copied_with_defects()),
+        Some("hang-after-dumps=5"),
+    );
+    let out = dir.path().join("run");
+    let started = Instant::now();
+    let run = verify(&legacy, &stalling, &out, &["--timeout", "2s"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "ended within the timeout"
+    );
+    assert!(
+        run.stderr.contains("the candidate target (kv-sqlite)")
+            && run.stderr.contains("timed out after 2s"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.report["stopped"].is_object());
+    assert!(
+        out.join("verify.checkpoint.json").exists(),
+        "a stalled run can be resumed"
+    );
+    // Stopped before its first periodic checkpoint: the one written at the stop resumes it.
+    let faulty = spec(&dir.path().join("faulty.db"), None);
+    let resumed = verify(&legacy, &faulty, &out, &["--resume"]);
+    assert_eq!(resumed.code, Some(1), "{}", resumed.stderr);
+    assert_eq!(resumed.report["totals"]["total"], 3001);
+    assert_eq!(found(&resumed.results), planted());
+    assert_eq!(resumed.results.len(), 4);
+}
+
+#[test]
 fn shards_merged_are_the_whole_verify() {
     let dir = tempfile::tempdir().unwrap();
     let legacy = spec(&store(dir.path(), "legacy.db", &legacy_data()), None);
