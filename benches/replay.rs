@@ -66,6 +66,7 @@ fn bench(c: &mut Criterion) {
     write(
         &round_robin,
         (0..100u64).map(|i| Request {
+            events: None,
             latency_us: None,
             started_us: None,
             probe: None,

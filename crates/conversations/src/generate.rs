@@ -109,6 +109,7 @@ pub fn cassette(conversations: usize, seed: u64) -> Vec<Request> {
         .into_iter()
         .enumerate()
         .map(|(i, t)| Request {
+            events: None,
             latency_us: t.interval.map(|(_, took)| took),
             started_us: t.interval.map(|(start, _)| start),
             probe: None,

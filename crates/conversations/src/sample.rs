@@ -71,6 +71,7 @@ impl Builder {
             self.clock
         });
         self.requests.push(Request {
+            events: None,
             latency_us: None,
             started_us: None,
             probe: None,

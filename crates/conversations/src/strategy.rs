@@ -169,6 +169,7 @@ pub fn requests(steps: &[Step]) -> Vec<Request> {
             continue;
         };
         out.push(Request {
+            events: None,
             latency_us: None,
             started_us: None,
             probe: None,

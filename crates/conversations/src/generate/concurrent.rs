@@ -104,6 +104,7 @@ fn scenario_request(
     started_us: Option<u64>,
 ) -> Request {
     Request {
+        events: None,
         seq,
         key: Some(key.into()),
         op: op.into(),

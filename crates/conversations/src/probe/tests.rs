@@ -120,6 +120,7 @@ fn a_date_range_probe_ends_on_a_stored_created_at_and_one_tick_either_side() {
 #[test]
 fn a_sampled_search_is_probed_with_the_like_metacharacters_embedded() {
     let search = |seq, text: &str| Request {
+        events: None,
         seq,
         key: None,
         op: "search_messages".into(),

@@ -160,6 +160,7 @@ fn render(
 
 fn request(seq: u64, op: &str, args: Value, started_us: Option<u64>) -> Request {
     Request {
+        events: None,
         seq,
         key: Some(KEY.into()),
         op: op.into(),

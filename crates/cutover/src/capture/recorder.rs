@@ -21,7 +21,7 @@ use super::adapter::{self, DomainError};
 use super::dropped::DroppedKeys;
 use super::redact::Redactor;
 use crate::cassette::{Header, Outcome, Request};
-use crate::targets::{InfraError, Target};
+use crate::targets::{Executed, InfraError, Target};
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
@@ -250,11 +250,26 @@ impl<T: Target> Target for Recorder<T> {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        Ok(self.execute_events(request).await?.outcome)
+    }
+
+    /// The call recorded with the events the target reports, when it reports them.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
         let start = Instant::now();
-        let answer = self.inner.execute(request).await;
+        let answer = self.inner.execute_events(request).await;
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        if let Ok(outcome) = &answer {
-            self.offer(request, start.elapsed(), || Some(outcome.clone()));
+        if let Ok(executed) = &answer {
+            let took = start.elapsed();
+            match &executed.events {
+                None => self.offer(request, took, || Some(executed.outcome.clone())),
+                Some(events) => {
+                    let request = Request {
+                        events: Some(events.clone()),
+                        ..request.clone()
+                    };
+                    self.offer(&request, took, || Some(executed.outcome.clone()))
+                }
+            }
         }
         answer
     }

@@ -106,6 +106,43 @@ pub struct Request {
     /// e.g. `"date range: to equals a stored created_at"`. `None` on recorded requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<String>,
+    /// The events the legacy published for this request, in order, as recorded (the
+    /// recorder keeps them where its target reports them): the `recorded` target's events.
+    /// `None`: not recorded; `Some([])`: recorded, and none was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Event>>,
+}
+
+/// One event a repository published while it served a request (a domain event such as
+/// `message_posted`): a third part of a write's behaviour beside its answer and stored state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The event's name, e.g. `message_posted`.
+    pub name: String,
+    /// What the event carries.
+    #[serde(default)]
+    pub payload: Value,
+    /// Set by a target that watches its store at publication ([`crate::targets::events`]):
+    /// when the event arrived, the aggregate it is about did not yet hold the write that
+    /// published it, so it was published before that write committed. Never recorded as
+    /// `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub before_commit: bool,
+}
+
+impl Event {
+    /// An event named `name` carrying `payload`.
+    pub fn new(name: impl Into<String>, payload: Value) -> Event {
+        Event {
+            name: name.into(),
+            payload,
+            before_commit: false,
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Request {
@@ -131,6 +168,7 @@ impl Request {
             latency_us: None,
             started_us: None,
             probe: None,
+            events: None,
         }
     }
 }

@@ -13,7 +13,7 @@
 use super::{Coverage, Tally};
 use crate::cassette::{Kind, Outcome, Request};
 use crate::replay::shard::{Role, Shard};
-use crate::targets::{InfraError, Target};
+use crate::targets::{Executed, InfraError, Target};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -70,6 +70,36 @@ impl Observed {
         }
         counting.tally.coverage()
     }
+
+    /// Counts `request` with its result (a write once its state is read back).
+    async fn observe(&self, request: &Request, result: &Result<Outcome, InfraError>) {
+        if self
+            .shard
+            .is_some_and(|s| matches!(s.role(request), Role::Context))
+        {
+            // Another shard reports it, and the replay reads no state back for it: the
+            // state is read here, for what a keyless read of this shard will judge.
+            if let (Ok(outcome), Kind::Write, Some(key)) = (result, request.kind, &request.key) {
+                let state = self.inner.dump(key).await.ok().flatten();
+                self.counting()
+                    .tally
+                    .learn(request, outcome, state.as_ref());
+            }
+            return;
+        }
+        let mut counting = self.counting();
+        if let Some(key) = &request.key {
+            counting.flush(key);
+        }
+        match (result, request.kind, &request.key) {
+            (Ok(outcome), Kind::Write, Some(key)) => {
+                let pending = (request.clone(), outcome.clone());
+                counting.pending.insert(key.clone(), pending);
+            }
+            (Ok(outcome), _, _) => counting.tally.observe(request, Some(outcome), None),
+            (Err(_), _, _) => counting.tally.observe(request, None, None),
+        }
+    }
 }
 
 #[async_trait]
@@ -87,36 +117,18 @@ impl Target for Observed {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let result = self.inner.execute(request).await;
-        if self
-            .shard
-            .is_some_and(|s| matches!(s.role(request), Role::Context))
-        {
-            // Another shard reports it, and the replay reads no state back for it: the
-            // state is read here, for what a keyless read of this shard will judge.
-            if let (Ok(outcome), Kind::Write, Some(key)) = (&result, request.kind, &request.key) {
-                let state = self.inner.dump(key).await.ok().flatten();
-                self.counting()
-                    .tally
-                    .learn(request, outcome, state.as_ref());
-            }
-            return result;
-        }
-        let mut counting = self.counting();
-        if let Some(key) = &request.key {
-            counting.flush(key);
-        }
-        match (&result, request.kind, &request.key) {
-            (Ok(outcome), Kind::Write, Some(key)) => {
-                let pending = (request.clone(), outcome.clone());
-                counting.pending.insert(key.clone(), pending);
-            }
-            (Ok(outcome), _, _) => counting.tally.observe(request, Some(outcome), None),
-            (Err(_), _, _) => counting.tally.observe(request, None, None),
-        }
-        result
+        Ok(self.execute_events(request).await?.outcome)
     }
 
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        let executed = self.inner.execute_events(request).await;
+        let result = executed
+            .as_ref()
+            .map(|e| e.outcome.clone())
+            .map_err(Clone::clone);
+        self.observe(request, &result).await;
+        executed
+    }
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
         let result = self.inner.dump(key).await;
         let mut counting = self.counting();

@@ -255,6 +255,7 @@ impl Iterator for Workload {
             }
         };
         let mut request = Request {
+            events: None,
             latency_us: None,
             started_us: None,
             probe: None,

@@ -170,6 +170,7 @@ impl Deriver {
             })
             .enumerate()
             .map(|(i, p)| Request {
+                events: None,
                 seq: first_seq + i as u64,
                 key: p.key,
                 op: p.op.to_string(),

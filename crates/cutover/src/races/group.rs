@@ -224,6 +224,7 @@ mod tests {
 
     fn request(seq: u64, key: &str, kind: Kind, interval: Option<(u64, u64)>) -> Request {
         Request {
+            events: None,
             seq,
             key: Some(key.into()),
             op: "put".into(),

@@ -336,6 +336,7 @@ mod tests {
 
     fn group() -> Group {
         let request = |seq| Request {
+            events: None,
             seq,
             key: Some("k".into()),
             op: "put".into(),

@@ -25,7 +25,7 @@
 //! paired with another recorded id) is not learned: the side's id then maps back to the
 //! other recorded id, and the comparison shows the difference.
 
-use super::{InfraError, Target};
+use super::{Executed, InfraError, Target};
 use crate::cassette::{Outcome, Request};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -241,19 +241,33 @@ impl Target for Identities {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        Ok(self.execute_events(request).await?.outcome)
+    }
+
+    /// The request with recorded ids sent as this side's, and its answer and events'
+    /// payloads with this side's ids told as the recorded ones.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
         let sent = self.outgoing(request);
-        let mut outcome = self.inner.execute(&sent).await;
+        let mut executed = self.inner.execute_events(&sent).await;
         if let Some(path) = self.generated.creates.get(&request.op) {
-            let answer = match &outcome {
-                Ok(Outcome::Ok(answer)) => Some(answer),
+            let answer = match &executed {
+                Ok(Executed {
+                    outcome: Outcome::Ok(answer),
+                    ..
+                }) => Some(answer),
                 _ => None,
             };
             self.learn(request, path, answer).await;
         }
-        if let Ok(Outcome::Ok(answer)) = &mut outcome {
-            self.incoming(answer);
+        if let Ok(executed) = &mut executed {
+            if let Outcome::Ok(answer) = &mut executed.outcome {
+                self.incoming(answer);
+            }
+            for event in executed.events.iter_mut().flatten() {
+                self.incoming(&mut event.payload);
+            }
         }
-        outcome
+        executed
     }
 
     fn domain(&self) -> Option<&str> {

@@ -25,7 +25,7 @@ pub mod value;
 
 pub use keys::{dump_each, Checksums, Dumped, KeyOrder, KeyRange, RangeSum};
 
-use crate::cassette::{Outcome, Request};
+use crate::cassette::{Event, Outcome, Request};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,6 +46,15 @@ pub trait Target: Send + Sync {
 
     /// Executes one request.
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError>;
+
+    /// Executes one request and tells the events it published, in order, where this
+    /// target sees them (an adapter's answer, a store's outbox, a broker subscription:
+    /// [`events`]). By default [`Target::execute`] with [`Executed::events`] `None`: this
+    /// target cannot tell, and its events are not compared. The replay calls this; a
+    /// wrapper forwards it.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        Ok(Executed::from(self.execute(request).await?))
+    }
 
     /// The cassette domain this target serves, when it declares one (an adapter's
     /// handshake does): a replay refuses a cassette of another domain.
@@ -129,6 +138,26 @@ pub trait Target: Send + Sync {
     ) -> Result<Outcome, InfraError> {
         let _ = pause;
         self.execute(request).await
+    }
+}
+
+/// What a target did for one request: its answer and, where it can tell, the events it
+/// published ([`Target::execute_events`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    /// The answer.
+    pub outcome: Outcome,
+    /// The events published, in order; `None` when the target cannot tell, `Some([])`
+    /// when it published none.
+    pub events: Option<Vec<Event>>,
+}
+
+impl From<Outcome> for Executed {
+    fn from(outcome: Outcome) -> Executed {
+        Executed {
+            outcome,
+            events: None,
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! request's `state` field), or `None` when the recording has none. A request without a
 //! recorded outcome is inconclusive: there is nothing to compare against.
 
-use super::{InfraError, Target};
+use super::{Executed, InfraError, Target};
 use crate::cassette::{Kind, Outcome, Request};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -52,6 +52,14 @@ impl Target for Recorded {
         }
         request.outcome.clone().ok_or_else(|| {
             InfraError::Other(format!("seq {} has no recorded outcome", request.seq))
+        })
+    }
+
+    /// The recorded outcome with the recorded events (`events`), when the cassette has them.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        Ok(Executed {
+            outcome: self.execute(request).await?,
+            events: request.events.clone(),
         })
     }
 

@@ -370,6 +370,7 @@ fn compare(index: u64, expected: Option<&Entry>, actual: &Entry) -> RequestResul
         }
     }
     let request = Request {
+        events: None,
         latency_us: None,
         started_us: None,
         probe: None,
