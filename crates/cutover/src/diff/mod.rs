@@ -42,11 +42,18 @@ pub enum Class {
     Error,
     /// The stored state after a write differs (see `detail` for how).
     State,
+    /// The events a request published differ (see `detail` for how: a `missing` event
+    /// forgotten, an `extra` one, an `ordering` of two swapped, a payload's `value`).
+    Events,
+    /// An event was published before the write that raised it committed: when it arrived,
+    /// its aggregate on the same side did not yet hold the write (`note` names the side).
+    #[serde(rename = "before_commit")]
+    BeforeCommit,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 9] = [
         Class::Ordering,
         Class::Missing,
         Class::Extra,
@@ -54,6 +61,8 @@ impl Class {
         Class::Type,
         Class::Error,
         Class::State,
+        Class::Events,
+        Class::BeforeCommit,
     ];
 
     /// The lowercase name used in JSON and reports.
@@ -66,7 +75,15 @@ impl Class {
             Class::Type => "type",
             Class::Error => "error",
             Class::State => "state",
+            Class::Events => "events",
+            Class::BeforeCommit => "before_commit",
         }
+    }
+
+    /// Whether a divergence of this class is found in a part (state, events) whose
+    /// structural class is its `detail`.
+    pub fn has_detail(self) -> bool {
+        matches!(self, Class::State | Class::Events)
     }
 }
 
@@ -205,6 +222,16 @@ pub(crate) fn as_state(mut diff: Diff) -> Diff {
     for d in &mut diff.divergences {
         d.detail = Some(d.class);
         d.class = Class::State;
+    }
+    diff
+}
+
+/// Turns the divergences of a comparison of two requests' events into `events`
+/// divergences, their structural class kept in `detail`.
+pub(crate) fn as_events(mut diff: Diff) -> Diff {
+    for d in &mut diff.divergences {
+        d.detail = Some(d.class);
+        d.class = Class::Events;
     }
     diff
 }

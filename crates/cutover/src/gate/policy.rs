@@ -209,10 +209,10 @@ fn accepted(source: &Source, spanned: toml::Spanned<AcceptSpec>) -> Result<Accep
             ),
         ));
     }
-    if spec.detail.is_some() && spec.class != Class::State {
+    if spec.detail.is_some() && !spec.class.has_detail() {
         return Err(at(
             start,
-            "detail: only an accepted difference of class \"state\" has one".into(),
+            "detail: only an accepted difference of class \"state\" or \"events\" has one".into(),
         ));
     }
     if spec.reason.trim().is_empty() || spec.owner.trim().is_empty() {

@@ -7,7 +7,7 @@ use super::OpCheck;
 pub(super) fn check(check: &OpCheck) -> Option<String> {
     (check.unchecked_rate > check.max_unchecked_rate).then(|| {
         format!(
-            "{}: {} of {} compared writes' stored state was not compared ({:.4}), at most {} allowed",
+            "{}: {} of {} compared writes' stored state or events were not compared ({:.4}), at most {} allowed",
             check.op, check.unchecked, check.compared, check.unchecked_rate, check.max_unchecked_rate
         )
     })

@@ -70,6 +70,8 @@ pub enum Part {
     Outcome,
     /// The stored state read back after a write.
     State,
+    /// The events a request published (`on = "events"`): `[{"name", "payload"}, ...]`.
+    Events,
 }
 
 /// What a rule does to the values it matches.
@@ -174,6 +176,9 @@ pub struct Rule {
     pub outcome: bool,
     /// Whether the rule applies to stored states (`on = "state"` or `"both"`).
     pub state: bool,
+    /// Whether the rule applies to published events: only `on = "events"`, so that no
+    /// rule written for answers and states reaches them.
+    pub events: bool,
     /// The side(s) a mapping action changes (`side`, legacy by default); `Both` for the
     /// other actions, which act on both sides.
     pub side: Side,
@@ -189,6 +194,7 @@ impl Rule {
             && match part {
                 Part::Outcome => self.outcome,
                 Part::State => self.state,
+                Part::Events => self.events,
             }
     }
 
@@ -377,6 +383,7 @@ impl RuleRun {
         match part {
             Part::Outcome => found,
             Part::State => crate::diff::as_state(found),
+            Part::Events => crate::diff::as_events(found),
         }
     }
 

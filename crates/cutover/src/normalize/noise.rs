@@ -24,6 +24,7 @@ pub struct Noise {
 enum PartKey {
     Outcome,
     State,
+    Events,
 }
 
 impl From<Part> for PartKey {
@@ -31,6 +32,7 @@ impl From<Part> for PartKey {
         match part {
             Part::Outcome => PartKey::Outcome,
             Part::State => PartKey::State,
+            Part::Events => PartKey::Events,
         }
     }
 }
@@ -46,6 +48,7 @@ impl Noise {
                 let part = match (g.class, g.detail) {
                     (Class::Value, _) => Part::Outcome,
                     (Class::State, Some(Class::Value)) => Part::State,
+                    (Class::Events, Some(Class::Value)) => Part::Events,
                     _ => return None,
                 };
                 Some((g.op.clone(), part.into(), g.path.clone()))
@@ -64,6 +67,7 @@ impl Noise {
         let part = match (d.class, d.detail) {
             (Class::Value, _) => Part::Outcome,
             (Class::State, Some(Class::Value)) => Part::State,
+            (Class::Events, Some(Class::Value)) => Part::Events,
             _ => return false,
         };
         let same_type = match (&d.left, &d.right) {

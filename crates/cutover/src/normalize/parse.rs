@@ -92,14 +92,15 @@ fn rule(source: &Source, spanned: Spanned<Spec>) -> Result<Rule, RulesError> {
     })?;
     let action = action(source, start, &mut spec)?;
     let side = side(source, spec.side, &action)?;
-    let (outcome, state) = match spec.on.as_deref() {
-        None | Some("both") => (true, true),
-        Some("outcome") => (true, false),
-        Some("state") => (false, true),
+    let (outcome, state, events) = match spec.on.as_deref() {
+        None | Some("both") => (true, true, false),
+        Some("outcome") => (true, false, false),
+        Some("state") => (false, true, false),
+        Some("events") => (false, false, true),
         Some(other) => {
             return Err(at(
                 start,
-                format!("on = \"{other}\": expected outcome, state or both"),
+                format!("on = \"{other}\": expected outcome, state, events or both"),
             ))
         }
     };
@@ -112,6 +113,7 @@ fn rule(source: &Source, spanned: Spanned<Spec>) -> Result<Rule, RulesError> {
         action,
         outcome,
         state,
+        events,
         side,
         line: text[..start.min(text.len())].matches('\n').count() + 1,
         reason: spec.reason,

@@ -216,7 +216,7 @@ impl Fit {
         let class = d.detail.unwrap_or(d.class);
         let in_array = d.path.ends_with(']') && !d.path.ends_with("']");
         match class {
-            Class::Error => Fit::NoRule,
+            Class::Error | Class::BeforeCommit => Fit::NoRule,
             Class::Ordering => match &d.left {
                 Some(Value::Array(items)) if items.len() >= 2 => Fit::Sorted(sorted_by(items)),
                 _ => Fit::Unordered,
@@ -487,11 +487,7 @@ fn coarser(a: Precision, b: Precision) -> Precision {
 /// (operation, part, path pattern) of the group.
 pub fn rule(op: &str, path: &str, class: Class, fit: &Fit) -> Option<String> {
     let action = fit.action()?;
-    let on = if class == Class::State {
-        "state"
-    } else {
-        "outcome"
-    };
+    let on = part_name(class);
     Some(format!(
         "[[rule]]\nop = {}\npath = {}\non = \"{on}\"\n{action}\n",
         toml_string(op),
@@ -536,7 +532,7 @@ pub fn suggestions(groups: BTreeMap<GroupKey, (u64, Fit)>) -> Vec<Suggestion> {
         };
         let partner = groups.iter().find(|((o, p, c, d), (n, f))| {
             o == op
-                && (*c == Class::State) == (*class == Class::State)
+                && part_name(*c) == part_name(*class)
                 && side(*c, *d, Class::Extra)
                 && n == count
                 && *f == Fit::Member(*sum)
@@ -594,13 +590,18 @@ pub fn suggestions(groups: BTreeMap<GroupKey, (u64, Fit)>) -> Vec<Suggestion> {
         .collect()
 }
 
+/// The rules file's `on` for a divergence of `class`: the part it was found in.
+fn part_name(class: Class) -> &'static str {
+    match class {
+        Class::State => "state",
+        Class::Events | Class::BeforeCommit => "events",
+        _ => "outcome",
+    }
+}
+
 /// A `rename` of the member `from` to `to` in the objects at `object`, on the legacy side.
 fn rename_rule(op: &str, object: &str, class: Class, from: &str, to: &str) -> String {
-    let on = if class == Class::State {
-        "state"
-    } else {
-        "outcome"
-    };
+    let on = part_name(class);
     format!(
         "[[rule]]\nop = {}\npath = {}\non = \"{on}\"\nrename = {{ from = {}, to = {} }}\n",
         toml_string(op),

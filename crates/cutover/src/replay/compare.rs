@@ -1,14 +1,15 @@
 //! One request on both sides: execute concurrently, diff the outcomes, then read back and
-//! diff the stored state after a write.
+//! diff the stored state after a write, then the events each side published (`events.rs`).
 
+use super::events;
 use super::result::{RequestResult, Side, StateCheck, Status};
 use super::settle::{self, Asking};
 use super::sides::{forgive, outcomes, states, timed, Pair};
 use super::ReplayOptions;
-use crate::cassette::{Kind, Outcome, Request};
+use crate::cassette::{Event, Kind, Outcome, Request};
 use crate::diff::Diff;
 use crate::normalize::RuleRun;
-use crate::targets::InfraError;
+use crate::targets::{Executed, InfraError};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -30,10 +31,12 @@ pub(super) async fn compare(
         false => settle::window(pair, request, options),
     };
     let started = Instant::now();
-    let ((legacy, l_time), (mut candidate, c_time)) = tokio::join!(
-        timed(limit, pair.legacy.execute(request)),
-        timed(limit, pair.candidate.execute(request)),
+    let ((legacy, l_time), (candidate, c_time)) = tokio::join!(
+        timed(limit, pair.legacy.execute_events(request)),
+        timed(limit, pair.candidate.execute_events(request)),
     );
+    let (legacy, l_events) = split(legacy);
+    let (mut candidate, c_events) = split(candidate);
     let mut inconclusive = false;
     let l_side = side(
         pair.legacy.latency(request, l_time),
@@ -72,6 +75,7 @@ pub(super) async fn compare(
         settle_retries: 0,
         l_side,
         c_side,
+        events: None,
     };
     if let (Ok(l), Ok(c)) = (&legacy, &candidate) {
         if let Some(again) = judging.outcomes(started, l, c).await {
@@ -87,7 +91,20 @@ pub(super) async fn compare(
     ) {
         state = Some(judging.state(key).await);
     }
+    if !judging.inconclusive {
+        judging.events(l_events, c_events);
+    }
     judging.result(index, tainted_by, legacy, candidate, state)
+}
+
+/// A side's answer and, apart, the events it told.
+fn split(
+    executed: Result<Executed, InfraError>,
+) -> (Result<Outcome, InfraError>, Option<Vec<Event>>) {
+    match executed {
+        Ok(Executed { outcome, events }) => (Ok(outcome), events),
+        Err(e) => (Err(e), None),
+    }
 }
 
 /// One request's comparison as it is made, and what it found so far. Noise is taken out of
@@ -118,6 +135,8 @@ struct Judging<'a> {
     l_side: Side,
     /// The candidate's side of the result.
     c_side: Side,
+    /// How the events compared, when a side told them.
+    events: Option<StateCheck>,
 }
 
 impl<'a> Judging<'a> {
@@ -235,6 +254,30 @@ impl<'a> Judging<'a> {
         }
     }
 
+    /// Compares the events both sides published (`events.rs`); their divergences join the
+    /// others, and both lists are kept with the outcomes.
+    fn events(&mut self, legacy: Option<Vec<Event>>, candidate: Option<Vec<Event>>) {
+        let compared = events::compare(
+            self.request,
+            self.rules,
+            legacy.as_deref(),
+            candidate.as_deref(),
+        );
+        let Some((check, mut found)) = compared else {
+            return;
+        };
+        self.noise += forgive(self.options, self.request, &mut found);
+        if check == StateCheck::Divergent && found.is_equal() {
+            self.events = Some(StateCheck::Equal);
+        } else {
+            self.events = Some(check);
+        }
+        self.found.divergences.extend(found.divergences);
+        self.found.omitted += found.omitted;
+        self.l_side.events = legacy;
+        self.c_side.events = candidate;
+    }
+
     /// The request's result: divergent when anything differs, unless an earlier
     /// inconclusive write taints it (then inconclusive, as when a side failed); with both
     /// answers when it is not equal or the run keeps them.
@@ -256,6 +299,7 @@ impl<'a> Judging<'a> {
             settle_retries,
             mut l_side,
             mut c_side,
+            events,
             ..
         } = self;
         let found_equal = found.is_equal();
@@ -269,6 +313,8 @@ impl<'a> Judging<'a> {
         if status != Status::Equal || options.keep_outcomes {
             l_side.outcome = legacy.ok();
             c_side.outcome = candidate.ok();
+        } else {
+            (l_side.events, c_side.events) = (None, None);
         }
         RequestResult {
             legacy: l_side,
@@ -276,6 +322,7 @@ impl<'a> Judging<'a> {
             divergences: found.divergences,
             omitted: found.omitted,
             state,
+            events,
             tainted_by: tainted_by.filter(|_| !found_equal),
             noise,
             settled_us,
@@ -308,6 +355,7 @@ fn side<T>(
         e.to_string()
     });
     Side {
+        events: None,
         latency_us: took.map(|t| u64::try_from(t.as_micros()).unwrap_or(u64::MAX)),
         outcome: None,
         failure,

@@ -22,6 +22,7 @@
 
 pub mod causes;
 mod compare;
+mod events;
 mod record;
 mod result;
 mod schedule;

@@ -1,5 +1,6 @@
 //! Recording: runs a cassette's requests on one target (the legacy) and writes them again
-//! with the outcome and, after each write, the stored state of its key. The result replays
+//! with the outcome, the events it published where the target tells them, and, after each
+//! write, the stored state of its key. The result replays
 //! against the `recorded` target, so a candidate can be checked without the legacy store.
 
 use super::ReplayError;
@@ -40,17 +41,21 @@ pub async fn record_each(
     Ok(n)
 }
 
-/// Runs one request on `target` (reset by the caller) and sets its outcome and, after a
-/// write, its key's state; an infrastructure failure is an error naming the request.
+/// Runs one request on `target` (reset by the caller) and sets its outcome, its events
+/// (where the target tells them, else those already recorded stay) and, after a write, its
+/// key's state; an infrastructure failure is an error naming the request.
 pub async fn record_one(target: &dyn Target, request: &mut Request) -> Result<(), ReplayError> {
     let failed =
         |e: crate::targets::InfraError| ReplayError::Recording(format!("seq {}: {e}", request.seq));
-    let outcome = target.execute(request).await.map_err(failed)?;
+    let executed = target.execute_events(request).await.map_err(failed)?;
     let state = match (&request.key, request.kind) {
         (Some(key), Kind::Write) => target.dump(key).await.map_err(failed)?,
         _ => None,
     };
-    request.outcome = Some(outcome);
+    request.outcome = Some(executed.outcome);
+    if executed.events.is_some() {
+        request.events = executed.events;
+    }
     request.state = state;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What the replay emits for each request, and where it goes.
 
-use crate::cassette::{Kind, Outcome, Request};
+use crate::cassette::{Event, Kind, Outcome, Request};
 use crate::diff::Divergence;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -46,6 +46,10 @@ pub struct Side {
     /// The infrastructure failure, if this side could not be asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The events this side published, in order; kept, as the outcome, only when the
+    /// request was not equal and the side told its events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Event>>,
 }
 
 /// The result of replaying one request on both sides: one line of `results.jsonl`.
@@ -82,6 +86,10 @@ pub struct RequestResult {
     /// The state check after a write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<StateCheck>,
+    /// How the events the request published compared (`docs/src/events.md`): absent when
+    /// neither side tells its events, `unchecked` when only one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<StateCheck>,
     /// The seq of an earlier inconclusive write that left this key (or, for a keyless
     /// request, some key) in an unknown state; set when that turned a divergence into
     /// an inconclusive result.
@@ -139,6 +147,7 @@ impl RequestResult {
             divergences: Vec::new(),
             omitted: 0,
             state: None,
+            events: None,
             tainted_by: None,
             noise: 0,
             probe: request.probe.is_some(),

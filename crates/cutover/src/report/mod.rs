@@ -138,6 +138,7 @@ impl Report {
             if o.writes_unchecked > 0 {
                 unchecked.writes += o.writes_unchecked;
                 unchecked.no_state += o.state_unchecked.min(o.writes_unchecked);
+                unchecked.no_events += o.events_unchecked.min(o.writes_unchecked);
                 unchecked
                     .by_operation
                     .push((op.clone(), o.writes_unchecked));
@@ -159,6 +160,9 @@ pub struct Unchecked {
     /// Of `writes`, those where a side could not tell its stored state (a target without a
     /// state dump, a recording without states): the operations' `state_unchecked`.
     pub no_state: u64,
+    /// Of `writes`, those whose events only one side told (a target that cannot report
+    /// the events it publishes against one that does): the operations' `events_unchecked`.
+    pub no_events: u64,
     /// The operations with unchecked writes, and how many, by operation name.
     pub by_operation: Vec<(String, u64)>,
 }
@@ -167,7 +171,9 @@ impl Unchecked {
     /// Writes unchecked for another reason than a side without its state: the state check
     /// was off (`--no-state-check`, `ReplayOptions::check_state`) or the write had no key.
     pub fn other(&self) -> u64 {
-        self.writes - self.no_state
+        self.writes
+            .saturating_sub(self.no_state)
+            .saturating_sub(self.no_events)
     }
 }
 
@@ -262,9 +268,13 @@ pub struct OperationReport {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub noise: u64,
     /// Writes compared (not inconclusive) whose stored state was not compared: the
-    /// state check was off, the request had no key, or a side cannot tell its state.
+    /// state check was off, the request had no key, or a side cannot tell its state; or
+    /// whose events were not compared because only one side told them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub writes_unchecked: u64,
+    /// Compared requests whose events only one side told (`events` `unchecked`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub events_unchecked: u64,
     /// Latency percentiles of each side, in µs, over compared requests whose latency is known.
     pub latency_us: SideLatency,
     /// Compared requests whose latency a side could not tell (a `recorded` legacy
@@ -363,6 +373,7 @@ struct OpAccumulator {
     classes: BTreeMap<Class, u64>,
     state_unchecked: u64,
     writes_unchecked: u64,
+    events_unchecked: u64,
     noise: u64,
     legacy: Latency,
     candidate: Latency,
@@ -378,6 +389,7 @@ impl OpAccumulator {
             classes: BTreeMap::new(),
             state_unchecked: 0,
             writes_unchecked: 0,
+            events_unchecked: 0,
             noise: 0,
             legacy: Latency::default(),
             candidate: Latency::default(),
@@ -429,7 +441,9 @@ impl Summary {
                 result.state,
                 Some(StateCheck::Equal | StateCheck::Divergent)
             );
-            if result.kind == Kind::Write && !checked {
+            let events_unchecked = result.events == Some(StateCheck::Unchecked);
+            op.events_unchecked += u64::from(events_unchecked);
+            if result.kind == Kind::Write && (!checked || events_unchecked) {
                 op.writes_unchecked += 1;
             }
             match result.legacy.latency_us {
@@ -582,6 +596,7 @@ impl Summary {
                         state_unchecked: op.state_unchecked,
                         noise: op.noise,
                         writes_unchecked: op.writes_unchecked,
+                        events_unchecked: op.events_unchecked,
                         latency_us: latency,
                         latency_unknown: op.latency_unknown,
                         settle: op.settle.finish(),
@@ -611,7 +626,7 @@ fn with_causes(
     orders: &BTreeMap<String, String>,
 ) -> Vec<Suggestion> {
     for ((op, path, class, detail), acc) in groups.iter_mut() {
-        let ordering = detail.unwrap_or(*class) == Class::Ordering && *class != Class::State;
+        let ordering = detail.unwrap_or(*class) == Class::Ordering && !class.has_detail();
         if let (true, "$", Some(order)) = (ordering, path.as_str(), orders.get(op)) {
             acc.fit = suggest::Fit::Hides(suggest::Hidden::Declared(order.clone()));
         }

@@ -82,6 +82,7 @@ pub fn judge(
 /// An equal result for `key`, to be filled in when it is not.
 fn blank(seq: u64, key: &str) -> RequestResult {
     RequestResult {
+        events: None,
         index: seq.saturating_sub(1),
         seq,
         key: Some(key.to_string()),

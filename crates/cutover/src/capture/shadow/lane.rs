@@ -235,6 +235,7 @@ fn redacted_args(context: &Context, request: &Request) -> serde_json::Value {
 
 fn side(took: Duration, answer: &Result<Outcome, InfraError>) -> Side {
     Side {
+        events: None,
         latency_us: Some(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)),
         outcome: None,
         failure: answer.as_ref().err().map(ToString::to_string),

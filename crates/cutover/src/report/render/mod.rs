@@ -261,6 +261,13 @@ pub fn unchecked(report: &Report) -> Option<String> {
             u.no_state
         ));
     }
+    if u.no_events > 0 {
+        why.push(format!(
+            "{} because only one side told the events it published, so its events were not \
+             compared (docs/src/events.md)",
+            u.no_events
+        ));
+    }
     if u.other() > 0 {
         why.push(format!(
             "{} because the state check was off (--no-state-check) or the write had no key",
