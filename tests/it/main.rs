@@ -12,6 +12,8 @@
 //! * `declared_sql`: declared SQL targets as `cutover verify` reads them on PostgreSQL and
 //!   MariaDB: keys paged in order, batch dumps equal to `[state]`, checksums equal across
 //!   engines for the same texts, the keys that split a range.
+//! * `events`: the events a request published, compared: each defect with its class, the
+//!   gate, and every allowance that reaches events accepting only what it declares.
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
 //!   never a panic; a truncated last line is a warning and a skip.
 //! * `publish`: Markdown, JUnit XML and the evidence bundle.
@@ -68,6 +70,7 @@ mod coverage;
 mod declared_mongo;
 mod declared_sql;
 mod domain;
+mod events;
 mod failfast;
 mod gate;
 mod generated;
