@@ -87,7 +87,7 @@ pub struct RequestResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<StateCheck>,
     /// How the events the request published compared (`docs/src/events.md`): absent when
-    /// neither side tells its events, `unchecked` when only one does.
+    /// the legacy does not tell its events, `unchecked` when only the candidate cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<StateCheck>,
     /// The seq of an earlier inconclusive write that left this key (or, for a keyless

@@ -160,8 +160,9 @@ pub struct Unchecked {
     /// Of `writes`, those where a side could not tell its stored state (a target without a
     /// state dump, a recording without states): the operations' `state_unchecked`.
     pub no_state: u64,
-    /// Of `writes`, those whose events only one side told (a target that cannot report
-    /// the events it publishes against one that does): the operations' `events_unchecked`.
+    /// Of `writes`, those whose events the legacy told and the candidate could not (a
+    /// candidate that cannot report the events it publishes): the operations'
+    /// `events_unchecked`.
     pub no_events: u64,
     /// The operations with unchecked writes, and how many, by operation name.
     pub by_operation: Vec<(String, u64)>,
@@ -272,7 +273,8 @@ pub struct OperationReport {
     /// whose events were not compared because only one side told them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub writes_unchecked: u64,
-    /// Compared requests whose events only one side told (`events` `unchecked`).
+    /// Compared requests whose events the legacy told and the candidate could not (`events`
+    /// `unchecked`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub events_unchecked: u64,
     /// Latency percentiles of each side, in µs, over compared requests whose latency is known.

@@ -263,8 +263,8 @@ pub fn unchecked(report: &Report) -> Option<String> {
     }
     if u.no_events > 0 {
         why.push(format!(
-            "{} because only one side told the events it published, so its events were not \
-             compared (docs/src/events.md)",
+            "{} because the candidate could not tell the events it published, so their \
+             events were not compared (docs/src/events.md)",
             u.no_events
         ));
     }
