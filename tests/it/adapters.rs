@@ -5,6 +5,7 @@
 //! `check-target` says what an adapter gets wrong; the conversations repositories are
 //! reachable as named specs. `keys`: their keys paged in order and their batch dumps.
 
+mod events;
 mod keys;
 
 use crate::util::{cutover, fixture, replay, with_database, Replayed};
