@@ -134,3 +134,48 @@ async fn a_renamed_payload_field_differs_in_the_payload_only() {
         }
     }
 }
+
+/// `kv.py` with its events replaced by `events` (Python: a function of the answer, the
+/// request and the defect), still declaring `supports.events`.
+fn kv_events_replaced(events: &str) -> String {
+    format!(
+        "exec:python3 -c 'import sys; sys.path.insert(0, \"examples/adapters\"); import kv; \
+         kv.with_events = {events}; sys.exit(kv.main())'"
+    )
+}
+
+#[test]
+fn check_target_names_a_write_answered_without_events_or_with_malformed_ones() {
+    let (code, session) = super::check_target(PYTHON);
+    assert_eq!(code, Some(0), "{session:#}");
+    let checks = session["checks"].as_array().unwrap();
+    let events = checks.iter().find(|c| c["name"] == "events").unwrap();
+    assert!(events["detail"]
+        .as_str()
+        .unwrap()
+        .contains("well-formed `events`"));
+    let cases = [
+        ("lambda answer, request, defect: answer", "without `events`"),
+        (
+            "lambda answer, request, defect: {**answer, \"events\": [{\"payload\": 1}]}",
+            "with `events[0]` {\"payload\":1} (an object)",
+        ),
+    ];
+    for (replaced, what) in cases {
+        let (code, session) = super::check_target(&kv_events_replaced(replaced));
+        assert_eq!(code, Some(1), "{replaced}: {session:#}");
+        let failed = super::failed_checks(&session);
+        assert!(
+            failed.iter().any(|name| name.starts_with("put")),
+            "{failed:?}"
+        );
+        let checks = session["checks"].as_array().unwrap();
+        let put = checks.iter().find(|c| c["passed"] == false).unwrap();
+        let detail = put["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("write request") || detail.contains("of request"),
+            "{detail}"
+        );
+        assert!(detail.contains(what), "{replaced}: {detail}");
+    }
+}
