@@ -38,7 +38,16 @@
  *   die-after=N      the process kills itself (SIGKILL) on receiving the (N+1)-th execute;
  *   garbage-after=N  the (N+1)-th execute answer is replaced by the line `this is not json`;
  *   hang-after=N     after N execute answers it answers nothing more (it keeps reading stdin
- *                    and exits when stdin closes).
+ *                    and exits when stdin closes);
+ *   events-forget    delete publishes no `value_deleted`;
+ *   events-swap      a put of a new key (or an insert) publishes `value_put` before `key_created`;
+ *   events-rename    `value_put`'s payload names the value `new_value` instead of `value`.
+ *
+ * Events: it declares `"events": true` and every `execute` answer carries the events the
+ * request published, in order (`[]`: none), as the reference `memory` target publishes them:
+ * a successful write publishes `key_created {"key"}` when it made the key (a put of a new key,
+ * an insert), then `value_put {"key", "value"}` (put, insert), `value_deleted {"key"}` (delete)
+ * or `value_stamped {"key", "value"}` (stamp). Reads and refused writes publish none.
  */
 'use strict';
 
@@ -50,7 +59,10 @@ const DOMAIN = 'kv';
 const PROTOCOL = 1;
 const CONCURRENCY = 16;
 const KEYED_OPS = new Set(['get', 'put', 'insert', 'delete', 'stamp']);
-const DEFECTS = new Set(['scan-order', 'not-found-null', 'drop-tags', 'die-after', 'garbage-after', 'hang-after']);
+const DEFECTS = new Set([
+  'scan-order', 'not-found-null', 'drop-tags', 'die-after', 'garbage-after', 'hang-after',
+  'events-forget', 'events-swap', 'events-rename',
+]);
 
 function log(text) {
   process.stderr.write(`${NAME}: ${text}\n`);
@@ -221,6 +233,47 @@ function withoutTags(value) {
   return rest;
 }
 
+// --- Events: what a request published (supports.events) ---------------------------------
+
+function event(name, payload) {
+  return { name, payload };
+}
+
+/** The events of a request answered `answer` (its `ok` value), in order. */
+function published(request, answer) {
+  const { op, key } = request;
+  const args = isObject(request.args) ? request.args : {};
+  const value = args.value ?? null;
+  const created = op === 'insert' || (op === 'put' && answer.created === true);
+  const events = created ? [event('key_created', { key })] : [];
+  if (op === 'put' || op === 'insert') events.push(event('value_put', { key, value }));
+  else if (op === 'delete') events.push(event('value_deleted', { key }));
+  else if (op === 'stamp') events.push(event('value_stamped', { key, value }));
+  return events;
+}
+
+/** The events as an `events-*` defect changes them. */
+function plantedEvents(defect, events) {
+  if (defect === 'events-forget') return events.filter((e) => e.name !== 'value_deleted');
+  if (defect === 'events-swap') return [...events].reverse();
+  if (defect === 'events-rename') {
+    return events.map((e) => {
+      if (e.name !== 'value_put') return e;
+      const { value, ...rest } = e.payload;
+      return event(e.name, { ...rest, new_value: value });
+    });
+  }
+  return events;
+}
+
+/** An execute answer with its `events`: none unless a write succeeded. */
+function withEvents(answer, request, defect) {
+  if (answer.failure !== undefined) return answer;
+  const ok = request.kind === 'write' && Object.hasOwn(answer.outcome, 'ok');
+  const events = ok ? published(request, answer.outcome.ok) : [];
+  return { ...answer, events: plantedEvents(defect, events) };
+}
+
 // --- The adapter: protocol messages onto the repository -----------------------------------
 
 function invalid(message) {
@@ -256,7 +309,7 @@ class Adapter {
             protocol: PROTOCOL,
             name: NAME,
             domain: DOMAIN,
-            supports: { reset: true, dump: true, concurrency: CONCURRENCY, keys: true, dump_batch: true },
+            supports: { reset: true, dump: true, concurrency: CONCURRENCY, keys: true, dump_batch: true, events: true },
             key_order: 'bytes',
           };
         case 'reset':
@@ -264,7 +317,7 @@ class Adapter {
           return { ok: true };
         case 'execute':
           this.defect.onExecute();
-          return await this.execute(message.request);
+          return withEvents(await this.execute(message.request), message.request, this.defect.name);
         case 'dump':
           if (message.keys !== undefined) return await this.dumpBatch(message.keys);
           if (typeof message.key !== 'string') return { failure: 'dump needs a key' };

@@ -40,7 +40,16 @@ Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
 * `die-after-dumps=N` the process kills itself (SIGKILL) on receiving the (N+1)-th dump
                     (one key or a batch): a store lost in the middle of `cutover verify`;
 * `hang-after-dumps=N` from the (N+1)-th dump on it answers nothing more: a store that
-                    stalls in the middle of `cutover verify`.
+                    stalls in the middle of `cutover verify`;
+* `events-forget`   delete publishes no `value_deleted`;
+* `events-swap`     a put of a new key (or an insert) publishes `value_put` before `key_created`;
+* `events-rename`   `value_put`'s payload names the value `new_value` instead of `value`.
+
+Events: it declares `"events": true` and every `execute` answer carries the events the
+request published, in order (`[]`: none), as the reference `memory` target publishes them:
+a successful write publishes `key_created {"key"}` when it made the key (a put of a new key,
+an insert), then `value_put {"key", "value"}` (put, insert), `value_deleted {"key"}` (delete)
+or `value_stamped {"key", "value"}` (stamp). Reads and refused writes publish none.
 """
 
 import argparse
@@ -61,6 +70,7 @@ PROTOCOL = 1
 KEYED_OPS = {"get", "put", "insert", "delete", "stamp"}
 MAX_COUNT = 2**64 - 1  # scan's limit is an unsigned 64-bit count in the reference
 DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip", "die-after-dumps", "hang-after-dumps"}
+EVENT_DEFECTS = {"events-forget", "events-swap", "events-rename"}
 MAX_LIMIT = 2**63 - 1  # sqlite's LIMIT is a signed 64-bit integer
 
 
@@ -193,8 +203,8 @@ class Defect:
 
     def __init__(self, spec):
         name, _, count = (spec or "").partition("=")
-        if name and name not in DEFECTS:
-            raise ValueError(f"unknown KV_DEFECT `{spec}`; known: {', '.join(sorted(DEFECTS))}")
+        if name and name not in DEFECTS | EVENT_DEFECTS:
+            raise ValueError(f"unknown KV_DEFECT `{spec}`; known: {', '.join(sorted(DEFECTS | EVENT_DEFECTS))}")
         if name.endswith("-after") and not count.isdigit():
             raise ValueError(f"KV_DEFECT `{spec}` needs a count: {name}=N")
         self.name = name
@@ -245,6 +255,48 @@ def without_tags(value):
     return value
 
 
+# --- Events: what a request published (supports.events) ---------------------------------
+
+
+def event(name, payload):
+    return {"name": name, "payload": payload}
+
+
+def published(request, answer):
+    """The events of a request answered `answer` (its `ok` value), in order."""
+    op, key, args = request.get("op"), request.get("key"), request.get("args")
+    args = args if isinstance(args, dict) else {}
+    created = op == "insert" or (op == "put" and answer["created"])
+    events = [event("key_created", {"key": key})] if created else []
+    if op in ("put", "insert"):
+        events.append(event("value_put", {"key": key, "value": args.get("value")}))
+    elif op == "delete":
+        events.append(event("value_deleted", {"key": key}))
+    elif op == "stamp":
+        events.append(event("value_stamped", {"key": key, "value": args.get("value")}))
+    return events
+
+
+def planted_events(defect, events):
+    """The events as an `events-*` defect changes them."""
+    if defect == "events-forget":
+        return [e for e in events if e["name"] != "value_deleted"]
+    if defect == "events-swap":
+        return events[::-1]
+    if defect == "events-rename":
+        renamed = lambda p: {("new_value" if k == "value" else k): v for k, v in p.items()}
+        return [event(e["name"], renamed(e["payload"])) if e["name"] == "value_put" else e for e in events]
+    return events
+
+
+def with_events(answer, request, defect):
+    """An execute answer with its `events`: none unless a write succeeded."""
+    outcome = answer.get("outcome", {})
+    write = request.get("kind") == "write" and "ok" in outcome
+    events = published(request, outcome["ok"]) if write else []
+    return {**answer, "events": planted_events(defect, events)}
+
+
 # --- The adapter: protocol messages onto the repository -----------------------------------
 
 
@@ -277,7 +329,7 @@ class Adapter:
         kind = message.get("type")
         try:
             if kind == "hello":
-                supports = {"reset": True, "dump": True, "concurrency": self.concurrency, "keys": True, "dump_batch": True}
+                supports = {"reset": True, "dump": True, "concurrency": self.concurrency, "keys": True, "dump_batch": True, "events": True}
                 hello = {"protocol": PROTOCOL, "name": NAME, "domain": DOMAIN, "supports": supports}
                 return {**hello, "key_order": "bytes"}
             if kind == "reset":
@@ -285,7 +337,8 @@ class Adapter:
                 return {"ok": True}
             if kind == "execute":
                 self.defect.on_execute()
-                return self.execute(message.get("request"))
+                answer = self.execute(message.get("request"))
+                return answer if "failure" in answer else with_events(answer, message["request"], self.defect.name)
             if kind == "dump":
                 self.defect.on_dump()
             if kind == "dump" and "keys" in message:

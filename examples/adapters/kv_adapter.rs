@@ -9,13 +9,16 @@
 //!   --candidate 'exec:target/release/examples/kv_adapter'
 //! ```
 //!
+//! It declares `supports.events`: every answer carries the events the memory store
+//! published.
+//!
 //! `KV_DEFECT=scan-order` plants a defect: scans answer their items in reverse order.
 
 use async_trait::async_trait;
 use cutover::cassette::{Outcome, Request};
 use cutover::kv::memory::Memory;
 use cutover::targets::protocol::serve;
-use cutover::targets::{Dumped, InfraError, Target};
+use cutover::targets::{Dumped, Executed, InfraError, Target};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -36,13 +39,19 @@ impl Target for KvRust {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let mut outcome = self.store.execute(request).await?;
-        if let (Outcome::Ok(Value::Array(items)), "scan", true) =
-            (&mut outcome, request.op.as_str(), self.reversed_scans)
-        {
+        self.execute_events(request).await.map(|e| e.outcome)
+    }
+
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        let mut executed = self.store.execute_events(request).await?;
+        if let (Outcome::Ok(Value::Array(items)), "scan", true) = (
+            &mut executed.outcome,
+            request.op.as_str(),
+            self.reversed_scans,
+        ) {
             items.reverse();
         }
-        Ok(outcome)
+        Ok(executed)
     }
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
@@ -73,7 +82,7 @@ async fn main() -> std::io::Result<()> {
         _ => false,
     };
     let store = Memory::new();
-    serve::stdio(
+    serve::stdio_reporting_events(
         Arc::new(KvRust {
             store,
             reversed_scans,

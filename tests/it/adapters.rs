@@ -4,7 +4,10 @@
 //! that die, answer garbage or hang end the run with exit 2 and every request reported;
 //! `check-target` says what an adapter gets wrong; the conversations repositories are
 //! reachable as named specs. `keys`: their keys paged in order and their batch dumps.
+//! `events`: the events their writes publish, as `memory` publishes them, and the planted
+//! event defects.
 
+mod events;
 mod keys;
 
 use crate::util::{cutover, fixture, replay, with_database, Replayed};

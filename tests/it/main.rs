@@ -2,7 +2,7 @@
 //!
 //! * `adapters`: repositories in Python, Node and Rust behind the target protocol
 //!   (`exec:`, `http:`), their planted defects, adapters that die, hang or answer garbage,
-//!   `check-target`, the conversations repositories as named specs.
+//!   `check-target`, the conversations repositories as named specs, the events writes publish.
 //! * `allowances`: every rule, noise, suggestion and accepted difference accepts only what
 //!   it declares (other classes, paths, parts, big numbers, nulls in arrays, ties).
 //! * `domain`: `cutover domain infer` drafts the kv fixture's declaration; an existing file

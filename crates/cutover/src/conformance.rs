@@ -7,7 +7,9 @@
 //! domain's: reads and writes, bad arguments included) also runs it, its answers and states
 //! compared with the domain's reference store ([`crate::domain::Script`]). Then an adapter
 //! that declares `keys` pages through what the script stored, and one that declares batch
-//! dumps answers a batch as it answers key by key ([`keys`]).
+//! dumps answers a batch as it answers key by key ([`keys`]). An adapter that declares
+//! `supports.events` must answer each of the script's writes with a well-formed `events`
+//! array.
 
 mod keys;
 
@@ -93,7 +95,7 @@ pub async fn run(registry: &Registry, spec: &str) -> Conformance {
         "handshake",
         Ok(format!(
             "`{}`, domain `{}`, reset: {}, dump: {}, {} in flight, keys: {} (order `{}`), \
-             batch dump: {}",
+             batch dump: {}, events: {}",
             hello.name,
             hello.domain,
             hello.supports.reset,
@@ -101,7 +103,8 @@ pub async fn run(registry: &Registry, spec: &str) -> Conformance {
             hello.supports.concurrency,
             hello.supports.keys,
             hello.key_order.name(),
-            hello.supports.dump_batch
+            hello.supports.dump_batch,
+            hello.supports.events
         )),
     );
     session.hello = Some(hello.clone());
@@ -309,6 +312,7 @@ async fn run_script(
         return vec![(format!("{} script", hello.domain), Err(e.to_string()))];
     }
     let mut checks = Vec::new();
+    let mut with_events = 0;
     for (name, step) in script.steps {
         let expected = match reference.execute(&step).await {
             Ok(expected) => expected,
@@ -317,9 +321,12 @@ async fn run_script(
                 break;
             }
         };
-        let mut result = match target.execute(&step).await {
-            Ok(actual) if same(&actual, &expected) => Ok(outcome_text(&actual)),
-            Ok(actual) => Err(format!(
+        let mut result = match execute_step(target, hello, &step).await {
+            Ok((actual, events)) if same(&actual, &expected) => {
+                with_events += usize::from(events && step.kind == Kind::Write);
+                Ok(outcome_text(&actual))
+            }
+            Ok((actual, _)) => Err(format!(
                 "`{}` answered {}; expected {}",
                 step.op,
                 outcome_text(&actual),
@@ -344,7 +351,39 @@ async fn run_script(
         }
         checks.push((name, result));
     }
+    if hello.supports.events {
+        checks.push(("events".into(), Ok(events_detail(with_events))));
+    }
     checks
+}
+
+/// A script step on the adapter: its outcome, and whether its answer carried `events`.
+/// When the adapter declares `supports.events`, the transport reads them and a write's
+/// answer without a well-formed `events` array fails the step, naming the request.
+async fn execute_step(
+    target: &dyn Target,
+    hello: &Hello,
+    step: &Request,
+) -> Result<(Outcome, bool), InfraError> {
+    if !hello.supports.events {
+        return target.execute(step).await.map(|o| (o, false));
+    }
+    let executed = target.execute_events(step).await?;
+    match (executed.events, step.kind) {
+        (None, Kind::Write) => Err(InfraError::Other(format!(
+            "declares `supports.events` but answered write {} without `events`",
+            step.seq
+        ))),
+        (events, _) => Ok((executed.outcome, events.is_some())),
+    }
+}
+
+/// The `events` check's detail once every write of the script answered with its events.
+fn events_detail(writes: usize) -> String {
+    format!(
+        "declared: {writes} writes of the script answered a well-formed `events` array \
+         (a step whose answer lacked one, or held a malformed one, failed above)"
+    )
 }
 
 /// Equal values, or errors of one kind (messages are the store's own wording).

@@ -12,10 +12,16 @@
 //! | `stamp`  | write | required | `{"value": V}`                       | `{"id": generated, "at": now, "value": V}`, also stored: a generated id and a clock, which differ between any two runs |
 //!
 //! Spec options: `latency=10ms` delays every request (not the state read-back).
+//!
+//! Events ([`Target::execute_events`], [`events`]): a write that succeeds publishes, in
+//! order, `key_created {"key"}` when it made the key (a `put` of a new key, an `insert`),
+//! then `value_put {"key", "value"}` (`put`, `insert`), `value_deleted {"key"}` (`delete`)
+//! or `value_stamped {"key", "value"}` (`stamp`, its argument: the generated id and clock
+//! are not in it). A read or a refused write publishes none.
 
-use crate::cassette::{ErrorKind, Kind, Outcome, Request};
+use crate::cassette::{ErrorKind, Event, Kind, Outcome, Request};
 use crate::targets::rng::Rng;
-use crate::targets::{InfraError, Spec, SpecError, Target};
+use crate::targets::{Executed, InfraError, Spec, SpecError, Target};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -110,6 +116,33 @@ impl Memory {
     }
 }
 
+/// The events `request` published, answered `outcome` by the `kv` reference (see the
+/// module's documentation): what an adapter of the `kv` domain that declares
+/// `supports.events` reports for the same request.
+pub fn events(request: &Request, outcome: &Outcome) -> Vec<Event> {
+    let (Outcome::Ok(answer), Kind::Write, Some(key)) = (outcome, request.kind, &request.key)
+    else {
+        return Vec::new();
+    };
+    let value = || request.args.get("value").cloned().unwrap_or(Value::Null);
+    let created = match request.op.as_str() {
+        "put" => answer["created"] == json!(true),
+        op => op == "insert",
+    };
+    let mut events = Vec::new();
+    if created {
+        events.push(Event::new("key_created", json!({ "key": key })));
+    }
+    let last = match request.op.as_str() {
+        "put" | "insert" => ("value_put", json!({ "key": key, "value": value() })),
+        "delete" => ("value_deleted", json!({ "key": key })),
+        "stamp" => ("value_stamped", json!({ "key": key, "value": value() })),
+        _ => return events,
+    };
+    events.push(Event::new(last.0, last.1));
+    events
+}
+
 fn is_keyed(op: &str) -> bool {
     matches!(op, "get" | "put" | "insert" | "delete" | "stamp")
 }
@@ -155,6 +188,15 @@ impl Target for Memory {
             tokio::time::sleep(latency).await;
         }
         Ok(self.apply(request))
+    }
+
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        let outcome = self.execute(request).await?;
+        let events = events(request, &outcome);
+        Ok(Executed {
+            outcome,
+            events: Some(events),
+        })
     }
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
@@ -274,5 +316,51 @@ impl Iterator for Workload {
             request.state = Some(data.get(key).cloned().unwrap_or(Value::Null));
         }
         Some(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(seq: u64, op: &str, value: Option<Value>) -> Request {
+        let args = value.map_or_else(|| json!({}), |v| json!({ "value": v }));
+        Request::new(seq, Some("k"), op, Kind::Write, args, "t")
+    }
+
+    async fn names(memory: &Memory, request: &Request) -> Vec<String> {
+        let executed = memory.execute_events(request).await.unwrap();
+        let events = executed.events.expect("memory tells its events");
+        events.into_iter().map(|e| e.name).collect()
+    }
+
+    #[tokio::test]
+    async fn a_write_publishes_what_it_changed_in_order_and_a_refused_one_nothing() {
+        let memory = Memory::new();
+        let steps = [
+            (
+                write(1, "put", Some(json!(1))),
+                vec!["key_created", "value_put"],
+            ),
+            (write(2, "put", Some(json!(2))), vec!["value_put"]),
+            (write(3, "insert", Some(json!(3))), vec![]),
+            (write(4, "delete", None), vec!["value_deleted"]),
+            (write(5, "delete", None), vec![]),
+            (
+                write(6, "insert", Some(json!(6))),
+                vec!["key_created", "value_put"],
+            ),
+            (write(7, "stamp", Some(json!(7))), vec!["value_stamped"]),
+            (write(8, "put", None), vec![]),
+        ];
+        for (request, expected) in steps {
+            assert_eq!(names(&memory, &request).await, expected, "{}", request.seq);
+        }
+        let get = Request::new(9, Some("k"), "get", Kind::Read, json!({}), "t");
+        assert!(names(&memory, &get).await.is_empty());
+        let put = write(10, "put", Some(json!({"n": 1})));
+        let events = events(&put, &Outcome::Ok(json!({"created": false})));
+        let payload = json!({"key": "k", "value": {"n": 1}});
+        assert_eq!(events, [Event::new("value_put", payload)]);
     }
 }

@@ -15,7 +15,8 @@
 /// `Target` for a transport type with a `hello: Hello` field and
 /// `async fn call(&self, Call<'_>) -> Result<Answer, InfraError>`: `reset`, `dump` and `keys`
 /// only when the handshake declared them; a batch `dump` in one exchange when declared, else
-/// key by key.
+/// key by key; `execute_events` with the answer's `events` when `supports.events` was
+/// declared ([`declared_events`]), `execute` through it.
 macro_rules! protocol_target {
     ($transport:ty) => {
         #[async_trait::async_trait]
@@ -45,11 +46,20 @@ macro_rules! protocol_target {
                 &self,
                 request: &$crate::cassette::Request,
             ) -> Result<$crate::cassette::Outcome, $crate::targets::InfraError> {
+                self.execute_events(request).await.map(|e| e.outcome)
+            }
+
+            async fn execute_events(
+                &self,
+                request: &$crate::cassette::Request,
+            ) -> Result<$crate::targets::Executed, $crate::targets::InfraError> {
                 match self
                     .call($crate::targets::protocol::Call::Execute(request))
                     .await?
                 {
-                    $crate::targets::protocol::Answer::Outcome(outcome) => Ok(outcome),
+                    $crate::targets::protocol::Answer::Executed(executed) => {
+                        $crate::targets::protocol::declared_events(&self.hello, request, executed)
+                    }
                     _ => unreachable!("`answer` reads an outcome for execute"),
                 }
             }
@@ -119,8 +129,8 @@ pub(crate) mod exec;
 pub(crate) mod http;
 pub mod serve;
 
-use super::{Dumped, InfraError, KeyOrder};
-use crate::cassette::{Outcome, Request};
+use super::{Dumped, Executed, InfraError, KeyOrder};
+use crate::cassette::{Event, Kind, Outcome, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -166,6 +176,10 @@ pub struct Supports {
     /// `dump` with `keys` reads several keys' states in one exchange.
     #[serde(default)]
     pub dump_batch: bool,
+    /// Every answer to a write's `execute` carries `events`: what the write published, in
+    /// order (`[]`: nothing). Not declared: the adapter's events are not compared.
+    #[serde(default)]
+    pub events: bool,
 }
 
 fn one() -> usize {
@@ -180,6 +194,7 @@ impl Default for Supports {
             concurrency: 1,
             keys: false,
             dump_batch: false,
+            events: false,
         }
     }
 }
@@ -273,6 +288,7 @@ fn bare(request: &Request) -> Request {
         outcome: None,
         state: None,
         latency_us: None,
+        events: None,
         ..request.clone()
     }
 }
@@ -281,8 +297,8 @@ fn bare(request: &Request) -> Request {
 pub(crate) enum Answer {
     /// `reset` done.
     Done,
-    /// The outcome of `execute`.
-    Outcome(Outcome),
+    /// The outcome of `execute`, with the `events` it carried (`None`: no `events` member).
+    Executed(Executed),
     /// The state of `dump` (`null`: nothing stored).
     State(Value),
     /// The handshake.
@@ -322,12 +338,16 @@ pub(crate) fn answer(
             Some(Value::Bool(true)) => Ok(Answer::Done),
             _ => Err(wrong("`\"ok\": true` or a `failure`")),
         },
-        Call::Execute(_) => match members.get("outcome") {
-            Some(outcome) => serde_json::from_value(outcome.clone())
-                .map(Answer::Outcome)
-                .map_err(|_| wrong("an `outcome` of the cassette's form ({\"ok\": V} or {\"error\": {\"kind\": K}})")),
-            None => Err(wrong("an `outcome` or a `failure`")),
-        },
+        Call::Execute(request) => {
+            let outcome: Outcome = match members.get("outcome") {
+                Some(outcome) => serde_json::from_value(outcome.clone())
+                    .map_err(|_| wrong("an `outcome` of the cassette's form ({\"ok\": V} or {\"error\": {\"kind\": K}})"))?,
+                None => return Err(wrong("an `outcome` or a `failure`")),
+            };
+            let events = read_events(members)
+                .map_err(|what| malformed(format!("of request {} {what}", named(request))))?;
+            Ok(Answer::Executed(Executed { outcome, events }))
+        }
         Call::Dump(_) => match members.get("state") {
             Some(state) => Ok(Answer::State(state.clone())),
             None => Err(wrong("a `state` or a `failure`")),
@@ -338,6 +358,75 @@ pub(crate) fn answer(
         Call::DumpBatch(keys) => read_states(members, keys.len())
             .map(Answer::States)
             .map_err(malformed),
+    }
+}
+
+/// The `events` of an `execute` answer, when it has the member: an array of
+/// `{"name": "...", "payload": P}` (payload optional, `null` when absent). `Err` says what is
+/// wrong and what was expected.
+fn read_events(members: &Map<String, Value>) -> Result<Option<Vec<Event>>, String> {
+    let expected = "expected `events`: an array of {\"name\": \"...\", \"payload\": P}, in the \
+                    order they were published";
+    let wrong = |what: String| format!("with {what}; {expected}");
+    let Some(events) = members.get("events") else {
+        return Ok(None);
+    };
+    let Some(events) = events.as_array() else {
+        return Err(wrong(format!("`events` {}", kind_of(events))));
+    };
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            read_event(event).ok_or_else(|| wrong(format!("`events[{i}]` {}", kind_of(event))))
+        })
+        .collect::<Result<Vec<Event>, String>>()
+        .map(Some)
+}
+
+/// One event of an answer: an object with a string `name` and any `payload`.
+fn read_event(event: &Value) -> Option<Event> {
+    let event = event.as_object()?;
+    let name = event.get("name")?.as_str()?;
+    let payload = event.get("payload").cloned().unwrap_or(Value::Null);
+    Some(Event::new(name, payload))
+}
+
+/// A request named for messages: `12 (`put` of key `k9`)`.
+fn named(request: &Request) -> String {
+    match &request.key {
+        Some(key) => format!("{} (`{}` of key `{key}`)", request.seq, request.op),
+        None => format!("{} (`{}`)", request.seq, request.op),
+    }
+}
+
+/// What an `execute` answer means once the handshake is known: without `supports.events`
+/// no events (`None`: not compared); with it, the answer's `events`, which a write's answer
+/// must carry (an error naming the request) and a read's may leave out (none published).
+pub(crate) fn declared_events(
+    hello: &Hello,
+    request: &Request,
+    executed: Executed,
+) -> Result<Executed, InfraError> {
+    let Executed { outcome, events } = executed;
+    if !hello.supports.events {
+        return Ok(Executed::from(outcome));
+    }
+    match (events, request.kind) {
+        (Some(events), _) => Ok(Executed {
+            outcome,
+            events: Some(events),
+        }),
+        (None, Kind::Read) => Ok(Executed {
+            outcome,
+            events: Some(Vec::new()),
+        }),
+        (None, Kind::Write) => Err(InfraError::Other(format!(
+            "adapter `{}` declares `supports.events` but answered `execute` of write request {} \
+             without `events`; expected an array, `[]` when the write published nothing",
+            hello.name,
+            named(request)
+        ))),
     }
 }
 
@@ -471,6 +560,108 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(wrong.contains("expected `bytes` or `integer`"), "{wrong}");
+    }
+
+    fn put_k9() -> Request {
+        let args = json!({"value": 1});
+        Request::new(7, Some("k9"), "put", Kind::Write, args, "t")
+    }
+
+    fn hello_with_events(events: bool) -> Hello {
+        let text = format!(
+            r#"{{"protocol":1,"name":"kv-test","domain":"kv","supports":{{"events":{events}}}}}"#
+        );
+        Hello::from_answer(&members(&text)).unwrap()
+    }
+
+    fn executed(request: &Request, text: &str) -> Result<Executed, String> {
+        match read(&Call::Execute(request), text)? {
+            Answer::Executed(executed) => Ok(executed),
+            _ => panic!("not an execute answer"),
+        }
+    }
+
+    #[test]
+    fn the_events_of_an_answer_are_read_in_order() {
+        let put = put_k9();
+        let answer = executed(
+            &put,
+            r#"{"outcome":{"ok":{"created":true}},"events":[
+                {"name":"key_created","payload":{"key":"k9"}},{"name":"value_put"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.outcome, Outcome::Ok(json!({"created": true})));
+        assert_eq!(
+            answer.events,
+            Some(vec![
+                Event::new("key_created", json!({"key": "k9"})),
+                Event::new("value_put", Value::Null)
+            ])
+        );
+        let none = executed(&put, r#"{"outcome":{"ok":null},"events":[]}"#).unwrap();
+        assert_eq!(none.events, Some(Vec::new()));
+        let absent = executed(&put, r#"{"outcome":{"ok":null}}"#).unwrap();
+        assert_eq!(absent.events, None);
+        assert!(!hello_with_events(false).supports.events);
+        assert!(hello_with_events(true).supports.events);
+    }
+
+    #[test]
+    fn malformed_events_are_an_error_naming_the_request() {
+        let put = put_k9();
+        let cases = [
+            (r#""value_put""#, "`events` \"value_put\" (a string)"),
+            (r#"{"name":"a"}"#, "`events` {\"name\":\"a\"} (an object)"),
+            (
+                r#"[{"name":"a"},{"payload":1}]"#,
+                "`events[1]` {\"payload\":1} (an object)",
+            ),
+            (r#"[{"name":5}]"#, "`events[0]` {\"name\":5} (an object)"),
+            (r#"[3]"#, "`events[0]` 3 (a number)"),
+        ];
+        for (events, what) in cases {
+            let text = format!(r#"{{"outcome":{{"ok":null}},"events":{events}}}"#);
+            let error = executed(&put, &text).unwrap_err();
+            assert!(
+                error.starts_with(&format!(
+                    "adapter `kv-test` answered `execute` of request 7 (`put` of key `k9`) \
+                     with {what}; expected `events`: an array"
+                )),
+                "{events}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_answered_without_events_is_an_error_once_they_are_declared() {
+        let put = put_k9();
+        let answer = || executed(&put, r#"{"outcome":{"ok":null}}"#).unwrap();
+        let missing = declared_events(&hello_with_events(true), &put, answer())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("declares `supports.events` but answered `execute` of write request 7 (`put` of key `k9`) without `events`"),
+            "{missing}"
+        );
+        let undeclared = declared_events(&hello_with_events(false), &put, answer()).unwrap();
+        assert_eq!(undeclared.events, None);
+        let sent = executed(&put, r#"{"outcome":{"ok":null},"events":[{"name":"a"}]}"#).unwrap();
+        let ignored = declared_events(&hello_with_events(false), &put, sent.clone()).unwrap();
+        assert_eq!(ignored.events, None);
+        let kept = declared_events(&hello_with_events(true), &put, sent).unwrap();
+        assert_eq!(kept.events, Some(vec![Event::new("a", Value::Null)]));
+        let get = Request::new(8, Some("k9"), "get", Kind::Read, json!({}), "t");
+        let read = executed(&get, r#"{"outcome":{"ok":1}}"#).unwrap();
+        let read = declared_events(&hello_with_events(true), &get, read).unwrap();
+        assert_eq!(read.events, Some(Vec::new()));
+    }
+
+    #[test]
+    fn the_recorded_events_are_not_sent() {
+        let mut put = put_k9();
+        put.events = Some(vec![Event::new("a", Value::Null)]);
+        let body = Call::Execute(&put).body();
+        assert!(body["request"].get("events").is_none(), "{body:?}");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use super::{excerpt, Hello, Supports, VERSION};
 use crate::cassette::Request;
-use crate::targets::{Dumped, Target};
+use crate::targets::{Dumped, Executed, Target};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -23,9 +23,16 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 /// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes, with
-/// the [`handshake`] it answers to.
+/// the [`handshake`] it answers to (without `supports.events`: [`stdio_reporting_events`]).
 pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
     let hello = handshake(target.as_ref(), domain).await;
+    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// [`stdio`] declaring `supports.events` ([`Hello::reporting_events`]): for a target that
+/// tells the events of every write.
+pub async fn stdio_reporting_events(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
+    let hello = handshake(target.as_ref(), domain).await.reporting_events();
     serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
@@ -55,9 +62,21 @@ pub async fn handshake(target: &dyn Target, domain: &str) -> Hello {
             concurrency: 16,
             keys,
             dump_batch: true,
+            events: false,
         },
         key_order: target.key_order(),
         declaration: None,
+    }
+}
+
+impl Hello {
+    /// This handshake declaring `supports.events`: for a served target whose
+    /// [`Target::execute_events`] tells the events of every write (`Some`), e.g.
+    /// `serve::handshake(&memory, "kv").await.reporting_events()`. A write answered without
+    /// them is then a protocol error on cutover's side.
+    pub fn reporting_events(mut self) -> Hello {
+        self.supports.events = true;
+        self
     }
 }
 
@@ -135,8 +154,8 @@ async fn handle(target: &dyn Target, message: &Value) -> Value {
             Err(e) => failure(&e),
         },
         "execute" => match serde_json::from_value::<Request>(message["request"].clone()) {
-            Ok(request) => match target.execute(&request).await {
-                Ok(outcome) => json!({ "outcome": outcome }),
+            Ok(request) => match target.execute_events(&request).await {
+                Ok(executed) => executed_answer(executed),
                 Err(e) => failure(&e),
             },
             Err(e) => failure(&format!("not a request: {e}")),
@@ -153,6 +172,15 @@ async fn handle(target: &dyn Target, message: &Value) -> Value {
         "keys" => keys(target, message).await,
         other => failure(&format!("unknown message type `{other}`")),
     }
+}
+
+/// The answer to `execute`: the outcome, and the events when the target tells them.
+fn executed_answer(executed: Executed) -> Value {
+    let mut answer = json!({ "outcome": executed.outcome });
+    if let Some(events) = executed.events {
+        answer["events"] = json!(events);
+    }
+    answer
 }
 
 /// The answer to `keys`: a page of the target's keys.
@@ -269,6 +297,28 @@ mod tests {
             answers[&6]["failure"],
             "dump: `keys` must be an array of strings"
         );
+    }
+
+    #[tokio::test]
+    async fn a_target_reporting_events_is_served_with_them() {
+        let memory = Memory::new();
+        let hello = handshake(&memory, "kv").await;
+        assert!(!hello.supports.events);
+        assert!(hello.reporting_events().supports.events);
+        let put = json!({"seq": 1, "key": "k", "op": "put", "kind": "write",
+                         "args": {"value": 2}, "at": "t"});
+        let answer = handle(&memory, &json!({"type": "execute", "request": put})).await;
+        assert_eq!(answer["outcome"], json!({"ok": {"created": true}}));
+        assert_eq!(
+            answer["events"],
+            json!([{"name": "key_created", "payload": {"key": "k"}},
+                   {"name": "value_put", "payload": {"key": "k", "value": 2}}])
+        );
+        let get = json!({"type": "execute", "request": {"seq": 2, "key": "k", "op": "get",
+                         "kind": "read", "args": {}, "at": "t"}});
+        assert_eq!(handle(&memory, &get).await["events"], json!([]));
+        let bare = handle(&Bare, &get).await;
+        assert!(bare.get("events").is_none(), "{bare}");
     }
 
     /// A target of the trait's defaults: no keys.
