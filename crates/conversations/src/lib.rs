@@ -9,6 +9,9 @@
 //!   queries rebuild the legacy documents in the legacy order (feature `postgres`).
 //! * `setup` (both features): both repositories on fresh databases of real servers;
 //!   `sample` (feature `mongodb`): a cassette sampled from a live legacy store.
+//! * [`events`]: the domain events a write publishes, the same for both repositories, sent
+//!   to NATS when a spec asks for it (MongoDB's after its write, PostgreSQL's after its
+//!   commit).
 //! * [`generate`]: a seeded generator of realistic conversations and traffic;
 //!   [`strategy`]: proptest strategies; [`features`]: the declared coverage features.
 //!
@@ -20,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod change;
+pub mod events;
 pub mod features;
 pub mod generate;
 pub mod model;
@@ -57,7 +61,8 @@ pub fn domain() -> DeclaredDomain {
 }
 
 /// The two repositories as target specs ([`spec`]): `conversations-mongodb:uri=URI` and
-/// `conversations-postgres:url=URL`.
+/// `conversations-postgres:url=URL`, each publishing its events with
+/// `events=nats://HOST:PORT/PREFIX` before the URL.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Specs;
 
@@ -65,8 +70,8 @@ pub struct Specs;
 impl Opener for Specs {
     fn forms(&self) -> Vec<&'static str> {
         vec![
-            "conversations-mongodb:uri=URI",
-            "conversations-postgres:url=URL",
+            "conversations-mongodb:[events=nats://HOST:PORT/PREFIX,]uri=URI",
+            "conversations-postgres:[events=nats://HOST:PORT/PREFIX,][events_defect=NAME,]url=URL",
         ]
     }
 

@@ -11,11 +11,13 @@
 //! are stored as they came (an absent optional field stays absent); reads map them to the
 //! canonical [`Conversation`], where absent and null read alike, through the cross-store
 //! value model ([`cutover_declared::value::bson`]: dates become UTC timestamps at
-//! milliseconds). The writes are in `writes.rs`, the reads in `reads.rs`.
+//! milliseconds). The writes are in `writes.rs`, the reads in `reads.rs`. With a
+//! [`Publisher`], a successful write publishes its events once its update is done.
 
 mod reads;
 mod writes;
 
+use super::events::Publisher;
 use super::model::{Conversation, Message};
 use super::ops::{Command, Operation};
 use super::{Failure, Repository};
@@ -78,6 +80,7 @@ const DATE_FIELDS: [&str; 3] = ["created_at", "joined_at", "edited_at"];
 /// The MongoDB conversations repository.
 pub struct Mongo {
     conversations: Collection<Document>,
+    events: Option<Publisher>,
 }
 
 impl Mongo {
@@ -86,7 +89,17 @@ impl Mongo {
         let client = Client::with_uri_str(uri).await.map_err(failure)?;
         Ok(Mongo {
             conversations: client.database(database).collection("conversations"),
+            events: None,
         })
+    }
+
+    /// The same repository publishing each successful write's events ([`crate::events`])
+    /// after the write.
+    pub fn with_events(self, publisher: Publisher) -> Mongo {
+        Mongo {
+            events: Some(publisher),
+            ..self
+        }
     }
 
     /// Every conversation id, in id order (for sampling).

@@ -8,6 +8,7 @@ use super::{
     to_json, Expect, Mongo, ATTEMPTS, VERSION,
 };
 use crate::change;
+use crate::events;
 use crate::model::{format_time, Message, Participant};
 use crate::ops::{
     Attach, Command, Edit, Identity, MarkRead, MessageRef, NewConversation, NewParticipant, Post,
@@ -20,7 +21,17 @@ use serde_json::{json, Value};
 impl Mongo {
     /// A write, loaded and tried again while another write changed the document between
     /// its load and its update (an optimistic version, as the legacy service's ORM keeps).
+    /// Its events are published once it is done.
     pub(super) async fn write(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
+        let answer = self.write_retried(c, op).await?;
+        if let Some(publisher) = &self.events {
+            publisher.publish(&events::of(c, op, &answer)).await?;
+        }
+        Ok(answer)
+    }
+
+    /// The write, tried again while its document changes under it.
+    async fn write_retried(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
         for _ in 0..ATTEMPTS {
             match self.write_once(c, op).await {
                 Err(Failure::Stale) => continue,

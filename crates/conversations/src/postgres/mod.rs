@@ -2,7 +2,8 @@
 //! (`migrations/`), whose queries rebuild exactly the legacy documents, in the legacy order:
 //! conversations in the order of the ids asked for (`array_position`), participants in
 //! joining order, messages by creation time then posting order, files and attachments by
-//! index, ids compared byte-wise (`COLLATE "C"`) as MongoDB compares strings.
+//! index, ids compared byte-wise (`COLLATE "C"`) as MongoDB compares strings. With a
+//! [`Publisher`], a successful write publishes its events after its commit.
 
 mod queries;
 mod reads;
@@ -10,6 +11,7 @@ mod writes;
 
 pub use queries::Queries;
 
+use super::events::{Defect, Publisher};
 use super::model::Conversation;
 use super::ops::{Command, Operation};
 use super::{Failure, Repository};
@@ -28,6 +30,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Postgres {
     pool: PgPool,
     queries: Queries,
+    events: Option<Publisher>,
+    defect: Option<Defect>,
 }
 
 impl Postgres {
@@ -46,7 +50,20 @@ impl Postgres {
         Ok(Postgres {
             pool,
             queries: Queries::default(),
+            events: None,
+            defect: None,
         })
+    }
+
+    /// The same repository publishing each successful write's events ([`crate::events`])
+    /// after its commit; or, with a planted `defect` (a demonstration of what comparing
+    /// events catches), as that defect publishes them.
+    pub fn with_events(self, publisher: Publisher, defect: Option<Defect>) -> Postgres {
+        Postgres {
+            events: Some(publisher),
+            defect,
+            ..self
+        }
     }
 
     /// The same repository answering with other queries (for faulty variants in tests).

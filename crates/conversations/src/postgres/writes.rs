@@ -2,10 +2,12 @@
 //! the conversation row (`SELECT ... FOR UPDATE`, [`super::Queries::lock`]), then checks in
 //! the legacy order (the conversation, then the participant or message, then the rest), so
 //! both repositories raise the same error kinds. `update_conversation` loads the document
-//! under that lock, changes it in memory ([`change`]) and saves it whole.
+//! under that lock, changes it in memory ([`change`]) and saves it whole. The events of a
+//! write that succeeded are published after its commit ([`crate::events`]).
 
 use super::{failure, Postgres};
 use crate::change;
+use crate::events::{self, Defect};
 use crate::model::{parse_time, Conversation};
 use crate::ops::{
     Attach, Command, Edit, Identity, MarkRead, MessageRef, NewConversation, NewParticipant, Post,
@@ -13,50 +15,84 @@ use crate::ops::{
 };
 use crate::Failure;
 use chrono::{DateTime, Utc};
-use cutover::cassette::ErrorKind;
+use cutover::cassette::{ErrorKind, Event};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres as Pg, Transaction};
 
 impl Postgres {
-    /// Runs one write in its own transaction, committed when the write succeeds.
+    /// Runs one write in its own transaction, committed when the write succeeds; its events
+    /// are published after the commit.
     pub(super) async fn write(&self, c: &Command, op: &WriteOp) -> Result<Value, Failure> {
         let mut tx = self.pool.begin().await.map_err(failure)?;
-        let answer = match op {
-            WriteOp::CreateConversation(new) => return self.create_conversation(tx, c, new).await,
-            WriteOp::AddParticipant(p) => self.add_participant(&mut tx, c, p).await?,
-            WriteOp::RemoveParticipant(p) => self.remove_participant(&mut tx, c, p).await?,
-            WriteOp::SetRole(p) => self.set_role(&mut tx, c, p).await?,
-            WriteOp::PostMessage(m) => self.post_message(&mut tx, c, m).await?,
-            WriteOp::EditMessage(e) => self.edit_message(&mut tx, c, e).await?,
-            WriteOp::DeleteMessage(d) => self.delete_message(&mut tx, c, d).await?,
-            WriteOp::MarkRead(r) => self.mark_read(&mut tx, c, r).await?,
-            WriteOp::MarkAllRead(p) => self.mark_all_read(&mut tx, c, p).await?,
-            WriteOp::Attach(a) => self.attach(&mut tx, c, a).await?,
-            WriteOp::PromoteAttachment(p) => self.promote_attachment(&mut tx, c, p).await?,
-            WriteOp::Rename(r) => rename(&mut tx, c.id(), r).await?,
-            WriteOp::Archive => set_archived(&mut tx, c.id(), true).await?,
-            WriteOp::Unarchive => set_archived(&mut tx, c.id(), false).await?,
-            WriteOp::DeleteConversation => delete_conversation(&mut tx, c.id()).await?,
-            WriteOp::UpdateConversation(u) => return self.update_whole(tx, c, u).await,
+        let written = self.write_in(&mut tx, c, op).await?;
+        let events = match &written {
+            Ok(answer) => self.events_of(c, op, answer),
+            Err(_) => Vec::new(),
         };
-        tx.commit().await.map_err(failure)?;
-        Ok(answer)
+        self.commit(tx, &events).await?;
+        written
     }
 
-    /// `create_conversation`: the whole conversation saved, answered as it reads back. The
-    /// transaction is committed before a conversation that does not read back answers
-    /// `not_found`.
+    /// The write in `tx`: a failure rolls it back; otherwise the transaction is committed
+    /// and the write answers what it holds.
+    async fn write_in(&self, tx: &mut Tx, c: &Command, op: &WriteOp) -> Result<Written, Failure> {
+        Ok(Ok(match op {
+            WriteOp::CreateConversation(new) => return self.create_conversation(tx, c, new).await,
+            WriteOp::AddParticipant(p) => self.add_participant(tx, c, p).await?,
+            WriteOp::RemoveParticipant(p) => self.remove_participant(tx, c, p).await?,
+            WriteOp::SetRole(p) => self.set_role(tx, c, p).await?,
+            WriteOp::PostMessage(m) => self.post_message(tx, c, m).await?,
+            WriteOp::EditMessage(e) => self.edit_message(tx, c, e).await?,
+            WriteOp::DeleteMessage(d) => self.delete_message(tx, c, d).await?,
+            WriteOp::MarkRead(r) => self.mark_read(tx, c, r).await?,
+            WriteOp::MarkAllRead(p) => self.mark_all_read(tx, c, p).await?,
+            WriteOp::Attach(a) => self.attach(tx, c, a).await?,
+            WriteOp::PromoteAttachment(p) => self.promote_attachment(tx, c, p).await?,
+            WriteOp::Rename(r) => rename(tx, c.id(), r).await?,
+            WriteOp::Archive => set_archived(tx, c.id(), true).await?,
+            WriteOp::Unarchive => set_archived(tx, c.id(), false).await?,
+            WriteOp::DeleteConversation => delete_conversation(tx, c.id()).await?,
+            WriteOp::UpdateConversation(u) => return self.update_whole(tx, c, u).await,
+        }))
+    }
+
+    /// The events a successful write publishes, as the planted defect, if any, has them.
+    fn events_of(&self, c: &Command, op: &WriteOp, answer: &Value) -> Vec<Event> {
+        let events = events::of(c, op, answer);
+        match self.defect {
+            Some(defect) => defect.distort(op, events),
+            None => events,
+        }
+    }
+
+    /// Commits `tx`, then publishes `events`. With the planted defect `in-transaction`,
+    /// publishes them first, and commits after the service's remaining work
+    /// ([`Defect::REMAINING_WORK`]).
+    async fn commit(&self, tx: Tx, events: &[Event]) -> Result<(), Failure> {
+        let Some(publisher) = &self.events else {
+            return tx.commit().await.map_err(failure);
+        };
+        if self.defect.is_some_and(Defect::publishes_in_transaction) && !events.is_empty() {
+            publisher.publish(events).await?;
+            tokio::time::sleep(Defect::REMAINING_WORK).await;
+            return tx.commit().await.map_err(failure);
+        }
+        tx.commit().await.map_err(failure)?;
+        publisher.publish(events).await
+    }
+
+    /// `create_conversation`: the whole conversation saved, answered as it reads back (a
+    /// conversation that does not read back answers `not_found`, after the commit).
     async fn create_conversation(
         &self,
-        mut tx: Tx,
+        tx: &mut Tx,
         c: &Command,
         new: &NewConversation,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Written, Failure> {
         let id = c.id();
-        insert_conversation(&mut tx, &new.conversation).await?;
-        let saved = self.document_in(&mut tx, id).await?;
-        tx.commit().await.map_err(failure)?;
-        saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+        insert_conversation(tx, &new.conversation).await?;
+        let saved = self.document_in(tx, id).await?;
+        Ok(saved.ok_or_else(|| Failure::not_found(format!("conversation {id}"))))
     }
 
     /// `add_participant`: `conflict` if the identity already takes part; answers the
@@ -325,22 +361,21 @@ impl Postgres {
     }
 
     /// `update_conversation`: the document loaded under the lock, changed in memory
-    /// ([`change`]) and saved whole; answers it as it reads back. The transaction is
-    /// committed before a conversation that does not read back answers `not_found`.
-    async fn update_whole(&self, mut tx: Tx, c: &Command, u: &Update) -> Result<Value, Failure> {
+    /// ([`change`]) and saved whole; answers it as it reads back (a conversation that does
+    /// not read back answers `not_found`, after the commit).
+    async fn update_whole(&self, tx: &mut Tx, c: &Command, u: &Update) -> Result<Written, Failure> {
         let id = c.id();
-        self.lock(&mut tx, id).await?;
-        let loaded = self.document_in(&mut tx, id).await?;
+        self.lock(tx, id).await?;
+        let loaded = self.document_in(tx, id).await?;
         let loaded = loaded.ok_or_else(|| Failure::not_found(format!("conversation {id}")))?;
         let mut conversation: Conversation = serde_json::from_value(loaded).map_err(|e| {
             Failure::Domain(ErrorKind::Internal, format!("unreadable document: {e}"))
         })?;
         c.pause().await;
         change::apply(&mut conversation, &u.changes, c.at)?;
-        save_whole(&mut tx, &conversation).await?;
-        let saved = self.document_in(&mut tx, id).await?;
-        tx.commit().await.map_err(failure)?;
-        saved.ok_or_else(|| Failure::not_found(format!("conversation {id}")))
+        save_whole(tx, &conversation).await?;
+        let saved = self.document_in(tx, id).await?;
+        Ok(saved.ok_or_else(|| Failure::not_found(format!("conversation {id}"))))
     }
 }
 
@@ -373,6 +408,10 @@ async fn delete_conversation(tx: &mut Tx, id: &str) -> Result<Value, Failure> {
 }
 
 type Tx = Transaction<'static, Pg>;
+
+/// What a write that committed answers: its answer, or the domain error it gives after the
+/// commit.
+type Written = Result<Value, Failure>;
 
 impl Postgres {
     /// Locks the conversation row ([`super::Queries::lock`]), or fails with `not_found`.
