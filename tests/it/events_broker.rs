@@ -183,7 +183,12 @@ async fn events_published_inside_the_transaction_are_flagged_on_their_side() {
     assert_eq!(flagged(&legacy.events()), 0);
     let seen = candidate.events();
     assert_each_request_has_its_events("candidate", &seen);
-    assert!(flagged(&seen) >= 1, "the defect is caught");
+    let caught = flagged(&seen);
+    eprintln!(
+        "events-before-commit: {caught} events flagged of {} requests",
+        seen.len()
+    );
+    assert!(caught >= 1, "the defect is caught");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -10,12 +10,17 @@ use tokio::sync::{watch, Barrier};
 /// A broker in memory: a fence is delivered after everything pushed before it.
 struct Broker {
     inbox: Inbox,
+    window: Duration,
 }
 
 #[async_trait]
 impl Subscription for Broker {
     fn describe(&self) -> String {
         "memory://test/events".into()
+    }
+
+    fn window(&self) -> Duration {
+        self.window
     }
 
     async fn fence(&self, n: u64) -> Result<(), String> {
@@ -45,12 +50,14 @@ impl Store {
         self.states.lock().unwrap().insert(key.into(), value);
     }
 
-    /// Publishes, then waits until the aggregate was read.
+    /// Publishes, then waits until the aggregate was read (a second at most: nothing may
+    /// read it).
     async fn publish_seen(&self, key: &str, name: &str) {
         let mut dumps = self.dumps.subscribe();
         let seen = *dumps.borrow_and_update();
         self.publish(key, name);
-        let _ = dumps.wait_for(|n| *n > seen).await;
+        let read = dumps.wait_for(|n| *n > seen);
+        let _ = tokio::time::timeout(Duration::from_secs(1), read).await;
     }
 }
 
@@ -66,7 +73,10 @@ impl Target for Store {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let key = request.key.as_deref().unwrap_or("all");
+        let key = request.args["target"]
+            .as_str()
+            .or(request.key.as_deref())
+            .unwrap_or("all");
         let value = request.args["value"].clone();
         match request.args["publish"].as_str().unwrap_or("none") {
             "after" => {
@@ -81,6 +91,16 @@ impl Target for Store {
                 self.set(key, json!({ "step": 1 }));
                 self.publish_seen(key, "put").await;
                 self.set(key, value);
+            }
+            "later" => {
+                self.set(key, value);
+                let (inbox, key) = (self.inbox.clone(), key.to_string());
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    let event = Event::new("later", json!({ "key": key }));
+                    let key = Some(key);
+                    let _ = inbox.send(Delivery::Event { key, event });
+                });
             }
             "crossed" => {
                 self.barrier.wait().await;
@@ -102,6 +122,10 @@ impl Target for Store {
 }
 
 fn watched() -> (Watched, Arc<Store>, Inbox) {
+    watched_with(Duration::ZERO)
+}
+
+fn watched_with(window: Duration) -> (Watched, Arc<Store>, Inbox) {
     let (inbox, deliveries) = inbox();
     let store = Arc::new(Store {
         inbox: inbox.clone(),
@@ -111,6 +135,7 @@ fn watched() -> (Watched, Arc<Store>, Inbox) {
     });
     let broker = Arc::new(Broker {
         inbox: inbox.clone(),
+        window,
     });
     let watched = Watched::new(store.clone(), broker, deliveries);
     (watched, store, inbox)
@@ -268,4 +293,35 @@ async fn a_fence_that_never_comes_back_is_a_timeout() {
         .await
         .unwrap_err();
     assert_eq!(error, InfraError::Timeout(Duration::from_millis(50)));
+}
+
+#[tokio::test]
+async fn the_window_waits_for_events_published_after_the_answer() {
+    let (windowed, _, _) = watched_with(Duration::from_secs(1));
+    let got = events(&windowed, &put(1, "a", json!(1), "later")).await;
+    assert_eq!(flags(&got), [("later".to_string(), false)]);
+    // Without a window the late event is the next request's, extra there.
+    let (bare, _, _) = watched();
+    assert_eq!(events(&bare, &put(1, "a", json!(1), "later")).await, []);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = events(&bare, &put(2, "a", json!(1), "none")).await;
+    assert_eq!(flags(&got), [("later".to_string(), false)]);
+}
+
+#[tokio::test]
+async fn a_keyless_write_gets_every_event_and_is_judged_against_the_states_read_before() {
+    let (watched, _, _) = watched();
+    let keyless = |seq, publish| {
+        let args = json!({ "value": seq, "publish": publish, "target": "a" });
+        Request::new(seq, None, "clear", Kind::Write, args, "")
+    };
+    watched.dump("a").await.unwrap();
+    let got = events(&watched, &keyless(1, "before")).await;
+    assert_eq!(flags(&got), [("put".to_string(), true)]);
+    watched.dump("a").await.unwrap();
+    let got = events(&watched, &keyless(2, "after")).await;
+    assert_eq!(flags(&got), [("put".to_string(), false)]);
+    // Nothing read since: not judged.
+    let got = events(&watched, &keyless(3, "before")).await;
+    assert_eq!(flags(&got), [("put".to_string(), false)]);
 }
