@@ -143,21 +143,36 @@ impl Watched {
         ))
     }
 
-    /// Publishes a fence and waits until it comes back.
+    /// Publishes a fence and waits until it comes back, or the broker is lost (which may
+    /// happen while the publication itself waits for a connection).
     async fn fence(&self) -> Result<(), InfraError> {
         let n = self.fences.fetch_add(1, Ordering::Relaxed);
         let (sent, back) = oneshot::channel();
         self.shared.expect_fence(n, sent);
-        if let Err(e) = self.subscription.fence(n).await {
-            self.shared.forget_fence(n);
-            return Err(self.disconnected(&format!("publishing a fence: {e}")));
-        }
-        match tokio::time::timeout(self.fence_timeout, back).await {
+        let round_trip = tokio::time::timeout(self.fence_timeout, self.round_trip(n, back));
+        let result = match round_trip.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(self.disconnected(&self.shared.lost().unwrap_or_default())),
-            Err(_) => {
-                self.shared.forget_fence(n);
-                Err(InfraError::Timeout(self.fence_timeout))
+            Ok(Err(reason)) => Err(self.disconnected(&reason)),
+            Err(_) => Err(InfraError::Timeout(self.fence_timeout)),
+        };
+        self.shared.forget_fence(n);
+        result
+    }
+
+    /// Fence `n` published and back; an error says why not.
+    async fn round_trip(&self, n: u64, mut back: oneshot::Receiver<()>) -> Result<(), String> {
+        let publish = self.subscription.fence(n);
+        tokio::pin!(publish);
+        let mut published = false;
+        loop {
+            tokio::select! {
+                result = &mut publish, if !published => match result {
+                    Ok(()) => published = true,
+                    Err(e) => return Err(format!("publishing a fence: {e}")),
+                },
+                came = &mut back => {
+                    return came.map_err(|_| self.shared.lost().unwrap_or_default());
+                }
             }
         }
     }

@@ -325,3 +325,35 @@ async fn a_keyless_write_gets_every_event_and_is_judged_against_the_states_read_
     let got = events(&watched, &keyless(3, "before")).await;
     assert_eq!(flags(&got), [("put".to_string(), false)]);
 }
+
+#[tokio::test]
+async fn a_broker_lost_while_a_fence_is_being_published_fails_the_call_at_once() {
+    struct Stuck;
+    #[async_trait]
+    impl Subscription for Stuck {
+        fn describe(&self) -> String {
+            "memory://stuck".into()
+        }
+        async fn fence(&self, _: u64) -> Result<(), String> {
+            std::future::pending().await
+        }
+    }
+    let (inbox, deliveries) = inbox();
+    let store = Arc::new(Store {
+        inbox: inbox.clone(),
+        states: Mutex::default(),
+        dumps: watch::Sender::new(0),
+        barrier: Barrier::new(2),
+    });
+    let watched = Watched::new(store, Arc::new(Stuck), deliveries);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        inbox.send(Delivery::Lost("disconnected".into())).unwrap();
+    });
+    let error = watched
+        .execute_events(&put(1, "a", json!(1), "after"))
+        .await
+        .unwrap_err();
+    let expected = "events broker memory://stuck: disconnected";
+    assert_eq!(error, InfraError::Disconnected(expected.into()));
+}
