@@ -132,6 +132,7 @@ LAYERS: dict[str, int] = {
 CRATE_LAYERS: dict[str, int] = {
     "cutover": 0,
     "cutover-servers": 1,
+    "cutover-events": 1,
     "cutover-declared": 2,
     "cutover-conversations": 3,
     "cutover-cli": 4,

@@ -17,6 +17,12 @@ How cutover runs it:
   PORT 0 picks a free port. The one line `listening on PORT` is written to stdout, which is
   otherwise unused; then run `cutover replay ... --candidate http://127.0.0.1:PORT`.
 * `--db FILE`: keep the store in a sqlite file instead of in memory.
+* `--nats nats://HOST:PORT/PREFIX`: after each write commits, publish its events
+  (`value_put`, `value_inserted`, `value_deleted`, `value_stamped`, each `{"key": ..,
+  "value": ..}`) on `PREFIX.<name>`, flushed (PING/PONG) before answering
+  (docs/src/events.md). Messages are then handled on a thread each (`"concurrency": 32`)
+  and `dump` reads the last commit on a connection of its own (WAL; a temporary file when
+  `--db` is not given), so cutover can read an aggregate while a write is in flight.
 
 stdout carries only answers (or the `listening on` line); stderr is the log.
 
@@ -44,6 +50,8 @@ Planted defects, for cutover's own tests (KV_DEFECT=NAME; unset means correct):
 * `events-forget`   delete publishes no `value_deleted`;
 * `events-swap`     a put of a new key (or an insert) publishes `value_put` before `key_created`;
 * `events-rename`   `value_put`'s payload names the value `new_value` instead of `value`.
+* `events-before-commit` with `--nats`: a write publishes its events inside its transaction,
+                    then waits 20 ms before committing.
 
 Events: it declares `"events": true` and every `execute` answer carries the events the
 request published, in order (`[]`: none), as the reference `memory` target publishes them:
@@ -58,9 +66,12 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sqlite3
 import sys
+import tempfile
 import threading
+import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -69,7 +80,7 @@ DOMAIN = "kv"
 PROTOCOL = 1
 KEYED_OPS = {"get", "put", "insert", "delete", "stamp"}
 MAX_COUNT = 2**64 - 1  # scan's limit is an unsigned 64-bit count in the reference
-DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip", "die-after-dumps", "hang-after-dumps"}
+DEFECTS = {"scan-order", "not-found-null", "drop-tags", "die-after", "garbage-after", "hang-after", "keys-skip", "die-after-dumps", "hang-after-dumps", "events-before-commit"}
 EVENT_DEFECTS = {"events-forget", "events-swap", "events-rename"}
 MAX_LIMIT = 2**63 - 1  # sqlite's LIMIT is a signed 64-bit integer
 
@@ -114,10 +125,19 @@ class KvRepository:
     """A key-value store over sqlite3. Every method holds one lock: one connection, many threads."""
 
     def __init__(self, path=":memory:"):
+        self.path = path
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.lock = threading.Lock()
+        self.reads, self.read_lock = self.db, self.lock  # `load`'s connection: see open_reader
+        self.inside = lambda key: None  # called inside a write's transaction, before its commit
         with self.db:
             self.db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def open_reader(self):
+        """`load` on a connection of its own in WAL mode: the last commit, never waiting for a write."""
+        with self.lock:
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.reads, self.read_lock = sqlite3.connect(self.path, check_same_thread=False), threading.Lock()
 
     def _row(self, key):
         return self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
@@ -131,8 +151,8 @@ class KvRepository:
 
     def load(self, key):
         """The stored value, or None when nothing is stored (the `dump` answer)."""
-        with self.lock:
-            row = self._row(key)
+        with self.read_lock:
+            row = self.reads.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return None if row is None else from_json(row[0])
 
     def put(self, key, value):
@@ -140,18 +160,22 @@ class KvRepository:
         with self.lock, self.db:
             created = self._row(key) is None
             self.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, to_json(value)))
+            self.inside(key)
         return created
 
     def insert(self, key, value):
         try:
             with self.lock, self.db:
                 self.db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (key, to_json(value)))
+                self.inside(key)
         except sqlite3.IntegrityError:
             raise KvError("conflict", f"{key} exists") from None
 
     def delete(self, key):
         with self.lock, self.db:
             deleted = self.db.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount
+            if deleted:
+                self.inside(key)
         if deleted == 0:
             raise KvError("not_found", f"no value at {key}")
 
@@ -295,6 +319,87 @@ def with_events(answer, request, defect):
     write = request.get("kind") == "write" and "ok" in outcome
     events = published(request, outcome["ok"]) if write else []
     return {**answer, "events": planted_events(defect, events)}
+# --- Events published to NATS ------------------------------------------------------------
+
+EVENT_NAMES = {"put": "value_put", "insert": "value_inserted", "delete": "value_deleted", "stamp": "value_stamped"}
+
+
+def events_of(request):
+    """[(name, payload)] a write publishes when it succeeds."""
+    name = EVENT_NAMES.get(request.get("op"))
+    if name is None:
+        return []
+    args = request.get("args") if isinstance(request.get("args"), dict) else {}
+    payload = {"key": request.get("key")}
+    if request.get("op") != "delete":
+        payload["value"] = args.get("value")
+    return [(name, payload)]
+
+
+class Nats:
+    """A NATS publisher in a few lines of its protocol: CONNECT, PUB, and PING/PONG to flush."""
+
+    def __init__(self, url):
+        address, _, self.prefix = url.removeprefix("nats://").partition("/")
+        host, _, port = address.rpartition(":")
+        if not url.startswith("nats://") or not self.prefix or not port.isdigit():
+            raise ValueError(f"--nats `{url}`: expected nats://HOST:PORT/PREFIX")
+        self.sock = socket.create_connection((host or "127.0.0.1", int(port)), timeout=5)
+        self.reader = self.sock.makefile("rb")
+        self.lock = threading.Lock()
+        with self.lock:
+            self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"name":"kv.py"}\r\nPING\r\n')
+            self.pong()
+
+    def publish(self, events):
+        """Publishes [(name, payload)] on PREFIX.name, returning once the server has them."""
+        data = b""
+        for name, payload in events:
+            body = to_json(payload).encode()
+            data += f"PUB {self.prefix}.{name} {len(body)}\r\n".encode() + body + b"\r\n"
+        with self.lock:
+            self.sock.sendall(data + b"PING\r\n")
+            self.pong()
+
+    def pong(self):
+        """Reads up to the server's PONG, answering its PINGs."""
+        while True:
+            line = self.reader.readline()
+            if not line:
+                raise ConnectionError("the NATS server closed the connection")
+            if line.startswith(b"PONG"):
+                return
+            if line.startswith(b"PING"):
+                self.sock.sendall(b"PONG\r\n")
+            elif line.startswith(b"-ERR"):
+                raise ConnectionError(f"NATS: {line.decode().strip()}")
+
+
+class Publishing:
+    """Each successful write's events published: after its commit, or, with the defect
+    `events-before-commit`, inside its transaction 20 ms before the commit."""
+
+    def __init__(self, nats, repo, before_commit):
+        self.nats = nats
+        self.pending = threading.local()  # the events of the request on this thread
+        if before_commit:
+            repo.inside = self.inside
+
+    def execute(self, apply, request):
+        self.pending.events = events_of(request)
+        try:
+            result = apply(request)
+        finally:
+            events, self.pending.events = self.pending.events, []
+        if events:
+            self.nats.publish(events)
+        return result
+
+    def inside(self, key):
+        events, self.pending.events = getattr(self.pending, "events", []), []
+        if events:
+            self.nats.publish(events)
+            time.sleep(0.02)
 
 
 # --- The adapter: protocol messages onto the repository -----------------------------------
@@ -319,10 +424,11 @@ def scan_args(args):
 
 
 class Adapter:
-    def __init__(self, repo, defect, concurrency):
+    def __init__(self, repo, defect, concurrency, publishing=None):
         self.repo = repo
         self.defect = defect
         self.concurrency = concurrency
+        self.publishing = publishing
 
     def handle(self, message):
         """The answer to one message, without its id."""
@@ -377,9 +483,15 @@ class Adapter:
         if not isinstance(request, dict):
             return {"failure": "execute needs a request"}
         try:
-            return {"outcome": {"ok": self.apply(request)}}
+            return {"outcome": {"ok": self.published(request)}}
         except KvError as e:
             return {"outcome": {"error": {"kind": e.kind, "message": e.message}}}
+
+    def published(self, request):
+        """apply, with the write's events published when --nats is given."""
+        if self.publishing is None:
+            return self.apply(request)
+        return self.publishing.execute(self.apply, request)
 
     def apply(self, request):
         """The repository's answer to one request, in the reference's order of checks."""
@@ -437,25 +549,36 @@ class Adapter:
 # --- Transports ---------------------------------------------------------------------------
 
 
-def serve_stdio(adapter):
-    """JSON Lines on stdin/stdout, one message at a time; returns when stdin closes."""
+def serve_stdio(adapter, threaded=False):
+    """JSON Lines on stdin/stdout, one message at a time (threaded: a thread each); returns
+    when stdin closes."""
     log("serving protocol 1 on stdin/stdout")
     out = sys.stdout.buffer
+    lock = threading.Lock()
     for line in sys.stdin.buffer:
-        if not line.strip():
-            continue
-        try:
-            message = from_json(line)
-            ident = message["id"]
-        except (ValueError, TypeError, KeyError):
-            log(f"ignoring a line that is not a message: {line[:200]!r}")
-            continue
-        answer = {"id": ident, **adapter.handle(message)}
-        text = adapter.defect.answer_text(to_json(answer), message.get("type") == "execute")
-        if text is not None:
+        if threaded:
+            threading.Thread(target=answer_line, args=(adapter, line, out, lock), daemon=True).start()
+        else:
+            answer_line(adapter, line, out, lock)
+    log("stdin closed, exiting")
+
+
+def answer_line(adapter, line, out, lock):
+    """Answers one line of stdin on stdout."""
+    if not line.strip():
+        return
+    try:
+        message = from_json(line)
+        ident = message["id"]
+    except (ValueError, TypeError, KeyError):
+        log(f"ignoring a line that is not a message: {line[:200]!r}")
+        return
+    answer = {"id": ident, **adapter.handle(message)}
+    text = adapter.defect.answer_text(to_json(answer), message.get("type") == "execute")
+    if text is not None:
+        with lock:
             out.write(text.encode() + b"\n")
             out.flush()
-    log("stdin closed, exiting")
 
 
 class Server(ThreadingHTTPServer):
@@ -515,10 +638,24 @@ def serve_http(adapter, port):
         server.server_close()
 
 
+def open_store(options, defect):
+    """The repository, and with --nats its publishing and a reader of the last commit."""
+    if options.nats is None:
+        return KvRepository(options.db), None
+    path = options.db
+    if path == ":memory:":  # WAL needs a file: one that goes with the process
+        path = os.path.join(tempfile.mkdtemp(prefix="kv-"), "kv.sqlite")
+    repo = KvRepository(path)
+    repo.open_reader()
+    nats = Nats(options.nats)
+    return repo, Publishing(nats, repo, defect.name == "events-before-commit")
+
+
 def main():
     parser = argparse.ArgumentParser(description="cutover adapter for the kv domain over sqlite3")
     parser.add_argument("--db", default=":memory:", help="sqlite file (default: in memory)")
     parser.add_argument("--http", type=int, metavar="PORT", help="serve http: on PORT (0: any free port)")
+    parser.add_argument("--nats", metavar="URL", help="publish each write's events to nats://HOST:PORT/PREFIX")
     options = parser.parse_args()
     try:
         defect = Defect(os.environ.get("KV_DEFECT"))
@@ -527,12 +664,17 @@ def main():
         return 2
     if defect.name:
         log(f"planted defect: {os.environ['KV_DEFECT']}")
-    repo = KvRepository(options.db)
+    try:
+        repo, publishing = open_store(options, defect)
+    except (ValueError, OSError) as e:
+        log(str(e))
+        return 2
     try:
         if options.http is None:
-            serve_stdio(Adapter(repo, defect, concurrency=1))
+            concurrency = 1 if publishing is None else 32
+            serve_stdio(Adapter(repo, defect, concurrency, publishing), threaded=concurrency > 1)
         else:
-            serve_http(Adapter(repo, defect, concurrency=8), options.http)
+            serve_http(Adapter(repo, defect, concurrency=8, publishing=publishing), options.http)
     except BrokenPipeError:
         log("stdout closed, exiting")
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit

@@ -55,6 +55,14 @@ pub struct Args {
     /// own window, where it declares one, wins.
     #[arg(long, value_parser = super::parse_duration)]
     settle: Option<std::time::Duration>,
+    /// The legacy's events broker, `nats://HOST:PORT/SUBJECT_PREFIX[?key=FIELD&window=20ms]`:
+    /// each request's events are collected from a subscription to `SUBJECT_PREFIX.>`, and
+    /// read with the aggregate at publication (docs/src/events.md).
+    #[arg(long, value_name = "URL")]
+    legacy_events: Option<String>,
+    /// The candidate's events broker, as for --legacy-events.
+    #[arg(long, value_name = "URL")]
+    candidate_events: Option<String>,
     #[command(flatten)]
     races: super::races::RaceArgs,
     #[command(flatten)]
@@ -120,6 +128,7 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
     };
     let runtime = &cx.runtime;
     let pair = runtime.block_on(args.targets.pair(&cx.registry))?;
+    let pair = runtime.block_on(watched(pair, &args))?;
     let noise = runtime.block_on(noise_runs(&cx.registry, &args, &options))?;
     // The noise runs compare the legacy with itself: no sync, no settle window.
     let options = ReplayOptions {
@@ -146,6 +155,28 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         noise,
     ))?;
     publish(&report, args.printing)
+}
+
+/// Each side with an events broker wrapped to collect its requests' events from it.
+async fn watched(pair: Pair, args: &Args) -> Result<Pair> {
+    async fn side(target: Arc<dyn Target>, url: &Option<String>) -> Result<Arc<dyn Target>> {
+        Ok(match url {
+            Some(url) => Arc::new(
+                cutover_events::watch(target, url)
+                    .await
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => target,
+        })
+    }
+    let (legacy, candidate) = tokio::join!(
+        side(pair.legacy, &args.legacy_events),
+        side(pair.candidate, &args.candidate_events)
+    );
+    Ok(Pair {
+        legacy: legacy.context("--legacy-events")?,
+        candidate: candidate.context("--candidate-events")?,
+    })
 }
 
 /// Replays the legacy against a fresh instance of itself `--noise-runs` times and returns

@@ -41,6 +41,9 @@
 //!   its class; arguments stay data.
 //! * `probes`: planted candidate defects at edges the fixture's traffic misses are
 //!   equivalent without probes and divergent with them; error-path probes fail on the legacy.
+//! * `events_broker`: the events `kv.py --nats` publishes, collected per request through a
+//!   NATS subscription for each side; published inside the transaction, flagged on its side
+//!   only; a broker that stops mid-run stops the run naming it.
 //! * `failfast`: a side that stops answering stops the run; every request is still reported.
 //! * `shadow`: shadow reads on live calls: the legacy answers, the candidate is compared off
 //!   the caller's path; results and report as a replay's.
@@ -71,6 +74,7 @@ mod declared_mongo;
 mod declared_sql;
 mod domain;
 mod events;
+mod events_broker;
 mod failfast;
 mod gate;
 mod generated;

@@ -7,6 +7,8 @@
 //!   (pinned, installed into a virtualenv under the build directory) started on a free port.
 //! * MySQL or MariaDB (`mysql`): `MYSQL_URL`, else the server on
 //!   127.0.0.1:3306 as `root`.
+//! * NATS (`nats`): `NATS_URL`, else the server on 127.0.0.1:4222, else `nats-server`
+//!   started on a free port.
 //!
 //! Every user gets fresh, uniquely named databases, dropped when they go out of scope. A
 //! missing binary is an error that names what to install, never a silent skip.
@@ -15,6 +17,7 @@
 
 pub mod mongo;
 pub mod mysql;
+pub mod nats;
 pub mod postgres;
 
 use std::path::PathBuf;

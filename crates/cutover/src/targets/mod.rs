@@ -16,6 +16,7 @@
 //! (`sql:` and `mongodb:` from `cutover-declared`, `conversations-mongodb:` and
 //! `conversations-postgres:` from `cutover-conversations`).
 
+pub mod events;
 pub mod identity;
 pub mod keys;
 pub mod protocol;

@@ -1,0 +1,33 @@
+//! Visibility at publication: which of a write's events were published before it committed.
+
+use super::routing::{Arrived, Shared};
+use crate::cassette::Event;
+use crate::diff::deep_eq;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The events of one request, in arrival order, each flagged [`Event::before_commit`] when
+/// the aggregate read as it arrived equals the state before the write while the state
+/// after the write differs from it. The state after is read only when a snapshot equals the
+/// state before, once per key: a write that changes nothing, or an event published between
+/// two steps of a write, is never flagged.
+pub(super) async fn judge(arrived: Vec<Arrived>, shared: &Shared) -> Vec<Event> {
+    let mut after: HashMap<String, Option<Value>> = HashMap::new();
+    let mut events = Vec::with_capacity(arrived.len());
+    for Arrived { mut event, check } in arrived {
+        if let Some(check) = check {
+            let snapshot = check.snapshot.await.ok().flatten();
+            if snapshot.is_some_and(|s| deep_eq(&s, &check.before)) {
+                if !after.contains_key(&check.key) {
+                    let state = shared.dump(&check.key).await.ok().flatten();
+                    after.insert(check.key.clone(), state);
+                }
+                event.before_commit = after[&check.key]
+                    .as_ref()
+                    .is_some_and(|a| !deep_eq(a, &check.before));
+            }
+        }
+        events.push(event);
+    }
+    events
+}
