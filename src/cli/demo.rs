@@ -2,7 +2,9 @@
 //! MongoDB-wire server (or uses `DATABASE_URL` and `MONGODB_URI`), replays the conversations
 //! fixture against the MongoDB (legacy) and PostgreSQL (new) repositories, prints the report.
 //! By default the fixture's probes (`cutover probe`, `docs/src/probes.md`) are appended first,
-//! into `OUT/cassette.probed.jsonl`, and that cassette is the one replayed.
+//! into `OUT/cassette.probed.jsonl`, and that cassette is the one replayed. Both repositories
+//! publish their domain events to a NATS server (127.0.0.1:4222, `NATS_URL`, or one started
+//! here), each side watched through its own subscription (`docs/src/events.md`).
 
 use super::Shared;
 
@@ -11,7 +13,12 @@ use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::replay::ReplayOptions;
 use cutover::Registry;
-use cutover_conversations::setup::Servers;
+use cutover::targets::Target;
+use cutover::Pair;
+use cutover_conversations::events::Defect;
+use cutover_conversations::setup::{Fresh, Servers};
+use cutover_servers::nats::NatsServer;
+use std::sync::Arc;
 use cutover_declared::migration::{Migration, BUNDLED};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -56,6 +63,14 @@ pub struct Args {
     /// appends them, see `cutover probe`).
     #[arg(long)]
     no_probes: bool,
+    /// Compare no events: the repositories publish none and no broker is watched.
+    #[arg(long)]
+    no_events: bool,
+    /// Plant a defect in the new repository's events, to see what cutover reports:
+    /// `in-transaction` (published before the commit), `forget`, `swap` or `rename`
+    /// (docs/src/conversations.md).
+    #[arg(long, value_name = "DEFECT", conflicts_with = "no_events")]
+    events_defect: Option<String>,
     #[command(flatten)]
     races: super::races::RaceArgs,
     #[command(flatten)]
@@ -79,11 +94,21 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         true => args.cassette.clone(),
         false => with_probes(&cx.registry, &args.cassette, &args.out)?,
     };
+    let defect = args
+        .events_defect
+        .as_deref()
+        .map(Defect::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--events-defect: {e}"))?;
     let runtime = &cx.runtime;
     runtime
         .block_on(async {
             eprintln!("starting the servers (the first run installs SecantusDB under target/)...");
             let servers = Servers::start().await?;
+            let nats = match args.no_events {
+                true => None,
+                false => Some(NatsServer::start().await?),
+            };
             // The pid of a server started here, so that it can be stopped to see what a dead
             // legacy does to a run.
             let pid = servers
@@ -95,7 +120,14 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
                 servers.mongo.source(),
                 servers.postgres.source()
             );
-            let fresh = servers.pair().await?;
+            let fresh = match &nats {
+                None => servers.pair().await?,
+                Some(nats) => {
+                    eprintln!("NATS: {}", nats.source());
+                    servers.pair_publishing(&nats.url, defect).await?
+                }
+            };
+            let pair = watched(&fresh).await?;
             let options = ReplayOptions {
                 concurrency: args.concurrency.unwrap_or(16).max(1),
                 rules: Some(rules),
@@ -115,7 +147,7 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
             super::replay::replay_to(
                 &cx.registry,
                 &cassette,
-                &fresh.pair,
+                &pair,
                 &options,
                 races.as_ref(),
                 &cutover::RunDir::new(&args.out),
@@ -124,6 +156,27 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
             .await
         })
         .and_then(|report| super::replay::publish(&report, args.printing))
+}
+
+/// The pair, each side watched through a subscription to where it publishes its events
+/// (its aggregate named by the payload's `conversation_id`), when it publishes them.
+async fn watched(fresh: &Fresh) -> Result<Pair> {
+    let Some(events) = &fresh.events else {
+        return Ok(fresh.pair.clone());
+    };
+    let watch = |target: Arc<dyn Target>, url: &str| {
+        let url = format!("{url}?key=conversation_id");
+        async move {
+            let watched = cutover_events::watch(target, &url)
+                .await
+                .map_err(|e| anyhow::anyhow!("watching the events at {url}: {e}"))?;
+            anyhow::Ok(Arc::new(watched) as Arc<dyn Target>)
+        }
+    };
+    Ok(Pair {
+        legacy: watch(fresh.pair.legacy.clone(), &events.legacy).await?,
+        candidate: watch(fresh.pair.candidate.clone(), &events.candidate).await?,
+    })
 }
 
 /// A bundled migration (`fixtures/migrations/NAME`) on fresh databases: its cassette,
