@@ -1,7 +1,8 @@
 //! MySQL to MongoDB's outbox rows as each write's events (`[events]` in both sides'
-//! declarations): both sides tell the events of every write and agree; a write's events
-//! hold its own rows only, however many other writes run at once; a candidate trigger that
-//! changes a row's payload or drops a row shows on that write's events.
+//! declarations): both sides tell the events of every write (the bundled cassette's too)
+//! and agree; a write's events hold its own rows only, however many other writes run at
+//! once; a candidate trigger that changes a row's payload or drops a row shows on that
+//! write's events.
 
 use cutover::cassette::{Event, Kind, Request};
 use cutover::targets::{Executed, Target};
@@ -184,4 +185,30 @@ async fn a_changed_or_dropped_candidate_trigger_shows_on_the_write_it_changes() 
             vec![]
         )]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_of_the_bundled_cassette_tells_the_same_events_on_both_sides() {
+    let (dir, running) = started(None).await;
+    let reader = cutover::cassette::Reader::open(dir.path().join("cassette.jsonl")).unwrap();
+    let mut writes = 0;
+    for request in reader {
+        let request = request.unwrap();
+        let legacy = running.pair.legacy.execute_events(&request).await.unwrap();
+        let candidate = running
+            .pair
+            .candidate
+            .execute_events(&request)
+            .await
+            .unwrap();
+        match request.kind {
+            Kind::Write => {
+                assert!(legacy.events.is_some(), "seq {}", request.seq);
+                assert_eq!(legacy.events, candidate.events, "seq {}", request.seq);
+                writes += 1;
+            }
+            Kind::Read => assert_eq!((legacy.events, candidate.events), (None, None)),
+        }
+    }
+    assert_eq!(writes, 9);
 }
