@@ -2,7 +2,8 @@
 //! reads them: keys paged in the declared order (bytes or integers, whatever the column's
 //! collation), batch dumps equal to `[state]` key by key (absent keys nothing, an
 //! unreadable value unreadable on its key alone), and checksums of key ranges equal across
-//! both engines for the same texts, with the keys that split a range.
+//! both engines for the same texts, with the keys that split a range. `[events]` on
+//! PostgreSQL: each write's own outbox rows.
 
 use cutover::targets::{Dumped, KeyRange, RangeSum, Target};
 use cutover_declared::sql::SqlTarget;
@@ -385,4 +386,67 @@ async fn a_wrong_verify_section_fails_at_open_with_its_place() {
         .unwrap()
         .to_string();
     assert!(err.contains("[checksum]") && err.contains("text"), "{err}");
+}
+
+/// `[events]` on PostgreSQL: the outbox rows a write's own statements inserted, read in
+/// its transaction; a refused write published none; writes at once never see each other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_are_each_writes_own_outbox_rows() {
+    use cutover::cassette::{Event, Kind, Request};
+    let db = postgres(
+        "CREATE TABLE accounts (id text PRIMARY KEY);
+         CREATE TABLE outbox (id bigserial PRIMARY KEY, name text NOT NULL, body jsonb);",
+    )
+    .await;
+    let target = open(
+        &db.url(),
+        r#"domain = "accounts"
+[errors]
+"23505" = "conflict"
+[op.open]
+kind = "write"
+sql = ["INSERT INTO accounts (id) VALUES (:key)",
+       "INSERT INTO outbox (name, body) VALUES ('opened', jsonb_build_object('id', :key::text))"]
+result = "affected"
+[events]
+before = "SELECT COALESCE(MAX(id), 0) AS last FROM outbox"
+sql = "SELECT name, body FROM outbox WHERE id > :last ORDER BY id"
+name = "name"
+json = ["body"]
+"#,
+    )
+    .await;
+    let target = std::sync::Arc::new(target);
+    let open_account = |key: String| {
+        let target = target.clone();
+        async move {
+            let request = Request::new(
+                1,
+                Some(&key),
+                "open",
+                Kind::Write,
+                json!({}),
+                "2026-03-01T00:00:00.000Z",
+            );
+            target
+                .execute_events(&request)
+                .await
+                .unwrap()
+                .events
+                .unwrap()
+        }
+    };
+    let opened = |key: &str| vec![Event::new("opened", json!({"body": {"id": key}}))];
+    assert_eq!(open_account("a0".into()).await, opened("a0"));
+    assert_eq!(
+        open_account("a0".into()).await,
+        vec![],
+        "a duplicate is refused"
+    );
+    let at_once: Vec<_> = (1..=24)
+        .map(|i| tokio::spawn(open_account(format!("a{i}"))))
+        .collect();
+    for (i, handle) in at_once.into_iter().enumerate() {
+        assert_eq!(handle.await.unwrap(), opened(&format!("a{}", i + 1)));
+    }
 }

@@ -11,7 +11,7 @@
 //!   a planted defect is found with its class, arguments stay data, bad files are located.
 //! * `declared_sql`: declared SQL targets as `cutover verify` reads them on PostgreSQL and
 //!   MariaDB: keys paged in order, batch dumps equal to `[state]`, checksums equal across
-//!   engines for the same texts, the keys that split a range.
+//!   engines for the same texts, the keys that split a range; `[events]` on PostgreSQL.
 //! * `events`: the events a request published, compared: each defect with its class, the
 //!   gate, and every allowance that reaches events accepting only what it declares.
 //! * `malformed`: bad cassettes and documents get located errors (file, line) and exit 2,
@@ -39,6 +39,9 @@
 //!   MySQL to MongoDB behind a sync) on the real servers through declared targets:
 //!   equivalent with their rules and settle windows, each trap's planted defect found with
 //!   its class; arguments stay data.
+//! * `migrations_events`: MySQL to MongoDB's outbox rows as each write's events: equal on
+//!   both sides, a concurrent write's rows never among them, a changed or dropped candidate
+//!   trigger shown on the write it changes.
 //! * `probes`: planted candidate defects at edges the fixture's traffic misses are
 //!   equivalent without probes and divergent with them; error-path probes fail on the legacy.
 //! * `events_broker`: the events `kv.py --nats` publishes, collected per request through a
@@ -84,6 +87,7 @@ mod malformed;
 mod mapping;
 mod migrations;
 mod migrations_data;
+mod migrations_events;
 mod mutants;
 mod probes;
 mod publish;

@@ -30,6 +30,9 @@
 //! settle = "2s"                          # reads of a store fed by a sync (see docs/src/settle.md)
 //! ```
 //!
+//! `[events]` ([`events`]) reads the outbox rows each write produced, in the write's own
+//! transaction, as the events it published.
+//!
 //! Three optional sections serve `cutover verify`, which compares every aggregate: `[keys]`
 //! (every key, a page at a time, in a declared order), `[dump]` (a batch of keys' states in
 //! one statement) and `[checksum]` (each aggregate as text, hashed and summed over key
@@ -49,6 +52,7 @@
 
 #![warn(missing_docs)]
 
+pub mod events;
 pub mod migration;
 pub mod mongo;
 pub mod params;
@@ -227,6 +231,10 @@ pub struct Declaration {
     /// Checksums of key ranges; without it every aggregate is dumped and compared.
     #[serde(default)]
     pub checksum: Option<Checksum>,
+    /// The outbox rows each write produced, reported as its events (SQL targets); without
+    /// it the target cannot tell its events.
+    #[serde(default)]
+    pub events: Option<events::Events>,
     /// The operations by name.
     #[serde(default)]
     pub op: BTreeMap<String, Operation>,
@@ -285,6 +293,9 @@ impl Declaration {
             }
         }
         declaration.check_verify(&source)?;
+        if let Some(events) = &declaration.events {
+            events.check(&source)?;
+        }
         Ok(declaration)
     }
 

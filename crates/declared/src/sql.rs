@@ -10,6 +10,9 @@
 //! `[errors]` is the answer (the transaction rolled back), any other is an infrastructure
 //! failure.
 //!
+//! `[events]` (`sql/events.rs`): a write run at REPEATABLE READ from a snapshot taken as its
+//! transaction starts, the outbox rows it produced read before the commit, as its events.
+//!
 //! For `cutover verify`: `[keys]` pages (planned for each page's values), `[dump]` batches
 //! (`sql/batch.rs`: rows to each key's state, a value the value model refuses making its
 //! key unreadable), and `[checksum]` (`sql/checksum.rs`: the declared query wrapped into
@@ -20,17 +23,59 @@ use super::{Declaration, Operation, Shape, Statements};
 use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
-use cutover::targets::{Checksums, Dumped, InfraError, KeyOrder, Target};
+use cutover::targets::{Checksums, Dumped, Executed, InfraError, KeyOrder, Target};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// Runs an operation's bound statements (`Vec<(sql, arguments)>`) on one connection of a
-/// pool: several in one transaction (rolled back on a database error); the rows of the last
-/// (`$canonical` each), unless the shape is `affected`, and the rows the first changed. A
-/// database error is the answer, with its codes (`$codes`); any other is an
-/// infrastructure failure. One body for both drivers, whose types share no trait for it.
+/// Runs an operation's bound statements (`Vec<(sql, arguments)>`) in order on an open
+/// connection, and stops at the first error: `Ok(Ok((rows, affected)))` with the raw rows of
+/// the last (unless the shape is `affected`) and the rows the first changed;
+/// `Ok(Err(Ran::Refused))` for a database error, with its codes (`$codes`); `Err` for any
+/// other. Whoever opened a transaction ends it. One body for both drivers.
+macro_rules! run_statements {
+    ($connection:expr, $op:expr, $bound:expr, $codes:expr) => {{
+        let (op, bound) = ($op, $bound);
+        let (mut rows, mut affected) = (Vec::new(), None);
+        let last = bound.len().saturating_sub(1);
+        'run: {
+            for (i, (sql, arguments)) in bound.into_iter().enumerate() {
+                let query = sqlx::query_with(sql, arguments);
+                let result = if i == last && op.shape != $crate::Shape::Affected {
+                    query.fetch_all(&mut *$connection).await.map(|r| {
+                        rows = r;
+                        0
+                    })
+                } else {
+                    query
+                        .execute(&mut *$connection)
+                        .await
+                        .map(|done| done.rows_affected())
+                };
+                match result {
+                    Ok(n) => {
+                        affected.get_or_insert(n);
+                    }
+                    Err(sqlx::Error::Database(e)) => {
+                        break 'run Ok(Err($crate::sql::Ran::Refused {
+                            codes: ($codes)(&*e),
+                            message: e.message().to_string(),
+                        }));
+                    }
+                    Err(e) => break 'run Err(e),
+                }
+            }
+            Ok(Ok((rows, affected.unwrap_or(0))))
+        }
+    }};
+}
+pub(crate) use run_statements;
+
+/// Runs an operation's bound statements on one connection of a pool: several in one
+/// transaction (rolled back on an error); the rows of the last (`$canonical` each), unless
+/// the shape is `affected`, and the rows the first changed. A database error is the answer,
+/// with its codes (`$codes`); any other is an infrastructure failure.
 macro_rules! run_bound {
     ($pool:expr, $op:expr, $bound:expr, $canonical:path, $codes:expr) => {{
         use sqlx::Executor;
@@ -40,52 +85,39 @@ macro_rules! run_bound {
         if transaction {
             connection.execute("BEGIN").await.map_err(super::infra)?;
         }
-        let (mut rows, mut affected) = (Vec::new(), None);
-        let last = bound.len() - 1;
-        for (i, (sql, arguments)) in bound.into_iter().enumerate() {
-            let query = sqlx::query_with(sql, arguments);
-            let result = if i == last && op.shape != super::Shape::Affected {
-                query.fetch_all(&mut *connection).await.map(|r| {
-                    rows = r;
-                    0
-                })
-            } else {
-                query
-                    .execute(&mut *connection)
-                    .await
-                    .map(|done| done.rows_affected())
-            };
-            match result {
-                Ok(n) => {
-                    affected.get_or_insert(n);
-                }
-                Err(sqlx::Error::Database(e)) => {
-                    if transaction {
-                        connection.execute("ROLLBACK").await.map_err(super::infra)?;
-                    }
-                    return Ok(Ran::Refused {
-                        codes: ($codes)(&*e),
-                        message: e.message().to_string(),
-                    });
-                }
-                Err(e) => return Err(super::infra(e)),
+        let ran = super::run_statements!(connection, op, bound, $codes);
+        let end = match &ran {
+            Ok(Ok(_)) => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        if transaction {
+            // A failed statement's own error is the one reported.
+            let ended = connection.execute(end).await.map_err(super::infra);
+            if ran.is_ok() {
+                ended?;
             }
         }
-        if transaction {
-            connection.execute("COMMIT").await.map_err(super::infra)?;
+        match ran.map_err(super::infra)? {
+            Err(refused) => Ok(refused),
+            Ok((rows, affected)) => Ok(Ran::Done {
+                rows: $crate::sql::canonical_rows(&rows, $canonical)?,
+                affected,
+            }),
         }
-        let rows = rows
-            .iter()
-            .map($canonical)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| InfraError::Other(e.to_string()))?;
-        Ok(Ran::Done {
-            rows,
-            affected: affected.unwrap_or(0),
-        })
     }};
 }
 pub(crate) use run_bound;
+
+/// Rows into the value model, a value it refuses failing the call.
+pub(crate) fn canonical_rows<R, E: std::fmt::Display>(
+    rows: &[R],
+    canonical: impl Fn(&R) -> Result<Value, E>,
+) -> Result<Vec<Value>, InfraError> {
+    rows.iter()
+        .map(canonical)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| InfraError::Other(e.to_string()))
+}
 
 /// A driver error that is not the database's answer.
 pub(crate) fn infra(e: sqlx::Error) -> InfraError {
@@ -97,6 +129,7 @@ pub(crate) fn infra(e: sqlx::Error) -> InfraError {
 
 mod batch;
 mod checksum;
+mod events;
 mod mysql;
 mod pg;
 
@@ -139,6 +172,8 @@ pub struct SqlTarget {
     /// `[dump]`'s statements, prepared.
     dump: Vec<Prepared>,
     checksums: Option<SqlChecksums>,
+    /// `[events]`, prepared.
+    events: Option<events::PreparedEvents>,
 }
 
 /// What one operation's statements gave: the rows of the last, and the rows the first
@@ -183,6 +218,7 @@ impl SqlTarget {
             keys: None,
             dump: Vec::new(),
             checksums: None,
+            events: None,
             declaration: declaration.clone(),
         };
         for (op, spec) in &declaration.op {
@@ -222,6 +258,10 @@ impl SqlTarget {
             .prepare_verify(style)
             .await
             .map_err(|e| format!("{}: {e}", ops.display()))?;
+        target
+            .prepare_events(style)
+            .await
+            .map_err(|e| format!("{}: [events]: {e}", ops.display()))?;
         Ok(target)
     }
 
@@ -281,6 +321,32 @@ impl SqlTarget {
             shape: spec.result,
             none: spec.none,
             statements,
+        })
+    }
+
+    /// A write and its outbox rows as events, in one transaction.
+    async fn execute_with(
+        &self,
+        op: &PreparedOp,
+        events: &events::PreparedEvents,
+        request: &Request,
+    ) -> Result<Executed, InfraError> {
+        let (ran, rows) = match &self.pool {
+            Pool::Pg(pool) => pg::run_events(pool, op, events, request).await?,
+            Pool::MySql(pool) => mysql::run_events(pool, op, events, request).await?,
+        };
+        let published = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                events.spec.event(row).map_err(|e| {
+                    InfraError::Other(format!("{}: [events]: row {}: {e}", self.name, i + 1))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Executed {
+            outcome: self.outcome(op, ran)?,
+            events: Some(published),
         })
     }
 
@@ -525,6 +591,15 @@ impl Target for SqlTarget {
         };
         let ran = self.run(op, request).await?;
         self.outcome(op, ran)
+    }
+
+    /// With `[events]`, a write's statements and the outbox rows it produced, in one
+    /// transaction (`sql/events.rs`); a read, or a target without `[events]`, cannot tell.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        match (&self.events, self.ops.get(&request.op), request.kind) {
+            (Some(events), Some(op), Kind::Write) => self.execute_with(op, events, request).await,
+            _ => self.execute(request).await.map(Executed::from),
+        }
     }
 
     async fn keys(

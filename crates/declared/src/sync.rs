@@ -11,7 +11,7 @@
 use super::mongo::template::json_to_bson;
 use async_trait::async_trait;
 use cutover::cassette::{Kind, Outcome, Request};
-use cutover::targets::{Dumped, InfraError, KeyOrder, Target};
+use cutover::targets::{Dumped, Executed, InfraError, KeyOrder, Target};
 use mongodb::bson::{doc, Bson, Document};
 use serde_json::Value;
 use std::sync::Arc;
@@ -341,6 +341,15 @@ impl Target for Synced {
         match request.kind {
             Kind::Write => self.writes.execute(request).await,
             Kind::Read => self.reads.execute(request).await,
+        }
+    }
+
+    /// A write's events are its write side's (the outbox rows its triggers produced); a
+    /// read's, its read side's.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
+        match request.kind {
+            Kind::Write => self.writes.execute_events(request).await,
+            Kind::Read => self.reads.execute_events(request).await,
         }
     }
 

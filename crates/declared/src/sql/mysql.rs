@@ -1,6 +1,7 @@
 //! The MySQL/MariaDB side of declared SQL targets: values bound by their JSON type (the
 //! server converts), rows through `value::mysql`.
 
+use super::events::{marked_or_argument, PreparedEvents};
 use super::{argument, Bound, Keyed, Prepared, PreparedOp, Ran};
 use crate::value::mysql::{decode, row_to_canonical};
 use cutover::cassette::Request;
@@ -38,27 +39,80 @@ pub(super) async fn run(
     op: &PreparedOp,
     request: &Request,
 ) -> Result<Ran, InfraError> {
-    let mut bound = Vec::new();
-    for prepared in &op.statements {
-        let mut arguments = MySqlArguments::default();
-        for name in &prepared.statement.names {
-            bind(&mut arguments, &argument(request, name)).map_err(InfraError::Other)?;
-        }
-        bound.push((prepared.statement.sql.as_str(), arguments));
-    }
-    super::run_bound!(
+    let bound = bind_op(op, request)?;
+    super::run_bound!(pool, op, bound, row_to_canonical, codes)
+}
+
+/// A write with `[events]` (`sql/events.rs`): its answer and its outbox rows.
+pub(super) async fn run_events(
+    pool: &MySqlPool,
+    op: &PreparedOp,
+    events: &PreparedEvents,
+    request: &Request,
+) -> Result<(Ran, Vec<Value>), InfraError> {
+    const START: &[&str] = &[
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+    ];
+    let bound = bind_op(op, request)?;
+    let before = match &events.before {
+        Some(p) => Some((
+            p.statement.sql.as_str(),
+            bind_each(p, |name| argument(request, name))?,
+        )),
+        None => None,
+    };
+    let after = |marked: &Value| {
+        bind_each(&events.after, |name| {
+            marked_or_argument(marked, request, name)
+        })
+        .map(|arguments| (events.after.statement.sql.as_str(), arguments))
+    };
+    super::events::run_events!(
         pool,
+        START,
+        before,
         op,
         bound,
+        after,
         row_to_canonical,
-        |e: &dyn sqlx::error::DatabaseError| {
-            let mut codes: Vec<String> = e.code().map(|c| c.to_string()).into_iter().collect();
-            if let Some(my) = e.try_downcast_ref::<MySqlDatabaseError>() {
-                codes.insert(0, my.number().to_string());
-            }
-            codes
-        }
+        codes
     )
+}
+
+/// Each statement of `op` with the request's arguments bound.
+fn bind_op<'a>(
+    op: &'a PreparedOp,
+    request: &Request,
+) -> Result<Vec<(&'a str, MySqlArguments)>, InfraError> {
+    op.statements
+        .iter()
+        .map(|p| {
+            bind_each(p, |name| argument(request, name))
+                .map(|arguments| (p.statement.sql.as_str(), arguments))
+        })
+        .collect()
+}
+
+/// `value(name)` bound to each parameter of `prepared`.
+fn bind_each(
+    prepared: &Prepared,
+    value: impl Fn(&str) -> Value,
+) -> Result<MySqlArguments, InfraError> {
+    let mut arguments = MySqlArguments::default();
+    for name in &prepared.statement.names {
+        bind(&mut arguments, &value(name)).map_err(InfraError::Other)?;
+    }
+    Ok(arguments)
+}
+
+/// A database error's codes: the MySQL error number, then the SQLSTATE.
+fn codes(e: &dyn sqlx::error::DatabaseError) -> Vec<String> {
+    let mut codes: Vec<String> = e.code().map(|c| c.to_string()).into_iter().collect();
+    if let Some(my) = e.try_downcast_ref::<MySqlDatabaseError>() {
+        codes.insert(0, my.number().to_string());
+    }
+    codes
 }
 
 /// Adds `value` by its JSON type: a string, an integer, a decimal as its exact text (the

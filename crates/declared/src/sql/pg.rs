@@ -1,6 +1,7 @@
 //! The PostgreSQL side of declared SQL targets: parameters typed by the server, values
 //! converted to those types, rows through `value::pg`.
 
+use super::events::{marked_or_argument, PreparedEvents};
 use super::{argument, Bound, Keyed, Prepared, PreparedOp, Ran};
 use crate::value::pg::{decode, row_to_canonical};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -36,27 +37,77 @@ pub(super) async fn run(
     op: &PreparedOp,
     request: &Request,
 ) -> Result<Ran, InfraError> {
-    let mut bound = Vec::new();
-    for prepared in &op.statements {
-        let mut arguments = PgArguments::default();
-        for (name, type_name) in prepared.statement.names.iter().zip(&prepared.types) {
-            if let Err(why) = bind(&mut arguments, type_name, &argument(request, name)) {
-                return Ok(Ran::Invalid(format!("argument `{name}`: {why}")));
-            }
-        }
-        bound.push((prepared.statement.sql.as_str(), arguments));
-    }
-    super::run_bound!(
+    let bound = match bind_op(op, request) {
+        Ok(bound) => bound,
+        Err(invalid) => return Ok(invalid),
+    };
+    super::run_bound!(pool, op, bound, row_to_canonical, codes)
+}
+
+/// A write with `[events]` (`sql/events.rs`): its answer and its outbox rows.
+pub(super) async fn run_events(
+    pool: &PgPool,
+    op: &PreparedOp,
+    events: &PreparedEvents,
+    request: &Request,
+) -> Result<(Ran, Vec<Value>), InfraError> {
+    const START: &[&str] = &["BEGIN ISOLATION LEVEL REPEATABLE READ"];
+    let bound = match bind_op(op, request) {
+        Ok(bound) => bound,
+        Err(invalid) => return Ok((invalid, Vec::new())),
+    };
+    let before = match &events.before {
+        Some(p) => match bind_each(p, |name| argument(request, name)) {
+            Ok(arguments) => Some((p.statement.sql.as_str(), arguments)),
+            Err(why) => return Ok((Ran::Invalid(why), Vec::new())),
+        },
+        None => None,
+    };
+    let after = |marked: &Value| {
+        bind_each(&events.after, |name| {
+            marked_or_argument(marked, request, name)
+        })
+        .map(|arguments| (events.after.statement.sql.as_str(), arguments))
+        .map_err(|why| InfraError::Other(format!("[events] `sql`: {why}")))
+    };
+    super::events::run_events!(
         pool,
+        START,
+        before,
         op,
         bound,
+        after,
         row_to_canonical,
-        |e: &dyn sqlx::error::DatabaseError| e
-            .code()
-            .map(|c| c.to_string())
-            .into_iter()
-            .collect::<Vec<String>>()
+        codes
     )
+}
+
+/// Each statement of `op` with the request's arguments bound; `Err`: an argument its
+/// parameter cannot take.
+fn bind_op<'a>(op: &'a PreparedOp, request: &Request) -> Result<Vec<(&'a str, PgArguments)>, Ran> {
+    op.statements
+        .iter()
+        .map(|p| {
+            bind_each(p, |name| argument(request, name))
+                .map(|arguments| (p.statement.sql.as_str(), arguments))
+                .map_err(Ran::Invalid)
+        })
+        .collect()
+}
+
+/// `value(name)` bound to each parameter of `prepared`, by the type the server inferred.
+fn bind_each(prepared: &Prepared, value: impl Fn(&str) -> Value) -> Result<PgArguments, String> {
+    let mut arguments = PgArguments::default();
+    for (name, type_name) in prepared.statement.names.iter().zip(&prepared.types) {
+        bind(&mut arguments, type_name, &value(name))
+            .map_err(|why| format!("argument `{name}`: {why}"))?;
+    }
+    Ok(arguments)
+}
+
+/// A database error's SQLSTATE.
+fn codes(e: &dyn sqlx::error::DatabaseError) -> Vec<String> {
+    e.code().map(|c| c.to_string()).into_iter().collect()
 }
 
 /// Adds `value` as a parameter of type `type_name`, `null` as a typed NULL.
