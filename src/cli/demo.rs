@@ -12,16 +12,16 @@ use super::{Exit, Printing};
 use anyhow::{Context, Result};
 use cutover::cassette::Reader;
 use cutover::replay::ReplayOptions;
-use cutover::Registry;
 use cutover::targets::Target;
 use cutover::Pair;
+use cutover::Registry;
 use cutover_conversations::events::Defect;
 use cutover_conversations::setup::{Fresh, Servers};
-use cutover_servers::nats::NatsServer;
-use std::sync::Arc;
 use cutover_declared::migration::{Migration, BUNDLED};
+use cutover_servers::nats::NatsServer;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

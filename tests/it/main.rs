@@ -35,6 +35,8 @@
 //!   coverage clause rejects exactly the traffic that misses what the policy asks for.
 //! * `conversations`: the reference domain on real MongoDB-wire and PostgreSQL servers, and
 //!   the planted candidate defects it must catch.
+//! * `conversations_events`: the reference domain's events on a real NATS server, as the
+//!   demo compares them: the shipped repositories equivalent, each planted defect found.
 //! * `migrations`: the bundled migrations (MySQL to PostgreSQL, PostgreSQL to PostgreSQL,
 //!   MySQL to MongoDB behind a sync) on the real servers through declared targets:
 //!   equivalent with their rules and settle windows, each trap's planted defect found with
@@ -72,6 +74,7 @@ mod capture;
 mod ci_examples;
 mod cli;
 mod conversations;
+mod conversations_events;
 mod coverage;
 mod declared_mongo;
 mod declared_sql;

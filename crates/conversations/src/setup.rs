@@ -1,8 +1,8 @@
 //! Both repositories on fresh databases of real servers: what the demo and the tests use.
 
+use super::events::{Defect, Publisher};
 use super::mongo::Mongo;
 use super::postgres::{Postgres, Queries};
-use super::events::{Defect, Publisher};
 use super::{DomainTarget, Failure, Repository};
 use cutover::Pair;
 use cutover_servers::mongo::{FreshMongo, MongoServer};
