@@ -107,6 +107,16 @@ pub(crate) fn replay_cases(
                 .answering(move |request, _| Some(answers[&request.seq].clone())),
         ),
     };
+    replay_scripted(&path, &pair, rules, noise)
+}
+
+/// Replays the cassette at `path` on `pair` with `rules` and `noise`, on a runtime of its own.
+pub(crate) fn replay_scripted(
+    path: &std::path::Path,
+    pair: &Pair,
+    rules: Option<Rules>,
+    noise: Option<Noise>,
+) -> (Report, Vec<RequestResult>) {
     let options = ReplayOptions {
         rules: rules.map(Arc::new),
         noise: noise.map(Arc::new),
@@ -114,11 +124,7 @@ pub(crate) fn replay_cases(
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let replayed = runtime
-        .block_on(replay_collect(
-            Reader::open(&path).unwrap(),
-            &pair,
-            &options,
-        ))
+        .block_on(replay_collect(Reader::open(path).unwrap(), pair, &options))
         .unwrap();
     (replayed.report, replayed.results)
 }

@@ -5,17 +5,16 @@
 //! events accepts only what it declares: a rule not written `on = "events"` never reaches
 //! them, an events rule only its path, noise only a value, suggestions only their group.
 
-use crate::allowances::{group_of, groups, Group};
+use crate::allowances::{group_of, groups, replay_scripted, Group};
 use crate::util::doubles::Double;
 use crate::util::request;
 use async_trait::async_trait;
-use cutover::cassette::{Event, Header, Kind, Outcome, Reader, Request, Writer};
+use cutover::cassette::{Event, Header, Kind, Outcome, Request, Writer};
 use cutover::diff::Class;
 use cutover::gate::{self, GateVerdict, Policy};
 use cutover::normalize::suggest::{self, Suggestion};
 use cutover::normalize::{Noise, Part, RuleRun, Rules};
-use cutover::replay::{Pair, ReplayOptions, RequestResult, StateCheck, Status};
-use cutover::replay_collect;
+use cutover::replay::{Pair, RequestResult, StateCheck, Status};
 use cutover::report::Report;
 use cutover::targets::recorded::Recorded;
 use cutover::targets::{Executed, InfraError, Target};
@@ -115,20 +114,8 @@ fn replay_events(
             events: told,
         }),
     };
-    let options = ReplayOptions {
-        rules: rules.map(|r| Arc::new(Rules::parse(r, "events.toml").unwrap())),
-        noise: noise.map(Arc::new),
-        ..ReplayOptions::default()
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let replayed = runtime
-        .block_on(replay_collect(
-            Reader::open(&path).unwrap(),
-            &pair,
-            &options,
-        ))
-        .unwrap();
-    (replayed.report, replayed.results)
+    let rules = rules.map(|r| Rules::parse(r, "events.toml").unwrap());
+    replay_scripted(&path, &pair, rules, noise)
 }
 
 fn found(result: &RequestResult) -> Vec<(String, Class, Option<Class>)> {
