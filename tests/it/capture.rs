@@ -157,7 +157,12 @@ fn the_recorder_samples_whole_keys_and_redacts_before_writing() {
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
-    assert!(!bytes.contains("Zoë"), "names are hashed");
+    // Memory tells its events: recorded, their payloads redacted as the rest.
+    assert!(
+        bytes.contains("\"events\":[{\"name\":\"value_put\""),
+        "events are recorded"
+    );
+    assert!(!bytes.contains("Zoë"), "names are hashed, in events too");
     assert!(!bytes.contains("k3y"), "the key never shows");
     assert!(bytes.contains("\"name\":\"hmac:"));
 }

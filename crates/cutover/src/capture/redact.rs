@@ -193,10 +193,15 @@ impl Redactor {
             .collect()
     }
 
-    /// Redacts a request in place; returns how many values it changed.
+    /// Redacts a request in place; returns how many values it changed. Every rule, of the
+    /// arguments or of the outcome, also applies to each recorded event's payload: an event
+    /// carries what the request and the store hold.
     pub fn apply(&self, request: &mut Request) -> u64 {
         let mut n = 0;
         for rule in &self.rules {
+            for event in request.events.iter_mut().flatten() {
+                n += self.edit(rule, &mut event.payload);
+            }
             if matches!(rule.on, On::Args | On::Both) {
                 n += self.edit(rule, &mut request.args);
             }
