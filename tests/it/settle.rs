@@ -17,7 +17,7 @@ use cutover::gate::{self, Clause, GateVerdict, Policy};
 use cutover::kv::memory::Memory;
 use cutover::replay::{Pair, ReplayOptions, RequestResult, Status};
 use cutover::report::{Inputs, Report};
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Executed, InfraError, Target};
 use cutover::{replay_collect, replay_report, RunDir};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -74,15 +74,20 @@ impl Target for Synced {
         self.readable.reset().await
     }
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        Ok(self.execute_events(request).await?.outcome)
+    }
+    /// A write's events are its primary's, as a store fed by a sync publishes from where
+    /// it is written.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
         match request.kind {
-            Kind::Read => self.readable.execute(request).await,
+            Kind::Read => self.readable.execute_events(request).await,
             Kind::Write => {
-                let outcome = self.primary.execute(request).await?;
+                let executed = self.primary.execute_events(request).await?;
                 if let (Some(delay), Some(queue)) = (self.delay, &self.queue) {
                     let due = tokio::time::Instant::now() + delay;
                     let _ = queue.send((due, request.clone()));
                 }
-                Ok(outcome)
+                Ok(executed)
             }
         }
     }

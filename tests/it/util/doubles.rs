@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use cutover::cassette::{Kind, Outcome, Request};
 use cutover::kv::memory::Memory;
-use cutover::targets::{InfraError, Target};
+use cutover::targets::{Executed, InfraError, Target};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -269,6 +269,12 @@ impl Target for Double {
     }
 
     async fn execute(&self, request: &Request) -> Result<Outcome, InfraError> {
+        Ok(self.execute_events(request).await?.outcome)
+    }
+
+    /// The store's answer and events, unless told otherwise: a scripted answer tells no
+    /// events.
+    async fn execute_events(&self, request: &Request) -> Result<Executed, InfraError> {
         let key = request.key.as_deref();
         let executed = self.executed.fetch_add(1, Ordering::SeqCst);
         let calls = {
@@ -325,28 +331,28 @@ impl Target for Double {
             .answers
             .as_ref()
             .and_then(|answer| answer(request, calls));
-        let mut outcome = match (scripted, &self.stores) {
+        let mut executed = match (scripted, &self.stores) {
             (Some((outcome, state)), _) => {
                 if let (Some(key), Some(state)) = (key, state) {
                     let mut states = self.scripted_states.lock().unwrap();
                     states.insert(key.to_string(), state);
                 }
-                outcome
+                Executed::from(outcome)
             }
             (None, Some(store)) => {
                 let mut stored = request.clone();
                 store(&mut stored);
-                self.inner.execute(&stored).await?
+                self.inner.execute_events(&stored).await?
             }
-            (None, None) => self.inner.execute(request).await?,
+            (None, None) => self.inner.execute_events(request).await?,
         };
         if let Some(edit) = &self.edits {
-            edit(request, &mut outcome);
+            edit(request, &mut executed.outcome);
         }
         if key.is_none() && self.in_flight.load(Ordering::SeqCst) != 1 {
             self.keyless_overlapped.store(true, Ordering::SeqCst);
         }
-        Ok(outcome)
+        Ok(executed)
     }
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
