@@ -6,6 +6,9 @@
 #
 #   scripts/demo-runs.sh [--runs N] [--name NAME] [--expect CLASS] [-- DEMO ARGS...]
 #
+# CUTOVER_BIN names a binary to run instead of building target/release/cutover (to go on
+# building while the runs go on).
+#
 # Without --expect, every run must be EQUIVALENT (exit 0) with no `before_commit`
 # divergence: the script exits 1 otherwise. With --expect CLASS (e.g. before_commit, or
 # events for a forgotten, swapped or renamed event), every run must be DIVERGENT with a
@@ -31,8 +34,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cargo build --release --quiet
-bin=target/release/cutover
+bin="${CUTOVER_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin=target/release/cutover
+fi
 dir="target/demo-runs/$name"
 rm -rf "$dir"
 mkdir -p "$dir"

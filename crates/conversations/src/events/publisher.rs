@@ -1,12 +1,17 @@
 //! Publishing a write's events to NATS: each on `PREFIX.<event name>` with its payload as
 //! JSON, then a flush and a round trip through the server, so that the server has handled
 //! everything a write published (and queued it for its subscribers) when the write answers.
+//! The round trip is an echo: a message to an inbox the connection subscribed once comes
+//! back only after everything the connection sent before it.
 
 use super::super::Failure;
 use cutover::cassette::Event;
 use cutover::targets::InfraError;
 use futures::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// How long connecting to the NATS server, or its answer to a round trip, may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -16,6 +21,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Publisher {
     client: async_nats::Client,
     prefix: String,
+    echo: Arc<Echo>,
+}
+
+/// The connection's echo inbox: round trip `n` is a message to `SUBJECT.n`; `seen` holds
+/// the highest number that came back (the sender is dropped when the subscription ends).
+struct Echo {
+    subject: String,
+    sent: AtomicU64,
+    seen: watch::Receiver<u64>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl std::fmt::Debug for Publisher {
@@ -38,9 +59,13 @@ impl Publisher {
             .await
             .map_err(|_| format!("connecting to NATS at `{server}`: no answer within 10s"))?
             .map_err(|e| format!("connecting to NATS at `{server}`: {e}"))?;
+        let echo = Echo::subscribe(&client)
+            .await
+            .map_err(|e| format!("subscribing to an inbox at `{server}`: {e}"))?;
         Ok(Publisher {
             client,
             prefix: prefix.to_string(),
+            echo: Arc::new(echo),
         })
     }
 
@@ -70,25 +95,54 @@ impl Publisher {
         self.round_trip().await
     }
 
-    /// Waits until the server has handled what this connection sent: a message to a fresh
-    /// inbox the connection subscribes to comes back only after everything sent before it.
-    /// A flush alone only writes to the socket.
+    /// Waits until the server has handled what this connection sent before: a flush alone
+    /// only writes to the socket. Echo `n` is sent after everything this connection
+    /// flushed before `n` was taken, so any echo numbered `n` or more coming back (the
+    /// server handles one connection's messages in order) says it was handled.
     async fn round_trip(&self) -> Result<(), Failure> {
-        let inbox = self.client.new_inbox();
-        let mut echo = self
-            .client
-            .subscribe(inbox.clone())
-            .await
-            .map_err(|err| infra(format!("subscribing to an inbox: {err}")))?;
+        let n = self.echo.sent.fetch_add(1, Ordering::SeqCst) + 1;
         self.client
-            .publish(inbox, Vec::new().into())
+            .publish(format!("{}.{n}", self.echo.subject), Vec::new().into())
             .await
             .map_err(|err| infra(format!("publishing to an inbox: {err}")))?;
-        match tokio::time::timeout(CONNECT_TIMEOUT, echo.next()).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(infra("the NATS connection closed".into())),
+        let mut seen = self.echo.seen.clone();
+        let back = tokio::time::timeout(CONNECT_TIMEOUT, seen.wait_for(|s| *s >= n))
+            .await
+            .map(|came| came.is_ok());
+        match back {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(infra("the NATS connection closed".into())),
             Err(_) => Err(infra("the NATS server did not answer within 10s".into())),
         }
+    }
+}
+
+impl Echo {
+    /// Subscribes `INBOX.*` on `client` and follows what comes back.
+    async fn subscribe(client: &async_nats::Client) -> Result<Echo, String> {
+        let subject = client.new_inbox();
+        let mut echoes = client
+            .subscribe(format!("{subject}.*"))
+            .await
+            .map_err(|e| e.to_string())?;
+        client.flush().await.map_err(|e| e.to_string())?;
+        let (back, seen) = watch::channel(0);
+        let reader = tokio::spawn(async move {
+            while let Some(message) = echoes.next().await {
+                let n = message
+                    .subject
+                    .rsplit('.')
+                    .next()
+                    .and_then(|n| n.parse().ok());
+                back.send_modify(|seen| *seen = n.map_or(*seen, |n: u64| n.max(*seen)));
+            }
+        });
+        Ok(Echo {
+            subject,
+            sent: AtomicU64::new(0),
+            seen,
+            reader,
+        })
     }
 }
 

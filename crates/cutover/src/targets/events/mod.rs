@@ -11,7 +11,10 @@
 //! Collection is deterministic: once the request answered, the wrapper waits the
 //! subscription's window (for publishers that publish after answering; zero by default),
 //! then publishes a fence ([`Subscription::fence`]) and waits until the fence comes back,
-//! so everything published before it was delivered.
+//! so everything published before it was delivered. Meanwhile, a write's key is read once
+//! (its read-back, prefetched: the replay's next read of that key takes it), so waiting for
+//! the events costs no more than the slowest of the fence, the visibility reads and that
+//! read.
 //!
 //! **Visibility at publication**: when an event arrives for a key whose write is in flight,
 //! the wrapper at once reads that aggregate through the inner target's `dump`. The event is
@@ -177,16 +180,26 @@ impl Watched {
         }
     }
 
-    /// Runs `request` with its lane open, then waits for its events.
-    async fn run(&self, request: &Request) -> Result<Outcome, InfraError> {
-        let executed = self.inner.execute_events(request).await?;
+    /// Once `lane`'s request answered: waits for its events and judges them.
+    async fn collect(&self, lane: Lane<'_>) -> Result<Vec<Event>, InfraError> {
         let window = self.subscription.window();
         if !window.is_zero() {
             tokio::time::sleep(window).await;
         }
         self.fence().await?;
         self.lost()?;
-        Ok(executed.outcome)
+        let arrived = lane.close();
+        Ok(visibility::judge(arrived, &self.shared).await)
+    }
+
+    /// The key whose state is read back after `request`: a write of a key, on a target
+    /// whose state holds a write once it answered (no settle window).
+    fn read_back<'r>(&self, request: &'r Request) -> Option<&'r str> {
+        let settles = self.inner.settle(request).is_some_and(|w| !w.is_zero());
+        match (&request.key, request.kind, settles) {
+            (Some(key), Kind::Write, false) => Some(key),
+            _ => None,
+        }
     }
 }
 
@@ -221,12 +234,16 @@ impl Target for Watched {
         };
         let lane = Lane::open(&self.shared, request.key.clone(), write, before);
         // On an error the lane is dropped, and closes: later events go to the next request.
-        let outcome = self.run(request).await?;
-        let arrived = lane.close();
-        let events = visibility::judge(arrived, &self.shared).await;
+        let executed = self.inner.execute_events(request).await?;
+        let prefetch = async {
+            if let Some(key) = self.read_back(request) {
+                self.shared.prefetch(key).await;
+            }
+        };
+        let (events, ()) = tokio::join!(self.collect(lane), prefetch);
         Ok(Executed {
-            outcome,
-            events: Some(events),
+            outcome: executed.outcome,
+            events: Some(events?),
         })
     }
 
@@ -281,6 +298,9 @@ impl Target for Watched {
         pause: Duration,
     ) -> Result<Outcome, InfraError> {
         self.lost()?;
-        self.inner.execute_paused(request, pause).await
+        self.shared.touched(request.key.as_deref());
+        let outcome = self.inner.execute_paused(request, pause).await;
+        self.shared.touched(request.key.as_deref());
+        outcome
     }
 }

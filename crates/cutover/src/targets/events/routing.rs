@@ -1,5 +1,6 @@
 //! Where each delivered event goes: the request of its key in flight (its lane), or the
-//! next one (orphans); the fences waited for; the states last seen, for visibility.
+//! next one (orphans); the fences waited for; the states last seen, for visibility, and
+//! the state read at once after a write answered, for the read-back that follows it.
 
 use super::Delivery;
 use crate::cassette::Event;
@@ -27,7 +28,10 @@ struct Routing {
     fences: HashMap<u64, oneshot::Sender<()>>,
     lost: Option<String>,
     /// The state last read of each key, while no write could have changed it since.
-    cache: HashMap<String, Value>,
+    cache: HashMap<String, Arc<Value>>,
+    /// The state of a key read as soon as a write of it answered, with the stamp it was
+    /// read under: the next read of that key takes it instead of asking the store again.
+    prefetched: HashMap<String, (Stamp, Option<Value>)>,
     /// Writes started per key, and keyless writes and resets: a read that saw any of them
     /// start is not cached.
     generations: HashMap<String, u64>,
@@ -35,12 +39,15 @@ struct Routing {
     lanes_opened: u64,
 }
 
+/// A key's writes started and the keyless writes and resets, when a read began.
+type Stamp = (u64, u64);
+
 /// One request in flight.
 struct Open {
     id: u64,
     write: bool,
     /// The states before the write, of the keys visibility can be judged for.
-    before: HashMap<String, Value>,
+    before: HashMap<String, Arc<Value>>,
     arrived: Vec<Arrived>,
 }
 
@@ -53,7 +60,7 @@ pub(super) struct Arrived {
 /// The aggregate read at once when the event arrived, beside the state before the write.
 pub(super) struct Check {
     pub(super) key: String,
-    pub(super) before: Value,
+    pub(super) before: Arc<Value>,
     pub(super) snapshot: JoinHandle<Option<Value>>,
 }
 
@@ -92,18 +99,55 @@ impl Shared {
     pub(super) fn reset(&self) {
         let mut routing = self.lock();
         routing.cache.clear();
+        routing.prefetched.clear();
         routing.orphans.clear();
         routing.keyless_generation += 1;
     }
 
-    /// The inner target's `dump`, remembered when no write of `key` started meanwhile.
+    /// A request that opens no lane may have changed `key` (every key when `None`): what
+    /// was read of it is forgotten.
+    pub(super) fn touched(&self, key: Option<&str>) {
+        let mut routing = self.lock();
+        match key {
+            Some(key) => {
+                *routing.generations.entry(key.to_string()).or_default() += 1;
+                routing.cache.remove(key);
+                routing.prefetched.remove(key);
+            }
+            None => {
+                routing.keyless_generation += 1;
+                routing.cache.clear();
+                routing.prefetched.clear();
+            }
+        }
+    }
+
+    /// Reads `key` now, as a write of it just answered, for the read-back that follows
+    /// ([`Shared::dump`] takes it). A failed read is not kept: the read-back asks again.
+    pub(super) async fn prefetch(&self, key: &str) {
+        let stamp = self.lock().stamp(key);
+        if let Ok(state) = self.inner.dump(key).await {
+            let mut routing = self.lock();
+            if routing.stamp(key) == stamp {
+                routing.prefetched.insert(key.to_string(), (stamp, state));
+            }
+        }
+    }
+
+    /// The inner target's `dump`, remembered when no write of `key` started meanwhile;
+    /// the state prefetched after the last write of `key`, once, when none started since.
     pub(super) async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        if let Some(state) = self.lock().take_prefetched(key) {
+            return Ok(state);
+        }
         let stamp = self.lock().stamp(key);
         let state = self.inner.dump(key).await?;
         if let Some(value) = &state {
             let mut routing = self.lock();
             if routing.stamp(key) == stamp && !routing.writing(key) {
-                routing.cache.insert(key.to_string(), value.clone());
+                routing
+                    .cache
+                    .insert(key.to_string(), Arc::new(value.clone()));
             }
         }
         Ok(state)
@@ -111,11 +155,11 @@ impl Shared {
 
     /// The state of `key` before a write of it: the one last seen, else read now. Empty
     /// when it cannot be told (then the write's events are not judged).
-    pub(super) async fn state_before(&self, key: &str) -> HashMap<String, Value> {
+    pub(super) async fn state_before(&self, key: &str) -> HashMap<String, Arc<Value>> {
         let cached = self.lock().cache.get(key).cloned();
         let state = match cached {
             Some(state) => Some(state),
-            None => self.dump(key).await.ok().flatten(),
+            None => self.dump(key).await.ok().flatten().map(Arc::new),
         };
         state.map(|s| (key.to_string(), s)).into_iter().collect()
     }
@@ -136,7 +180,7 @@ impl Shared {
 }
 
 impl Routing {
-    fn stamp(&self, key: &str) -> (u64, u64) {
+    fn stamp(&self, key: &str) -> Stamp {
         let own = self.generations.get(key).copied().unwrap_or(0);
         (own, self.keyless_generation)
     }
@@ -146,6 +190,19 @@ impl Routing {
         [Some(key.to_string()), None]
             .iter()
             .any(|k| self.lanes.get(k).is_some_and(|open| open.write))
+    }
+
+    /// The state prefetched for `key`, when no write that may change it started since
+    /// (and none is in flight); remembered as the state last seen.
+    fn take_prefetched(&mut self, key: &str) -> Option<Option<Value>> {
+        let (stamp, state) = self.prefetched.remove(key)?;
+        if stamp != self.stamp(key) || self.writing(key) {
+            return None;
+        }
+        if let Some(value) = &state {
+            self.cache.insert(key.to_string(), Arc::new(value.clone()));
+        }
+        Some(state)
     }
 
     fn lose(&mut self, reason: String) {
@@ -207,7 +264,7 @@ impl<'a> Lane<'a> {
         shared: &'a Shared,
         key: Option<String>,
         write: bool,
-        before: HashMap<String, Value>,
+        before: HashMap<String, Arc<Value>>,
     ) -> Lane<'a> {
         let mut routing = shared.lock();
         routing.lanes_opened += 1;
@@ -220,10 +277,12 @@ impl<'a> Lane<'a> {
             (Some(k), true) => {
                 *routing.generations.entry(k.clone()).or_default() += 1;
                 routing.cache.remove(k);
+                routing.prefetched.remove(k);
                 before
             }
             (None, true) => {
                 routing.keyless_generation += 1;
+                routing.prefetched.clear();
                 std::mem::take(&mut routing.cache)
             }
             (_, false) => before,

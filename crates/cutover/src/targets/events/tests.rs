@@ -357,3 +357,60 @@ async fn a_broker_lost_while_a_fence_is_being_published_fails_the_call_at_once()
     let expected = "events broker memory://stuck: disconnected";
     assert_eq!(error, InfraError::Disconnected(expected.into()));
 }
+
+fn dumps(store: &Store) -> u64 {
+    *store.dumps.borrow()
+}
+
+#[tokio::test]
+async fn the_read_back_after_a_write_is_the_state_read_as_it_answered() {
+    let (watched, store, _) = watched();
+    events(&watched, &put(1, "a", json!(1), "after")).await;
+    let read = dumps(&store);
+    assert_eq!(watched.dump("a").await.unwrap(), Some(json!(1)));
+    assert_eq!(
+        dumps(&store),
+        read,
+        "the read-back takes the prefetched state"
+    );
+    store.set("a", json!("changed behind"));
+    assert_eq!(
+        watched.dump("a").await.unwrap(),
+        Some(json!("changed behind")),
+        "taken once: the next read asks the store"
+    );
+}
+
+#[tokio::test]
+async fn a_prefetched_state_is_never_served_once_its_key_may_have_changed() {
+    let (watched, store, _) = watched();
+    // Another write of the key.
+    events(&watched, &put(1, "a", json!(1), "after")).await;
+    events(&watched, &put(2, "a", json!(2), "after")).await;
+    assert_eq!(watched.dump("a").await.unwrap(), Some(json!(2)));
+    // A race trial's paused request, which opens no lane.
+    events(&watched, &put(3, "a", json!(3), "after")).await;
+    let paused = put(4, "a", json!(4), "after");
+    watched
+        .execute_paused(&paused, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(watched.dump("a").await.unwrap(), Some(json!(4)));
+    // A keyless write, which may change every key.
+    events(&watched, &put(5, "a", json!(5), "after")).await;
+    let args = json!({ "value": 6, "publish": "after", "target": "a" });
+    let keyless = Request::new(6, None, "clear", Kind::Write, args, "");
+    events(&watched, &keyless).await;
+    assert_eq!(watched.dump("a").await.unwrap(), Some(json!(6)));
+    // A reset.
+    events(&watched, &put(7, "a", json!(7), "after")).await;
+    watched.reset().await.unwrap();
+    assert_eq!(watched.dump("a").await.unwrap(), Some(Value::Null));
+    // A read prefetches nothing.
+    store.set("a", json!(8));
+    let get = Request::new(8, Some("a"), "get", Kind::Read, json!({}), "");
+    events(&watched, &get).await;
+    let before = dumps(&store);
+    assert_eq!(watched.dump("a").await.unwrap(), Some(json!(8)));
+    assert_eq!(dumps(&store), before + 1);
+}
