@@ -189,7 +189,7 @@ impl Watched {
         self.fence().await?;
         self.lost()?;
         let arrived = lane.close();
-        Ok(visibility::judge(arrived, &self.shared).await)
+        visibility::judge(arrived, &self.shared).await
     }
 
     /// The key whose state is read back after `request`: a write of a key, on a target

@@ -61,7 +61,7 @@ pub(super) struct Arrived {
 pub(super) struct Check {
     pub(super) key: String,
     pub(super) before: Arc<Value>,
-    pub(super) snapshot: JoinHandle<Option<Value>>,
+    pub(super) snapshot: JoinHandle<Result<Option<Value>, InfraError>>,
 }
 
 impl Shared {
@@ -235,9 +235,12 @@ impl Routing {
     }
 }
 
-/// Reads `key` through `inner` on a task of its own; `None` when it cannot be told.
-fn spawn_dump(inner: Arc<dyn Target>, key: String) -> JoinHandle<Option<Value>> {
-    tokio::spawn(async move { inner.dump(&key).await.ok().flatten() })
+/// Reads `key` through `inner` on a task of its own.
+fn spawn_dump(
+    inner: Arc<dyn Target>,
+    key: String,
+) -> JoinHandle<Result<Option<Value>, InfraError>> {
+    tokio::spawn(async move { inner.dump(&key).await })
 }
 
 /// Sorts every delivery until the subscription ends, which loses the broker.

@@ -37,6 +37,7 @@ struct Store {
     states: Mutex<HashMap<String, Value>>,
     dumps: watch::Sender<u64>,
     barrier: Barrier,
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -115,6 +116,9 @@ impl Target for Store {
     }
 
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(InfraError::Disconnected("store gone".into()));
+        }
         let state = self.states.lock().unwrap().get(key).cloned();
         self.dumps.send_modify(|n| *n += 1);
         Ok(Some(state.unwrap_or(Value::Null)))
@@ -132,6 +136,7 @@ fn watched_with(window: Duration) -> (Watched, Arc<Store>, Inbox) {
         states: Mutex::default(),
         dumps: watch::Sender::new(0),
         barrier: Barrier::new(2),
+        failing: Default::default(),
     });
     let broker = Arc::new(Broker {
         inbox: inbox.clone(),
@@ -285,6 +290,7 @@ async fn a_fence_that_never_comes_back_is_a_timeout() {
         states: Mutex::default(),
         dumps: watch::Sender::new(0),
         barrier: Barrier::new(2),
+        failing: Default::default(),
     });
     let watched = Watched::new(store, Arc::new(Silent), deliveries)
         .with_fence_timeout(Duration::from_millis(50));
@@ -344,6 +350,7 @@ async fn a_broker_lost_while_a_fence_is_being_published_fails_the_call_at_once()
         states: Mutex::default(),
         dumps: watch::Sender::new(0),
         barrier: Barrier::new(2),
+        failing: Default::default(),
     });
     let watched = Watched::new(store, Arc::new(Stuck), deliveries);
     tokio::spawn(async move {
@@ -413,4 +420,20 @@ async fn a_prefetched_state_is_never_served_once_its_key_may_have_changed() {
     let before = dumps(&store);
     assert_eq!(watched.dump("a").await.unwrap(), Some(json!(8)));
     assert_eq!(dumps(&store), before + 1);
+}
+
+#[tokio::test]
+async fn an_event_whose_aggregate_cannot_be_read_fails_its_request_never_passes_unjudged() {
+    let (watched, store, _) = watched();
+    events(&watched, &put(1, "a", json!(1), "after")).await;
+    watched.dump("a").await.unwrap();
+    store
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let error = watched
+        .execute_events(&put(2, "a", json!(2), "after"))
+        .await
+        .unwrap_err();
+    let expected = "reading a to judge its events' visibility: store gone";
+    assert_eq!(error, InfraError::Disconnected(expected.into()));
 }
