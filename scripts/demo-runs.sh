@@ -4,7 +4,10 @@
 # other event divergences, and its duration. Each run starts its own servers' databases, so
 # runs are independent; a run's results stay in target/demo-runs/NAME/RUN.
 #
-#   scripts/demo-runs.sh [--runs N] [--name NAME] [--expect CLASS] [-- DEMO ARGS...]
+#   scripts/demo-runs.sh [--runs N] [--name NAME] [--expect CLASS] [--resume] [-- DEMO ARGS...]
+#
+# --resume keeps the runs already in target/demo-runs/NAME and goes on up to N in all (the
+# same arguments each time), so 100 runs can be made in several sittings.
 #
 # CUTOVER_BIN names a binary to run instead of building target/release/cutover (to go on
 # building while the runs go on).
@@ -24,11 +27,13 @@ cd "$(dirname "$0")/.."
 runs=100
 name=shipped
 expect=""
+resume=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --name) name="$2"; shift 2 ;;
     --expect) expect="$2"; shift 2 ;;
+    --resume) resume=1; shift ;;
     --) shift; break ;;
     *) echo "unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
   esac
@@ -40,12 +45,14 @@ if [ -z "$bin" ]; then
   bin=target/release/cutover
 fi
 dir="target/demo-runs/$name"
-rm -rf "$dir"
-mkdir -p "$dir"
 summary="$dir/summary.tsv"
-printf 'run\texit\tseconds\tbefore_commit\tevents\n' > "$summary"
-failed=0
-for i in $(seq 1 "$runs"); do
+if [ "$resume" = 0 ] || [ ! -f "$summary" ]; then
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  printf 'run\texit\tseconds\tbefore_commit\tevents\tas_expected\n' > "$summary"
+fi
+done_runs=$(($(wc -l < "$summary") - 1))
+for i in $(seq $((done_runs + 1)) "$runs"); do
   out="$dir/$i"
   start=$(date +%s.%N)
   set +e
@@ -66,7 +73,6 @@ except FileNotFoundError:
 print(early, events)
 EOF
 )
-  printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$code" "$seconds" "$early" "$events" >> "$summary"
   if [ -z "$expect" ]; then
     ok=$([ "$code" -eq 0 ] && [ "$early" -eq 0 ] && [ "$events" -eq 0 ] && echo 1 || echo 0)
   elif [ "$expect" = before_commit ]; then
@@ -74,16 +80,17 @@ EOF
   else
     ok=$([ "$code" -eq 1 ] && [ "$events" -gt 0 ] && echo 1 || echo 0)
   fi
-  [ "$ok" = 1 ] || failed=$((failed + 1))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$code" "$seconds" "$early" "$events" "$ok" >> "$summary"
   echo "run $i/$runs: exit $code, ${seconds}s, before_commit $early, events $events$([ "$ok" = 1 ] || echo '  <-- not as expected')"
 done
-python3 - "$summary" "$runs" "$failed" "${expect:-none}" <<'EOF'
+python3 - "$summary" "${expect:-none}" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 secs = [float(r["seconds"]) for r in rows]
-print(f"{len(rows)} runs, expected {sys.argv[4]}: {len(rows) - int(sys.argv[3])} as expected, "
-      f"{sys.argv[3]} not; duration median {statistics.median(secs):.1f}s, "
+good = sum(r["as_expected"] == "1" for r in rows)
+print(f"{len(rows)} runs, expected {sys.argv[2]}: {good} as expected, "
+      f"{len(rows) - good} not; duration median {statistics.median(secs):.1f}s, "
       f"min {min(secs):.1f}s, max {max(secs):.1f}s; runs with before_commit: "
       f"{sum(int(r['before_commit']) > 0 for r in rows)}")
+sys.exit(0 if good == len(rows) else 1)
 EOF
-[ "$failed" -eq 0 ]
