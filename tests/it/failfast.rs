@@ -216,7 +216,10 @@ async fn requests_in_flight_when_the_run_stops_are_abandoned_not_waited_for() {
     check_stopped(&results, total, &run);
     let stop = run.stopped.as_ref().unwrap();
     assert_eq!((stop.side, stop.failures), (SideName::Candidate, 5));
-    assert!(stop.first_error.starts_with("timed out"), "{stop:?}");
+    // A call that hangs times out in `execute`, or in the `dump` of a request whose
+    // `execute` answered just before the store died ("reading state: timed out ...").
+    let hung = |why: &str| why.ends_with("timed out after 500ms");
+    assert!(hung(&stop.first_error), "{stop:?}");
     // Eight at a time over fifty keys: the first eight calls that hang start together and
     // time out together. Which of them the stop finds still in flight depends on when the
     // scheduler lets each timer fire (on a loaded machine several finish in one burst), so
@@ -226,7 +229,7 @@ async fn requests_in_flight_when_the_run_stops_are_abandoned_not_waited_for() {
     let cut: Vec<&RequestResult> = results.iter().filter(|r| abandoned(r)).collect();
     let timed_out = results
         .iter()
-        .filter(|r| failure(&r.candidate).starts_with("timed out"))
+        .filter(|r| hung(failure(&r.candidate)))
         .count();
     assert!(timed_out >= 5, "{timed_out} timed out");
     assert!(!cut.is_empty(), "nothing in flight was abandoned");
