@@ -77,7 +77,7 @@ async fn the_kv_domain_declared_on_mongodb_replays_its_recording_equivalent() {
     let server = MongoServer::start()
         .await
         .expect("the MongoDB-wire server starts (see the error for what to install)");
-    let db = server.fresh_database();
+    let db = server.fresh_database().await.unwrap();
     let text = kv_declaration();
     let candidate = open(&text, &db).await.unwrap();
     assert_eq!(candidate.name(), "kv-mongodb");
@@ -156,7 +156,7 @@ async fn arguments_stay_data_and_server_errors_are_declared_or_inconclusive() {
     let server = MongoServer::start()
         .await
         .expect("the MongoDB-wire server starts (see the error for what to install)");
-    let db = server.fresh_database();
+    let db = server.fresh_database().await.unwrap();
     let target = open(USERS, &db).await.unwrap();
     target.reset().await.unwrap();
     let evil = "'; db.dropDatabase(); //";
@@ -292,8 +292,9 @@ async fn a_bad_declaration_or_uri_is_refused_with_its_place() {
         e.contains("line 16") && e.contains("cannot stand for a whole query"),
         "{e}"
     );
+    // A server without a database gets a fresh one, made on it: this one is not there.
     let e = refused(USERS, "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200").await;
-    assert!(e.contains("names no database"), "{e}");
+    assert!(e.contains("making a fresh database"), "{e}");
     let e = refused(USERS, uri).await;
     assert!(
         e.contains("connecting to"),
@@ -356,7 +357,7 @@ async fn declared_keys_page_by_bytes_and_batches_give_each_keys_state() {
     let server = MongoServer::start()
         .await
         .expect("the MongoDB-wire server starts (see the error for what to install)");
-    let db = server.fresh_database();
+    let db = server.fresh_database().await.unwrap();
     let target = open(&format!("{}{STRING_KEYS}", kv_declaration()), &db)
         .await
         .unwrap();
@@ -394,7 +395,7 @@ async fn a_batch_groups_several_documents_per_key_and_keeps_the_state_projection
     let server = MongoServer::start()
         .await
         .expect("the MongoDB-wire server starts (see the error for what to install)");
-    let db = server.fresh_database();
+    let db = server.fresh_database().await.unwrap();
     let lines = raw_collection(&db, "lines").await;
     for (order, line, sku) in [
         ("o2", 2, "b"),
@@ -452,7 +453,7 @@ async fn integer_and_objectid_keys_have_their_text_and_order() {
     let server = MongoServer::start()
         .await
         .expect("the MongoDB-wire server starts (see the error for what to install)");
-    let db = server.fresh_database();
+    let db = server.fresh_database().await.unwrap();
     let numbers = raw_collection(&db, "numbers").await;
     for n in [10_i64, -3, 9, 100, 2] {
         numbers
@@ -550,7 +551,7 @@ async fn a_synced_candidate_lists_and_dumps_what_its_read_side_holds() {
     let server = MongoServer::start()
         .await
         .expect("the MongoDB-wire server starts (see the error for what to install)");
-    let db = server.fresh_database();
+    let db = server.fresh_database().await.unwrap();
     let reads = open(&format!("{}{STRING_KEYS}", kv_declaration()), &db)
         .await
         .unwrap();

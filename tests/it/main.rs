@@ -22,6 +22,9 @@
 //!   state checks and inconclusive requests, through the library.
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
+//! * `safety`: a database cutover did not make is never emptied (every kind of target);
+//!   a server URL gets a fresh database per run; one database on both sides is refused;
+//!   `verify` reads live databases through a role that cannot write.
 //! * `suggest`: every suggested rule pasted, round after round, accepts the representation
 //!   changes of a store move and leaves each planted kv defect divergent.
 //! * `mapping`: the mapping rules (`rename`, `value_map`, `null_as`) accept only what they
@@ -98,6 +101,7 @@ mod races;
 mod redact;
 mod replay;
 mod rules;
+mod safety;
 mod settle;
 mod shadow;
 mod shard;

@@ -124,6 +124,11 @@ pub trait Repository: Send + Sync {
     /// Empties the store.
     async fn reset(&self) -> Result<(), Failure>;
 
+    /// The database it stores into, as [`cutover_servers::spec::identity`] names it.
+    fn database(&self) -> Option<&str> {
+        None
+    }
+
     /// Carries out one command; the value is the operation's answer.
     async fn run(&self, command: &Command) -> Result<Value, Failure>;
 
@@ -151,6 +156,10 @@ pub struct DomainTarget<R>(pub R);
 impl<R: Repository> Target for DomainTarget<R> {
     fn name(&self) -> &str {
         self.0.name()
+    }
+
+    fn databases(&self) -> Vec<String> {
+        self.0.database().map(str::to_string).into_iter().collect()
     }
 
     async fn reset(&self) -> Result<(), InfraError> {

@@ -31,7 +31,7 @@ impl Servers {
 
     /// The legacy repository on a fresh MongoDB database.
     pub async fn legacy(&self) -> Result<(Mongo, FreshMongo), ServiceError> {
-        let db = self.mongo.fresh_database();
+        let db = self.mongo.fresh_database().await?;
         let repo = Mongo::connect(&db.uri, &db.name)
             .await
             .map_err(setup_error("MongoDB"))?;

@@ -323,8 +323,8 @@ async fn fresh(
                 servers.mongodb = Some(MongoServer::start().await.map_err(|e| e.0)?);
             }
             let db = servers.mongodb.as_ref().expect("started").fresh_database();
-            let (base, query) = db.uri.split_once('?').unwrap_or((&db.uri, ""));
-            let url = format!("{}/{}?{query}", base.trim_end_matches('/'), db.name);
+            let db = db.await.map_err(|e| e.0)?;
+            let url = cutover_servers::spec::with_database(&db.uri, &db.name);
             databases.push(Database::Mongodb(Box::new(db)));
             url
         }

@@ -43,6 +43,8 @@ use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
 use cutover::targets::{Dumped, InfraError, KeyOrder, Target};
+use cutover_servers::guard::ResetGuard;
+use cutover_servers::spec;
 use file::{Action, Answer, Compiled};
 use futures::TryStreamExt;
 use keys::{Batch, KeyType, Keys};
@@ -60,6 +62,12 @@ pub struct MongoTarget {
     name: String,
     compiled: Compiled,
     database: Database,
+    /// Whether `reset` may empty the database.
+    guard: ResetGuard,
+    /// The database's identity.
+    identity: String,
+    /// The fresh database made for this target, dropped with it.
+    _holds: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// What an action gave.
@@ -80,6 +88,17 @@ impl MongoTarget {
     /// Connects to `uri` (`mongodb://HOST:PORT/DATABASE`, the database in its path) and
     /// reads the declaration at `ops`.
     pub async fn open(uri: &str, ops: &Path) -> Result<MongoTarget, DeclaredError> {
+        let database = spec::Database::resolve(uri, spec::Safety::default()).await?;
+        MongoTarget::open_in(database, ops).await
+    }
+
+    /// [`MongoTarget::open`] on a spec's resolved `database`, keeping its guard and fresh
+    /// database.
+    pub async fn open_in(
+        resolved: spec::Database,
+        ops: &Path,
+    ) -> Result<MongoTarget, DeclaredError> {
+        let uri = resolved.url.as_str();
         let compiled = Compiled::load(ops).map_err(|e| e.to_string())?;
         let options = ClientOptions::parse(uri)
             .await
@@ -101,6 +120,9 @@ impl MongoTarget {
                 .unwrap_or_else(|| "declared".into()),
             compiled,
             database,
+            guard: resolved.guard,
+            identity: resolved.identity,
+            _holds: resolved.holds,
         })
     }
 
@@ -531,10 +553,18 @@ impl Target for MongoTarget {
         self.settle_for(&request.op)
     }
 
+    fn databases(&self) -> Vec<String> {
+        vec![self.identity.clone()]
+    }
+
     async fn reset(&self) -> Result<(), InfraError> {
         let Some(reset) = &self.compiled.declaration.reset else {
             return Ok(());
         };
+        self.guard
+            .mongo(&self.database)
+            .await
+            .map_err(|e| InfraError::Other(format!("{}: {e}", self.name)))?;
         for name in &reset.collections {
             self.database
                 .collection::<Document>(name)

@@ -24,6 +24,8 @@ use crate::DeclaredError;
 use async_trait::async_trait;
 use cutover::cassette::{ErrorKind, Kind, Outcome, Request};
 use cutover::targets::{Checksums, Dumped, Executed, InfraError, KeyOrder, Target};
+use cutover_servers::guard::ResetGuard;
+use cutover_servers::spec::{Database, Safety};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -174,6 +176,23 @@ pub struct SqlTarget {
     checksums: Option<SqlChecksums>,
     /// `[events]`, prepared.
     events: Option<events::PreparedEvents>,
+    /// Whether `reset` may empty the database.
+    guard: ResetGuard,
+    /// The database's identity.
+    identity: String,
+    /// The fresh database made for this target, dropped with it.
+    _holds: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+/// Runs the SQL statements of the file `schema` on `pool`.
+async fn run_schema(pool: &Pool, schema: &Path) -> Result<(), DeclaredError> {
+    let text = std::fs::read_to_string(schema)
+        .map_err(|e| DeclaredError(format!("reading {}: {e}", schema.display())))?;
+    let ran = match pool {
+        Pool::Pg(pool) => sqlx::raw_sql(&text).execute(pool).await.map(drop),
+        Pool::MySql(pool) => sqlx::raw_sql(&text).execute(pool).await.map(drop),
+    };
+    ran.map_err(|e| DeclaredError(format!("{}: {e}", schema.display())))
 }
 
 /// What one operation's statements gave: the rows of the last, and the rows the first
@@ -195,7 +214,20 @@ impl SqlTarget {
     /// Connects to `url` (`postgres://` or `mysql://`) and prepares every statement of the
     /// declaration at `ops`.
     pub async fn open(url: &str, ops: &Path) -> Result<SqlTarget, DeclaredError> {
+        let database = Database::resolve(url, Safety::default()).await?;
+        SqlTarget::open_in(database, ops, None).await
+    }
+
+    /// [`SqlTarget::open`] on a spec's resolved `database`, keeping its guard and fresh
+    /// database; `schema`, a file of SQL statements, is run first (on a fresh database
+    /// only: cutover never changes the schema of a database it did not make).
+    pub async fn open_in(
+        database: Database,
+        ops: &Path,
+        schema: Option<&Path>,
+    ) -> Result<SqlTarget, DeclaredError> {
         let declaration = Declaration::load(ops).map_err(|e| e.to_string())?;
+        let url = database.url.as_str();
         let scheme = url.split(':').next().unwrap_or("");
         let (pool, style) = match scheme {
             "postgres" | "postgresql" => (Pool::Pg(pg::connect(url).await?), Style::Numbered),
@@ -206,7 +238,19 @@ impl SqlTarget {
                 )))
             }
         };
+        if let Some(schema) = schema {
+            if !database.fresh {
+                return Err(DeclaredError(format!(
+                    "`schema={}` applies to a fresh database only: give the server's URL, without a database",
+                    schema.display()
+                )));
+            }
+            run_schema(&pool, schema).await?;
+        }
         let mut target = SqlTarget {
+            guard: database.guard,
+            identity: database.identity.clone(),
+            _holds: database.holds,
             name: declaration
                 .name
                 .clone()
@@ -569,10 +613,19 @@ impl Target for SqlTarget {
         self.settle_for(&request.op)
     }
 
+    fn databases(&self) -> Vec<String> {
+        vec![self.identity.clone()]
+    }
+
     async fn reset(&self) -> Result<(), InfraError> {
         let Some(reset) = &self.reset else {
             return Ok(());
         };
+        let allowed = match &self.pool {
+            Pool::Pg(pool) => self.guard.postgres(pool).await,
+            Pool::MySql(pool) => self.guard.mysql(pool).await,
+        };
+        allowed.map_err(|e| InfraError::Other(format!("{}: {e}", self.name)))?;
         let request = cutover::capture::adapter::request("reset", None, Kind::Write, Value::Null);
         match self.run(reset, &request).await? {
             Ran::Done { .. } => Ok(()),

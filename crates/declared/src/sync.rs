@@ -332,6 +332,12 @@ impl Target for Synced {
         self.reads.domain()
     }
 
+    fn databases(&self) -> Vec<String> {
+        let mut both = self.writes.databases();
+        both.extend(self.reads.databases());
+        both
+    }
+
     async fn reset(&self) -> Result<(), InfraError> {
         self.writes.reset().await?;
         self.reads.reset().await

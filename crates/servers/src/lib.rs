@@ -10,15 +10,19 @@
 //! * NATS (`nats`): `NATS_URL`, else the server on 127.0.0.1:4222, else `nats-server`
 //!   started on a free port.
 //!
-//! Every user gets fresh, uniquely named databases, dropped when they go out of scope. A
+//! Every user gets fresh, uniquely named databases, marked as cutover's (`guard`) and
+//! dropped when they go out of scope; a target spec's URL resolves to its database or to a
+//! fresh one on its server (`spec`). A
 //! missing binary is an error that names what to install, never a silent skip.
 
 #![warn(missing_docs)]
 
+pub mod guard;
 pub mod mongo;
 pub mod mysql;
 pub mod nats;
 pub mod postgres;
+pub mod spec;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +32,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ServiceError(pub String);
+
+impl From<ServiceError> for String {
+    fn from(error: ServiceError) -> String {
+        error.0
+    }
+}
 
 impl ServiceError {
     /// An error saying `what`.

@@ -84,13 +84,35 @@ impl MongoServer {
         &self.source
     }
 
-    /// A fresh database name on this server; the database is dropped with the value.
-    pub fn fresh_database(&self) -> FreshMongo {
-        FreshMongo {
+    /// The server a URI names (its database, if any, is left alone).
+    pub fn at(uri: &str) -> MongoServer {
+        MongoServer {
+            uri: uri.to_string(),
+            source: uri.to_string(),
+            child: None,
+        }
+    }
+
+    /// A fresh database on this server, made and marked ([`crate::guard`]) here; it is
+    /// dropped with the value.
+    pub async fn fresh_database(&self) -> Result<FreshMongo, ServiceError> {
+        let fresh = FreshMongo {
             uri: self.uri.clone(),
             name: unique_name(),
             server: self.child.as_ref().map(|(_, address)| *address),
-        }
+            keep: false,
+        };
+        let marked = async {
+            let client = mongodb::Client::with_uri_str(&self.uri).await?;
+            crate::guard::mark_mongo(&client.database(&fresh.name)).await
+        };
+        marked.await.map_err(|e| {
+            ServiceError::new(format!(
+                "making a fresh database {} on {}: {e}",
+                fresh.name, self.source
+            ))
+        })?;
+        Ok(fresh)
     }
 }
 
@@ -103,10 +125,22 @@ pub struct FreshMongo {
     /// The address of a server started here: one that no longer accepts connections has
     /// gone with its databases, and is not waited on.
     server: Option<SocketAddr>,
+    keep: bool,
+}
+
+impl FreshMongo {
+    /// The same database, kept when this value is dropped.
+    pub fn kept(mut self) -> FreshMongo {
+        self.keep = true;
+        self
+    }
 }
 
 impl Drop for FreshMongo {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         if let Some(address) = self.server {
             if TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err() {
                 return;

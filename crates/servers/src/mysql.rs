@@ -18,8 +18,23 @@ impl MySqlServer {
     /// `MYSQL_URL` if set, else 127.0.0.1:3306 as `root`.
     pub async fn start() -> Result<MySqlServer, ServiceError> {
         let (url, source) = match std::env::var("MYSQL_URL") {
-            Ok(url) if !url.is_empty() => (url.trim_end_matches('/').to_string(), "MYSQL_URL"),
+            Ok(url) if !url.is_empty() => (url, "MYSQL_URL"),
             _ => ("mysql://root@127.0.0.1:3306".to_string(), "127.0.0.1:3306"),
+        };
+        MySqlServer::connect(&url, source).await
+    }
+
+    /// The server a URL without a database names (`mysql://USER:PASSWORD@HOST:PORT`).
+    pub async fn at(url: &str) -> Result<MySqlServer, ServiceError> {
+        MySqlServer::connect(url, url).await
+    }
+
+    async fn connect(url: &str, source: &str) -> Result<MySqlServer, ServiceError> {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let base = base.trim_end_matches('/');
+        let url = match query {
+            "" => base.to_string(),
+            query => format!("{base}?{query}"),
         };
         let admin = MySqlConnectOptions::from_str(&url)
             .map_err(|e| ServiceError::new(format!("{source}: {e}")))?;
@@ -64,12 +79,26 @@ impl MySqlServer {
             .execute(&mut admin)
             .await
             .map_err(|e| ServiceError::new(format!("creating database {name}: {e}")))?;
-        let _ = admin.close().await;
-        Ok(FreshMySql {
-            url: format!("{}/{name}", self.url),
+        let fresh = FreshMySql {
+            url: match self.url.split_once('?') {
+                Some((base, query)) => format!("{base}/{name}?{query}"),
+                None => format!("{}/{name}", self.url),
+            },
             admin: self.admin.clone(),
             name,
-        })
+            keep: false,
+        };
+        let marked = async {
+            sqlx::query(&format!("USE `{}`", fresh.name))
+                .execute(&mut admin)
+                .await?;
+            crate::guard::mark_mysql(&mut admin).await
+        };
+        marked
+            .await
+            .map_err(|e| ServiceError::new(format!("marking database {}: {e}", fresh.name)))?;
+        let _ = admin.close().await;
+        Ok(fresh)
     }
 }
 
@@ -80,10 +109,22 @@ pub struct FreshMySql {
     /// Its name.
     pub name: String,
     admin: MySqlConnectOptions,
+    keep: bool,
+}
+
+impl FreshMySql {
+    /// The same database, kept when this value is dropped.
+    pub fn kept(mut self) -> FreshMySql {
+        self.keep = true;
+        self
+    }
 }
 
 impl Drop for FreshMySql {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         let (admin, name) = (self.admin.clone(), self.name.clone());
         super::block_on_side(async move {
             if let Ok(mut conn) = admin.connect().await {

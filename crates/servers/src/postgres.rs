@@ -62,6 +62,22 @@ impl PostgresServer {
         PostgresServer::throwaway().await
     }
 
+    /// The server a URL names (its database, if any, is left alone: fresh databases are
+    /// made beside it); connecting as the URL's user to its `postgres` database.
+    pub async fn at(url: &str) -> Result<PostgresServer, ServiceError> {
+        let admin = PgConnectOptions::from_str(url)
+            .map_err(|e| ServiceError::new(format!("`{url}`: {e}")))?
+            .database("postgres");
+        check(&admin)
+            .await
+            .map_err(|e| ServiceError::new(format!("connecting to PostgreSQL at `{url}`: {e}")))?;
+        Ok(PostgresServer {
+            admin,
+            source: url.to_string(),
+            _cluster: None,
+        })
+    }
+
     /// A cluster of its own in the build directory, on a free port.
     pub async fn throwaway() -> Result<PostgresServer, ServiceError> {
         let bin = binaries()?;
@@ -156,12 +172,17 @@ impl PostgresServer {
             .execute(&mut admin)
             .await
             .map_err(|e| ServiceError::new(format!("creating database {name}: {e}")))?;
-        let _ = admin.close().await;
-        Ok(FreshPostgres {
+        let fresh = FreshPostgres {
             options: self.admin.clone().database(&name),
             admin: self.admin.clone(),
             name,
-        })
+            keep: false,
+        };
+        crate::guard::mark_postgres(&mut admin, &fresh.name)
+            .await
+            .map_err(|e| ServiceError::new(format!("marking database {}: {e}", fresh.name)))?;
+        let _ = admin.close().await;
+        Ok(fresh)
     }
 }
 
@@ -172,6 +193,7 @@ pub struct FreshPostgres {
     /// The database's name, unique per process and call.
     pub name: String,
     admin: PgConnectOptions,
+    keep: bool,
 }
 
 impl FreshPostgres {
@@ -179,10 +201,19 @@ impl FreshPostgres {
     pub fn url(&self) -> String {
         self.options.to_url_lossy().to_string()
     }
+
+    /// The same database, kept when this value is dropped.
+    pub fn kept(mut self) -> FreshPostgres {
+        self.keep = true;
+        self
+    }
 }
 
 impl Drop for FreshPostgres {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         let (admin, name) = (self.admin.clone(), self.name.clone());
         super::block_on_side(async move {
             if let Ok(mut conn) = admin.connect().await {

@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cutover::targets::InfraError;
 use cutover_declared::value::bson::to_canonical;
+use cutover_servers::guard::ResetGuard;
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::options::IndexOptions;
@@ -79,17 +80,42 @@ const DATE_FIELDS: [&str; 3] = ["created_at", "joined_at", "edited_at"];
 
 /// The MongoDB conversations repository.
 pub struct Mongo {
+    database: mongodb::Database,
     conversations: Collection<Document>,
     events: Option<Publisher>,
+    /// Whether `reset` may empty the database.
+    guard: ResetGuard,
+    /// The database's identity.
+    identity: String,
+    /// The fresh database made for this repository, dropped with it.
+    _holds: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Mongo {
-    /// Connects to `uri` and uses database `database`.
+    /// Connects to `uri` and uses database `database`; a reset empties it only if it
+    /// carries cutover's mark ([`cutover_servers::guard`]).
     pub async fn connect(uri: &str, database: &str) -> Result<Mongo, Failure> {
+        Mongo::open(uri, database, ResetGuard::new(false), None).await
+    }
+
+    /// Connects to `uri` and uses database `database`, guarded by `guard`, holding the
+    /// fresh database made for it if any.
+    pub async fn open(
+        uri: &str,
+        database: &str,
+        guard: ResetGuard,
+        holds: Option<Box<dyn std::any::Any + Send + Sync>>,
+    ) -> Result<Mongo, Failure> {
         let client = Client::with_uri_str(uri).await.map_err(failure)?;
+        let identity = cutover_servers::spec::identity_on(uri, database);
+        let database = client.database(database);
         Ok(Mongo {
-            conversations: client.database(database).collection("conversations"),
+            identity,
+            conversations: database.collection("conversations"),
+            database,
             events: None,
+            guard,
+            _holds: holds,
         })
     }
 
@@ -253,7 +279,15 @@ impl Repository for Mongo {
         "mongodb"
     }
 
+    fn database(&self) -> Option<&str> {
+        Some(&self.identity)
+    }
+
     async fn reset(&self) -> Result<(), Failure> {
+        self.guard
+            .mongo(&self.database)
+            .await
+            .map_err(|e| Failure::Infra(InfraError::Other(e.to_string())))?;
         self.conversations.drop().await.map_err(failure)?;
         let relation = IndexModel::builder()
             .keys(doc! { "relation.project_a": 1, "relation.project_b": 1 })

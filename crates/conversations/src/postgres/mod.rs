@@ -18,6 +18,8 @@ use super::{Failure, Repository};
 use async_trait::async_trait;
 use cutover::cassette::ErrorKind;
 use cutover::targets::InfraError;
+use cutover_servers::guard::{postgres_marked, ResetGuard};
+use cutover_servers::spec::{Database, Safety};
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::collections::HashMap;
@@ -26,32 +28,63 @@ use std::time::Duration;
 /// The schema migrations, embedded.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+async fn migrate(pool: &PgPool) -> Result<(), Failure> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| infra(format!("migrating: {e}")))
+}
+
+fn infra(why: impl Into<String>) -> Failure {
+    Failure::Infra(InfraError::Other(why.into()))
+}
+
 /// The PostgreSQL conversations repository.
 pub struct Postgres {
     pool: PgPool,
     queries: Queries,
     events: Option<Publisher>,
     defect: Option<Defect>,
+    /// Whether `reset` may empty the database (and migrate it first).
+    guard: ResetGuard,
+    /// The database's identity.
+    identity: String,
+    /// The fresh database made for this repository, dropped with it.
+    _holds: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Postgres {
-    /// Connects to `url` and brings the schema up to date.
+    /// Connects to the database at `url`; brings its schema up to date only if it carries
+    /// cutover's mark ([`cutover_servers::guard`]): an unmarked database is only read
+    /// until a reset is allowed.
     pub async fn connect(url: &str) -> Result<Postgres, Failure> {
+        Postgres::open(
+            Database::resolve(url, Safety::default())
+                .await
+                .map_err(infra)?,
+        )
+        .await
+    }
+
+    /// Connects to `database` (a spec's, resolved), keeping its guard and fresh database.
+    pub async fn open(database: Database) -> Result<Postgres, Failure> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect(&database.url)
             .await
             .map_err(failure)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| Failure::Infra(InfraError::Other(format!("migrating: {e}"))))?;
+        if postgres_marked(&pool).await.map_err(failure)? {
+            migrate(&pool).await?;
+        }
         Ok(Postgres {
             pool,
             queries: Queries::default(),
             events: None,
             defect: None,
+            guard: database.guard,
+            identity: database.identity,
+            _holds: database.holds,
         })
     }
 
@@ -112,7 +145,17 @@ impl Repository for Postgres {
         "postgres"
     }
 
+    fn database(&self) -> Option<&str> {
+        Some(&self.identity)
+    }
+
+    /// Empties the database, as the guard allows, after bringing its schema up to date.
     async fn reset(&self) -> Result<(), Failure> {
+        self.guard
+            .postgres(&self.pool)
+            .await
+            .map_err(|e| infra(e.to_string()))?;
+        migrate(&self.pool).await?;
         sqlx::query(
             "TRUNCATE conversation, participant, conversations_participants, message, message_read_by,
              temp_attachment, stored_file RESTART IDENTITY",

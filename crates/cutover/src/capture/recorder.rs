@@ -245,6 +245,10 @@ impl<T: Target> Target for Recorder<T> {
         self.inner.name()
     }
 
+    fn databases(&self) -> Vec<String> {
+        self.inner.databases()
+    }
+
     async fn reset(&self) -> Result<(), InfraError> {
         self.inner.reset().await
     }

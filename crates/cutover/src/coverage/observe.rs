@@ -108,6 +108,10 @@ impl Target for Observed {
         self.inner.name()
     }
 
+    fn databases(&self) -> Vec<String> {
+        self.inner.databases()
+    }
+
     async fn reset(&self) -> Result<(), InfraError> {
         self.inner.reset().await?;
         let mut counting = self.counting();

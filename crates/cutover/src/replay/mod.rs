@@ -239,6 +239,9 @@ pub enum ReplayError {
     /// A sink failed to write a result.
     #[error("writing results: {0}")]
     Sink(#[from] std::io::Error),
+    /// Both sides store into one database.
+    #[error("the legacy and the candidate are one database, `{0}`: a replay would compare it with itself; give each side its own database (or a server URL, for a fresh one each)")]
+    SameDatabase(String),
     /// The options cannot be used (a zero concurrency or window).
     #[error("replay options: {0}")]
     Options(String),
@@ -287,6 +290,9 @@ pub async fn replay(
         return Err(ReplayError::Options(
             "concurrency and window must be at least 1".into(),
         ));
+    }
+    if let Some(database) = pair.shared_database() {
+        return Err(ReplayError::SameDatabase(database));
     }
     for (side, target) in [("legacy", &pair.legacy), ("candidate", &pair.candidate)] {
         match target.domain() {

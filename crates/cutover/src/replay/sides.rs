@@ -23,6 +23,16 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// A database both sides store into, if they share one (then they are one store, and
+    /// comparing them proves nothing).
+    pub fn shared_database(&self) -> Option<String> {
+        let legacy = self.legacy.databases();
+        self.candidate
+            .databases()
+            .into_iter()
+            .find(|database| legacy.contains(database))
+    }
+
     /// Both sides with their store-generated ids translated to and from the recorded ones
     /// ([`crate::targets::identity`]); the pair itself where nothing is generated.
     pub fn with_identities(&self, generated: &crate::targets::identity::Generated) -> Pair {

@@ -278,6 +278,10 @@ impl Target for Identities {
         self.inner.declaration()
     }
 
+    fn databases(&self) -> Vec<String> {
+        self.inner.databases()
+    }
+
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
         let side = self.pairs().to_side.get(key).cloned();
         let mut state = self.inner.dump(side.as_deref().unwrap_or(key)).await?;

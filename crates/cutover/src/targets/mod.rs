@@ -69,6 +69,14 @@ pub trait Target: Send + Sync {
         None
     }
 
+    /// The databases this target stores into, each named so that two URLs of one database
+    /// give one name (`SCHEME://HOST:PORT/NAME`), where it can tell: a replay or `verify`
+    /// refuses a pair whose sides share one, which would compare a store with itself. A
+    /// wrapper forwards it.
+    fn databases(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The canonical stored state of the aggregate `key`, `Ok(None)` if this target cannot
     /// tell (then the state check is skipped and counted as unchecked).
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError>;

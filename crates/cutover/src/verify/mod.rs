@@ -219,9 +219,15 @@ pub async fn verify(
     })
 }
 
-/// The order both sides enumerate keys in; refused when a side cannot enumerate or the
-/// orders differ.
+/// The order both sides enumerate keys in; refused when the sides share a database, or
+/// a side cannot enumerate, or the orders differ.
 fn key_order(pair: &Pair) -> Result<KeyOrder, VerifyError> {
+    if let Some(database) = pair.shared_database() {
+        return Err(VerifyError::Refused(format!(
+            "the legacy and the candidate are one database, `{database}`: it would be \
+             compared with itself"
+        )));
+    }
     let (l, c) = (pair.legacy.key_order(), pair.candidate.key_order());
     if l != c {
         return Err(VerifyError::Refused(format!(

@@ -255,6 +255,10 @@ impl Target for Watched {
         self.inner.declaration()
     }
 
+    fn databases(&self) -> Vec<String> {
+        self.inner.databases()
+    }
+
     async fn dump(&self, key: &str) -> Result<Option<Value>, InfraError> {
         self.lost()?;
         self.shared.dump(key).await
