@@ -300,9 +300,11 @@ async fn a_bad_declaration_or_uri_is_refused_with_its_place() {
         e.contains("connecting to"),
         "an unreachable server fails at open: {e}"
     );
-    assert!(refused(USERS, "")
-        .await
-        .contains("expected `ops=FILE,uri=URL`"));
+    let e = refused(USERS, "").await;
+    assert!(
+        e.contains("expected `ops=FILE,") && e.contains("uri=URL`"),
+        "{e}"
+    );
 }
 
 /// The raw collection `name` of the database `db`, for documents written by hand.
