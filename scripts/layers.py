@@ -123,6 +123,8 @@ LAYERS: dict[str, int] = {
     "shrink": 14,
     "capture": 14,
     "testing": 15,
+    # The fuzz targets' entry points: every input cutover reads, read as its front ends do.
+    "fuzzing": 15,
 }
 
 # The crates' order: the core `cutover` lowest, then the test servers, the declared targets,

@@ -22,6 +22,8 @@
 //!   state checks and inconclusive requests, through the library.
 //! * `values`: the cross-store value model on a real PostgreSQL, against BSON.
 //! * `rules`: normalization rules, their counts and errors, and suggested rules.
+//! * `fuzzed`: the fuzz targets' seeds and regression inputs, each read without a panic or
+//!   a hang (`cutover::fuzzing`, `scripts/fuzz.sh`).
 //! * `safety`: a database cutover did not make is never emptied (every kind of target);
 //!   a server URL gets a fresh database per run; one database on both sides is refused;
 //!   `verify` reads live databases through a role that cannot write.
@@ -85,6 +87,7 @@ mod domain;
 mod events;
 mod events_broker;
 mod failfast;
+mod fuzzed;
 mod gate;
 mod generated;
 mod golden;

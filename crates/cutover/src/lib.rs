@@ -67,6 +67,7 @@ pub mod declaration;
 pub mod diff;
 pub mod digest;
 pub mod domain;
+pub mod fuzzing;
 pub mod gate;
 pub mod kv;
 pub mod located;
