@@ -69,7 +69,10 @@ fn a_slow_writer_drops_whole_keys_counts_them_and_keeps_every_recorded_key_compl
     config.rate = 1.0;
     config.queue = 512;
     config.rotate_bytes = 64 << 10;
-    config.slow_writer = Some(Duration::from_micros(50));
+    // A millisecond per line: far slower than any producer here, even a debug build on a
+    // loaded machine (at 50 µs, such a producer was no faster than the writer, and nothing
+    // was dropped), and still enough lines written while it runs to rotate the files.
+    config.slow_writer = Some(Duration::from_millis(1));
     let recorder = Recorder::start(Memory::new(), config, None).unwrap();
     let mut calls: HashMap<String, u64> = HashMap::new();
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -29,6 +29,12 @@ impl DroppedKeys {
         (slot / 64, 1 << (slot % 64))
     }
 
+    /// The slot of `key`: keys of one slot are dropped together and counted once.
+    pub(crate) fn slot_of(key: &str) -> usize {
+        let (word, bit) = DroppedKeys::slot(key);
+        word * 64 + bit.trailing_zeros() as usize
+    }
+
     pub(crate) fn contains(&self, key: &str) -> bool {
         let (word, bit) = DroppedKeys::slot(key);
         self.words[word].load(Ordering::Acquire) & bit != 0

@@ -149,6 +149,7 @@ impl<T> Recorder<T> {
             stats: Arc::clone(&stats),
             index: 0,
             seq: 0,
+            left_out: HashSet::new(),
         };
         let handle = std::thread::Builder::new()
             .name("cutover-recorder".into())
@@ -304,6 +305,10 @@ struct Writer {
     index: u64,
     /// The cassette's own numbering, in the order calls were written.
     seq: u64,
+    /// The dropped keys' slots ([`DroppedKeys::slot_of`]) the current window's finished
+    /// files left out so far: each is counted in the first file that leaves it out, so the
+    /// files' `dropped_keys` add up to the keys the window dropped, never more.
+    left_out: HashSet<usize>,
 }
 
 /// The open `.partial` file.
@@ -365,6 +370,7 @@ impl Writer {
         for path in window.drain(..) {
             self.finish_file(&path)?;
         }
+        self.left_out.clear();
         Ok(())
     }
 
@@ -450,7 +456,10 @@ impl Writer {
                 .and_then(|v| v.get("key").and_then(Value::as_str).map(String::from));
             match key {
                 Some(k) if dropped.contains(&k) => {
-                    left_out.insert(k);
+                    let slot = DroppedKeys::slot_of(&k);
+                    if !self.left_out.contains(&slot) {
+                        left_out.insert(slot);
+                    }
                     self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {
@@ -468,6 +477,7 @@ impl Writer {
             std::fs::remove_file(&body)?;
             return std::fs::remove_file(path);
         }
+        self.left_out.extend(left_out.iter().copied());
         let mut out = BufWriter::new(File::create(&tmp)?);
         let header = self.header(Some(left_out.len() as u64));
         writeln!(
