@@ -87,6 +87,7 @@ mod domain;
 mod events;
 mod events_broker;
 mod failfast;
+mod faults;
 mod fuzzed;
 mod gate;
 mod generated;

@@ -12,15 +12,20 @@
 //!
 //! Every user gets fresh, uniquely named databases, marked as cutover's (`guard`) and
 //! dropped when they go out of scope; a target spec's URL resolves to its database or to a
-//! fresh one on its server (`spec`). A
-//! missing binary is an error that names what to install, never a silent skip.
+//! fresh one on its server (`spec`).
+//! * For the fault tests: a link to a server that stalls, resets or delays on demand
+//!   (`link`), and a network namespace whose packets the kernel drops (`netns`).
+//!
+//! A missing binary is an error that names what to install, never a silent skip.
 
 #![warn(missing_docs)]
 
 pub mod guard;
+pub mod link;
 pub mod mongo;
 pub mod mysql;
 pub mod nats;
+pub mod netns;
 pub mod postgres;
 pub mod spec;
 
@@ -169,9 +174,14 @@ pub(crate) fn run(command: &mut std::process::Command, what: &str) -> Result<(),
     )))
 }
 
-/// Runs `work` to completion on a runtime of its own, on its own thread: for cleanup in
-/// `Drop`, which cannot await.
-pub(crate) fn block_on_side<F>(work: F)
+/// How long cleanup in `Drop` may wait on a server before it gives up.
+const CLEANUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `work` (`what` it does, for the message) on a runtime of its own, on its own
+/// thread, for at most [`CLEANUP_LIMIT`]: for cleanup in `Drop`, which cannot await. A
+/// server that stopped answering must not hold the process, so past the limit the work is
+/// given up with a message on stderr saying what was left undone.
+pub(crate) fn block_on_side<F>(what: String, work: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -180,7 +190,15 @@ where
             .enable_all()
             .build()
         {
-            runtime.block_on(work);
+            if runtime
+                .block_on(async move { tokio::time::timeout(CLEANUP_LIMIT, work).await })
+                .is_err()
+            {
+                eprintln!(
+                    "warning: could not {what}: the server did not answer in {} s; do it by hand",
+                    CLEANUP_LIMIT.as_secs()
+                );
+            }
         }
     })
     .join();

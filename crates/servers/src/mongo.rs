@@ -146,8 +146,9 @@ impl Drop for FreshMongo {
                 return;
             }
         }
+        let what = format!("drop database {}", self.name);
         let (uri, name) = (self.uri.clone(), self.name.clone());
-        super::block_on_side(async move {
+        super::block_on_side(what, async move {
             if let Ok(client) = mongodb::Client::with_uri_str(&uri).await {
                 let _ = client.database(&name).drop().await;
             }

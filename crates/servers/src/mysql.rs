@@ -125,8 +125,9 @@ impl Drop for FreshMySql {
         if self.keep {
             return;
         }
+        let what = format!("drop database {}", self.name);
         let (admin, name) = (self.admin.clone(), self.name.clone());
-        super::block_on_side(async move {
+        super::block_on_side(what, async move {
             if let Ok(mut conn) = admin.connect().await {
                 let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
                     .execute(&mut conn)

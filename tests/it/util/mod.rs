@@ -3,6 +3,7 @@
 //! Chromium ([`page`], shared with `examples/report_at_scale.rs`).
 
 pub mod doubles;
+pub mod faults;
 pub mod page;
 
 use assert_cmd::Command;
