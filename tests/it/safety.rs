@@ -1,8 +1,8 @@
 //! cutover never empties a database it did not make: a replay refuses an unmarked database
-//! for every kind of target (conversations on PostgreSQL and MongoDB, declared SQL and
-//! MongoDB), leaving its rows; `reset=allow` empties and marks one; a server URL gets a
-//! fresh database per run, dropped after it (kept with `keep=true`); one database on both sides
-//! is refused; and `verify` reads two live databases through a role that cannot write.
+//! for every kind of target (conversations on PostgreSQL and MongoDB, declared SQL on
+//! PostgreSQL and MariaDB, declared MongoDB), leaving its rows; `reset=allow` empties and
+//! marks one; a server URL gets a fresh database per run, dropped after it (kept with
+//! `keep=true`); one database on both sides is refused; and `verify` reads two live databases through a role that cannot write.
 
 use crate::util::{cutover, fixture, replay, with_database, Replayed};
 use cutover_servers::mongo::MongoServer;
@@ -190,6 +190,44 @@ async fn declared_and_mongodb_targets_refuse_an_unmarked_database_too() {
             .unwrap();
         assert_eq!(left, 1, "{collection}");
     }
+}
+
+/// The `prod2` scenario on MariaDB: a declared `sql:` target on a database with rows and
+/// no mark is refused, and its rows stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_mariadb_target_refuses_an_unmarked_database_and_keeps_its_rows() {
+    use sqlx::Connection;
+    let server = cutover_servers::mysql::MySqlServer::start()
+        .await
+        .expect("a MariaDB server");
+    let live = server.fresh_database().await.unwrap();
+    let mut conn = sqlx::MySqlConnection::connect(&live.url).await.unwrap();
+    let dir = "fixtures/migrations/mysql-to-postgres";
+    let schema = std::fs::read_to_string(format!("{dir}/legacy.sql")).unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP TABLE cutover_marker;\n{schema}\n\
+         INSERT INTO customers (id, email) VALUES ('PRODUCTION-1', 'p@example.com')"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let ops = format!("sql:ops={dir}/legacy.toml");
+    let args = vec![
+        format!("--legacy={ops},schema={dir}/legacy.sql,url=mysql://root@127.0.0.1:3306"),
+        format!("--candidate={ops},url={}", live.url),
+    ];
+    let run = replay_of("migrations/mysql-to-postgres/cassette.jsonl", args).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        refused_naming(&run.stderr, "MySQL", &live.name),
+        "{}",
+        run.stderr
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

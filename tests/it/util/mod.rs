@@ -84,15 +84,8 @@ pub fn request(seq: u64, key: Option<&str>, op: &str, kind: Kind, args: Value) -
     Request::new(seq, key, op, kind, args, AT)
 }
 
-/// `mongodb://host:port/?opts` with the database put in its path.
-pub fn with_database(uri: &str, database: &str) -> String {
-    let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let base = base.trim_end_matches('/');
-    match query {
-        "" => format!("{base}/{database}"),
-        q => format!("{base}/{database}?{q}"),
-    }
-}
+/// A URL with the database put in its path (`mongodb://host:port/DB?opts`).
+pub use cutover_servers::spec::with_database;
 
 /// A copy of the bundled migration `name` in a temporary directory, its `file` patched
 /// (`from`, which must occur exactly once, replaced by `to`).
