@@ -374,3 +374,267 @@ fn the_recorder_keeps_each_call_s_interval_and_overlapping_calls_form_a_race_gro
     let recorded: Vec<u64> = requests.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, [vec![recorded[1], recorded[2]]]);
 }
+
+// The recorder under crashes (issue 30): `examples/recorder_crash.rs` records until killed
+// and checks what a kill left; `scripts/recorder-crash.sh` kills it at 100 points.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+/// The `recorder_crash` example of this build's profile, built here: a `cargo test` that
+/// names its tests builds no example.
+fn recorder_crash() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--example", "recorder_crash"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile.ends_with("release") {
+        build.arg("--release");
+    }
+    assert!(build.status().unwrap().success(), "building recorder_crash");
+    profile.join("examples/recorder_crash")
+}
+
+/// `recorder_crash record DIR --seed SEED`, running.
+fn crash_record(example: &Path, dir: &Path, seed: u64) -> Child {
+    Command::new(example)
+        .arg("record")
+        .arg(dir)
+        .args(["--seed", &seed.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// `recorder_crash check DIR --seed SEED` with this build's `cutover inspect`: its figures,
+/// once it found no violation.
+fn crash_check(example: &Path, dir: &Path, seed: u64) -> HashMap<String, String> {
+    let done = Command::new(example)
+        .arg("check")
+        .arg(dir)
+        .args(["--seed", &seed.to_string()])
+        .args(["--cutover", env!("CARGO_BIN_EXE_cutover")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "what the kill left in {} breaks a guarantee: {stdout}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    stdout
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Waits (a minute at most) until `path` exists.
+fn wait_for(path: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_recording_killed_at_five_random_points_leaves_whole_readable_files_and_whole_keys() {
+    let example = recorder_crash();
+    let mut sum: HashMap<&str, u64> = HashMap::new();
+    for seed in 1..=5u64 {
+        // A point between 0.2 and 2.2 s, drawn from the seed.
+        let ms = 200 + (seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) % 2000;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = crash_record(&example, dir.path(), seed);
+        std::thread::sleep(Duration::from_millis(ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let figures = crash_check(&example, dir.path(), seed);
+        assert_eq!(figures["violations"], "0");
+        for name in ["files", "finished", "lines", "keys"] {
+            *sum.entry(name).or_default() += figures[name].parse::<u64>().unwrap();
+        }
+    }
+    // The check had something to check: files, finished ones among them, and keys.
+    assert!(sum["files"] >= 5, "{sum:?}");
+    assert!(sum["finished"] >= 1, "{sum:?}");
+    assert!(sum["lines"] >= 100 && sum["keys"] >= 10, "{sum:?}");
+}
+
+#[test]
+fn a_partial_file_holds_a_whole_request_from_the_moment_it_appears() {
+    // It used to be created empty and filled 64 KiB at a time: a kill before the first
+    // flush left a file no reader could read.
+    let example = recorder_crash();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = crash_record(&example, dir.path(), 7);
+    let partial = dir.path().join("cassette-000001.jsonl.partial");
+    wait_for(&partial);
+    child.kill().unwrap(); // SIGKILL, as soon as the file is there
+    child.wait().unwrap();
+    let mut reader = Reader::open(&partial).unwrap();
+    let first = reader.next_request().unwrap().expect("a whole request");
+    assert_eq!(first.args["value"], serde_json::json!({ "i": 1, "n": 1 }));
+    crash_check(&example, dir.path(), 7);
+}
+
+#[test]
+fn a_key_dropped_as_its_window_ends_is_not_carried_half_into_the_next_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RecorderConfig::new(dir.path(), "kv");
+    config.rate = 1.0;
+    config.queue = 1;
+    config.window = Duration::from_millis(100);
+    config.slow_writer = Some(Duration::from_millis(300));
+    let recorder = Recorder::start(Memory::new(), config, None).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let put = |key: &str, n: u64| {
+        let args = serde_json::json!({ "value": { "n": n } });
+        let request = cutover::capture::adapter::request(
+            "put",
+            Some(key),
+            cutover::cassette::Kind::Write,
+            args,
+        );
+        runtime.block_on(recorder.execute(&request)).unwrap();
+    };
+    let file = |name: &str| dir.path().join(name);
+    // The writer takes `a`, then spends 300 ms on it, past the window's end.
+    put("a", 1);
+    wait_for(&file("cassette-000001.jsonl.partial"));
+    // Meanwhile `b`'s first call waits in the queue and its second finds it full: `b` is
+    // dropped from the window, with its first call still queued when the window ends.
+    put("b", 1);
+    put("b", 2);
+    assert_eq!(recorder.stats().dropped_keys.load(Ordering::Relaxed), 1);
+    wait_for(&file("cassette-000001.jsonl"));
+    // The next window samples `b` afresh.
+    put("b", 3);
+    wait_for(&file("cassette-000002.jsonl.partial"));
+    put("b", 4);
+    recorder.finish().unwrap();
+
+    // Every finished file, in order (`b`'s fourth call comes after the writer's 300 ms on
+    // its third, so in a third window).
+    let mut finished: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    finished.sort();
+    assert!(
+        finished.iter().all(|p| p.extension().unwrap() == "jsonl"),
+        "{finished:?}"
+    );
+    let mut calls: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for path in &finished {
+        for r in Reader::open(path).unwrap() {
+            let r = r.unwrap();
+            let n = r.args["value"]["n"].as_u64().unwrap();
+            calls.entry(r.key.unwrap()).or_default().push(n);
+        }
+    }
+    // `b`'s first call, written into the next window, would be followed there by its
+    // third: half of `b`. It is left out with the window that dropped `b`.
+    assert_eq!(
+        calls,
+        BTreeMap::from([("a".into(), vec![1]), ("b".into(), vec![3, 4])])
+    );
+    let s = recorder.stats();
+    assert_eq!(
+        (
+            s.recorded.load(Ordering::Relaxed),
+            s.dropped_requests.load(Ordering::Relaxed)
+        ),
+        (3, 2)
+    );
+}
+
+#[test]
+fn a_recorder_restarted_where_one_was_killed_overwrites_nothing_and_numbers_after_it() {
+    let example = recorder_crash();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = crash_record(&example, dir.path(), 11);
+    wait_for(&dir.path().join("cassette-000002.jsonl"));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // What a kill between a finishing's two renames leaves, a finished file under its
+    // `.partial` name, and what a kill before them leaves, a `.tmp` file.
+    let name = |n: u64, ext: &str| format!("cassette-{n:06}.{ext}");
+    std::fs::rename(
+        dir.path().join(name(1, "jsonl")),
+        dir.path().join(name(1, "jsonl.partial")),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(name(2, "jsonl.tmp")), "{\"cutover\":1,").unwrap();
+    let files = || -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect()
+    };
+    let before = files();
+    let last: u64 = before
+        .keys()
+        .map(|n| n["cassette-".len()..][..6].parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+
+    let mut config = RecorderConfig::new(dir.path(), "kv");
+    config.rate = 1.0;
+    let recorder = Recorder::start(Memory::new(), config, None).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for request in Workload::new(10, 3, 5).scan_every(0) {
+            recorder.execute(&request).await.unwrap();
+        }
+    });
+    recorder.finish().unwrap();
+
+    let mut after = files();
+    for (file, bytes) in &before {
+        if file.ends_with(".tmp") {
+            assert!(!after.contains_key(file), "{file} was removed");
+            continue;
+        }
+        // A finished file's header counts the keys it left out.
+        let header = String::from_utf8_lossy(bytes)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let finished = file.ends_with(".partial") && header.contains("\"dropped_keys\"");
+        let now = if finished {
+            file.trim_end_matches(".partial")
+        } else {
+            file
+        };
+        assert_eq!(
+            after.remove(now).as_ref(),
+            Some(bytes),
+            "{file} is kept whole, as {now}"
+        );
+    }
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        [&name(last + 1, "jsonl")],
+        "the new recording's file comes after the others"
+    );
+}

@@ -46,11 +46,36 @@ impl DroppedKeys {
         self.words[word].fetch_or(bit, Ordering::AcqRel) & bit == 0
     }
 
-    /// Forgets every key (a new window).
+    /// Forgets every key.
     pub(crate) fn clear(&self) {
         for word in self.words.iter() {
             word.store(0, Ordering::Release);
         }
+    }
+
+    /// Empties the table (a new window) and returns what it held. Each word is swapped, so
+    /// a key marked meanwhile is in the one or in the other, never lost.
+    pub(crate) fn take(&self) -> DroppedSet {
+        DroppedSet {
+            words: self
+                .words
+                .iter()
+                .map(|w| w.swap(0, Ordering::AcqRel))
+                .collect(),
+        }
+    }
+}
+
+/// The keys a window dropped, taken from the table when it ended: fixed from then on, so
+/// every file of the window is finished without the same keys, whatever callers do meanwhile.
+pub(crate) struct DroppedSet {
+    words: Box<[u64]>,
+}
+
+impl DroppedSet {
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        let (word, bit) = DroppedKeys::slot(key);
+        self.words[word] & bit != 0
     }
 }
 
@@ -71,5 +96,17 @@ mod tests {
         assert!(others <= 1, "{others} of 1000 unmarked keys share the slot");
         dropped.clear();
         assert!(!dropped.contains("c-1"));
+    }
+
+    #[test]
+    fn taking_the_table_empties_it_and_keeps_what_it_held() {
+        let dropped = DroppedKeys::new();
+        dropped.insert("c-1");
+        let window = dropped.take();
+        assert!(window.contains("c-1"));
+        assert!(!window.contains("c-2"));
+        assert!(!dropped.contains("c-1"), "the next window starts afresh");
+        dropped.insert("c-2");
+        assert!(!window.contains("c-2"), "the window's keys are fixed");
     }
 }

@@ -11,14 +11,26 @@
 //! * **Whole keys only**: lines stream to `NAME-000001.jsonl.partial`, a new file every
 //!   `rotate_bytes`. When the sampling window ends (`window`) or the recorder finishes, each
 //!   file of the window is copied to `NAME-000001.jsonl` without the keys the window dropped,
-//!   so finished files never hold half a conversation of their window. A crash leaves the
-//!   `.partial` files, whose last line at most is cut; `cutover inspect` and `replay` read
-//!   them. A key's history before its window is not in the window's files.
+//!   so finished files never hold half a conversation of their window: a key's calls in a
+//!   window's files follow each other without a gap. The dropped keys are fixed when the
+//!   window ends (the table is taken whole), and a call queued before the end whose key
+//!   the ended window dropped is not carried into the next one. A key's history before its
+//!   window is not in the window's files. Headers say the window's number (`window`), and
+//!   a finished file's what it left out (`dropped_keys`, `left_out_requests`).
+//! * **Crashes** (a SIGKILL at any point): a `.partial` file is created under a temporary
+//!   name with its header and first request, so it always holds a whole request; its last
+//!   line at most is cut, and `cutover inspect` and `replay` read it and report the cut. A
+//!   finished file is written under `NAME.jsonl.tmp`, renamed over its `.partial` file,
+//!   then to its final name: it is whole, and its lines are never under two cassette names.
+//!   A recorder started in the directory removes the `.tmp` files, gives a finished file
+//!   left under its `.partial` name its final name, keeps every other file as it is, and
+//!   numbers its own after them. `scripts/recorder-crash.sh` kills a recording at 100
+//!   points and checks what each kill left.
 //! * **Redaction before disk** ([`super::redact`]), and the header records the sampling and
 //!   the redactions (never the key).
 
 use super::adapter::{self, DomainError};
-use super::dropped::DroppedKeys;
+use super::dropped::{DroppedKeys, DroppedSet};
 use super::redact::Redactor;
 use crate::cassette::{Header, Outcome, Request};
 use crate::targets::{Executed, InfraError, Target};
@@ -113,6 +125,9 @@ impl std::fmt::Display for RecorderStats {
 
 /// What the queue carries.
 struct Call {
+    /// The window the caller saw: a call still queued when its window ends is judged by
+    /// that window's dropped keys.
+    window: u64,
     request: Request,
     outcome: Outcome,
     latency_us: u64,
@@ -125,6 +140,8 @@ pub struct Recorder<T> {
     config: RecorderConfig,
     tx: RwLock<Option<SyncSender<Call>>>,
     dropped: Arc<DroppedKeys>,
+    /// The current window's number, the writer's to change.
+    window: Arc<AtomicU64>,
     stats: Arc<RecorderStats>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
     /// The start of the recording: calls' `started_us` count from it.
@@ -133,22 +150,30 @@ pub struct Recorder<T> {
 
 impl<T> Recorder<T> {
     /// Starts the writer thread; `redactor` applies to every request before it is written.
+    /// Files a killed recorder left in the directory are kept (see `recover`), and the
+    /// new files are numbered after them.
     pub fn start(
         inner: T,
         config: RecorderConfig,
         redactor: Option<Redactor>,
     ) -> std::io::Result<Recorder<T>> {
         std::fs::create_dir_all(&config.dir)?;
+        let index = recover(&config.dir, &config.name)?;
         let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
         let dropped = Arc::new(DroppedKeys::new());
+        let window = Arc::new(AtomicU64::new(1));
         let stats = Arc::new(RecorderStats::default());
         let writer = Writer {
             config: config.clone(),
             redactor,
             dropped: Arc::clone(&dropped),
             stats: Arc::clone(&stats),
-            index: 0,
+            index,
             seq: 0,
+            window: 1,
+            current: Arc::clone(&window),
+            previous: None,
+            written: DroppedKeys::new(),
             left_out: HashSet::new(),
         };
         let handle = std::thread::Builder::new()
@@ -159,6 +184,7 @@ impl<T> Recorder<T> {
             config,
             tx: RwLock::new(Some(tx)),
             dropped,
+            window,
             stats,
             writer: Mutex::new(Some(handle)),
             epoch: Instant::now(),
@@ -212,6 +238,9 @@ impl<T> Recorder<T> {
         }
         let Some(outcome) = outcome() else { return };
         self.stats.sampled.fetch_add(1, Ordering::Relaxed);
+        // Read before the table: a call tagged with a window is refused or queued by what
+        // that window (or a later one) dropped.
+        let window = self.window.load(Ordering::Acquire);
         if self.dropped.contains(key) {
             self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
             return;
@@ -220,6 +249,7 @@ impl<T> Recorder<T> {
             .checked_sub(took)
             .map_or(Duration::ZERO, |s| s.saturating_duration_since(self.epoch));
         let call = Call {
+            window,
             request: request.clone(),
             outcome,
             latency_us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
@@ -302,9 +332,18 @@ struct Writer {
     redactor: Option<Redactor>,
     dropped: Arc<DroppedKeys>,
     stats: Arc<RecorderStats>,
+    /// The number of the last file opened.
     index: u64,
     /// The cassette's own numbering, in the order calls were written.
     seq: u64,
+    /// The current window's number, from 1; the callers read it from `current`.
+    window: u64,
+    current: Arc<AtomicU64>,
+    /// The previous window's number and the keys it dropped: its calls still queued when it
+    /// ended are judged by them.
+    previous: Option<(u64, DroppedSet)>,
+    /// The keys (their slots) the current window has written a line of.
+    written: DroppedKeys,
     /// The dropped keys' slots ([`DroppedKeys::slot_of`]) the current window's finished
     /// files left out so far: each is counted in the first file that leaves it out, so the
     /// files' `dropped_keys` add up to the keys the window dropped, never more.
@@ -318,11 +357,23 @@ struct Open {
     bytes: u64,
 }
 
+/// What a finished file's header says it left out.
+struct LeftOut {
+    keys: u64,
+    requests: u64,
+}
+
+/// The one field of a line the finishing reads.
+#[derive(serde::Deserialize)]
+struct KeyOnly {
+    key: Option<String>,
+}
+
 impl Writer {
     fn run(mut self, rx: Receiver<Call>) -> std::io::Result<()> {
         let mut open: Option<Open> = None;
         // The `.partial` files of the current window, closed or open.
-        let mut window: Vec<PathBuf> = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
         let mut window_started = Instant::now();
         loop {
             let call = match rx.recv_timeout(Duration::from_millis(200)) {
@@ -331,13 +382,10 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             if window_started.elapsed() >= self.config.window {
-                // The window ends: its files are finished without the keys it dropped, and
-                // the next window samples afresh.
                 if let Some(file) = open.take() {
                     close(file)?;
                 }
-                self.finish_window(&mut window)?;
-                self.dropped.clear();
+                self.end_window(&mut files)?;
                 window_started = Instant::now();
             }
             if open
@@ -347,15 +395,24 @@ impl Writer {
                 close(open.take().expect("open"))?;
             }
             let Some(call) = call else { continue };
-            if open.is_none() {
-                let file = self.open()?;
-                window.push(file.path.clone());
-                open = Some(file);
+            if !self.admit(&call) {
+                continue;
             }
-            let file = open.as_mut().expect("open");
+            if let Some(key) = call.request.key.as_deref() {
+                self.written.insert(key);
+            }
             let line = self.line(call);
-            file.out.write_all(line.as_bytes())?;
-            file.bytes += line.len() as u64;
+            match open.as_mut() {
+                Some(file) => {
+                    file.out.write_all(line.as_bytes())?;
+                    file.bytes += line.len() as u64;
+                }
+                None => {
+                    let file = self.open(&line)?;
+                    files.push(file.path.clone());
+                    open = Some(file);
+                }
+            }
             if let Some(delay) = self.config.slow_writer {
                 std::thread::sleep(delay);
             }
@@ -363,12 +420,60 @@ impl Writer {
         if let Some(file) = open {
             close(file)?;
         }
-        self.finish_window(&mut window)
+        // No caller is left: the last window's keys are final.
+        let dropped = self.dropped.take();
+        self.finish_window(&mut files, self.window, &dropped)
     }
 
-    fn finish_window(&mut self, window: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for path in window.drain(..) {
-            self.finish_file(&path)?;
+    /// Ends the window: callers tag their calls with the next one from now on and drop keys
+    /// afresh, and the window's files are finished without the keys it dropped (fixed
+    /// first, so every file leaves out the same ones).
+    fn end_window(&mut self, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let ended = self.window;
+        self.window += 1;
+        self.current.store(self.window, Ordering::Release);
+        let dropped = self.dropped.take();
+        self.written.clear();
+        self.finish_window(files, ended, &dropped)?;
+        self.previous = Some((ended, dropped));
+        Ok(())
+    }
+
+    /// Whether a call is written. A call of an ended window (queued before it ended) whose
+    /// key that window dropped is not: its key's calls after it were refused, so written
+    /// into this window it would be followed by a gap. It is counted as dropped, and when
+    /// this window already wrote a line of its key (callers on several threads), the key
+    /// is dropped from this window too. A call older than the previous window is judged
+    /// the same way, its window's keys being forgotten.
+    fn admit(&self, call: &Call) -> bool {
+        let Some(key) = call.request.key.as_deref() else {
+            return true;
+        };
+        if call.window >= self.window {
+            return true;
+        }
+        let dropped = match &self.previous {
+            Some((window, keys)) if *window == call.window => keys.contains(key),
+            _ => true,
+        };
+        if !dropped {
+            return true;
+        }
+        self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+        if self.written.contains(key) && self.dropped.insert(key) {
+            self.stats.dropped_keys.fetch_add(1, Ordering::Relaxed);
+        }
+        false
+    }
+
+    fn finish_window(
+        &mut self,
+        files: &mut Vec<PathBuf>,
+        window: u64,
+        dropped: &DroppedSet,
+    ) -> std::io::Result<()> {
+        for path in files.drain(..) {
+            self.finish_file(&path, window, dropped)?;
         }
         self.left_out.clear();
         Ok(())
@@ -391,7 +496,7 @@ impl Writer {
         line
     }
 
-    fn header(&self, dropped_keys: Option<u64>) -> Header {
+    fn header(&self, window: u64, left_out: Option<LeftOut>) -> Header {
         let mut header = Header::new(self.config.domain.clone());
         let meta = &mut header.meta;
         meta.insert(
@@ -409,89 +514,112 @@ impl Writer {
         if let Some(r) = &self.redactor {
             meta.insert("redactions".into(), r.describe().into());
         }
-        if let Some(n) = dropped_keys {
-            meta.insert("dropped_keys".into(), n.into());
+        meta.insert("window".into(), window.into());
+        if let Some(left_out) = left_out {
+            meta.insert("dropped_keys".into(), left_out.keys.into());
+            meta.insert("left_out_requests".into(), left_out.requests.into());
         }
         header
     }
 
-    fn open(&mut self) -> std::io::Result<Open> {
+    /// A new `.partial` file holding the header and `first`: written under a temporary
+    /// name and renamed, so a `.partial` file always holds a whole request at least.
+    fn open(&mut self, first: &str) -> std::io::Result<Open> {
         self.index += 1;
         let path = self.config.dir.join(format!(
             "{}-{:06}.jsonl.partial",
             self.config.name, self.index
         ));
-        let mut out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
-        let header = serde_json::to_string(&self.header(None)).expect("a header serializes");
-        out.write_all(header.as_bytes())?;
-        out.write_all(b"\n")?;
+        let tmp = path.with_extension("partial.tmp");
+        let mut text =
+            serde_json::to_string(&self.header(self.window, None)).expect("a header serializes");
+        text.push('\n');
+        text.push_str(first);
+        let mut file = File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_data()?;
+        std::fs::rename(&tmp, &path)?;
         Ok(Open {
             path,
-            out,
-            bytes: header.len() as u64 + 1,
+            out: BufWriter::with_capacity(1 << 16, file),
+            bytes: text.len() as u64,
         })
     }
 
-    /// Copies a closed `.partial` file to its final name without the dropped keys, then
-    /// removes it.
-    fn finish_file(&mut self, path: &Path) -> std::io::Result<()> {
+    /// Finishes a closed `.partial` file of `window` without the keys it dropped: the
+    /// finished lines go to `NAME.jsonl.tmp`, which replaces the `.partial` file (one
+    /// rename), which takes its final name (another). A kill at any point leaves each line
+    /// under one cassette name only, in a whole file: the `.partial` (unfinished, or
+    /// finished when killed between the renames) or the `.jsonl`.
+    fn finish_file(
+        &mut self,
+        path: &Path,
+        window: u64,
+        dropped: &DroppedSet,
+    ) -> std::io::Result<()> {
         use std::io::BufRead;
-        let dropped = &self.dropped;
-        let done = final_path(path);
-        let tmp = done.with_extension("jsonl.tmp");
-        // The header goes last (it counts the keys left out): the lines go to a body file.
-        let body = done.with_extension("jsonl.body");
-        let mut lines = BufWriter::new(File::create(&body)?);
-        let (mut kept, mut left_out) = (0u64, HashSet::new());
-        for (n, line) in std::io::BufReader::new(File::open(path)?)
-            .lines()
-            .enumerate()
-        {
+        let lines = || -> std::io::Result<_> {
+            Ok(std::io::BufReader::new(File::open(path)?).lines().skip(1))
+        };
+        // Which lines stay: the header counts the keys left out, so it is known first.
+        let mut keep = Vec::new();
+        let (mut kept, mut left_out, mut slots) = (0u64, 0u64, HashSet::new());
+        for line in lines()? {
             let line = line?;
-            if n == 0 || line.trim().is_empty() {
-                continue;
-            }
-            let key = serde_json::from_str::<Value>(&line)
+            let key = serde_json::from_str::<KeyOnly>(&line)
                 .ok()
-                .and_then(|v| v.get("key").and_then(Value::as_str).map(String::from));
-            match key {
+                .and_then(|k| k.key);
+            let stays = match key {
+                _ if line.trim().is_empty() => false,
                 Some(k) if dropped.contains(&k) => {
                     let slot = DroppedKeys::slot_of(&k);
                     if !self.left_out.contains(&slot) {
-                        left_out.insert(slot);
+                        slots.insert(slot);
                     }
-                    self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+                    left_out += 1;
+                    false
                 }
-                _ => {
-                    lines.write_all(line.as_bytes())?;
-                    lines.write_all(b"\n")?;
-                    kept += 1;
-                }
-            }
+                _ => true,
+            };
+            kept += u64::from(stays);
+            keep.push(stays);
         }
-        lines.flush()?;
-        drop(lines);
+        self.stats
+            .dropped_requests
+            .fetch_add(left_out, Ordering::Relaxed);
         if kept == 0 {
             // Every key of this file was dropped: no cassette (one without requests is
             // not a cassette); the drops are counted.
-            std::fs::remove_file(&body)?;
             return std::fs::remove_file(path);
         }
-        self.left_out.extend(left_out.iter().copied());
+        self.left_out.extend(slots.iter().copied());
+        let done = final_path(path);
+        let tmp = done.with_extension("jsonl.tmp");
         let mut out = BufWriter::new(File::create(&tmp)?);
-        let header = self.header(Some(left_out.len() as u64));
+        let header = self.header(
+            window,
+            Some(LeftOut {
+                keys: slots.len() as u64,
+                requests: left_out,
+            }),
+        );
         writeln!(
             out,
             "{}",
             serde_json::to_string(&header).expect("a header serializes")
         )?;
-        std::io::copy(&mut File::open(&body)?, &mut out)?;
+        for (line, stays) in lines()?.zip(keep) {
+            let line = line?;
+            if stays {
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+        }
         out.flush()?;
         out.get_ref().sync_all()?;
         drop(out);
-        std::fs::rename(&tmp, &done)?;
-        std::fs::remove_file(&body)?;
-        std::fs::remove_file(path)?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::rename(path, &done)?;
         self.stats.recorded.fetch_add(kept, Ordering::Relaxed);
         self.stats.files.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -508,4 +636,40 @@ fn close(open: Open) -> std::io::Result<()> {
 /// `NAME.jsonl` for `NAME.jsonl.partial`.
 fn final_path(partial: &Path) -> PathBuf {
     partial.with_extension("")
+}
+
+/// Puts in order a directory a killed recorder may have left, and returns the number of its
+/// last file: temporary files go (what they were made from is still there), a `.partial`
+/// file that holds a finished file (killed between the two renames) takes its final name.
+/// The other `.partial` files stay as they are, and the new recording numbers its files
+/// after every file there, so it overwrites nothing.
+fn recover(dir: &Path, name: &str) -> std::io::Result<u64> {
+    let mut last = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some((index, rest)) = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .and_then(|f| f.strip_prefix(name)?.strip_prefix('-')?.split_once('.'))
+        else {
+            continue;
+        };
+        let Ok(index) = index.parse::<u64>() else {
+            continue;
+        };
+        last = last.max(index);
+        match rest {
+            "jsonl.tmp" | "jsonl.partial.tmp" => std::fs::remove_file(&path)?,
+            "jsonl.partial" if holds_finished(&path) && !final_path(&path).exists() => {
+                std::fs::rename(&path, final_path(&path))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(last)
+}
+
+/// Whether a cassette's header is a finished file's (it counts the keys left out).
+fn holds_finished(path: &Path) -> bool {
+    crate::cassette::Reader::open(path).is_ok_and(|r| r.header().meta.contains_key("dropped_keys"))
 }
