@@ -240,13 +240,20 @@ fn a_bad_document_for_diff_names_file_line_and_column() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("left.json line 2 column 14"), "{stderr}");
-    let bad = write(dir.path(), "bad.json", b"\"\xff\"");
+    // Bytes that are not UTF-8, located in characters: line 2, column 7 (after `"é": "`).
+    let mut bytes = "{\n\"é\": \"".as_bytes().to_vec();
+    bytes.extend_from_slice(b"\xff\"}");
+    let bad = write(dir.path(), "bad.json", bytes);
     let output = cutover()
         .args(["diff", bad.to_str().unwrap(), right.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("bad.json line 1"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.json line 2 column 7: not UTF-8 text"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -278,10 +278,7 @@ impl Process {
             waiting.pending.insert(id, sender);
         }
         let _guard = Abandon { process: self, id };
-        let mut message = call.body();
-        message.insert("id".into(), id.into());
-        message.insert("type".into(), call.kind().into());
-        let line = Value::Object(message).to_string() + "\n";
+        let line = super::message_line(id, call);
         let exchange = async {
             self.write(&line).await?;
             match receiver.await {

@@ -282,6 +282,35 @@ impl Call<'_> {
     }
 }
 
+/// The line `exec:` sends for `call`: its members with `id` and `type`, and a newline.
+pub(crate) fn message_line(id: u64, call: &Call<'_>) -> String {
+    let mut message = call.body();
+    message.insert("id".into(), id.into());
+    message.insert("type".into(), call.kind().into());
+    Value::Object(message).to_string() + "\n"
+}
+
+/// The codec work of one `execute` exchange without a transport: the line `exec:` sends
+/// for `request`, and `answer` (one line, as an adapter writes it) read as the transports
+/// read it. The instruction benches (`benches/instructions.rs`) measure the protocol's own
+/// cost with it.
+pub fn execute_exchange(request: &Request, answer: &str) -> Result<(String, Executed), InfraError> {
+    let line = message_line(1, &Call::Execute(request));
+    let members = match serde_json::from_str::<Value>(answer) {
+        Ok(Value::Object(members)) => members,
+        _ => {
+            return Err(InfraError::Other(format!(
+                "answered garbage: `{}`",
+                excerpt(answer)
+            )))
+        }
+    };
+    match self::answer("bench", &Call::Execute(request), &members)? {
+        Answer::Executed(executed) => Ok((line, executed)),
+        _ => unreachable!("an `execute` call is answered by `Executed`"),
+    }
+}
+
 /// The request as sent: what the cassette holds, without what was recorded.
 fn bare(request: &Request) -> Request {
     Request {
