@@ -111,18 +111,9 @@ fn the_node_adapter_is_equivalent_and_its_defect_is_found() {
     );
 }
 
-/// The Rust adapter, an example of this package: built by `cargo test`, or here.
+/// The Rust adapter, an example of this package.
 fn rust_adapter() -> PathBuf {
-    let path = root().join("target/debug/examples/kv_adapter");
-    if !path.exists() {
-        let built = Command::new(env!("CARGO"))
-            .args(["build", "--example", "kv_adapter"])
-            .current_dir(root())
-            .status()
-            .expect("cargo runs");
-        assert!(built.success(), "building the kv_adapter example failed");
-    }
-    path
+    crate::util::example("kv_adapter")
 }
 
 #[test]

@@ -172,17 +172,7 @@ fn the_recorder_samples_whole_keys_and_redacts_before_writing() {
 
 #[test]
 fn a_recording_killed_with_sigkill_leaves_a_cassette_inspect_and_replay_read() {
-    let exe = std::env::current_exe().unwrap();
-    let example = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples/recorder_load");
-    assert!(
-        example.exists(),
-        "{} is built by cargo test",
-        example.display()
-    );
+    let example = crate::util::example("recorder_load");
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(&example)
         .arg(dir.path())
@@ -382,22 +372,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-/// The `recorder_crash` example of this build's profile, built here: a `cargo test` that
-/// names its tests builds no example.
-fn recorder_crash() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--example", "recorder_crash"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile.ends_with("release") {
-        build.arg("--release");
-    }
-    assert!(build.status().unwrap().success(), "building recorder_crash");
-    profile.join("examples/recorder_crash")
-}
-
 /// `recorder_crash record DIR --seed SEED`, running.
 fn crash_record(example: &Path, dir: &Path, seed: u64) -> Child {
     Command::new(example)
@@ -449,7 +423,7 @@ fn wait_for(path: &Path) {
 
 #[test]
 fn a_recording_killed_at_five_random_points_leaves_whole_readable_files_and_whole_keys() {
-    let example = recorder_crash();
+    let example = crate::util::example("recorder_crash");
     let mut sum: HashMap<&str, u64> = HashMap::new();
     for seed in 1..=5u64 {
         // A point between 0.2 and 2.2 s, drawn from the seed.
@@ -475,7 +449,7 @@ fn a_recording_killed_at_five_random_points_leaves_whole_readable_files_and_whol
 fn a_partial_file_holds_a_whole_request_from_the_moment_it_appears() {
     // It used to be created empty and filled 64 KiB at a time: a kill before the first
     // flush left a file no reader could read.
-    let example = recorder_crash();
+    let example = crate::util::example("recorder_crash");
     let dir = tempfile::tempdir().unwrap();
     let mut child = crash_record(&example, dir.path(), 7);
     let partial = dir.path().join("cassette-000001.jsonl.partial");
@@ -563,7 +537,7 @@ fn a_key_dropped_as_its_window_ends_is_not_carried_half_into_the_next_window() {
 
 #[test]
 fn a_recorder_restarted_where_one_was_killed_overwrites_nothing_and_numbers_after_it() {
-    let example = recorder_crash();
+    let example = crate::util::example("recorder_crash");
     let dir = tempfile::tempdir().unwrap();
     let mut child = crash_record(&example, dir.path(), 11);
     wait_for(&dir.path().join("cassette-000002.jsonl"));

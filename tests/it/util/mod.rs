@@ -17,6 +17,23 @@ pub fn cutover() -> Command {
 }
 
 /// A fixture by name.
+/// The example `name` of this package, built for this test binary's profile (a `cargo
+/// test` that names its tests builds no example; cargo does nothing when it is fresh).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build
+        .args(["build", "--example", name])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile.ends_with("release") {
+        build.arg("--release");
+    }
+    let built = build.status().expect("cargo runs");
+    assert!(built.success(), "building the {name} example failed");
+    profile.join("examples").join(name)
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
