@@ -23,6 +23,7 @@
 pub mod causes;
 mod compare;
 mod events;
+mod jobs;
 mod record;
 mod result;
 mod schedule;

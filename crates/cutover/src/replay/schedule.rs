@@ -3,6 +3,7 @@
 //! one of whose sides has stopped answering.
 
 use super::compare;
+use super::jobs::{JobId, Jobs};
 use super::shard::Role;
 use super::sides::Pair;
 use super::{ReplayError, ReplayOptions, RequestResult, Side, SideName, Sink, Status, Stop};
@@ -11,7 +12,6 @@ use crate::normalize::RuleRun;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tokio::task::{Id, JoinSet};
 
 /// Requests the reader thread may have parsed ahead of the window.
 const READ_AHEAD: usize = 16;
@@ -187,8 +187,8 @@ struct Scheduler<'p> {
     /// A keyless request waiting for everything before it to finish.
     barrier: Option<Pending>,
     barrier_running: bool,
-    jobs: JoinSet<Job>,
-    in_flight: HashMap<Id, (Option<String>, Pending)>,
+    jobs: Jobs<Job>,
+    in_flight: HashMap<JobId, (Option<String>, Pending)>,
     taint: Taint,
     health: Health,
 }
@@ -236,7 +236,7 @@ impl Scheduler<'_> {
         let rules = self.rules.clone();
         let (index, request, job_key) = (pending.index, Arc::clone(&pending.request), key.clone());
         let context = pending.context;
-        let handle = self.jobs.spawn(async move {
+        let id = self.jobs.spawn(async move {
             let result = compare::compare(
                 &pair,
                 index,
@@ -249,7 +249,7 @@ impl Scheduler<'_> {
             .await;
             (job_key, result)
         });
-        self.in_flight.insert(handle.id(), (key, pending));
+        self.in_flight.insert(id, (key, pending));
     }
 
     /// Whether another request may be read now.
@@ -262,20 +262,20 @@ impl Scheduler<'_> {
     /// it is no infrastructure failure).
     fn finish(
         &mut self,
-        joined: Result<(Id, Job), tokio::task::JoinError>,
+        (id, joined): (JobId, Result<Job, String>),
     ) -> (RequestResult, Option<SideName>) {
         let mut dead = None;
-        let (id, (key, result)) = match joined {
+        let (key, result) = match joined {
             Ok(done) => {
-                dead = self.health.observe(&done.1 .1);
+                dead = self.health.observe(&done.1);
                 done
             }
-            Err(error) => {
-                let id = error.id();
+            Err(panic) => {
                 let (key, pending) = self.in_flight.get(&id).expect("every job is tracked");
-                let result =
-                    compare::panicked(pending.index, &pending.request, panic_message(error));
-                (id, (key.clone(), result))
+                (
+                    key.clone(),
+                    compare::panicked(pending.index, &pending.request, panic),
+                )
             }
         };
         self.in_flight.remove(&id);
@@ -299,8 +299,8 @@ impl Scheduler<'_> {
     /// request not yet compared (in flight, queued or waiting as the barrier) with whether
     /// it had started.
     fn abandon(&mut self) -> Vec<(Pending, bool)> {
-        // Dropping a JoinSet aborts its tasks at once; nothing waits on a dead target.
-        drop(std::mem::take(&mut self.jobs));
+        // Dropping the jobs stops every comparison at once; nothing waits on a dead target.
+        self.jobs = Jobs::new(self.options.concurrency);
         let mut left: Vec<(Pending, bool)> = self
             .in_flight
             .drain()
@@ -351,7 +351,7 @@ pub(super) async fn run(
         ready: VecDeque::new(),
         barrier: None,
         barrier_running: false,
-        jobs: JoinSet::new(),
+        jobs: Jobs::new(options.concurrency),
         in_flight: HashMap::new(),
         taint: Taint::default(),
         health: Health {
@@ -378,7 +378,7 @@ pub(super) async fn run(
             break;
         }
         tokio::select! {
-            joined = s.jobs.join_next_with_id(), if !s.jobs.is_empty() => {
+            joined = s.jobs.join_next(), if !s.jobs.is_empty() => {
                 let (result, dead) = s.finish(joined.expect("jobs is not empty"));
                 out.push(result)?;
                 if let Some(side) = dead {
@@ -440,12 +440,5 @@ fn read_all(mut cassette: Reader, tx: mpsc::Sender<Feed>) {
         if tx.blocking_send(feed).is_err() || last {
             return;
         }
-    }
-}
-
-fn panic_message(error: tokio::task::JoinError) -> String {
-    match error.try_into_panic() {
-        Ok(payload) => super::panic_text(&*payload),
-        Err(error) => error.to_string(),
     }
 }

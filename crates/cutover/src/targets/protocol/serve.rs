@@ -22,18 +22,22 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
+mod stdio;
+
 /// Serves `target` as an adapter of `domain` on stdin and stdout until stdin closes, with
 /// the [`handshake`] it answers to (without `supports.events`: [`stdio_reporting_events`]).
 pub async fn stdio(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
     let hello = handshake(target.as_ref(), domain).await;
-    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+    let (input, output) = stdio::streams();
+    serve(target, hello, input, output).await
 }
 
 /// [`stdio`] declaring `supports.events` ([`Hello::reporting_events`]): for a target that
 /// tells the events of every write.
 pub async fn stdio_reporting_events(target: Arc<dyn Target>, domain: &str) -> std::io::Result<()> {
     let hello = handshake(target.as_ref(), domain).await.reporting_events();
-    serve(target, hello, tokio::io::stdin(), tokio::io::stdout()).await
+    let (input, output) = stdio::streams();
+    serve(target, hello, input, output).await
 }
 
 /// The handshake of `target` served as an adapter of `domain`: reset, dump, a batch `dump`
