@@ -22,6 +22,10 @@ use cutover::targets::{Dumped, Executed, InfraError, Target};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// Answers allocate and free many small values, as the `cutover` command does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The memory store, named for reports, its scans reversed when the defect is planted.
 struct KvRust {
     store: Memory,

@@ -170,7 +170,8 @@ impl From<InfraError> for Failed {
 /// One running adapter program.
 struct Process {
     command: String,
-    name: OnceLock<String>,
+    /// `adapter `name` (command)` once the handshake named it, for messages.
+    named: OnceLock<String>,
     stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     waiting: Mutex<Waiting>,
     child: tokio::sync::Mutex<Child>,
@@ -206,7 +207,7 @@ impl Process {
         );
         let process = Arc::new(Process {
             command: spec.command.clone(),
-            name: OnceLock::new(),
+            named: OnceLock::new(),
             stdin: tokio::sync::Mutex::new(Some(stdin)),
             waiting: Mutex::new(Waiting::default()),
             child: tokio::sync::Mutex::new(child),
@@ -240,15 +241,17 @@ impl Process {
         let Answer::Hello(hello) = hello else {
             unreachable!("`answer` reads a handshake for hello")
         };
-        let _ = process.name.set(hello.name.clone());
+        let _ = process
+            .named
+            .set(format!("`{}` ({})", hello.name, process.command));
         Ok((process, hello))
     }
 
     /// `adapter `name` (command)`, for messages.
-    fn label(&self) -> String {
-        match self.name.get() {
-            Some(name) => format!("`{name}` ({})", self.command),
-            None => format!("`{}`", self.command),
+    fn label(&self) -> std::borrow::Cow<'_, str> {
+        match self.named.get() {
+            Some(named) => named.into(),
+            None => format!("`{}`", self.command).into(),
         }
     }
 

@@ -127,7 +127,11 @@ use protocol_target;
 pub(crate) mod exec;
 #[cfg(feature = "http")]
 pub(crate) mod http;
+mod sent;
 pub mod serve;
+
+pub(crate) use sent::message_line;
+use sent::SentRequest;
 
 use super::{Dumped, Executed, InfraError, KeyOrder};
 use crate::cassette::{Event, Kind, Outcome, Request};
@@ -270,7 +274,7 @@ impl Call<'_> {
         let body = match self {
             Call::Hello => json!({ "protocol": VERSION }),
             Call::Reset => json!({}),
-            Call::Execute(request) => json!({ "request": bare(request) }),
+            Call::Execute(request) => json!({ "request": SentRequest::of(request) }),
             Call::Dump(key) => json!({ "key": key }),
             Call::Keys { after, limit } => json!({ "after": after, "limit": limit }),
             Call::DumpBatch(keys) => json!({ "keys": keys }),
@@ -280,14 +284,6 @@ impl Call<'_> {
             _ => unreachable!("every body is an object"),
         }
     }
-}
-
-/// The line `exec:` sends for `call`: its members with `id` and `type`, and a newline.
-pub(crate) fn message_line(id: u64, call: &Call<'_>) -> String {
-    let mut message = call.body();
-    message.insert("id".into(), id.into());
-    message.insert("type".into(), call.kind().into());
-    Value::Object(message).to_string() + "\n"
 }
 
 /// The codec work of one `execute` exchange without a transport: the line `exec:` sends
@@ -308,17 +304,6 @@ pub fn execute_exchange(request: &Request, answer: &str) -> Result<(String, Exec
     match self::answer("bench", &Call::Execute(request), &members)? {
         Answer::Executed(executed) => Ok((line, executed)),
         _ => unreachable!("an `execute` call is answered by `Executed`"),
-    }
-}
-
-/// The request as sent: what the cassette holds, without what was recorded.
-fn bare(request: &Request) -> Request {
-    Request {
-        outcome: None,
-        state: None,
-        latency_us: None,
-        events: None,
-        ..request.clone()
     }
 }
 
@@ -369,7 +354,7 @@ pub(crate) fn answer(
         },
         Call::Execute(request) => {
             let outcome: Outcome = match members.get("outcome") {
-                Some(outcome) => serde_json::from_value(outcome.clone())
+                Some(outcome) => Outcome::deserialize(outcome)
                     .map_err(|_| wrong("an `outcome` of the cassette's form ({\"ok\": V} or {\"error\": {\"kind\": K}})"))?,
                 None => return Err(wrong("an `outcome` or a `failure`")),
             };

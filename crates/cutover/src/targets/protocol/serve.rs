@@ -16,6 +16,7 @@
 use super::{excerpt, Hello, Supports, VERSION};
 use crate::cassette::Request;
 use crate::targets::{Dumped, Executed, Target};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -137,9 +138,8 @@ where
             .expect("never closed");
         let (target, answers) = (Arc::clone(&target), answers.clone());
         running.spawn(async move {
-            let mut answer = handle(target.as_ref(), &message).await;
-            answer["id"] = message["id"].clone();
-            let _ = answers.send(answer.to_string() + "\n");
+            let answer = handle(target.as_ref(), &message).await;
+            let _ = answers.send(answer.line(&message["id"]));
             drop(slot);
         });
         while running.try_join_next().is_some() {}
@@ -149,17 +149,75 @@ where
     writer.await.map_err(std::io::Error::other)?
 }
 
+/// An answer to one message, without its id.
+enum Reply {
+    /// An `execute` answered: written straight from the outcome and events.
+    Executed(Executed),
+    /// Any other answer, as JSON.
+    Other(Value),
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Reply {
+        Reply::Other(value)
+    }
+}
+
+/// An `execute` answer's line: `outcome`, `events` when told, then `id`.
+#[derive(serde::Serialize)]
+struct ExecutedLine<'a> {
+    outcome: &'a crate::cassette::Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<&'a Vec<crate::cassette::Event>>,
+    id: &'a Value,
+}
+
+impl Reply {
+    /// The answer's line, with `id` last and a newline.
+    fn line(self, id: &Value) -> String {
+        let mut line = match self {
+            Reply::Executed(executed) => serde_json::to_string(&ExecutedLine {
+                outcome: &executed.outcome,
+                events: executed.events.as_ref(),
+                id,
+            })
+            .expect("an answer serializes"),
+            Reply::Other(mut answer) => {
+                answer["id"] = id.clone();
+                answer.to_string()
+            }
+        };
+        line.push('\n');
+        line
+    }
+
+    /// The answer as JSON, without its id.
+    #[cfg(test)]
+    fn value(self) -> Value {
+        match self {
+            Reply::Executed(executed) => {
+                let mut answer = json!({ "outcome": executed.outcome });
+                if let Some(events) = executed.events {
+                    answer["events"] = json!(events);
+                }
+                answer
+            }
+            Reply::Other(answer) => answer,
+        }
+    }
+}
+
 /// The answer to one message (without its id).
-async fn handle(target: &dyn Target, message: &Value) -> Value {
+async fn handle(target: &dyn Target, message: &Value) -> Reply {
     let failure = |e: &dyn std::fmt::Display| json!({ "failure": e.to_string() });
     match message["type"].as_str().unwrap_or("") {
         "reset" => match target.reset().await {
             Ok(()) => json!({ "ok": true }),
             Err(e) => failure(&e),
         },
-        "execute" => match serde_json::from_value::<Request>(message["request"].clone()) {
+        "execute" => match Request::deserialize(&message["request"]) {
             Ok(request) => match target.execute_events(&request).await {
-                Ok(executed) => executed_answer(executed),
+                Ok(executed) => return Reply::Executed(executed),
                 Err(e) => failure(&e),
             },
             Err(e) => failure(&format!("not a request: {e}")),
@@ -176,15 +234,7 @@ async fn handle(target: &dyn Target, message: &Value) -> Value {
         "keys" => keys(target, message).await,
         other => failure(&format!("unknown message type `{other}`")),
     }
-}
-
-/// The answer to `execute`: the outcome, and the events when the target tells them.
-fn executed_answer(executed: Executed) -> Value {
-    let mut answer = json!({ "outcome": executed.outcome });
-    if let Some(events) = executed.events {
-        answer["events"] = json!(events);
-    }
-    answer
+    .into()
 }
 
 /// The answer to `keys`: a page of the target's keys.
@@ -311,7 +361,9 @@ mod tests {
         assert!(hello.reporting_events().supports.events);
         let put = json!({"seq": 1, "key": "k", "op": "put", "kind": "write",
                          "args": {"value": 2}, "at": "t"});
-        let answer = handle(&memory, &json!({"type": "execute", "request": put})).await;
+        let answer = handle(&memory, &json!({"type": "execute", "request": put}))
+            .await
+            .value();
         assert_eq!(answer["outcome"], json!({"ok": {"created": true}}));
         assert_eq!(
             answer["events"],
@@ -320,8 +372,15 @@ mod tests {
         );
         let get = json!({"type": "execute", "request": {"seq": 2, "key": "k", "op": "get",
                          "kind": "read", "args": {}, "at": "t"}});
-        assert_eq!(handle(&memory, &get).await["events"], json!([]));
-        let bare = handle(&Bare, &get).await;
+        assert_eq!(handle(&memory, &get).await.value()["events"], json!([]));
+        // Written straight from the outcome, the line is the JSON answer with its id last.
+        let put = json!({"type": "execute", "request": {"seq": 3, "key": "k", "op": "put",
+                         "kind": "write", "args": {"value": 1.50}, "at": "t"}});
+        let mut expected = handle(&memory, &put).await.value();
+        expected["id"] = json!(7);
+        let line = handle(&memory, &put).await.line(&json!(7));
+        assert_eq!(line, format!("{expected}\n"));
+        let bare = handle(&Bare, &get).await.value();
         assert!(bare.get("events").is_none(), "{bare}");
     }
 
@@ -351,9 +410,13 @@ mod tests {
     async fn a_target_that_cannot_enumerate_is_served_without_keys() {
         let hello = handshake(&Bare, "kv").await;
         assert!(!hello.supports.keys && hello.supports.dump_batch);
-        let answer = handle(&Bare, &json!({"type": "keys", "after": null, "limit": 1})).await;
+        let answer = handle(&Bare, &json!({"type": "keys", "after": null, "limit": 1}))
+            .await
+            .value();
         assert_eq!(answer["failure"], "this target cannot enumerate its keys");
-        let answer = handle(&Bare, &json!({"type": "dump", "keys": ["x"]})).await;
+        let answer = handle(&Bare, &json!({"type": "dump", "keys": ["x"]}))
+            .await
+            .value();
         assert_eq!(answer["states"], json!([{"state": {"at": "x"}}]));
     }
 }
