@@ -116,6 +116,47 @@ fn rust_adapter() -> PathBuf {
     crate::util::example("kv_adapter")
 }
 
+/// The served adapter reads stdin and writes stdout on its reactor when they are pipes (as
+/// under `exec:`, above); from a file and into a file it answers all the same.
+#[test]
+fn the_rust_adapter_answers_from_a_file_into_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.jsonl"), dir.path().join("out.jsonl"));
+    let put = r#"{"seq":1,"key":"k","op":"put","kind":"write","args":{"value":12.50},"at":"t"}"#;
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n{}\n{}\n",
+            r#"{"id":0,"type":"hello","protocol":1}"#,
+            format_args!(r#"{{"request":{put},"id":1,"type":"execute"}}"#),
+            r#"{"key":"k","id":2,"type":"dump"}"#,
+        ),
+    )
+    .unwrap();
+    let status = Command::new(rust_adapter())
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let answers: std::collections::BTreeMap<u64, Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|a| (a["id"].as_u64().unwrap(), a))
+        .collect();
+    assert_eq!(answers[&0]["name"], "kv-rust");
+    assert_eq!(
+        answers[&1]["outcome"],
+        serde_json::json!({"ok": {"created": true}})
+    );
+    assert_eq!(
+        answers[&2]["state"].to_string(),
+        "12.50",
+        "numbers keep their text"
+    );
+}
+
 #[test]
 fn the_rust_adapter_is_equivalent_and_its_defect_is_found() {
     let adapter = rust_adapter();

@@ -18,31 +18,29 @@ pub(super) fn streams() -> (Input, Output) {
     (input(), output())
 }
 
+/// The stream `fd` as a pipe on the reactor, `None` when it is not a pipe.
+#[cfg(unix)]
+fn pipe<P>(fd: impl std::os::fd::AsFd, open: fn(std::fs::File) -> std::io::Result<P>) -> Option<P> {
+    let fd = fd.as_fd().try_clone_to_owned().ok()?;
+    open(std::fs::File::from(fd)).ok()
+}
+
 #[cfg(unix)]
 fn input() -> Input {
-    use std::os::fd::AsFd;
-    let pipe = std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(std::fs::File::from)
-        .and_then(tokio::net::unix::pipe::Receiver::from_file);
-    match pipe {
-        Ok(pipe) => Box::pin(pipe),
-        Err(_) => Box::pin(tokio::io::stdin()),
+    match pipe(
+        std::io::stdin(),
+        tokio::net::unix::pipe::Receiver::from_file,
+    ) {
+        Some(pipe) => Box::pin(pipe),
+        None => Box::pin(tokio::io::stdin()),
     }
 }
 
 #[cfg(unix)]
 fn output() -> Output {
-    use std::os::fd::AsFd;
-    let pipe = std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(std::fs::File::from)
-        .and_then(tokio::net::unix::pipe::Sender::from_file);
-    match pipe {
-        Ok(pipe) => Box::pin(pipe),
-        Err(_) => Box::pin(tokio::io::stdout()),
+    match pipe(std::io::stdout(), tokio::net::unix::pipe::Sender::from_file) {
+        Some(pipe) => Box::pin(pipe),
+        None => Box::pin(tokio::io::stdout()),
     }
 }
 
