@@ -36,7 +36,21 @@ fn bench(c: &mut Criterion) {
     group.bench_function("divergent_pair", |b| {
         b.iter(|| cutover::diff::values(&left, &divergent))
     });
+    let texts = (
+        serde_json::to_string(&left).unwrap(),
+        serde_json::to_string(&equal).unwrap(),
+    );
+    // As `cutover diff` compares two files: parsed for comparison, borrowing their text.
     group.bench_function("parse_and_diff_equal_pair", |b| {
+        b.iter(|| {
+            let (la, ra) = (bumpalo::Bump::new(), bumpalo::Bump::new());
+            let l = cutover::diff::parse(&texts.0, &la).unwrap();
+            let r = cutover::diff::parse(&texts.1, &ra).unwrap();
+            cutover::diff::values(&l, &r).is_equal()
+        })
+    });
+    // The same through serde_json's values, as a replay's outcomes are read.
+    group.bench_function("parse_values_and_diff_equal_pair", |b| {
         let (l, r) = (
             serde_json::to_vec(&left).unwrap(),
             serde_json::to_vec(&equal).unwrap(),

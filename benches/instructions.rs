@@ -96,10 +96,33 @@ fn parse_checked_once(text: Vec<u8>) -> Value {
     black_box(serde_json::from_str(text).unwrap())
 }
 
+// The same text parsed for comparison (`cutover::diff::parse`), as `cutover diff` does.
+#[library_benchmark]
+#[bench::document_10kb(setup = document_text)]
+fn parse_for_comparison(text: Vec<u8>) -> bool {
+    let text = std::str::from_utf8(&text).unwrap();
+    let arena = bumpalo::Bump::new();
+    black_box(cutover::diff::parse(text, &arena).is_ok())
+}
+
 #[library_benchmark]
 #[bench::equal_pair(args = (false), setup = pair_text)]
 fn parse_and_diff(texts: (Vec<u8>, Vec<u8>)) -> usize {
     // As `cutover diff` reads its two files.
+    let (left, right) = (
+        std::str::from_utf8(&texts.0).unwrap(),
+        std::str::from_utf8(&texts.1).unwrap(),
+    );
+    let (la, ra) = (bumpalo::Bump::new(), bumpalo::Bump::new());
+    let left = cutover::diff::parse(left, &la).unwrap();
+    let right = cutover::diff::parse(right, &ra).unwrap();
+    black_box(cutover::diff::values(&left, &right).divergences.len())
+}
+
+// The same through serde_json's values, as the replay reads outcomes.
+#[library_benchmark]
+#[bench::equal_pair(args = (false), setup = pair_text)]
+fn parse_values_and_diff(texts: (Vec<u8>, Vec<u8>)) -> usize {
     let left: Value = serde_json::from_str(std::str::from_utf8(&texts.0).unwrap()).unwrap();
     let right: Value = serde_json::from_str(std::str::from_utf8(&texts.1).unwrap()).unwrap();
     black_box(cutover::diff::values(&left, &right).divergences.len())
@@ -146,7 +169,8 @@ fn protocol_codec(input: (Request, String)) -> usize {
 
 library_benchmark_group!(
     name = values;
-    benchmarks = parse, parse_checked_once, parse_and_diff, diff, normalize_and_diff
+    benchmarks = parse, parse_checked_once, parse_for_comparison, parse_and_diff,
+        parse_values_and_diff, diff, normalize_and_diff
 );
 
 library_benchmark_group!(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo fuzz, libFuzzer) of every input cutover reads from outside:
 # the cassette, a rules file, a policy, a domain declaration, an adapter's protocol answers,
-# and a run directory as `report`, `gate` and `merge` read it (cutover::fuzzing, fuzz/).
+# a document as `cutover diff` parses it (against serde_json), and a run directory as
+# `report`, `gate` and `merge` read it (cutover::fuzzing, fuzz/).
 #
 #   scripts/fuzz.sh [--runs N] [TARGET...]     default: 1000000 executions of each target
 #
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(cassette rules policy declaration protocol rundir)
+[ ${#targets[@]} -gt 0 ] || targets=(cassette rules policy declaration protocol rundir document)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz (crates.io)..." >&2
@@ -53,6 +54,7 @@ seed() {
       cp crates/cutover/src/kv/domain.toml "$dir/kv.toml" ;;
     protocol) ;;
     rundir) ;;
+    document) ;;
   esac
   if [ -d "fuzz/seeds/$target" ]; then cp fuzz/seeds/"$target"/* "$dir/"; fi
   if [ -d "fuzz/regressions/$target" ]; then cp fuzz/regressions/"$target"/* "$dir/"; fi

@@ -4,6 +4,7 @@ use super::Shared;
 
 use super::{Exit, Format};
 use anyhow::{Context, Result};
+use bumpalo::Bump;
 use cutover::diff;
 use cutover::normalize::{Part, Rules};
 use cutover::report::render;
@@ -27,16 +28,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
-    // The two documents are read and parsed on two threads.
-    let (left, right) = std::thread::scope(|s| {
-        let left = s.spawn(|| load(&args.left));
-        let right = load(&args.right);
-        (
-            left.join().expect("the parser thread does not panic"),
-            right,
-        )
-    });
-    let (mut left, mut right) = (left?, right?);
+    // The two documents are read, and parsed, on two threads.
+    let (left, right) = in_parallel(|| read(&args.left), || read(&args.right));
+    let (left, right) = (left?, right?);
     let rules = args
         .rules
         .as_ref()
@@ -44,8 +38,37 @@ pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
         .transpose()?
         .map(|r| std::sync::Arc::new(r).run());
     let found = match &rules {
-        Some(rules) => rules.compare(&args.op, Part::Outcome, false, &mut left, &mut right),
-        None => diff::values(&left, &right),
+        // Rules rewrite values: serde_json's.
+        Some(rules) => {
+            let (l, r) = in_parallel(
+                || as_value(&args.left, &left),
+                || as_value(&args.right, &right),
+            );
+            let (mut l, mut r) = (l?, r?);
+            let found = rules.compare(&args.op, Part::Outcome, false, &mut l, &mut r);
+            // The documents may be large: the process is about to exit, so skip freeing them.
+            std::mem::forget((l, r));
+            found
+        }
+        // Otherwise the documents are parsed for comparison only, borrowing their text.
+        None => {
+            // Nodes take about 1.4 times their text (`benches/large_json.py`): room for
+            // them in one piece of memory, of which only what is used is touched.
+            let (mut left_arena, mut right_arena) = (
+                Bump::with_capacity(left.len() * 2),
+                Bump::with_capacity(right.len() * 2),
+            );
+            let (l, r) = {
+                let (la, ra) = (&mut left_arena, &mut right_arena);
+                in_parallel(
+                    || as_node(&args.left, &left, la),
+                    || as_node(&args.right, &right, ra),
+                )
+            };
+            let found = diff::values(&l?, &r?);
+            std::mem::forget((left_arena, right_arena));
+            found
+        }
     };
     match args.format {
         Format::Json => {
@@ -76,18 +99,27 @@ pub fn run(args: Args, _cx: &Shared) -> Result<Exit> {
     } else {
         Exit::Divergent
     };
-    // The documents may be large: the process is about to exit, so skip freeing them.
     std::mem::forget((left, right));
     Ok(exit)
 }
 
-/// Reads a JSON document. The bytes are checked as UTF-8 once, then parsed as text: the
-/// parser then checks no string again (9% of the parse's instructions, `cargo bench --bench
+/// Runs `a` on a thread of its own and `b` on this one.
+fn in_parallel<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (a.join().expect("the parser thread does not panic"), b)
+    })
+}
+
+/// Reads a JSON document's text. The bytes are checked as UTF-8 once: the parsers then
+/// check no string again (9% of serde_json's instructions, `cargo bench --bench
 /// instructions`).
-fn load(path: &Path) -> Result<Value> {
+fn read(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let before = &bytes[..e.valid_up_to()];
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let before = &bytes[..e.utf8_error().valid_up_to()];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let start = before
             .iter()
@@ -98,7 +130,11 @@ fn load(path: &Path) -> Result<Value> {
             "{} line {line} column {column}: not UTF-8 text (a JSON document is UTF-8)",
             path.display()
         )
-    })?;
+    })
+}
+
+/// The document as serde_json's value, for rules to rewrite.
+fn as_value(path: &Path, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         let message = message
@@ -111,4 +147,9 @@ fn load(path: &Path) -> Result<Value> {
             e.column()
         )
     })
+}
+
+/// The document parsed for comparison into `arena`, borrowing `text`.
+fn as_node<'a>(path: &Path, text: &'a str, arena: &'a mut Bump) -> Result<diff::Node<'a>> {
+    diff::parse(text, arena).map_err(|e| anyhow::anyhow!("{} {e}", path.display()))
 }

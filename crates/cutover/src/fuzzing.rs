@@ -20,14 +20,46 @@ use std::sync::Arc;
 pub type Entry = fn(&[u8]);
 
 /// The inputs, by the name of their fuzz target.
-pub const TARGETS: [(&str, Entry); 6] = [
+pub const TARGETS: [(&str, Entry); 7] = [
     ("cassette", cassette),
     ("rules", rules),
     ("policy", policy),
     ("declaration", declaration),
     ("protocol", protocol_answers),
     ("rundir", run_dir),
+    ("document", document),
 ];
+
+/// A document as `cutover diff` reads it (`diff::parse`), held against serde_json: the two
+/// accept the same texts and read the same values (number text, member order, the last
+/// value of a key given twice), and the diff finds a document equal to itself and to
+/// serde_json's reading of it. A disagreement panics.
+pub fn document(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let arena = bumpalo::Bump::new();
+    let ours = crate::diff::parse(text, &arena);
+    let theirs: Result<Value, _> = serde_json::from_str(text);
+    match (ours, theirs) {
+        (Ok(node), Ok(value)) => {
+            use crate::diff::Tree;
+            assert_eq!(node.to_json().to_string(), value.to_string(), "read apart");
+            assert!(crate::diff::values(&node, &node).is_equal());
+            assert!(crate::diff::deep_eq(&node.to_json(), &value));
+            assert_eq!(
+                crate::diff::fingerprint(&node),
+                crate::diff::fingerprint(&value)
+            );
+        }
+        (Err(_), Err(_)) => {}
+        (ours, theirs) => panic!(
+            "parse: {:?}, serde_json: {:?}",
+            ours.map(|_| ()),
+            theirs.map(|_| ())
+        ),
+    }
+}
 
 /// A cassette (`replay`, `inspect`, `record`): the header, then every request up to the
 /// end or the first error.

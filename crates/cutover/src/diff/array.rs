@@ -41,6 +41,7 @@
 //! hash map's iteration order reaches the output.
 
 use super::path::Step;
+use super::tree::{Members, Tree, View};
 use super::value::{deep_eq, fingerprint};
 use super::{Class, Differ};
 use serde_json::Value;
@@ -58,28 +59,28 @@ const MAX_TWINS: usize = 8;
 /// How many moved positions a note names before it summarizes.
 const NOTE_POSITIONS: usize = 5;
 
-pub(super) fn diff<'a>(d: &mut Differ<'a>, left: &'a [Value], right: &'a [Value]) {
+pub(super) fn diff<'a, T: Tree>(d: &mut Differ<'a>, left: &'a [T], right: &'a [T]) {
     diff_within(d, left, right, EXACT_COST);
 }
 
 /// [`diff`], with `exact_cost` in place of [`EXACT_COST`].
-pub(super) fn diff_within<'a>(
+pub(super) fn diff_within<'a, T: Tree>(
     d: &mut Differ<'a>,
-    left: &'a [Value],
-    right: &'a [Value],
+    left: &'a [T],
+    right: &'a [T],
     exact_cost: u64,
 ) {
     let prefix = left
         .iter()
         .zip(right)
-        .take_while(|(l, r)| deep_eq(l, r))
+        .take_while(|(l, r)| deep_eq(*l, *r))
         .count();
     let (l_rest, r_rest) = (&left[prefix..], &right[prefix..]);
     let suffix = l_rest
         .iter()
         .rev()
         .zip(r_rest.iter().rev())
-        .take_while(|(l, r)| deep_eq(l, r))
+        .take_while(|(l, r)| deep_eq(*l, *r))
         .count();
     let l_mid = &l_rest[..l_rest.len() - suffix];
     let r_mid = &r_rest[..r_rest.len() - suffix];
@@ -96,7 +97,7 @@ pub(super) fn diff_within<'a>(
         let (lo, ro) = (by_fingerprint(&lf), by_fingerprint(&rf));
         if l_mid.len() == r_mid.len() && is_permutation(l_mid, r_mid, &lo, &ro) {
             let note = format!("[{}:{}] in another order", prefix, prefix + l_mid.len());
-            let (l, r) = (Value::Array(l_mid.to_vec()), Value::Array(r_mid.to_vec()));
+            let (l, r) = (array_of(l_mid), array_of(r_mid));
             d.report(Class::Ordering, None, Some(&l), Some(&r), Some(note));
             return;
         }
@@ -121,9 +122,9 @@ pub(super) fn diff_within<'a>(
 
 /// True when `right` holds the same elements as `left`, in any order; `lo` and `ro` are
 /// their positions sorted by fingerprint.
-fn is_permutation(
-    left: &[Value],
-    right: &[Value],
+fn is_permutation<T: Tree>(
+    left: &[T],
+    right: &[T],
     lo: &[(u64, usize)],
     ro: &[(u64, usize)],
 ) -> bool {
@@ -141,11 +142,11 @@ fn by_fingerprint(prints: &[u64]) -> Vec<(u64, usize)> {
 
 /// The exact alignment of two slices (with their fingerprints) that differ at both ends;
 /// `offset` is their index in the arrays.
-fn exact<'a>(
+fn exact<'a, T: Tree>(
     d: &mut Differ<'a>,
     offset: usize,
-    (left, lf): (&'a [Value], &[u64]),
-    (right, rf): (&'a [Value], &[u64]),
+    (left, lf): (&'a [T], &[u64]),
+    (right, rf): (&'a [T], &[u64]),
 ) {
     let ops = if shares_a_fingerprint(lf, rf) {
         similar::capture_diff_slices(Algorithm::Myers, lf, rf)
@@ -185,11 +186,11 @@ fn shares_a_fingerprint(lf: &[u64], rf: &[u64]) -> bool {
 
 /// The alignment by anchors: `pairs[i]` is the right element equal to left element `i`,
 /// `anchors` the pairs that stay in order.
-fn anchored<'a>(
+fn anchored<'a, T: Tree>(
     d: &mut Differ<'a>,
     offset: usize,
-    left: &'a [Value],
-    right: &'a [Value],
+    left: &'a [T],
+    right: &'a [T],
     pairs: &[Option<usize>],
     anchors: &[(usize, usize)],
 ) {
@@ -258,9 +259,9 @@ fn pair_groups(
 /// Pairs equal elements of one fingerprint (`lg` and `rg`, in position order) as multisets:
 /// the k-th occurrence of a value on the left with its k-th occurrence on the right, values
 /// told apart by [`deep_eq`] in case of a collision.
-fn pair_equal(
-    left: &[Value],
-    right: &[Value],
+fn pair_equal<T: Tree>(
+    left: &[T],
+    right: &[T],
     lg: &[(u64, usize)],
     rg: &[(u64, usize)],
     pairs: &mut [Option<usize>],
@@ -343,9 +344,9 @@ struct Moved {
 }
 
 /// The moved elements of an exact alignment: deleted in one hunk, inserted in another.
-fn pair_moved(
-    left: &[Value],
-    right: &[Value],
+fn pair_moved<T: Tree>(
+    left: &[T],
+    right: &[T],
     lf: &[u64],
     rf: &[u64],
     hunks: &[(Range<usize>, Range<usize>)],
@@ -384,11 +385,11 @@ fn pair_moved(
 
 /// Reports the hunks of an alignment (what is neither aligned nor moved is changed in place,
 /// missing or extra), then the moved elements as one `ordering` divergence.
-fn report<'a>(
+fn report<'a, T: Tree>(
     d: &mut Differ<'a>,
     offset: usize,
-    left: &'a [Value],
-    right: &'a [Value],
+    left: &'a [T],
+    right: &'a [T],
     hunks: Vec<(Range<usize>, Range<usize>)>,
     moved: &Moved,
 ) {
@@ -419,7 +420,7 @@ fn report<'a>(
     }
     if !moved.pairs.is_empty() {
         let note = moved_note(&moved.pairs, offset);
-        d.report(Class::Ordering, None, None, None, Some(note));
+        d.report::<Value>(Class::Ordering, None, None, None, Some(note));
     }
 }
 
@@ -445,22 +446,23 @@ fn moved_note(pairs: &[(usize, usize)], offset: usize) -> String {
 }
 
 /// The member `key` of `item`, following dots into nested objects (`user.id`).
-fn member<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
-    key.split('.')
-        .try_fold(item, |v, name| v.as_object()?.get(name))
+fn member<'v, T: Tree>(item: &'v T, key: &str) -> Option<&'v T> {
+    key.split('.').try_fold(item, |v, name| match v.view() {
+        View::Object(members) => members.get(name),
+        _ => None,
+    })
 }
 
 /// The identity of each element: its member `key` (dotted for a nested member), sorted as (fingerprint, position), or
 /// `None` when an element is not an object, lacks the member, has a key that is not a
 /// string, number or boolean, or shares its key's fingerprint with another element (a
 /// duplicate key, or a collision).
-fn identities(items: &[Value], key: &str) -> Option<Vec<(u64, usize)>> {
+fn identities<T: Tree>(items: &[T], key: &str) -> Option<Vec<(u64, usize)>> {
     let mut keyed = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        match member(item, key)? {
-            k @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
-                keyed.push((fingerprint(k), i))
-            }
+        let k = member(item, key)?;
+        match k.view() {
+            View::String(_) | View::Number(_) | View::Bool(_) => keyed.push((fingerprint(k), i)),
             _ => return None,
         }
     }
@@ -484,10 +486,10 @@ fn identities(items: &[Value], key: &str) -> Option<Vec<(u64, usize)>> {
 ///
 /// Cost: O((n + m) log(n + m)) for the keys, the pairing and the order, and one
 /// [`deep_eq`] per pair before any descent.
-pub(super) fn by_identity<'a>(
+pub(super) fn by_identity<'a, T: Tree>(
     d: &mut Differ<'a>,
-    left: &'a [Value],
-    right: &'a [Value],
+    left: &'a [T],
+    right: &'a [T],
     key: &str,
 ) -> bool {
     let (Some(lk), Some(rk)) = (identities(left, key), identities(right, key)) else {
@@ -555,7 +557,7 @@ pub(super) fn by_identity<'a>(
         .filter_map(|(i, j)| j.filter(|_| !anchor[i]).map(|j| (i, j)))
         .collect();
     if !moved.is_empty() {
-        d.report(
+        d.report::<Value>(
             Class::Ordering,
             None,
             None,
@@ -566,7 +568,12 @@ pub(super) fn by_identity<'a>(
     true
 }
 
-fn descend<'a>(d: &mut Differ<'a>, index: usize, left: &'a Value, right: &'a Value) {
+/// A slice of elements as one JSON array, for an `ordering` divergence's sides.
+fn array_of<T: Tree>(items: &[T]) -> Value {
+    Value::Array(items.iter().map(Tree::to_json).collect())
+}
+
+fn descend<'a, T: Tree>(d: &mut Differ<'a>, index: usize, left: &'a T, right: &'a T) {
     d.enter(Step::Index(index));
     d.value(left, right);
     d.leave();

@@ -7,17 +7,21 @@
 //! and prints nothing: rendering belongs to `report`.
 
 mod array;
+mod doc;
 pub(crate) mod number;
 mod path;
+mod tree;
 mod value;
 
+pub use doc::{parse, Node, Object, ParseError, MAX_DEPTH};
 pub use path::{pattern, JsonPath};
+pub use tree::{Members, Tree, View};
 pub use value::{deep_eq, fingerprint};
 
 use crate::cassette::Outcome;
 use path::{PathStack, Step};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// At most this many divergences are kept per comparison; the rest are counted.
@@ -135,8 +139,9 @@ impl Diff {
     }
 }
 
-/// Compares two values structurally.
-pub fn values(left: &Value, right: &Value) -> Diff {
+/// Compares two values structurally: serde_json's values, or documents [`parse`]d for
+/// comparison.
+pub fn values<T: Tree>(left: &T, right: &T) -> Diff {
     let mut differ = Differ::default();
     differ.value(left, right);
     differ.finish()
@@ -202,9 +207,9 @@ impl Tolerances {
 /// Compares two values structurally, accepting numbers within `tolerances` and aligning
 /// the arrays it declares an identity for by that identity; returns the diff and, for each
 /// value a tolerance accepted and each array aligned by identity, the rule's `rule`.
-pub(crate) fn values_within(
-    left: &Value,
-    right: &Value,
+pub(crate) fn values_within<T: Tree>(
+    left: &T,
+    right: &T,
     tolerances: &Tolerances,
 ) -> (Diff, Vec<usize>) {
     let mut differ = Differ {
@@ -280,10 +285,10 @@ impl<'a> Differ<'a> {
         }
     }
 
-    pub(crate) fn value(&mut self, left: &'a Value, right: &'a Value) {
-        match (left, right) {
-            (Value::Object(l), Value::Object(r)) => self.object(l, r),
-            (Value::Array(l), Value::Array(r)) => {
+    pub(crate) fn value<T: Tree>(&mut self, left: &'a T, right: &'a T) {
+        match (left.view(), right.view()) {
+            (View::Object(l), View::Object(r)) => self.object::<T>(l, r),
+            (View::Array(l), View::Array(r)) => {
                 let identity = self
                     .tolerances
                     .and_then(|t| t.identity(&self.path.render_with(None)));
@@ -294,41 +299,41 @@ impl<'a> Differ<'a> {
                     _ => array::diff(self, l, r),
                 }
             }
-            (Value::Number(l), Value::Number(r)) => {
-                if !number::equal(l.as_str(), r.as_str()) {
-                    let tolerated = self.tolerances.and_then(|t| {
-                        t.accepts(&self.path.render_with(None), l.as_str(), r.as_str())
-                    });
+            (View::Number(l), View::Number(r)) => {
+                if !number::equal(l, r) {
+                    let tolerated = self
+                        .tolerances
+                        .and_then(|t| t.accepts(&self.path.render_with(None), l, r));
                     match tolerated {
                         Some(rule) => self.tolerated.push(rule),
                         None => self.report(Class::Value, None, Some(left), Some(right), None),
                     }
                 }
             }
-            (Value::String(l), Value::String(r)) if l == r => {}
-            (Value::Bool(l), Value::Bool(r)) if l == r => {}
-            (Value::Null, Value::Null) => {}
-            (Value::String(_), Value::String(_))
-            | (Value::Bool(_), Value::Bool(_))
-            | (Value::Null, _)
-            | (_, Value::Null) => self.report(Class::Value, None, Some(left), Some(right), None),
+            (View::String(l), View::String(r)) if l == r => {}
+            (View::Bool(l), View::Bool(r)) if l == r => {}
+            (View::Null, View::Null) => {}
+            (View::String(_), View::String(_))
+            | (View::Bool(_), View::Bool(_))
+            | (View::Null, _)
+            | (_, View::Null) => self.report(Class::Value, None, Some(left), Some(right), None),
             _ => self.report(Class::Type, None, Some(left), Some(right), None),
         }
     }
 
-    fn object(&mut self, left: &'a Map<String, Value>, right: &'a Map<String, Value>) {
+    fn object<T: Tree + 'a>(&mut self, left: T::Members<'a>, right: T::Members<'a>) {
         // In the left document's order, then the keys only the right has: stable for given
         // inputs, whatever order the maps keep, and with one lookup per key, or none when
         // both sides list the same keys in the same order.
-        if left.len() == right.len() && left.keys().eq(right.keys()) {
-            for ((key, lv), rv) in left.iter().zip(right.values()) {
+        if left.len() == right.len() && left.iter().map(|m| m.0).eq(right.iter().map(|m| m.0)) {
+            for ((key, lv), (_, rv)) in left.iter().zip(right.iter()) {
                 self.path.push(Step::Key(key));
                 self.value(lv, rv);
                 self.path.pop();
             }
             return;
         }
-        for (key, lv) in left {
+        for (key, lv) in left.iter() {
             match right.get(key) {
                 Some(rv) => {
                     self.path.push(Step::Key(key));
@@ -338,19 +343,19 @@ impl<'a> Differ<'a> {
                 None => self.report(Class::Missing, Some(Step::Key(key)), Some(lv), None, None),
             }
         }
-        for (key, rv) in right {
-            if !left.contains_key(key) {
+        for (key, rv) in right.iter() {
+            if left.get(key).is_none() {
                 self.report(Class::Extra, Some(Step::Key(key)), None, Some(rv), None);
             }
         }
     }
 
-    pub(crate) fn report(
+    pub(crate) fn report<T: Tree>(
         &mut self,
         class: Class,
         last: Option<Step<'_>>,
-        left: Option<&Value>,
-        right: Option<&Value>,
+        left: Option<&T>,
+        right: Option<&T>,
         note: Option<String>,
     ) {
         if self.found.len() >= MAX_DIVERGENCES {
@@ -360,8 +365,8 @@ impl<'a> Differ<'a> {
         self.found.push(Divergence {
             path: self.path.render_with(last),
             class,
-            left: left.cloned(),
-            right: right.cloned(),
+            left: left.map(Tree::to_json),
+            right: right.map(Tree::to_json),
             detail: None,
             note,
         });

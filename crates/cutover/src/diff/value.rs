@@ -1,9 +1,9 @@
 //! Value equality and fingerprints that agree with the diff: numbers by value, object keys
-//! in any order (never relying on the order a map keeps).
+//! in any order (never relying on the order a map keeps), over any [`Tree`].
 
 use super::number;
+use super::tree::{Members, Tree, View};
 use foldhash::fast::FixedState;
-use serde_json::Value;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 /// A fixed seed: fingerprints, and so the order `unordered` sorts into, are the same in
@@ -11,22 +11,22 @@ use std::hash::{BuildHasher, Hash, Hasher};
 const SEED: FixedState = FixedState::with_seed(0x0063_7574_6f76_6572);
 
 /// True when the diff would find no divergence between `left` and `right`.
-pub fn deep_eq(left: &Value, right: &Value) -> bool {
-    match (left, right) {
-        (Value::Null, Value::Null) => true,
-        (Value::Bool(l), Value::Bool(r)) => l == r,
-        (Value::Number(l), Value::Number(r)) => number::equal(l.as_str(), r.as_str()),
-        (Value::String(l), Value::String(r)) => l == r,
-        (Value::Array(l), Value::Array(r)) => {
+pub fn deep_eq<T: Tree>(left: &T, right: &T) -> bool {
+    match (left.view(), right.view()) {
+        (View::Null, View::Null) => true,
+        (View::Bool(l), View::Bool(r)) => l == r,
+        (View::Number(l), View::Number(r)) => number::equal(l, r),
+        (View::String(l), View::String(r)) => l == r,
+        (View::Array(l), View::Array(r)) => {
             l.len() == r.len() && l.iter().zip(r).all(|(a, b)| deep_eq(a, b))
         }
-        (Value::Object(l), Value::Object(r)) => {
+        (View::Object(l), View::Object(r)) => {
             if l.len() != r.len() {
                 return false;
             }
             // Both sides usually list their keys in one order: walk them together, and look
             // keys up only once the orders part.
-            for ((lk, lv), (rk, rv)) in l.iter().zip(r) {
+            for ((lk, lv), (rk, rv)) in l.iter().zip(r.iter()) {
                 if lk != rk {
                     return l
                         .iter()
@@ -44,35 +44,35 @@ pub fn deep_eq(left: &Value, right: &Value) -> bool {
 
 /// A 64-bit hash under which values that are [`deep_eq`] collide. Callers confirm a
 /// match with [`deep_eq`] before relying on it.
-pub fn fingerprint(value: &Value) -> u64 {
+pub fn fingerprint<T: Tree>(value: &T) -> u64 {
     let mut state = SEED.build_hasher();
     feed(value, &mut state);
     state.finish()
 }
 
-fn feed(value: &Value, state: &mut impl Hasher) {
-    match value {
-        Value::Null => state.write_u8(0),
-        Value::Bool(b) => {
+fn feed<T: Tree>(value: &T, state: &mut impl Hasher) {
+    match value.view() {
+        View::Null => state.write_u8(0),
+        View::Bool(b) => {
             state.write_u8(1);
             b.hash(state);
         }
-        Value::Number(n) => {
+        View::Number(n) => {
             state.write_u8(2);
-            number::hash(n.as_str(), state);
+            number::hash(n, state);
         }
-        Value::String(s) => {
+        View::String(s) => {
             state.write_u8(3);
             s.hash(state);
         }
-        Value::Array(items) => {
+        View::Array(items) => {
             state.write_u8(4);
             state.write_usize(items.len());
             for item in items {
                 feed(item, state);
             }
         }
-        Value::Object(map) => {
+        View::Object(map) => {
             // Order-independent: the entries' own hashes, summed.
             state.write_u8(5);
             state.write_usize(map.len());
