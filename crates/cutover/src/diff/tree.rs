@@ -56,6 +56,7 @@ pub trait Members<'v, T: 'v>: Copy {
 impl Tree for Value {
     type Members<'v> = &'v Map<String, Value>;
 
+    #[inline]
     fn view(&self) -> View<'_, Self> {
         match self {
             Value::Null => View::Null,
@@ -73,14 +74,17 @@ impl Tree for Value {
 }
 
 impl<'v> Members<'v, Value> for &'v Map<String, Value> {
+    #[inline]
     fn len(self) -> usize {
         Map::len(self)
     }
 
+    #[inline]
     fn iter(self) -> impl Iterator<Item = (&'v str, &'v Value)> {
         Map::iter(self).map(|(k, v)| (k.as_str(), v))
     }
 
+    #[inline]
     fn get(self, key: &str) -> Option<&'v Value> {
         Map::get(self, key)
     }

@@ -133,6 +133,7 @@ impl<'a> Node<'a> {
     }
 
     /// The text of a number or a string.
+    #[inline]
     fn str(&self) -> &'a str {
         debug_assert!(matches!(self.tag, Tag::Number | Tag::String));
         // SAFETY: `text` built this node from a `&'a str` of `len` bytes at `ptr`.
@@ -142,6 +143,7 @@ impl<'a> Node<'a> {
     }
 
     /// The items of an array.
+    #[inline]
     fn items(&self) -> &'a [Node<'a>] {
         debug_assert_eq!(self.tag, Tag::Array);
         // SAFETY: `array` built this node from a `&'a [Node<'a>]` of `len` items at `ptr`.
@@ -149,6 +151,7 @@ impl<'a> Node<'a> {
     }
 
     /// The members of an object, in document order, and the index of a large one.
+    #[inline]
     pub fn members(&self) -> Option<Object<'a>> {
         match self.tag {
             // SAFETY: `object` built this node from a `&'a [Member<'a>]` of `len` members.
@@ -181,6 +184,7 @@ impl<'a> Member<'a> {
     }
 
     /// The key, decoded.
+    #[inline]
     pub fn key(&self) -> &'a str {
         // SAFETY: `new` built this member from a `&'a str` of `key_len` bytes at `key_ptr`.
         unsafe {
@@ -202,11 +206,13 @@ pub struct Object<'a> {
 
 impl<'a> Object<'a> {
     /// The members, in document order.
+    #[inline]
     pub fn members(&self) -> &'a [Member<'a>] {
         self.members
     }
 
     /// The value of `key`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&'a Node<'a>> {
         let members = self.members;
         if self.by_key.is_empty() {
@@ -231,6 +237,7 @@ impl<'a> Tree for Node<'a> {
     where
         Self: 'v;
 
+    #[inline]
     fn view(&self) -> View<'_, Self> {
         match self.tag {
             Tag::Null => View::Null,
@@ -266,14 +273,17 @@ impl<'a> Tree for Node<'a> {
 }
 
 impl<'v, 'a: 'v> Members<'v, Node<'a>> for Object<'a> {
+    #[inline]
     fn len(self) -> usize {
         self.members.len()
     }
 
+    #[inline]
     fn iter(self) -> impl Iterator<Item = (&'v str, &'v Node<'a>)> {
         self.members.iter().map(|m| (m.key(), &m.value))
     }
 
+    #[inline]
     fn get(self, key: &str) -> Option<&'v Node<'a>> {
         Object::get(&self, key)
     }
