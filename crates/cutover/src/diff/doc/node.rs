@@ -91,33 +91,26 @@ impl<'a> Node<'a> {
     }
 
     fn text(tag: Tag, text: &'a str) -> Self {
-        debug_assert!(text.len() <= MAX_LEN);
-        Node {
-            ptr: text.as_ptr(),
-            len: text.len() as u32,
-            tag,
-            _borrows: PhantomData,
-        }
+        Self::slice(tag, text.as_bytes())
     }
 
     /// An array of `items`.
     pub(super) fn array(items: &'a [Node<'a>]) -> Self {
-        debug_assert!(items.len() <= MAX_LEN);
-        Node {
-            ptr: items.as_ptr().cast(),
-            len: items.len() as u32,
-            tag: Tag::Array,
-            _borrows: PhantomData,
-        }
+        Self::slice(Tag::Array, items)
     }
 
     /// An object of `members`, each key once, searched in order.
     pub(super) fn object(members: &'a [Member<'a>]) -> Self {
-        debug_assert!(members.len() <= MAX_LEN);
+        Self::slice(Tag::Object, members)
+    }
+
+    /// A node of `tag` over `items` (bytes of UTF-8 text, nodes or members, as `tag` says).
+    fn slice<T>(tag: Tag, items: &'a [T]) -> Self {
+        debug_assert!(items.len() <= MAX_LEN);
         Node {
-            ptr: members.as_ptr().cast(),
-            len: members.len() as u32,
-            tag: Tag::Object,
+            ptr: items.as_ptr().cast(),
+            len: items.len() as u32,
+            tag,
             _borrows: PhantomData,
         }
     }
@@ -136,7 +129,8 @@ impl<'a> Node<'a> {
     #[inline]
     fn str(&self) -> &'a str {
         debug_assert!(matches!(self.tag, Tag::Number | Tag::String));
-        // SAFETY: `text` built this node from a `&'a str` of `len` bytes at `ptr`.
+        // SAFETY: `text` built this node (through `slice`) from a `&'a str` of `len` bytes
+        // at `ptr`.
         unsafe {
             std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.ptr, self.len as usize))
         }
@@ -146,7 +140,8 @@ impl<'a> Node<'a> {
     #[inline]
     fn items(&self) -> &'a [Node<'a>] {
         debug_assert_eq!(self.tag, Tag::Array);
-        // SAFETY: `array` built this node from a `&'a [Node<'a>]` of `len` items at `ptr`.
+        // SAFETY: `array` built this node (through `slice`) from a `&'a [Node<'a>]` of `len`
+        // items at `ptr`.
         unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len as usize) }
     }
 
@@ -154,7 +149,8 @@ impl<'a> Node<'a> {
     #[inline]
     pub fn members(&self) -> Option<Object<'a>> {
         match self.tag {
-            // SAFETY: `object` built this node from a `&'a [Member<'a>]` of `len` members.
+            // SAFETY: `object` built this node (through `slice`) from a `&'a [Member<'a>]` of
+            // `len` members.
             Tag::Object => Some(Object {
                 members: unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len as usize) },
                 by_key: &[],
