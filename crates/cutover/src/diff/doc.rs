@@ -81,12 +81,10 @@ pub fn parse<'a>(text: &'a str, arena: &'a Bump) -> Result<Node<'a>, ParseError>
     })
 }
 
-/// What a depth beyond [`MAX_DEPTH`] is reported as, where it happens.
-struct TooDeep(usize);
-
 enum Failure {
     Json(JiterError),
-    TooDeep(TooDeep),
+    /// Nesting beyond [`MAX_DEPTH`], at this index.
+    TooDeep(usize),
 }
 
 impl From<JiterError> for Failure {
@@ -123,7 +121,7 @@ impl<'a> Parser<'a> {
                 error_type: e.error_type.to_string(),
                 index: e.index,
             },
-            Failure::TooDeep(TooDeep(index)) => Located {
+            Failure::TooDeep(index) => Located {
                 error_type: "recursion limit exceeded".into(),
                 index,
             },
@@ -152,7 +150,7 @@ impl<'a> Parser<'a> {
 
     fn deeper(&self, depth: usize) -> Result<(), Failure> {
         if depth > MAX_DEPTH {
-            return Err(Failure::TooDeep(TooDeep(self.jiter.current_index() + 1)));
+            return Err(Failure::TooDeep(self.jiter.current_index() + 1));
         }
         Ok(())
     }
