@@ -422,3 +422,65 @@ async fn a_write_defect_leads_the_summary_and_the_reads_it_breaks_follow_it() {
     let get = markdown[first..].find("<code>get</code>").unwrap();
     assert!(put < get, "{markdown}");
 }
+
+/// Tells the writer of a streamed cassette each result as it is emitted.
+struct Told(std::sync::mpsc::Sender<u64>);
+
+impl cutover::replay::Sink for Told {
+    fn accept(&mut self, result: &RequestResult) -> std::io::Result<()> {
+        let _ = self.0.send(result.seq);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_cassette_written_as_it_is_replayed_is_not_held_back() {
+    // Each request is written only once the one before it has been replayed: a reader
+    // that waited for more input before handing on what it has would never finish.
+    use std::io::Write;
+    let lines: Vec<String> = std::fs::read_to_string(crate::util::fixture("kv-demo.jsonl"))
+        .unwrap()
+        .lines()
+        .take(41)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (read_end, mut write_end) = std::os::unix::net::UnixStream::pair().unwrap();
+    write_end.write_all(lines[0].as_bytes()).unwrap();
+    let reader = Reader::from_read("pipe", read_end).unwrap();
+    let (told, results) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let mut replayed = Vec::new();
+        for line in &lines[1..] {
+            write_end.write_all(line.as_bytes()).unwrap();
+            match results.recv_timeout(Duration::from_secs(30)) {
+                Ok(seq) => replayed.push(seq),
+                Err(_) => break,
+            }
+        }
+        replayed
+    });
+    let pair = Pair {
+        legacy: Arc::new(Recorded::new()),
+        candidate: Arc::new(Memory::new()),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let replayed = std::thread::scope(|scope| {
+        let replay = scope.spawn(|| {
+            let mut sink = Told(told);
+            runtime.block_on(cutover::replay::replay(
+                reader,
+                &pair,
+                &ReplayOptions::default(),
+                &mut [&mut sink],
+            ))
+        });
+        let replayed = writer.join().unwrap();
+        replay.join().unwrap().unwrap();
+        replayed
+    });
+    assert_eq!(
+        replayed,
+        (1..=40).collect::<Vec<u64>>(),
+        "each request replayed before the next was written"
+    );
+}

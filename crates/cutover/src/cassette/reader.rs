@@ -52,7 +52,7 @@ impl Reader {
         };
         let mut file = BufReader::with_capacity(1 << 16, File::open(&path).map_err(io)?);
         let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-        let input: Box<dyn BufRead + Send> = if gzip {
+        let input: Box<dyn Input> = if gzip {
             Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(file)))
         } else {
             Box::new(file)
@@ -68,7 +68,7 @@ impl Reader {
         Reader::new(path.into(), Box::new(BufReader::new(input)))
     }
 
-    fn new(path: PathBuf, input: Box<dyn BufRead + Send>) -> Result<Reader, CassetteError> {
+    fn new(path: PathBuf, input: Box<dyn Input>) -> Result<Reader, CassetteError> {
         let mut reader = Reader {
             path,
             lines: Lines {
@@ -105,6 +105,12 @@ impl Reader {
     /// The truncated last line, once the reader has reached it.
     pub fn truncation(&self) -> Option<&Truncation> {
         self.truncation.as_ref()
+    }
+
+    /// Whether the next line is already in memory, so that reading it cannot wait for
+    /// input (a cassette read from a pipe as it is written); `false` when unsure.
+    pub fn next_line_buffered(&self) -> bool {
+        self.done || self.lines.input.buffered().contains(&b'\n')
     }
 
     /// The next request, `Ok(None)` at the end.
@@ -240,8 +246,20 @@ impl Reader {
 }
 
 /// The input split into lines, reusing one buffer.
+/// A buffered byte stream whose buffer can be looked at.
+trait Input: BufRead + Send {
+    /// The bytes read from the source and not yet consumed.
+    fn buffered(&self) -> &[u8];
+}
+
+impl<R: Read + Send> Input for BufReader<R> {
+    fn buffered(&self) -> &[u8] {
+        self.buffer()
+    }
+}
+
 struct Lines {
-    input: Box<dyn BufRead + Send>,
+    input: Box<dyn Input>,
     buf: Vec<u8>,
     number: u64,
     /// The input ended early (a gzip stream cut short); nothing follows.

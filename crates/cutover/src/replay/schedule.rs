@@ -13,8 +13,13 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Requests the reader thread may have parsed ahead of the window.
-const READ_AHEAD: usize = 16;
+/// Batches the reader thread may have parsed ahead of the window.
+const READ_AHEAD: usize = 2;
+
+/// At most this many requests go from the reader thread in one batch. A batch, not each
+/// request, wakes the other side: one hand-off between threads per request cost more
+/// than the replay of a request on a fast store.
+const BATCH: usize = 32;
 
 /// What the reader thread sends.
 enum Feed {
@@ -370,10 +375,46 @@ pub(super) async fn run(
     };
     let (mut read, mut eof, mut truncation) = (0u64, false, None);
     let mut stopped: Option<Stop> = None;
+    // The rest of the last batch received.
+    let mut fed: VecDeque<Feed> = VecDeque::new();
 
     loop {
         s.start_ready();
         let can_read = !eof && s.may_read(read - out.next);
+        let next = if can_read { fed.pop_front() } else { None };
+        if let Some(feed) = next {
+            match feed {
+                Feed::Request(request) => {
+                    let context = match options
+                        .shard
+                        .map_or(Role::Own, |shard| shard.role(&request))
+                    {
+                        Role::Skip => continue,
+                        Role::Context => out.context.insert(read),
+                        Role::Own => false,
+                    };
+                    let pending = Pending {
+                        index: read,
+                        request,
+                        context,
+                    };
+                    match &mut stopped {
+                        Some(stop) => {
+                            stop.not_sent += u64::from(!context);
+                            out.push(not_sent(stop, &pending, false))?;
+                        }
+                        None => s.enqueue(pending),
+                    }
+                    read += 1;
+                }
+                Feed::End(cut) => {
+                    eof = true;
+                    truncation = cut;
+                }
+                Feed::Error(error) => return Err(error.into()),
+            }
+            continue;
+        }
         if !can_read && s.jobs.is_empty() {
             break;
         }
@@ -392,28 +433,8 @@ pub(super) async fn run(
                     stopped = Some(stop);
                 }
             }
-            feed = rx.recv(), if can_read => match feed {
-                Some(Feed::Request(request)) => {
-                    let context = match options.shard.map_or(Role::Own, |shard| shard.role(&request)) {
-                        Role::Skip => continue,
-                        Role::Context => out.context.insert(read),
-                        Role::Own => false,
-                    };
-                    let pending = Pending { index: read, request, context };
-                    match &mut stopped {
-                        Some(stop) => {
-                            stop.not_sent += u64::from(!context);
-                            out.push(not_sent(stop, &pending, false))?;
-                        }
-                        None => s.enqueue(pending),
-                    }
-                    read += 1;
-                }
-                Some(Feed::End(cut)) => {
-                    eof = true;
-                    truncation = cut;
-                }
-                Some(Feed::Error(error)) => return Err(error.into()),
+            batch = rx.recv(), if can_read => match batch {
+                Some(batch) => fed.extend(batch),
                 None => {
                     let why = match reader.join() {
                         Err(panic) => super::panic_text(&*panic),
@@ -428,8 +449,11 @@ pub(super) async fn run(
     Ok((out.emitted, truncation, stopped))
 }
 
-/// Reads the cassette on its own thread, stopping early if the replay has gone.
-fn read_all(mut cassette: Reader, tx: mpsc::Sender<Feed>) {
+/// Reads the cassette on its own thread, in batches, stopping early if the replay has
+/// gone. A batch goes out when full, at the end, and before a read that could wait for
+/// input (a cassette written as it is replayed), so no request is held back.
+fn read_all(mut cassette: Reader, tx: mpsc::Sender<Vec<Feed>>) {
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
         let feed = match cassette.next_request() {
             Ok(Some(request)) => Feed::Request(Arc::new(request)),
@@ -437,8 +461,12 @@ fn read_all(mut cassette: Reader, tx: mpsc::Sender<Feed>) {
             Err(error) => Feed::Error(error),
         };
         let last = !matches!(feed, Feed::Request(_));
-        if tx.blocking_send(feed).is_err() || last {
-            return;
+        batch.push(feed);
+        if last || batch.len() == BATCH || !cassette.next_line_buffered() {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.blocking_send(full).is_err() || last {
+                return;
+            }
         }
     }
 }
