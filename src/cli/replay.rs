@@ -145,16 +145,40 @@ pub fn run(args: Args, cx: &Shared) -> Result<Exit> {
         options.max_infra_failures,
         options.rules.clone(),
     );
-    let report = runtime.block_on(replay_to(
-        &cx.registry,
-        &args.cassette,
-        &pair,
-        &options,
-        races.as_ref(),
-        &RunDir::new(&args.out),
-        noise,
-    ))?;
+    let (registry, cassette, out) = (
+        cx.registry.clone(),
+        args.cassette.clone(),
+        RunDir::new(&args.out),
+    );
+    let report = on_worker(runtime, async move {
+        replay_to(
+            &registry,
+            &cassette,
+            &pair,
+            &options,
+            races.as_ref(),
+            &out,
+            noise,
+        )
+        .await
+    })?;
     publish(&report, args.printing)
+}
+
+/// Runs `work` as a task on one of the runtime's worker threads, not on the thread that
+/// blocks on it: the replay's I/O completes on the workers, and a task there goes on
+/// without a hand-off to the blocked thread at every answer (`docs/src/measuring.md`).
+fn on_worker<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    match runtime.block_on(runtime.spawn(work)) {
+        Ok(done) => done,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the replay's task ended without finishing: {e}"),
+        },
+    }
 }
 
 /// Each side with an events broker wrapped to collect its requests' events from it.

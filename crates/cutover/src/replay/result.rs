@@ -170,8 +170,9 @@ impl RequestResult {
     }
 }
 
-/// Receives results in cassette order.
-pub trait Sink {
+/// Receives results in cassette order. `Send`: the replay (and its sinks) may run as a
+/// task on any of the runtime's threads, as `cutover replay` runs it.
+pub trait Sink: Send {
     /// Takes the next result; an error stops the replay ([`super::ReplayError::Sink`]).
     fn accept(&mut self, result: &RequestResult) -> std::io::Result<()>;
 }
