@@ -452,13 +452,20 @@ pub fn check_accounted(store: &Store, run: &Run) {
         "{what}: a fault is not a divergence; stderr: {}",
         run.stderr
     );
+    // A request after a write that failed on the same key may differ for that write's
+    // sake (it may have been applied): inconclusive, and tainted by that failure.
+    let failed = |seq: u64| {
+        run.results
+            .iter()
+            .any(|w| w.seq == seq && w.candidate.failure.is_some())
+    };
     for r in run
         .results
         .iter()
         .filter(|r| r.status == Status::Inconclusive)
     {
         assert!(
-            r.candidate.failure.is_some(),
+            r.candidate.failure.is_some() || r.tainted_by.is_some_and(failed),
             "{what}: seq {} is inconclusive without a candidate failure: {r:?}",
             r.seq
         );
