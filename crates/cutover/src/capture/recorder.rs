@@ -533,10 +533,10 @@ impl Writer {
         if let Some(r) = &self.redactor {
             r.apply(&mut request);
         }
-        let mut value = serde_json::to_value(&request).expect("a request serializes");
-        value["latency_us"] = Value::from(call.latency_us);
-        value["started_us"] = Value::from(call.started_us);
-        let mut line = value.to_string();
+        request.latency_us = Some(call.latency_us);
+        request.started_us = Some(call.started_us);
+        // Written straight from the request, as the cassette writer writes it.
+        let mut line = serde_json::to_string(&request).expect("a request serializes");
         line.push('\n');
         line
     }
