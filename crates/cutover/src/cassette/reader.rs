@@ -245,7 +245,6 @@ impl Reader {
     }
 }
 
-/// The input split into lines, reusing one buffer.
 /// A buffered byte stream whose buffer can be looked at.
 trait Input: BufRead + Send {
     /// The bytes read from the source and not yet consumed.
@@ -258,6 +257,7 @@ impl<R: Read + Send> Input for BufReader<R> {
     }
 }
 
+/// The input split into lines, reusing one buffer.
 struct Lines {
     input: Box<dyn Input>,
     buf: Vec<u8>,
